@@ -1,0 +1,84 @@
+/**
+ * The `anneal` command end to end, as a user runs it: the main job (`npm start`, with a tiny
+ * budget) and the one-line errors for bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { packageRoot } from '../../src/package-root.js';
+import { decodeCheckpoint } from '../../src/train/checkpoint.js';
+import { readJsonl } from '../../src/report/jsonl.js';
+
+const root = packageRoot();
+
+function anneal(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ANNEAL_KERNELS: 'js' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Asserts a user error: exit 2, one line on stderr mentioning every given fragment, no stack. */
+function assertUserError(r: ReturnType<typeof anneal>, ...fragments: string[]) {
+  assert.equal(r.code, 2, `expected exit 2, got ${r.code}; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  for (const f of fragments) assert.match(lines[0], new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+}
+
+test('npm start (the main job) runs with a tiny budget and writes a complete run directory', () => {
+  const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+  const prefix = 'node dist/src/cli/main.js ';
+  assert.ok(start.startsWith(prefix), `npm start should run the CLI: ${start}`);
+  const out = join(mkdtempSync(join(tmpdir(), 'anneal-start-')), 'run');
+  const args = [...start.slice(prefix.length).split(' '), '--limit', '512', '--test-limit', '300', '--out', out, '--no-progress'];
+  const r = anneal(args);
+  assert.equal(r.code, 0, r.stderr);
+  const m = /^test accuracy: (\d\.\d{4})$/m.exec(r.stdout);
+  assert.ok(m, `no 'test accuracy' line in: ${r.stdout}`);
+  // 512 samples of one epoch: far above chance (0.1) for a working CNN, not a precise target.
+  assert.ok(Number(m[1]) > 0.3, `accuracy ${m[1]}`);
+
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.test.count, 300);
+  assert.equal(summary.steps, 512 / 64);
+  assert.equal(summary.test.accuracy.toFixed(4), m[1]);
+  const log = readJsonl(join(out, 'log.jsonl'));
+  assert.deepEqual(
+    log.map((l) => l.event).filter((e) => e !== 'batch_end'),
+    ['fit_start', 'epoch_end', 'fit_end'],
+  );
+  const ckpt = decodeCheckpoint(readFileSync(join(out, 'checkpoint.ck')));
+  const values = ckpt.tensors.reduce((n, t) => n + t.data.length, 0);
+  assert.equal(values, summary.params);
+  // A second run into the same directory needs --overwrite (npm start passes it).
+  assertUserError(anneal(['train', '--out', out, '--limit', '64']), out, '--overwrite');
+});
+
+test('bad input gives one clear line and exit 2', () => {
+  assertUserError(anneal(['train', '--model', 'transformerxl', '--limit', '64', '--out', join(tmpdir(), 'x')]), 'transformerxl', 'cnn');
+  assertUserError(anneal(['train', '--epochs', 'many']), 'many', 'positive integer');
+  assertUserError(anneal(['train', '--backend', 'tensorflow', '--out', join(tmpdir(), 'y')]), 'tensorflow');
+  assertUserError(anneal(['trian']), 'trian');
+  const dir = mkdtempSync(join(tmpdir(), 'anneal-missing-'));
+  assertUserError(anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', join(dir, 'nope')]), join(dir, 'nope'));
+  const corrupt = join(dir, 'bad');
+  mkdirSync(corrupt);
+  for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
+    writeFileSync(join(corrupt, f), Buffer.from([0, 0, 0, 0, 1, 2, 3]));
+  }
+  assertUserError(anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', corrupt]), corrupt);
+  assert.ok(!existsSync(join(tmpdir(), 'x', 'summary.json')));
+});
+
+test('anneal --help lists the commands', () => {
+  const r = anneal(['--help']);
+  assert.equal(r.code, 0);
+  for (const c of ['train', 'data']) assert.match(r.stdout, new RegExp(`^\\s+${c}\\b`, 'm'));
+});
