@@ -1,7 +1,11 @@
 /** `anneal data info`: what a dataset holds and where it was read from. */
 import { datasetInfo } from '../data/index.js';
 
-export async function dataInfoCommand(opts: { data: string; dataDir?: string; json: boolean }): Promise<void> {
+export async function dataInfoCommand(opts: {
+  data: string;
+  dataDir?: string;
+  json: boolean;
+}): Promise<void> {
   const info = await datasetInfo(opts.data, { dataDir: opts.dataDir });
   if (opts.json) {
     console.log(JSON.stringify(info, null, 2));

@@ -21,7 +21,9 @@ export function buildProgram(): Command {
 
   program
     .command('train')
-    .description('train a model on a dataset and write a run directory (log.jsonl, checkpoint.ck, summary.json)')
+    .description(
+      'train a model on a dataset and write a run directory (log.jsonl, checkpoint.ck, summary.json)',
+    )
     .option('--data <name>', 'dataset: mnist, fashion-mnist, cifar10, synthetic', 'mnist')
     .option('--data-dir <dir>', 'directory of the dataset files (fashion-mnist, cifar10)')
     .option('--model <name>', 'model: mlp, cnn, resnet, vit', 'cnn')

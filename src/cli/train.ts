@@ -27,15 +27,39 @@ export interface TrainCommandOptions {
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   // Check everything a user can get wrong before creating the run directory.
   const engine = await initEngine({ backend: opts.backend });
-  const train = await loadDataset(opts.data, { split: 'train', dataDir: opts.dataDir, limit: opts.limit, seed: opts.seed });
-  const test = await loadDataset(opts.data, { split: 'test', dataDir: opts.dataDir, limit: opts.testLimit, seed: opts.seed + 1 });
-  const model = createModel(opts.model, { inputShape: train.shape, numClasses: train.numClasses, seed: opts.seed });
+  const train = await loadDataset(opts.data, {
+    split: 'train',
+    dataDir: opts.dataDir,
+    limit: opts.limit,
+    seed: opts.seed,
+  });
+  const test = await loadDataset(opts.data, {
+    split: 'test',
+    dataDir: opts.dataDir,
+    limit: opts.testLimit,
+    seed: opts.seed + 1,
+  });
+  const model = createModel(opts.model, {
+    inputShape: train.shape,
+    numClasses: train.numClasses,
+    seed: opts.seed,
+  });
 
   const run = openRunDir(opts.out, { overwrite: opts.overwrite });
-  const config = { ...opts, backend: engine.backend, fastGradients: engine.fastGradients, params: model.countParams() };
+  const config = {
+    ...opts,
+    backend: engine.backend,
+    fastGradients: engine.fastGradients,
+    params: model.countParams(),
+  };
   writeJsonAtomic(run.configPath, config);
   const log = new JsonlLog(run.logPath);
-  log.write({ event: 'fit_start', ...config, trainSamples: train.length, testSamples: test.length });
+  log.write({
+    event: 'fit_start',
+    ...config,
+    trainSamples: train.length,
+    testSamples: test.length,
+  });
   console.log(
     `anneal: training ${opts.model} (${model.countParams().toLocaleString('en')} parameters) on ${opts.data} ` +
       `(${train.length} train / ${test.length} test) with tfjs backend ${engine.backend}`,
@@ -57,12 +81,17 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       log.write({ event: 'epoch_end', ...e });
       progress.stop();
       const acc = e.eval ? ` test accuracy ${e.eval.accuracy.toFixed(4)}` : '';
-      console.log(`epoch ${e.epoch + 1}/${opts.epochs}: train loss ${e.trainLoss.toFixed(4)}${acc} (${e.trainSeconds.toFixed(1)} s)`);
+      console.log(
+        `epoch ${e.epoch + 1}/${opts.epochs}: train loss ${e.trainLoss.toFixed(4)}${acc} (${e.trainSeconds.toFixed(1)} s)`,
+      );
     },
   });
   progress.stop();
 
-  saveCheckpoint(run.checkpointPath, modelCheckpoint(model, { model: opts.model, data: opts.data, steps: result.steps }));
+  saveCheckpoint(
+    run.checkpointPath,
+    modelCheckpoint(model, { model: opts.model, data: opts.data, steps: result.steps }),
+  );
   const summary = {
     model: opts.model,
     data: opts.data,

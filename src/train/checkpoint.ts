@@ -45,14 +45,17 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
     entries.push({ name: t.name, shape: t.shape, dtype: 'float32', offset, length: t.data.length });
     offset += t.data.length;
   }
-  const header = Buffer.from(JSON.stringify({ version: VERSION, tensors: entries, meta: contents.meta }));
+  const header = Buffer.from(
+    JSON.stringify({ version: VERSION, tensors: entries, meta: contents.meta }),
+  );
   const dataStart = align4(12 + header.length);
   const out = new Uint8Array(dataStart + offset * 4);
   out.set(Buffer.from(MAGIC), 0);
   new DataView(out.buffer).setUint32(8, header.length, true);
   out.set(header, 12);
   const data = new Float32Array(out.buffer, dataStart, offset);
-  for (let i = 0; i < contents.tensors.length; i++) data.set(contents.tensors[i].data, entries[i].offset);
+  for (let i = 0; i < contents.tensors.length; i++)
+    data.set(contents.tensors[i].data, entries[i].offset);
   return out;
 }
 
@@ -62,7 +65,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       'ANNEAL_CHECKPOINT_CORRUPT',
       `${source} is not a valid anneal checkpoint (${why}); pass a file written by anneal train or re-run the training`,
     );
-  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString() !== MAGIC) throw corrupt('bad magic');
+  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString() !== MAGIC)
+    throw corrupt('bad magic');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) throw corrupt('truncated header');
@@ -79,7 +83,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     throw corrupt(`truncated data: ${bytes.length - dataStart} bytes, expected ${total * 4}`);
   }
   // Copy (Buffer.slice would not) so the floats are aligned and own their memory.
-  const data = new Float32Array(new Uint8Array(bytes.subarray(dataStart, dataStart + total * 4)).buffer);
+  const data = new Float32Array(
+    new Uint8Array(bytes.subarray(dataStart, dataStart + total * 4)).buffer,
+  );
   const tensors = header.tensors.map((t) => ({
     name: t.name,
     shape: t.shape,

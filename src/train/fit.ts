@@ -70,19 +70,33 @@ export function crossEntropy(labelsOneHot: tf.Tensor, logits: tf.Tensor): tf.Sca
 export function validateFitOptions(opts: FitOptions): void {
   const positiveInt = (name: string, v: number) => {
     if (!Number.isInteger(v) || v <= 0) {
-      throw new UsageError('ANNEAL_BAD_OPTION', `${name} = ${v} is not valid: expected a positive integer`);
+      throw new UsageError(
+        'ANNEAL_BAD_OPTION',
+        `${name} = ${v} is not valid: expected a positive integer`,
+      );
     }
   };
   positiveInt('epochs', opts.epochs);
   positiveInt('batch size', opts.batchSize);
   if (!(opts.lr > 0) || !Number.isFinite(opts.lr)) {
-    throw new UsageError('ANNEAL_BAD_OPTION', `lr = ${opts.lr} is not valid: expected a positive number such as 1e-3`);
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `lr = ${opts.lr} is not valid: expected a positive number such as 1e-3`,
+    );
   }
 }
 
-export async function fit(model: tfl.LayersModel, data: Dataset, opts: FitOptions): Promise<FitResult> {
+export async function fit(
+  model: tfl.LayersModel,
+  data: Dataset,
+  opts: FitOptions,
+): Promise<FitResult> {
   validateFitOptions(opts);
-  const loader = new DataLoader(data, { batchSize: opts.batchSize, shuffle: true, seed: opts.seed });
+  const loader = new DataLoader(data, {
+    batchSize: opts.batchSize,
+    shuffle: true,
+    seed: opts.seed,
+  });
   const optimizer = tf.train.adam(opts.lr);
   const result: FitResult = { epochs: [], steps: 0, samples: 0, trainSeconds: 0 };
   try {
@@ -94,7 +108,10 @@ export async function fit(model: tfl.LayersModel, data: Dataset, opts: FitOption
       for (const batch of loader.batches(epoch)) {
         const started = performance.now();
         const { x, y } = batchTensors(batch, data.numClasses);
-        const lossTensor = optimizer.minimize(() => crossEntropy(y, model.apply(x, { training: true }) as tf.Tensor), true);
+        const lossTensor = optimizer.minimize(
+          () => crossEntropy(y, model.apply(x, { training: true }) as tf.Tensor),
+          true,
+        );
         const loss = (await lossTensor!.data())[0];
         tf.dispose([x, y, lossTensor!]);
         trainSeconds += (performance.now() - started) / 1000;
@@ -134,7 +151,11 @@ export async function fit(model: tfl.LayersModel, data: Dataset, opts: FitOption
 }
 
 /** Mean cross-entropy and top-1 accuracy over a whole dataset, in batches. */
-export async function evaluate(model: tfl.LayersModel, data: Dataset, batchSize = 500): Promise<Evaluation> {
+export async function evaluate(
+  model: tfl.LayersModel,
+  data: Dataset,
+  batchSize = 500,
+): Promise<Evaluation> {
   const loader = new DataLoader(data, { batchSize, shuffle: false });
   let lossSum = 0;
   let correct = 0;
@@ -155,7 +176,10 @@ export async function evaluate(model: tfl.LayersModel, data: Dataset, batchSize 
 }
 
 /** The model's weights as checkpoint tensors, named by their variable names. */
-export function modelCheckpoint(model: tfl.LayersModel, meta: Record<string, unknown>): CheckpointContents {
+export function modelCheckpoint(
+  model: tfl.LayersModel,
+  meta: Record<string, unknown>,
+): CheckpointContents {
   const tensors = model.weights.map((w) => {
     const value = w.read();
     return { name: w.name, shape: value.shape, data: value.dataSync() as Float32Array };

@@ -15,11 +15,15 @@ import { readJsonl } from '../../src/report/jsonl.js';
 const root = packageRoot();
 
 function anneal(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ANNEAL_KERNELS: 'js' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ANNEAL_KERNELS: 'js' },
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,7 +33,8 @@ function assertUserError(r: ReturnType<typeof anneal>, ...fragments: string[]) {
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `expected one line, got: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
-  for (const f of fragments) assert.match(lines[0], new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  for (const f of fragments)
+    assert.match(lines[0], new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 }
 
 test('npm start (the main job) runs with a tiny budget and writes a complete run directory', () => {
@@ -37,7 +42,16 @@ test('npm start (the main job) runs with a tiny budget and writes a complete run
   const prefix = 'node dist/src/cli/main.js ';
   assert.ok(start.startsWith(prefix), `npm start should run the CLI: ${start}`);
   const out = join(mkdtempSync(join(tmpdir(), 'anneal-start-')), 'run');
-  const args = [...start.slice(prefix.length).split(' '), '--limit', '512', '--test-limit', '300', '--out', out, '--no-progress'];
+  const args = [
+    ...start.slice(prefix.length).split(' '),
+    '--limit',
+    '512',
+    '--test-limit',
+    '300',
+    '--out',
+    out,
+    '--no-progress',
+  ];
   const r = anneal(args);
   assert.equal(r.code, 0, r.stderr);
   const m = /^test accuracy: (\d\.\d{4})$/m.exec(r.stdout);
@@ -62,18 +76,36 @@ test('npm start (the main job) runs with a tiny budget and writes a complete run
 });
 
 test('bad input gives one clear line and exit 2', () => {
-  assertUserError(anneal(['train', '--model', 'transformerxl', '--limit', '64', '--out', join(tmpdir(), 'x')]), 'transformerxl', 'cnn');
+  assertUserError(
+    anneal(['train', '--model', 'transformerxl', '--limit', '64', '--out', join(tmpdir(), 'x')]),
+    'transformerxl',
+    'cnn',
+  );
   assertUserError(anneal(['train', '--epochs', 'many']), 'many', 'positive integer');
-  assertUserError(anneal(['train', '--backend', 'tensorflow', '--out', join(tmpdir(), 'y')]), 'tensorflow');
+  assertUserError(
+    anneal(['train', '--backend', 'tensorflow', '--out', join(tmpdir(), 'y')]),
+    'tensorflow',
+  );
   assertUserError(anneal(['trian']), 'trian');
   const dir = mkdtempSync(join(tmpdir(), 'anneal-missing-'));
-  assertUserError(anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', join(dir, 'nope')]), join(dir, 'nope'));
+  assertUserError(
+    anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', join(dir, 'nope')]),
+    join(dir, 'nope'),
+  );
   const corrupt = join(dir, 'bad');
   mkdirSync(corrupt);
-  for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
+  for (const f of [
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+  ]) {
     writeFileSync(join(corrupt, f), Buffer.from([0, 0, 0, 0, 1, 2, 3]));
   }
-  assertUserError(anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', corrupt]), corrupt);
+  assertUserError(
+    anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', corrupt]),
+    corrupt,
+  );
   assert.ok(!existsSync(join(tmpdir(), 'x', 'summary.json')));
 });
 

@@ -5,12 +5,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { packageRoot } from '../../src/package-root.js';
-import {
-  decodeCheckpoint,
-  encodeCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-} from '../../src/train/checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 
 const tensors = [
   { name: 'dense/kernel', shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0, -0, 1e-40]) },
@@ -51,12 +46,21 @@ test('corrupt or missing checkpoints give a clear error naming the file', () => 
     assert.throws(
       () => loadCheckpoint(join(dir, name)),
       (e: Error & { code?: string }) =>
-        e.code === 'ANNEAL_CHECKPOINT_CORRUPT' && e.message.includes(join(dir, name)) && why.test(e.message),
+        e.code === 'ANNEAL_CHECKPOINT_CORRUPT' &&
+        e.message.includes(join(dir, name)) &&
+        why.test(e.message),
     );
   }
-  assert.throws(() => loadCheckpoint(join(dir, 'missing.ck')), /ANNEAL|cannot read checkpoint .*missing\.ck/);
   assert.throws(
-    () => encodeCheckpoint({ tensors: [{ name: 'w', shape: [2, 2], data: new Float32Array(3) }], meta: {} }),
+    () => loadCheckpoint(join(dir, 'missing.ck')),
+    /ANNEAL|cannot read checkpoint .*missing\.ck/,
+  );
+  assert.throws(
+    () =>
+      encodeCheckpoint({
+        tensors: [{ name: 'w', shape: [2, 2], data: new Float32Array(3) }],
+        meta: {},
+      }),
     /'w' has 3 values but shape \[2,2\] needs 4/,
   );
 });
@@ -86,5 +90,8 @@ test('a checkpoint being rewritten survives a kill: the file is always the old o
   assert.ok(Number.isInteger(version) && version >= 0);
   const data = back.tensors[0].data;
   assert.equal(data.length, n);
-  assert.ok(data.every((v) => v === version), 'every value belongs to the same write');
+  assert.ok(
+    data.every((v) => v === version),
+    'every value belongs to the same write',
+  );
 });

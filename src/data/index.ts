@@ -1,0 +1,39 @@
+/** Data: readers (IDX, CIFAR-10 binary), named data sets, synthetic data, loaders and splits. */
+export type { Batch, Dataset, ImageShape, Normalization } from './types.js';
+export {
+  classCounts,
+  datasetInfo,
+  DATASET_NAMES,
+  DEFAULT_FASHION_MNIST_DIR,
+  FASHION_MNIST_CLASSES,
+  loadDataset,
+  MNIST_CLASSES,
+  type DatasetInfo,
+  type DatasetName,
+  type LoadDatasetOptions,
+  type Split,
+} from './datasets.js';
+export { DataLoader, gather, splitValidation, subset, type DataLoaderOptions } from './loader.js';
+export { NORMALIZATION, pixelsToFloat } from './normalize.js';
+export { syntheticDataset, type SyntheticOptions } from './synthetic.js';
+export {
+  encodeIdx,
+  parseIdx,
+  readIdx,
+  readIdxPair,
+  writeIdx,
+  type IdxArray,
+  type IdxDtype,
+  type IdxFile,
+  type ReadIdxOptions,
+} from './idx.js';
+export {
+  CIFAR10_CLASSES,
+  CIFAR10_TEST_FILE,
+  CIFAR10_TRAIN_FILES,
+  CIFAR_RECORD_BYTES,
+  parseCifarBatch,
+  readCifarBatch,
+  type CifarBatch,
+} from './cifar.js';
+export { deriveSeed, permutation, Rng } from './random.js';
