@@ -1,0 +1,196 @@
+/**
+ * Training-step time of an MLP and a small CNN on tfjs's wasm and cpu backends, with tfjs's
+ * stock gradient kernels against anneal's (src/engine/gradients.ts), in one run. The forward
+ * pass alone is timed as the reference a training step is judged by (a step cannot cost less
+ * than the forward pass; about 3x is what forward + two backward products take).
+ *
+ * Timing: a warm-up step, then steps until `samples` are taken or `budgetMs` has passed (at
+ * least one); the median is reported. benchmark.js is not used because it takes at least ~6
+ * calls per case, and the stock cpu CNN step takes tens of seconds. Each step is one
+ * optimizer.minimize (forward, loss, backward, SGD update) followed by reading the loss.
+ *
+ * Usage: npm run bench:engine [-- --smoke]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initEngine } from '../src/engine/index.js';
+import { writeResult } from './lib/results.js';
+
+const smoke = process.argv.includes('--smoke');
+const config = {
+  batch: smoke ? 8 : 64,
+  samples: smoke ? 1 : 10,
+  budgetMs: smoke ? 2_000 : 20_000,
+  inputShape: [28, 28, 1] as [number, number, number],
+  numClasses: 10,
+  learningRate: 0.01,
+};
+
+type ModelName = 'mlp' | 'cnn';
+const MODELS: Record<ModelName, () => tfl.LayersModel> = {
+  mlp: () =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: config.inputShape }),
+        tfl.layers.dense({ units: 256, activation: 'relu' }),
+        tfl.layers.dense({ units: 128, activation: 'relu' }),
+        tfl.layers.dense({ units: config.numClasses }),
+      ],
+    }),
+  cnn: () =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({
+          inputShape: config.inputShape,
+          filters: 32,
+          kernelSize: 3,
+          activation: 'relu',
+        }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 128, activation: 'relu' }),
+        tfl.layers.dense({ units: config.numClasses }),
+      ],
+    }),
+};
+
+interface Timing {
+  medianMs: number;
+  samples: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Warm-up once, then time `run` until enough samples or the budget is spent. */
+function time(run: () => void): Timing {
+  run();
+  const times: number[] = [];
+  const start = performance.now();
+  while (
+    times.length < config.samples &&
+    (times.length === 0 || performance.now() - start < config.budgetMs)
+  ) {
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
+  }
+  return { medianMs: median(times), samples: times.length };
+}
+
+interface Cell {
+  model: ModelName;
+  backend: 'wasm' | 'cpu';
+  stockMs: number | null;
+  stockError?: string;
+  oursMs: number;
+  speedup: number | null;
+  forwardMs: number;
+  samples: { stock: number; ours: number; forward: number };
+}
+
+async function measure(modelName: ModelName, backend: 'wasm' | 'cpu'): Promise<Cell> {
+  await initEngine({ backend });
+  const x = tf.randomNormal([config.batch, ...config.inputShape], 0, 1, 'float32', 1);
+  const labels = tf.oneHot(
+    tf.randomUniform([config.batch], 0, config.numClasses, 'int32', 2),
+    config.numClasses,
+  );
+
+  const trainingStep = async (fast: boolean): Promise<Timing> => {
+    await initEngine({ backend, fastGradients: fast });
+    const model = MODELS[modelName]();
+    const optimizer = tf.train.sgd(config.learningRate);
+    try {
+      return time(() => {
+        const loss = optimizer.minimize(
+          () =>
+            tf.losses.softmaxCrossEntropy(
+              labels,
+              model.apply(x, { training: true }) as tf.Tensor,
+            ) as tf.Scalar,
+          true,
+        )!;
+        loss.dataSync();
+        loss.dispose();
+      });
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+    }
+  };
+
+  const model = MODELS[modelName]();
+  const forward = time(() => {
+    const y = model.predict(x) as tf.Tensor;
+    y.dataSync();
+    y.dispose();
+  });
+  model.dispose();
+
+  const ours = await trainingStep(true);
+  let stock: Timing | null = null;
+  let stockError: string | undefined;
+  try {
+    stock = await trainingStep(false);
+  } catch (e) {
+    // Stock wasm has no Conv2DBackpropFilter: a CNN cannot train there without our kernels.
+    if (!/not registered/.test(String(e))) throw e;
+    stockError = 'missing kernel';
+  }
+  await initEngine({ backend }); // leave the fast kernels on for the next cell
+  tf.dispose([x, labels]);
+  return {
+    model: modelName,
+    backend,
+    stockMs: stock?.medianMs ?? null,
+    ...(stockError ? { stockError } : {}),
+    oursMs: ours.medianMs,
+    speedup: stock ? stock.medianMs / ours.medianMs : null,
+    forwardMs: forward.medianMs,
+    samples: { stock: stock?.samples ?? 0, ours: ours.samples, forward: forward.samples },
+  };
+}
+
+const cells: Cell[] = [];
+for (const backend of ['wasm', 'cpu'] as const) {
+  for (const model of ['mlp', 'cnn'] as const) {
+    cells.push(await measure(model, backend));
+  }
+}
+
+const fmt = (ms: number | null) => (ms === null ? '' : ms.toFixed(1));
+console.log(`tfjs training step, batch ${config.batch}, ms (median; forward = forward pass only)`);
+console.log(
+  ['model', 'backend', 'stock', 'ours', 'speedup', 'forward', 'ours/forward']
+    .map((h) => h.padStart(15))
+    .join(''),
+);
+for (const c of cells) {
+  console.log(
+    [
+      c.model,
+      c.backend,
+      c.stockError ?? fmt(c.stockMs),
+      fmt(c.oursMs),
+      c.speedup === null ? '-' : `${c.speedup.toFixed(1)}x`,
+      fmt(c.forwardMs),
+      `${(c.oursMs / c.forwardMs).toFixed(1)}x`,
+    ]
+      .map((v) => v.padStart(15))
+      .join(''),
+  );
+}
+
+const wasmFlags = {
+  simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+  threads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+};
+const result = { config: { ...config, wasm: wasmFlags, tfjs: tf.version_core }, results: cells };
+console.log(JSON.stringify({ bench: 'engine', ...result }));
+console.log(`wrote ${writeResult('engine', result, { smoke })}`);

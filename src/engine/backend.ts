@@ -1,0 +1,150 @@
+/**
+ * TensorFlow.js backend choice. Preference: `tensorflow` (native TF through
+ * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, optional peers that anneal never requires),
+ * then `wasm` (the default), then `cpu`. Each candidate is tried by importing its package and
+ * calling tf.setBackend, whose `false` (it does not throw when a backend fails to start) is always
+ * checked; the reason tfjs only prints is captured instead, so `auto` stays quiet and a forced
+ * backend that fails can say why in one line.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from '../errors.js';
+
+export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = 'auto' | TfBackendName;
+
+export const BACKEND_PREFERENCE: readonly TfBackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+interface Candidate {
+  /** Packages tried in order; the first that imports registers the backend. */
+  packages: readonly string[];
+  fix: string;
+}
+
+const CANDIDATES: Readonly<Record<TfBackendName, Candidate>> = {
+  tensorflow: {
+    packages: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+    fix: 'install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 and cuDNN 8.1) or @tensorflow/tfjs-node, or use --backend wasm',
+  },
+  wasm: {
+    packages: ['@tensorflow/tfjs-backend-wasm'],
+    fix: 'reinstall @tensorflow/tfjs-backend-wasm (its dist/*.wasm files must be present), or use --backend cpu',
+  },
+  cpu: {
+    packages: ['@tensorflow/tfjs-backend-cpu'],
+    fix: 'reinstall @tensorflow/tfjs-backend-cpu',
+  },
+};
+
+export interface BackendAttempt {
+  backend: TfBackendName;
+  ok: boolean;
+  /** Why it did not start (one line); absent when ok. */
+  reason?: string;
+}
+
+export interface BackendChoice {
+  backend: TfBackendName;
+  /** Every candidate tried, in order, with the reason each failed one gave. */
+  attempts: BackendAttempt[];
+}
+
+export function isBackendRequest(value: string): value is BackendRequest {
+  return value === 'auto' || (BACKEND_PREFERENCE as readonly string[]).includes(value);
+}
+
+/** Parses a user-given backend name (flag or ANNEAL_BACKEND), naming the source on error. */
+export function parseBackendRequest(value: string, source: string): BackendRequest {
+  if (isBackendRequest(value)) return value;
+  throw new UsageError(
+    'ANNEAL_BAD_BACKEND',
+    `${source} is '${value}', expected one of auto, ${BACKEND_PREFERENCE.join(', ')}: pass one of those`,
+  );
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? 'unknown reason'
+  );
+}
+
+/** Imports the first package of the candidate that loads; returns null or the failure reason. */
+async function importBackendPackage(candidate: Candidate): Promise<string | null> {
+  const failures: string[] = [];
+  for (const pkg of candidate.packages) {
+    try {
+      await import(pkg);
+      return null;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const notInstalled = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+      failures.push(
+        notInstalled
+          ? `${pkg} is not installed`
+          : `${pkg} failed to load (${firstLine(String(e))})`,
+      );
+    }
+  }
+  return failures.join('; ');
+}
+
+/**
+ * tf.setBackend that returns the failure reason instead of printing it: tfjs reports why a
+ * backend failed to initialise only through console.warn, so that is captured for the call.
+ */
+async function setBackendQuietly(name: string): Promise<string | null> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+  try {
+    // No tf.ready() after a failure: it would go and initialise some other backend.
+    const ok = await tf.setBackend(name);
+    if (ok && tf.getBackend() === name) return null;
+    const cause = warnings.find((w) => !w.startsWith('Initialization of backend'));
+    return `tf.setBackend('${name}') returned false${cause ? `: ${firstLine(cause)}` : ''}`;
+  } catch (e) {
+    return `tf.setBackend('${name}') threw: ${firstLine(String(e))}`;
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function tryBackend(name: TfBackendName): Promise<BackendAttempt> {
+  const importFailure = await importBackendPackage(CANDIDATES[name]);
+  if (importFailure) return { backend: name, ok: false, reason: importFailure };
+  const startFailure = await setBackendQuietly(name);
+  return startFailure
+    ? { backend: name, ok: false, reason: startFailure }
+    : { backend: name, ok: true };
+}
+
+/**
+ * Starts the requested backend, or in `auto` the first of BACKEND_PREFERENCE that starts.
+ * A forced backend that cannot start throws UsageError ANNEAL_BACKEND_UNAVAILABLE (one line:
+ * the backend, the reason, the fix) and leaves the previously active backend in place.
+ */
+export async function selectBackend(request: BackendRequest): Promise<BackendChoice> {
+  const previous = tf.engine().backendName;
+  const order = request === 'auto' ? BACKEND_PREFERENCE : [request];
+  const attempts: BackendAttempt[] = [];
+  for (const name of order) {
+    const attempt = await tryBackend(name);
+    attempts.push(attempt);
+    if (attempt.ok) return { backend: name, attempts };
+  }
+  // A failed tf.setBackend leaves the engine pointing at the backend that did not start.
+  if (previous && previous !== tf.engine().backendName) await setBackendQuietly(previous);
+  if (request !== 'auto') {
+    throw new UsageError(
+      'ANNEAL_BACKEND_UNAVAILABLE',
+      `backend '${request}' is unavailable: ${attempts[0].reason}; to fix: ${CANDIDATES[request].fix}`,
+    );
+  }
+  const reasons = attempts.map((a) => `${a.backend}: ${a.reason}`).join('; ');
+  throw new UsageError(
+    'ANNEAL_BACKEND_UNAVAILABLE',
+    `no TensorFlow.js backend could start (${reasons}); to fix: ${CANDIDATES.cpu.fix}`,
+  );
+}

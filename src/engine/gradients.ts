@@ -1,0 +1,199 @@
+/**
+ * Fast gradients for convolutions and matrix products on the wasm and cpu backends.
+ *
+ * Why kernels and not tf.registerGradient: tfjs-layers runs a Conv2D or Dense layer without a
+ * fusable activation (linear, or followed by BatchNorm) through tf.fused.conv2d / tf.fused.matMul,
+ * whose gradient is a customGrad closure inside the op. That closure never consults the gradient
+ * registry: it calls the Conv2DBackpropFilter and Conv2DBackpropInput kernels, and BatchMatMul with
+ * transposeA/transposeB, directly. Measured dispatch of one training step of a small model:
+ * conv+relu -> Conv2D (registry gradient); conv linear -> FusedConv2D (customGrad); dense+relu ->
+ * BatchMatMul (registry); dense linear -> _FusedMatMul (customGrad). Every one of these gradients
+ * ends in the kernels below, so replacing the kernels (per backend) covers the stock registry
+ * gradients and the fused ops' closures alike, and nothing else needs registering.
+ *
+ * What is replaced, from measurements on a 2-core VM (bench/engine.ts has the full-step figures):
+ * - wasm Conv2DBackpropFilter: missing ("Kernel 'Conv2DBackpropFilter' not registered");
+ *   filled in with one conv2d over transposed input and dy (conv-math.ts), about the cost of the
+ *   forward conv.
+ * - wasm Conv2DBackpropInput: a naive loop (4-7x slower than XNNPACK's forward conv at the
+ *   same FLOPs); replaced by a forward conv of the spread dy with the flipped filter.
+ * - wasm DepthwiseConv2dNativeBackpropFilter / ...BackpropInput: missing; filled in with a
+ *   one-hot depthwise conv plus a reduction (filter) and a depthwise conv with the flipped
+ *   filter (input).
+ * - wasm BatchMatMul with transposeA or transposeB: ~10x slower than an explicit transpose
+ *   followed by a plain matmul; the flags are turned into explicit transposes.
+ * - cpu Conv2DBackpropFilter: ~75x slower than the conv2d formulation on the cpu's own conv2d.
+ *   (cpu's Conv2DBackpropInput, depthwise backprops and transposed matmuls measured about as
+ *   fast as the rewrites, or faster, so they stay.)
+ *
+ * A replaced kernel keeps the original's setupFunc/disposeFunc, so patching before or after the
+ * backend initialises is safe, and switching off restores the original config exactly. Kernels
+ * written with ops run with tfjs's tape off (the engine stops recording inside a kernel), as the
+ * tfjs-node kernels do.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  conv2dFilterGrad,
+  conv2dInputGradViaForward,
+  depthwiseFilterGrad,
+  depthwiseInputGrad,
+  type ConvPad,
+  type RoundingMode,
+} from './conv-math.js';
+
+type KernelParams = Parameters<tf.KernelFunc>[0];
+
+interface KernelPatch {
+  backend: 'wasm' | 'cpu';
+  kernelName: string;
+  /** Our kernel; `original` is the backend's own kernel, where it has one (to delegate to). */
+  make(original: tf.KernelConfig | undefined): tf.KernelFunc;
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: ConvPad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: RoundingMode;
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
+}
+
+function isUnitDilation(d: number | [number, number] | undefined): boolean {
+  return d == null || (typeof d === 'number' ? d === 1 : d[0] === 1 && d[1] === 1);
+}
+
+type ConvRewrite = (a: tf.Tensor4D, b: tf.Tensor4D, attrs: ConvAttrs) => tf.Tensor4D;
+
+/**
+ * A conv backprop kernel computed by a rewrite: inputs arrive as Tensors (ops call runKernel
+ * with Tensors), and a Tensor returned from a kernel is taken as is by the engine. Cases the
+ * rewrite does not cover (NCHW, dilation > 1, raw TensorInfo inputs) go to the backend's own
+ * kernel, or fail clearly where it has none.
+ */
+function convPatch(
+  backend: KernelPatch['backend'],
+  kernelName: string,
+  inputNames: [string, string],
+  rewrite: ConvRewrite,
+): KernelPatch {
+  const make = (original: tf.KernelConfig | undefined) => (params: KernelParams) => {
+    const attrs = params.attrs as unknown as ConvAttrs;
+    const [a, b] = inputNames.map((name) => params.inputs[name]);
+    const covered =
+      a instanceof tf.Tensor &&
+      b instanceof tf.Tensor &&
+      attrs.dataFormat !== 'NCHW' &&
+      isUnitDilation(attrs.dilations);
+    if (covered) return rewrite(a as tf.Tensor4D, b as tf.Tensor4D, attrs);
+    if (original) return original.kernelFunc(params);
+    throw new Error(
+      `anneal: ${kernelName} on ${backend} supports NHWC, dilation 1 only ` +
+        `(got dataFormat ${attrs.dataFormat}, dilations ${JSON.stringify(attrs.dilations)})`,
+    );
+  };
+  return { backend, kernelName, make };
+}
+
+/** Swaps the last two axes (a matrix transpose of every matrix in a batch). */
+function transposeLast2(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  const r = perm.length;
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return tf.transpose(t, perm);
+}
+
+/** BatchMatMul that turns transposeA/transposeB into explicit transposes. */
+const explicitTransposeMatMul: KernelPatch = {
+  backend: 'wasm',
+  kernelName: 'BatchMatMul',
+  make: (original) => (params: KernelParams) => {
+    const { transposeA, transposeB } = params.attrs as unknown as tf.BatchMatMulAttrs;
+    const { a, b } = params.inputs;
+    if (!original) throw new Error('anneal: the wasm backend has no BatchMatMul kernel to wrap');
+    if ((!transposeA && !transposeB) || !(a instanceof tf.Tensor) || !(b instanceof tf.Tensor)) {
+      return original.kernelFunc(params);
+    }
+    // Re-enters this kernel with both flags off, which then runs the original.
+    return tf.tidy(() =>
+      tf.matMul(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b),
+    );
+  },
+};
+
+const filterGrad: ConvRewrite = (x, dy, at) =>
+  conv2dFilterGrad(x, dy, at.filterShape!, at.strides, at.pad, at.dimRoundingMode);
+
+const PATCHES: readonly KernelPatch[] = [
+  convPatch('wasm', 'Conv2DBackpropFilter', ['x', 'dy'], filterGrad),
+  convPatch('cpu', 'Conv2DBackpropFilter', ['x', 'dy'], filterGrad),
+  convPatch('wasm', 'Conv2DBackpropInput', ['dy', 'filter'], (dy, filter, at) =>
+    conv2dInputGradViaForward(at.inputShape!, dy, filter, at.strides, at.pad, at.dimRoundingMode),
+  ),
+  convPatch('wasm', 'DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], (x, dy, at) =>
+    depthwiseFilterGrad(x, dy, at.filterShape!, at.strides, at.pad, at.dimRoundingMode),
+  ),
+  convPatch('wasm', 'DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], (dy, filter, at) =>
+    depthwiseInputGrad(at.inputShape!, dy, filter, at.strides, at.pad, at.dimRoundingMode),
+  ),
+  explicitTransposeMatMul,
+];
+
+/** The backend's own kernels we replaced, keyed `${backend}/${kernelName}` (undefined: none existed). */
+const originals = new Map<string, tf.KernelConfig | undefined>();
+
+function install(patch: KernelPatch): void {
+  const key = `${patch.backend}/${patch.kernelName}`;
+  if (originals.has(key)) return;
+  const original = tf.getKernel(patch.kernelName, patch.backend);
+  if (original) tf.unregisterKernel(patch.kernelName, patch.backend);
+  tf.registerKernel({
+    kernelName: patch.kernelName,
+    backendName: patch.backend,
+    kernelFunc: patch.make(original),
+    setupFunc: original?.setupFunc,
+    disposeFunc: original?.disposeFunc,
+  });
+  originals.set(key, original);
+}
+
+function uninstall(patch: KernelPatch): void {
+  const key = `${patch.backend}/${patch.kernelName}`;
+  if (!originals.has(key)) return;
+  const original = originals.get(key);
+  tf.unregisterKernel(patch.kernelName, patch.backend);
+  if (original) tf.registerKernel(original);
+  originals.delete(key);
+}
+
+/** A backend's package has been imported when it has registered kernels. */
+function backendLoaded(backend: string): boolean {
+  return tf.getKernelsForBackend(backend).length > 0;
+}
+
+let fastGradientsOn = false;
+
+/**
+ * Switches the fast convolution/matmul gradients on (our kernels) or off (tfjs's own), for every
+ * backend whose package is loaded. Call it again after importing a backend package later on
+ * (initEngine does). Off restores each original kernel exactly; on wasm that means
+ * Conv2DBackpropFilter and the depthwise backprops are missing again, as in stock tfjs.
+ */
+export function useFastGradients(enabled: boolean): void {
+  fastGradientsOn = enabled;
+  for (const patch of PATCHES) {
+    if (enabled && backendLoaded(patch.backend)) install(patch);
+    else if (!enabled) uninstall(patch);
+  }
+}
+
+export function fastGradientsEnabled(): boolean {
+  return fastGradientsOn;
+}
+
+/** Which kernels useFastGradients(true) replaces, per backend (for reports and benchmarks). */
+export const FAST_GRADIENT_KERNELS: Readonly<Record<'wasm' | 'cpu', readonly string[]>> = {
+  wasm: PATCHES.filter((p) => p.backend === 'wasm').map((p) => p.kernelName),
+  cpu: PATCHES.filter((p) => p.backend === 'cpu').map((p) => p.kernelName),
+};

@@ -1,0 +1,79 @@
+/**
+ * SGD with momentum, dampening and Nesterov (torch.optim.SGD), with coupled (L2) or decoupled
+ * (SGDW, Loshchilov & Hutter 2019) weight decay; the math is FlatOps.sgd (src/kernels/types.ts).
+ */
+import type { ParamVector } from '../engine/param-vector.js';
+import type { FlatOps } from '../kernels/index.js';
+import { FlatOptimizer } from './base.js';
+import type { SgdParams } from './types.js';
+import { badHyper, checkBoolean, checkRange } from './validate.js';
+
+export class Sgd extends FlatOptimizer<SgdParams> {
+  readonly momentumKey = 'momentum';
+
+  constructor(
+    name: string,
+    ops: FlatOps,
+    length: number,
+    hyper: SgdParams,
+    /** true: SGDW (p *= 1 - lr*wd); false: L2 added to the gradient. */
+    readonly decoupled: boolean,
+  ) {
+    super(name, ops, length, hyper);
+    this.validate();
+    // PyTorch's rule, checked once: a schedule may later take momentum to 0 (plain SGD then).
+    if (hyper.nesterov && hyper.momentum <= 0) {
+      throw badHyper(
+        name,
+        `nesterov is true with momentum ${hyper.momentum}; Nesterov needs momentum > 0: ` +
+          `set momentum (e.g. 0.9) or nesterov: false.`,
+      );
+    }
+  }
+
+  private get momentumName(): string {
+    return `${this.name}/momentum`;
+  }
+
+  protected validate(): void {
+    const h = this.hyper;
+    checkRange(this.name, 'lr', h.lr, 'nonNegative');
+    checkRange(this.name, 'weightDecay', h.weightDecay, 'nonNegative');
+    checkRange(this.name, 'momentum', h.momentum, 'nonNegative');
+    checkRange(this.name, 'dampening', h.dampening, 'unitClosed');
+    checkBoolean(this.name, 'nesterov', h.nesterov);
+    if (h.nesterov && h.dampening !== 0) {
+      throw badHyper(
+        this.name,
+        `dampening is ${h.dampening} with nesterov true; Nesterov momentum needs dampening 0: ` +
+          `set dampening: 0 or nesterov: false.`,
+      );
+    }
+  }
+
+  protected bufferNames() {
+    return { allowed: [this.momentumName], required: [] };
+  }
+
+  protected update(pv: ParamVector): void {
+    const { lr, momentum, dampening, nesterov, weightDecay } = this.hyper;
+    // Like PyTorch, the buffer exists from the first step with momentum; that step sets it to d.
+    const fresh = momentum !== 0 && !this.buffers.has(this.momentumName);
+    const buf = momentum !== 0 ? this.buffer(this.momentumName) : null;
+    this.ops.sgd(
+      pv.params,
+      pv.grads,
+      buf,
+      {
+        lr,
+        momentum,
+        dampening,
+        nesterov: nesterov && momentum !== 0,
+        weightDecay,
+        decoupled: this.decoupled,
+        step: fresh ? 1 : Math.max(2, this.stepCount + 1),
+      },
+      { lrMask: pv.mask, decayMask: pv.decay },
+    );
+  }
+}
