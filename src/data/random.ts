@@ -67,8 +67,9 @@ function fmix32(h: number): number {
 /** A seed for an independent stream, e.g. `deriveSeed(seed, epoch)`; same inputs, same output. */
 export function deriveSeed(seed: number, ...streams: number[]): number {
   let h = fmix32((toSeed(seed) + GOLDEN_GAMMA) >>> 0);
-  for (const stream of streams)
-    h = fmix32((h ^ fmix32((toSeed(stream) + GOLDEN_GAMMA) >>> 0)) >>> 0);
+  // Absorb each stream like a hash (multiply, then add): an XOR of h with a mix of the stream
+  // would cancel to 0 whenever the stream equals the seed.
+  for (const stream of streams) h = fmix32((Math.imul(h, GOLDEN_GAMMA) + toSeed(stream) + 1) >>> 0);
   return h;
 }
 

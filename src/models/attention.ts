@@ -8,13 +8,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../errors.js';
-import { deriveSeed } from './init.js';
+import { deriveSeed } from '../data/random.js';
+import { tfjsSeed } from './init.js';
 
 type LayerArgs = ConstructorParameters<typeof tfl.layers.Layer>[0];
 type LayerVariable = ReturnType<tfl.layers.Layer['addWeight']>;
 
 function seedFor(seed: number | undefined, index: number): number | undefined {
-  return seed === undefined ? undefined : deriveSeed(seed, index);
+  return seed === undefined ? undefined : tfjsSeed(deriveSeed(seed, index));
 }
 
 function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

@@ -61,4 +61,4 @@ export {
   type BlurPadding,
 } from './blurpool.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './attention.js';
-export { deriveSeed, SeedSequence } from './init.js';
+export { SeedSequence } from './init.js';

@@ -7,19 +7,14 @@
  * Without `seed`, tfjs draws from Math.random as usual.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { deriveSeed } from '../data/random.js';
 import { UsageError } from '../errors.js';
 
 export type Initializer = ReturnType<typeof tfl.initializers.glorotUniform>;
 
-/** Murmur3's 32-bit finaliser over (seed, index): well spread, and never equal for neighbours. */
-export function deriveSeed(seed: number, index: number): number {
-  let h = Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+/** tfjs's initializers treat seed 0 as "no seed" (Math.random): never hand them 0. */
+export function tfjsSeed(seed: number): number {
+  return seed === 0 ? 1 : seed;
 }
 
 /** Hands out one derived seed per initializer, in construction order. */
@@ -28,7 +23,7 @@ export class SeedSequence {
   constructor(readonly seed?: number) {}
 
   next(): number | undefined {
-    return this.seed === undefined ? undefined : deriveSeed(this.seed, this.index++);
+    return this.seed === undefined ? undefined : tfjsSeed(deriveSeed(this.seed, this.index++));
   }
 
   /** Glorot-uniform: tfjs's (and Keras's) default for dense and conv kernels. */

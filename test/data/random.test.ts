@@ -91,5 +91,9 @@ describe('permutation and deriveSeed', () => {
       for (let epoch = 0; epoch < 50; epoch++) seeds.add(deriveSeed(seed, 1, epoch));
     assert.equal(seeds.size, 1000);
     assert.notEqual(deriveSeed(5, 1), deriveSeed(5, 1, 0));
+    // A stream equal to the seed must not cancel it (an XOR-combine gives 0 for every s).
+    const diagonal = new Set(Array.from({ length: 100 }, (_, s) => deriveSeed(s, s)));
+    assert.equal(diagonal.size, 100);
+    assert.ok(!diagonal.has(0));
   });
 });
