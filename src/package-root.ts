@@ -17,7 +17,8 @@ export function packageRoot(): string {
       return (cached = dir);
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`anneal's package.json not found above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new Error(`anneal's package.json not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

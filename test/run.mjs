@@ -25,7 +25,9 @@ const files = findTests(testDir)
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
-  console.error(`test/run.mjs: no test files found under ${testDir} matching ${JSON.stringify(filters)}`);
+  console.error(
+    `test/run.mjs: no test files found under ${testDir} matching ${JSON.stringify(filters)}`,
+  );
   process.exit(1);
 }
 const result = spawnSync(

@@ -123,6 +123,7 @@ export interface FlatOps {
   readonly name: KernelBackendName;
 
   // ---- vectors ---------------------------------------------------------------------------
+  /** A vector of `length` zeros (so fresh optimizer state is the same on every backend). */
   alloc(length: number): FlatVector;
   /** Allocates and uploads in one call. */
   fromArray(data: Float32Array): FlatVector;
@@ -161,7 +162,13 @@ export interface FlatOps {
   ): void;
   /** Lookahead (Zhang et al. 2019): slow += alpha (fast - slow); fast = slow. */
   lookaheadSync(slow: FlatVector, fast: FlatVector, alpha: number): void;
-  langevinStep(xp: FlatVector, grad: FlatVector, x: FlatVector, mu: FlatVector, h: LangevinHyper): void;
+  langevinStep(
+    xp: FlatVector,
+    grad: FlatVector,
+    x: FlatVector,
+    mu: FlatVector,
+    h: LangevinHyper,
+  ): void;
 
   // ---- averaging ------------------------------------------------------------------------
   /** SWA running mean: avg += (x - avg) / (count + 1), count = models already averaged. */

@@ -1,0 +1,619 @@
+/*
+ * The N-API addon over anneal_kernels.h. The same source links against the CUDA build
+ * (anneal_cuda.node, vectors in device memory) and the CPU build (anneal_cpu.node, vectors in
+ * host memory); `backend` says which. Every argument is checked here, so a wrong type, a length
+ * mismatch, a freed vector or a double free is a JS exception with a `code`, never a crash.
+ * src/kernels/cuda.ts is the typed layer users see.
+ */
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "anneal_kernels.h"
+
+namespace {
+
+constexpr double kMaxLength = 4294967295.0;  // Philox counters index elements with 32 bits
+constexpr int kErrMemoryAllocation = 2;        // cudaErrorMemoryAllocation, also on the CPU build
+
+[[noreturn]] void throw_coded(Napi::Error error, const char *code) {
+  error.Set("code", code);
+  throw error;
+}
+
+[[noreturn]] void throw_type(Napi::Env env, const std::string &message,
+                             const char *code = "ANNEAL_KERNEL_ARGUMENT") {
+  throw_coded(Napi::TypeError::New(env, message), code);
+}
+
+/** Turns a non-zero status from anneal_kernels.h into a JS error naming the op. */
+void check_status(Napi::Env env, int status, const char *op) {
+  if (status == 0) return;
+  const std::string message = std::string(op) + ": " + anneal_backend_name() + " error " +
+                              std::to_string(status) + " (" + anneal_error_name(status) +
+                              "): " + anneal_error_string(status);
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("status", double(status));
+  throw_coded(std::move(error),
+              status == kErrMemoryAllocation ? "ANNEAL_KERNEL_MEMORY" : "ANNEAL_KERNEL_DEVICE");
+}
+
+/** Per-environment state: the DeviceVector class, to recognise vectors of this addon. */
+struct AddonData {
+  Napi::FunctionReference vector_class;
+};
+
+/** A float32 vector in the backend's memory: pointer, length, and whether it is still alive. */
+class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "DeviceVector",
+                       {InstanceAccessor<&DeviceVector::Length>("length"),
+                        InstanceAccessor<&DeviceVector::Alive>("alive"),
+                        InstanceMethod<&DeviceVector::Free>("free")});
+  }
+
+  explicit DeviceVector(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DeviceVector>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber()) throw_type(env, "length: expected a number");
+    const double length = info[0].As<Napi::Number>().DoubleValue();
+    if (!(length >= 0 && length <= kMaxLength && std::floor(length) == length)) {
+      throw_coded(Napi::RangeError::New(env, "length: " + std::to_string(length) +
+                                                 " is not an integer in [0, 2^32)"),
+                  "ANNEAL_KERNEL_ARGUMENT");
+    }
+    length_ = size_t(length);
+    check_status(env, anneal_alloc(&data_, length_), "alloc");
+  }
+
+  /** A vector dropped without free() is freed when it is garbage-collected. */
+  ~DeviceVector() override { Release(); }
+
+  /** Frees the memory once; later calls do nothing. Returns the free's status. */
+  int Release() {
+    if (!data_) return 0;
+    const int status = anneal_free(data_);
+    data_ = nullptr;
+    return status;
+  }
+
+  float *data() const { return data_; }
+  size_t length() const { return length_; }
+  bool alive() const { return data_ != nullptr; }
+
+ private:
+  Napi::Value Length(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), double(length_));
+  }
+  Napi::Value Alive(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), alive());
+  }
+  void Free(const Napi::CallbackInfo &info) {
+    if (!alive()) {
+      throw_coded(Napi::Error::New(info.Env(), "free: this vector was already freed"),
+                  "ANNEAL_KERNEL_FREED");
+    }
+    check_status(info.Env(), Release(), "free");
+  }
+
+  float *data_ = nullptr;
+  size_t length_ = 0;
+};
+
+// ---- argument checks ----------------------------------------------------------------------
+
+/** `value` as a live vector of this addon, else a TypeError/Error whose message names it. */
+DeviceVector *as_vector(Napi::Env env, const Napi::Value &value, const std::string &name) {
+  if (!value.IsObject() ||
+      !value.As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->vector_class.Value())) {
+    throw_type(env, name + ": expected a DeviceVector of this " + anneal_backend_name() + " addon",
+               "ANNEAL_KERNEL_BACKEND");
+  }
+  DeviceVector *vector = DeviceVector::Unwrap(value.As<Napi::Object>());
+  if (!vector->alive()) {
+    throw_coded(Napi::Error::New(env, name + ": the vector was freed"), "ANNEAL_KERNEL_FREED");
+  }
+  return vector;
+}
+
+DeviceVector *vector_arg(const Napi::CallbackInfo &info, size_t index, const char *name) {
+  return as_vector(info.Env(), info[index], name);
+}
+
+/** null or undefined: not given (optional masks, AMSGrad state, momentum buffer). */
+DeviceVector *optional_vector_arg(const Napi::CallbackInfo &info, size_t index,
+                                  const char *name) {
+  if (info[index].IsNull() || info[index].IsUndefined()) return nullptr;
+  return vector_arg(info, index, name);
+}
+
+void same_length(Napi::Env env, const DeviceVector *vector, const char *name,
+                 const DeviceVector *reference, const char *reference_name) {
+  if (vector && vector->length() != reference->length()) {
+    throw_type(env,
+               std::string(name) + ": length " + std::to_string(vector->length()) +
+                   ", expected " + std::to_string(reference->length()) + " (the length of " +
+                   reference_name + ")",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+}
+
+double number_arg(const Napi::CallbackInfo &info, size_t index, const char *name) {
+  if (!info[index].IsNumber()) throw_type(info.Env(), std::string(name) + ": expected a number");
+  return info[index].As<Napi::Number>().DoubleValue();
+}
+
+double number_field(Napi::Env env, const Napi::Object &object, const char *key,
+                    const char *name) {
+  const Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) {
+    throw_type(env, std::string(name) + "." + key + ": expected a number");
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+bool bool_field(Napi::Env env, const Napi::Object &object, const char *key, const char *name) {
+  const Napi::Value value = object.Get(key);
+  if (!value.IsBoolean()) {
+    throw_type(env, std::string(name) + "." + key + ": expected a boolean");
+  }
+  return value.As<Napi::Boolean>().Value();
+}
+
+uint32_t u32_field(Napi::Env env, const Napi::Object &object, const char *key, const char *name) {
+  const double value = number_field(env, object, key, name);
+  if (!(value >= 0 && value <= kMaxLength && std::floor(value) == value)) {
+    throw_type(env, std::string(name) + "." + key + ": " + std::to_string(value) +
+                        " is not an integer in [0, 2^32)");
+  }
+  return uint32_t(value);
+}
+
+Napi::Object object_arg(const Napi::CallbackInfo &info, size_t index, const char *name) {
+  if (!info[index].IsObject()) throw_type(info.Env(), std::string(name) + ": expected an object");
+  return info[index].As<Napi::Object>();
+}
+
+Napi::Float32Array float32_arg(const Napi::CallbackInfo &info, size_t index, const char *name) {
+  const Napi::Value value = info[index];
+  if (!value.IsTypedArray() ||
+      value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw_type(info.Env(), std::string(name) + ": expected a Float32Array");
+  }
+  return value.As<Napi::Float32Array>();
+}
+
+anneal_random_spec random_spec_arg(const Napi::CallbackInfo &info, size_t index,
+                                   const char *name) {
+  Napi::Env env = info.Env();
+  const Napi::Object spec = object_arg(info, index, name);
+  anneal_random_spec out{};
+  out.seed_lo = u32_field(env, spec, "seedLo", name);
+  out.seed_hi = u32_field(env, spec, "seedHi", name);
+  out.stream = u32_field(env, spec, "stream", name);
+  out.distribution = int(u32_field(env, spec, "distribution", name));
+  if (out.distribution > ANNEAL_DIST_UNIFORM) {
+    throw_type(env, std::string(name) + ".distribution: expected 0 (gaussian), 1 (rademacher) "
+                                        "or 2 (uniform)");
+  }
+  return out;
+}
+
+/** Segments as a Float64Array of (offset, length) pairs, each inside a vector of `length`. */
+std::vector<anneal_range> ranges_arg(const Napi::CallbackInfo &info, size_t index,
+                                     const char *name, size_t length) {
+  Napi::Env env = info.Env();
+  const Napi::Value value = info[index];
+  if (!value.IsTypedArray() ||
+      value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      value.As<Napi::Float64Array>().ElementLength() % 2 != 0) {
+    throw_type(env, std::string(name) + ": expected a Float64Array of (offset, length) pairs");
+  }
+  const Napi::Float64Array pairs = value.As<Napi::Float64Array>();
+  std::vector<anneal_range> ranges(pairs.ElementLength() / 2);
+  for (size_t s = 0; s < ranges.size(); ++s) {
+    const double offset = pairs[2 * s], count = pairs[2 * s + 1];
+    const bool integers = offset >= 0 && count >= 0 && std::floor(offset) == offset &&
+                          std::floor(count) == count;
+    if (!integers || offset + count > double(length)) {
+      throw_coded(Napi::RangeError::New(env, std::string(name) + "[" + std::to_string(s) +
+                                                 "]: offset " + std::to_string(offset) +
+                                                 ", length " + std::to_string(count) +
+                                                 " is not a range inside the vector of " +
+                                                 std::to_string(length) + " elements"),
+                  "ANNEAL_KERNEL_ARGUMENT");
+    }
+    ranges[s] = anneal_range{uint64_t(offset), uint64_t(count)};
+  }
+  return ranges;
+}
+
+// ---- device, vectors, transfers -------------------------------------------------------------
+
+Napi::Value Probe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  char name[256] = {0};
+  const int status = anneal_probe(name, sizeof(name));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("status", double(status));
+  out.Set("errorName", status ? anneal_error_name(status) : "");
+  out.Set("message", status ? anneal_error_string(status) : "");
+  out.Set("device", status ? "" : name);
+  return out;
+}
+
+void Upload(const Napi::CallbackInfo &info) {
+  DeviceVector *vector = vector_arg(info, 0, "vector");
+  const Napi::Float32Array data = float32_arg(info, 1, "data");
+  const double offset = info[2].IsUndefined() ? 0.0 : number_arg(info, 2, "offset");
+  if (!(offset >= 0 && std::floor(offset) == offset &&
+        offset + double(data.ElementLength()) <= double(vector->length()))) {
+    throw_type(info.Env(),
+               "offset: " + std::to_string(offset) + " + data.length " +
+                   std::to_string(data.ElementLength()) + " does not fit in the vector of " +
+                   std::to_string(vector->length()) + " elements",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+  check_status(info.Env(),
+               anneal_upload(vector->data() + size_t(offset), data.Data(), data.ElementLength()),
+               "upload");
+}
+
+void Download(const Napi::CallbackInfo &info) {
+  DeviceVector *vector = vector_arg(info, 0, "vector");
+  Napi::Float32Array out = float32_arg(info, 1, "out");
+  if (out.ElementLength() != vector->length()) {
+    throw_type(info.Env(),
+               "out: length " + std::to_string(out.ElementLength()) + ", expected " +
+                   std::to_string(vector->length()) + " (the vector's length)",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+  check_status(info.Env(), anneal_download(out.Data(), vector->data(), vector->length()),
+               "download");
+}
+
+void Fill(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  const float value = float(number_arg(info, 1, "value"));
+  check_status(info.Env(), anneal_fill(x->data(), value, x->length()), "fill");
+}
+
+void Copy(const Napi::CallbackInfo &info) {
+  DeviceVector *dst = vector_arg(info, 0, "dst");
+  DeviceVector *src = vector_arg(info, 1, "src");
+  same_length(info.Env(), src, "src", dst, "dst");
+  check_status(info.Env(), anneal_copy(dst->data(), src->data(), dst->length()), "copy");
+}
+
+void Synchronize(const Napi::CallbackInfo &info) {
+  check_status(info.Env(), anneal_synchronize(), "synchronize");
+}
+
+void TimerStart(const Napi::CallbackInfo &info) {
+  check_status(info.Env(), anneal_timer_start(), "timerStart");
+}
+
+Napi::Value TimerStop(const Napi::CallbackInfo &info) {
+  float elapsed = 0.0f;
+  check_status(info.Env(), anneal_timer_stop(&elapsed), "timerStop");
+  return Napi::Number::New(info.Env(), elapsed);
+}
+
+// ---- element-wise ---------------------------------------------------------------------------
+
+void Scale(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  const float alpha = float(number_arg(info, 1, "alpha"));
+  check_status(info.Env(), anneal_scale(x->data(), alpha, x->length()), "scale");
+}
+
+void Axpy(const Napi::CallbackInfo &info) {
+  DeviceVector *y = vector_arg(info, 0, "y");
+  const float alpha = float(number_arg(info, 1, "alpha"));
+  DeviceVector *x = vector_arg(info, 2, "x");
+  same_length(info.Env(), x, "x", y, "y");
+  check_status(info.Env(), anneal_axpy(y->data(), alpha, x->data(), y->length()), "axpy");
+}
+
+void Mul(const Napi::CallbackInfo &info) {
+  DeviceVector *out = vector_arg(info, 0, "out");
+  DeviceVector *a = vector_arg(info, 1, "a");
+  DeviceVector *b = vector_arg(info, 2, "b");
+  same_length(info.Env(), a, "a", out, "out");
+  same_length(info.Env(), b, "b", out, "out");
+  check_status(info.Env(), anneal_mul(out->data(), a->data(), b->data(), out->length()), "mul");
+}
+
+float *data_or_null(const DeviceVector *vector) { return vector ? vector->data() : nullptr; }
+
+void Adam(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *param = vector_arg(info, 0, "param");
+  DeviceVector *grad = vector_arg(info, 1, "grad");
+  DeviceVector *m = vector_arg(info, 2, "m");
+  DeviceVector *v = vector_arg(info, 3, "v");
+  DeviceVector *vmax = optional_vector_arg(info, 4, "vMax");
+  DeviceVector *lr_mask = optional_vector_arg(info, 5, "lrMask");
+  DeviceVector *decay_mask = optional_vector_arg(info, 6, "decayMask");
+  for (auto [vector, name] : {std::pair{grad, "grad"}, {m, "m"}, {v, "v"}, {vmax, "vMax"},
+                              {lr_mask, "lrMask"}, {decay_mask, "decayMask"}}) {
+    same_length(env, vector, name, param, "param");
+  }
+  const Napi::Object h = object_arg(info, 7, "hyper");
+  anneal_adam_params p{};
+  p.lr = float(number_field(env, h, "lr", "hyper"));
+  p.beta1 = float(number_field(env, h, "beta1", "hyper"));
+  p.beta2 = float(number_field(env, h, "beta2", "hyper"));
+  p.eps = float(number_field(env, h, "eps", "hyper"));
+  p.weight_decay = float(number_field(env, h, "weightDecay", "hyper"));
+  p.bias_correction1 = float(number_field(env, h, "biasCorrection1", "hyper"));
+  p.sqrt_bias_correction2 = float(number_field(env, h, "sqrtBiasCorrection2", "hyper"));
+  p.decoupled = bool_field(env, h, "decoupled", "hyper");
+  check_status(env,
+               anneal_adam(param->data(), grad->data(), m->data(), v->data(), data_or_null(vmax),
+                           data_or_null(lr_mask), data_or_null(decay_mask), param->length(), &p),
+               "adam");
+}
+
+void Sgd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *param = vector_arg(info, 0, "param");
+  DeviceVector *grad = vector_arg(info, 1, "grad");
+  DeviceVector *buf = optional_vector_arg(info, 2, "momentumBuf");
+  DeviceVector *lr_mask = optional_vector_arg(info, 3, "lrMask");
+  DeviceVector *decay_mask = optional_vector_arg(info, 4, "decayMask");
+  for (auto [vector, name] : {std::pair{grad, "grad"}, {buf, "momentumBuf"},
+                              {lr_mask, "lrMask"}, {decay_mask, "decayMask"}}) {
+    same_length(env, vector, name, param, "param");
+  }
+  const Napi::Object h = object_arg(info, 5, "hyper");
+  anneal_sgd_params p{};
+  p.lr = float(number_field(env, h, "lr", "hyper"));
+  p.momentum = float(number_field(env, h, "momentum", "hyper"));
+  p.dampening = float(number_field(env, h, "dampening", "hyper"));
+  p.weight_decay = float(number_field(env, h, "weightDecay", "hyper"));
+  p.nesterov = bool_field(env, h, "nesterov", "hyper");
+  p.decoupled = bool_field(env, h, "decoupled", "hyper");
+  p.first_step = bool_field(env, h, "firstStep", "hyper");
+  if (p.momentum != 0.0f && !buf) {
+    throw_type(env, "momentumBuf: required when momentum is not 0");
+  }
+  check_status(env,
+               anneal_sgd(param->data(), grad->data(), data_or_null(buf), data_or_null(lr_mask),
+                          data_or_null(decay_mask), param->length(), &p),
+               "sgd");
+}
+
+void LookaheadSync(const Napi::CallbackInfo &info) {
+  DeviceVector *slow = vector_arg(info, 0, "slow");
+  DeviceVector *fast = vector_arg(info, 1, "fast");
+  same_length(info.Env(), fast, "fast", slow, "slow");
+  const float alpha = float(number_arg(info, 2, "alpha"));
+  check_status(info.Env(), anneal_lookahead_sync(slow->data(), fast->data(), alpha, slow->length()),
+               "lookaheadSync");
+}
+
+void Langevin(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *xp = vector_arg(info, 0, "xp");
+  DeviceVector *grad = vector_arg(info, 1, "grad");
+  DeviceVector *x = vector_arg(info, 2, "x");
+  DeviceVector *mu = vector_arg(info, 3, "mu");
+  for (auto [vector, name] : {std::pair{grad, "grad"}, {x, "x"}, {mu, "mu"}}) {
+    same_length(env, vector, name, xp, "xp");
+  }
+  const Napi::Object h = object_arg(info, 4, "hyper");
+  anneal_langevin_params p{};
+  p.eta = float(number_field(env, h, "eta", "hyper"));
+  p.gamma = float(number_field(env, h, "gamma", "hyper"));
+  p.noise_scale = float(number_field(env, h, "noiseScale", "hyper"));
+  p.alpha = float(number_field(env, h, "alpha", "hyper"));
+  p.rng = random_spec_arg(info, 5, "rng");
+  check_status(env, anneal_langevin(xp->data(), grad->data(), x->data(), mu->data(), xp->length(), &p),
+               "langevinStep");
+}
+
+// ---- averaging ------------------------------------------------------------------------------
+
+void RunningMean(const Napi::CallbackInfo &info) {
+  DeviceVector *avg = vector_arg(info, 0, "avg");
+  DeviceVector *x = vector_arg(info, 1, "x");
+  same_length(info.Env(), x, "x", avg, "avg");
+  const float inv = float(number_arg(info, 2, "invCountPlusOne"));
+  check_status(info.Env(), anneal_running_mean(avg->data(), x->data(), inv, avg->length()),
+               "runningMean");
+}
+
+void Ema(const Napi::CallbackInfo &info) {
+  DeviceVector *avg = vector_arg(info, 0, "avg");
+  DeviceVector *x = vector_arg(info, 1, "x");
+  same_length(info.Env(), x, "x", avg, "avg");
+  const float decay = float(number_arg(info, 2, "decay"));
+  check_status(info.Env(), anneal_ema(avg->data(), x->data(), decay, avg->length()), "ema");
+}
+
+void WeightedSum(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *out = vector_arg(info, 0, "out");
+  if (!info[1].IsArray()) throw_type(env, "xs: expected an array of DeviceVectors");
+  const Napi::Array xs = info[1].As<Napi::Array>();
+  const Napi::Float64Array weights = info[2].IsTypedArray() &&
+                                             info[2].As<Napi::TypedArray>().TypedArrayType() ==
+                                                 napi_float64_array
+                                         ? info[2].As<Napi::Float64Array>()
+                                         : Napi::Float64Array();
+  if (weights.IsEmpty() || weights.ElementLength() != xs.Length()) {
+    throw_type(env, "weights: expected a Float64Array with one weight per entry of xs",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+  std::vector<const float *> pointers(xs.Length());
+  std::vector<float> w(xs.Length());
+  for (uint32_t k = 0; k < xs.Length(); ++k) {
+    const std::string name = "xs[" + std::to_string(k) + "]";
+    DeviceVector *x = as_vector(env, xs.Get(k), name);
+    same_length(env, x, name.c_str(), out, "out");
+    if (x == out) throw_type(env, name + ": may not be the output vector itself");
+    pointers[k] = x->data();
+    w[k] = float(weights[k]);
+  }
+  check_status(env,
+               anneal_weighted_sum(out->data(), pointers.data(), w.data(), pointers.size(),
+                                   out->length()),
+               "weightedSum");
+}
+
+void Lerp(const Napi::CallbackInfo &info) {
+  DeviceVector *out = vector_arg(info, 0, "out");
+  DeviceVector *a = vector_arg(info, 1, "a");
+  DeviceVector *b = vector_arg(info, 2, "b");
+  same_length(info.Env(), a, "a", out, "out");
+  same_length(info.Env(), b, "b", out, "out");
+  const float t = float(number_arg(info, 3, "t"));
+  check_status(info.Env(), anneal_lerp(out->data(), a->data(), b->data(), t, out->length()),
+               "lerp");
+}
+
+void Bezier(const Napi::CallbackInfo &info) {
+  DeviceVector *out = vector_arg(info, 0, "out");
+  DeviceVector *a = vector_arg(info, 1, "a");
+  DeviceVector *bend = vector_arg(info, 2, "bend");
+  DeviceVector *b = vector_arg(info, 3, "b");
+  same_length(info.Env(), a, "a", out, "out");
+  same_length(info.Env(), bend, "bend", out, "out");
+  same_length(info.Env(), b, "b", out, "out");
+  const float t = float(number_arg(info, 4, "t"));
+  check_status(info.Env(),
+               anneal_bezier(out->data(), a->data(), bend->data(), b->data(), t, out->length()),
+               "bezier");
+}
+
+// ---- reductions -----------------------------------------------------------------------------
+
+Napi::Value Dot(const Napi::CallbackInfo &info) {
+  DeviceVector *a = vector_arg(info, 0, "a");
+  DeviceVector *b = vector_arg(info, 1, "b");
+  same_length(info.Env(), b, "b", a, "a");
+  double out = 0.0;
+  check_status(info.Env(), anneal_dot(a->data(), b->data(), a->length(), &out), "dot");
+  return Napi::Number::New(info.Env(), out);
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  double out = 0.0;
+  check_status(info.Env(), anneal_sum_squares(x->data(), x->length(), &out), "sumSquares");
+  return Napi::Number::New(info.Env(), out);
+}
+
+Napi::Value MaxAbs(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  float out = 0.0f;
+  check_status(info.Env(), anneal_max_abs(x->data(), x->length(), &out), "maxAbs");
+  return Napi::Number::New(info.Env(), out);
+}
+
+Napi::Value CountNonFinite(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  uint64_t out = 0;
+  check_status(info.Env(), anneal_count_non_finite(x->data(), x->length(), &out),
+               "countNonFinite");
+  return Napi::Number::New(info.Env(), double(out));
+}
+
+Napi::Value CountZeros(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  uint64_t out = 0;
+  check_status(info.Env(), anneal_count_zeros(x->data(), x->length(), &out), "countZeros");
+  return Napi::Number::New(info.Env(), double(out));
+}
+
+// ---- randomness and pruning -----------------------------------------------------------------
+
+void Random(const Napi::CallbackInfo &info) {
+  DeviceVector *out = vector_arg(info, 0, "out");
+  const anneal_random_spec spec = random_spec_arg(info, 1, "rng");
+  check_status(info.Env(), anneal_random(out->data(), out->length(), &spec), "random");
+}
+
+void Perturb(const Napi::CallbackInfo &info) {
+  DeviceVector *x = vector_arg(info, 0, "x");
+  const float sigma = float(number_arg(info, 1, "sigma"));
+  const anneal_random_spec spec = random_spec_arg(info, 2, "rng");
+  const bool whole = info[3].IsNull() || info[3].IsUndefined();
+  const std::vector<anneal_range> segments =
+      whole ? std::vector<anneal_range>() : ranges_arg(info, 3, "segments", x->length());
+  // An empty list perturbs nothing (every entry is outside every segment).
+  if (!whole && segments.empty()) return;
+  check_status(info.Env(),
+               anneal_perturb(x->data(), x->length(), sigma, &spec, segments.data(),
+                              segments.size()),
+               "perturb");
+}
+
+Napi::Value MagnitudeMask(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *x = vector_arg(info, 0, "x");
+  DeviceVector *mask = vector_arg(info, 1, "mask");
+  same_length(env, mask, "mask", x, "x");
+  const std::vector<anneal_range> segments = ranges_arg(info, 2, "segments", x->length());
+  const double count = number_arg(info, 3, "count");
+  if (!(count >= 0 && std::floor(count) == count && count <= kMaxLength)) {
+    throw_coded(Napi::RangeError::New(env, "count: " + std::to_string(count) +
+                                               " is not a non-negative integer"),
+                "ANNEAL_KERNEL_ARGUMENT");
+  }
+  float threshold = 0.0f;
+  check_status(env,
+               anneal_magnitude_mask(x->data(), mask->data(), x->length(), segments.data(),
+                                     segments.size(), uint64_t(count), &threshold),
+               "magnitudeMask");
+  return Napi::Number::New(env, threshold);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto *data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  const Napi::Function vector_class = DeviceVector::Define(env);
+  data->vector_class = Napi::Persistent(vector_class);
+
+  exports.Set("backend", anneal_backend_name());
+  exports.Set("DeviceVector", vector_class);
+  auto add = [&](const char *name, auto fn) {
+    exports.Set(name, Napi::Function::New(env, fn, name));
+  };
+  add("probe", Probe);
+  add("upload", Upload);
+  add("download", Download);
+  add("fill", Fill);
+  add("copy", Copy);
+  add("synchronize", Synchronize);
+  add("timerStart", TimerStart);
+  add("timerStop", TimerStop);
+  add("scale", Scale);
+  add("axpy", Axpy);
+  add("mul", Mul);
+  add("adam", Adam);
+  add("sgd", Sgd);
+  add("lookaheadSync", LookaheadSync);
+  add("langevin", Langevin);
+  add("runningMean", RunningMean);
+  add("ema", Ema);
+  add("weightedSum", WeightedSum);
+  add("lerp", Lerp);
+  add("bezier", Bezier);
+  add("dot", Dot);
+  add("sumSquares", SumSquares);
+  add("maxAbs", MaxAbs);
+  add("countNonFinite", CountNonFinite);
+  add("countZeros", CountZeros);
+  add("random", Random);
+  add("perturb", Perturb);
+  add("magnitudeMask", MagnitudeMask);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(anneal, Init)

@@ -1,0 +1,163 @@
+/*
+ * anneal kernels: a plain C ABI over flat float32 vectors. Two implementations sit behind it:
+ * kernels.cu (CUDA; pointers are device memory) and kernels_cpu.cpp (host loops; pointers are
+ * host memory). Both run the same per-element math from elementwise.cuh, so the CPU build tests
+ * the GPU build's arithmetic where no GPU is present. No N-API here: native/binding wraps this.
+ *
+ * Every function returns 0 on success or an error code (a cudaError_t value on the CUDA build;
+ * anneal_error_string() describes it). Work is queued in order on one stream; functions that
+ * return a value to the host wait for it.
+ */
+#ifndef ANNEAL_KERNELS_H
+#define ANNEAL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- device ------------------------------------------------------------------------------- */
+
+/** "cuda" or "cpu". */
+const char *anneal_backend_name(void);
+/** 0 when a device answers (its name is written to `name`), else the error that stopped it. */
+int anneal_probe(char *name, size_t name_capacity);
+/** Text of an error code returned by any function here. */
+const char *anneal_error_string(int code);
+/** The symbolic name of an error code (e.g. "cudaErrorInsufficientDriver"). */
+const char *anneal_error_name(int code);
+
+/** n zeroed floats (at least one is allocated, so the pointer is unique). */
+int anneal_alloc(float **out, size_t n);
+int anneal_free(float *p);
+int anneal_upload(float *dst, const float *host_src, size_t n);
+int anneal_download(float *host_dst, const float *src, size_t n);
+int anneal_copy(float *dst, const float *src, size_t n);
+int anneal_fill(float *x, float value, size_t n);
+int anneal_synchronize(void);
+
+/* Timing: anneal_timer_stop waits for the work queued since anneal_timer_start and returns the
+ * time between them (CUDA events on the GPU build, a host clock on the CPU build). */
+int anneal_timer_start(void);
+int anneal_timer_stop(float *elapsed_ms);
+
+/* ---- element-wise ------------------------------------------------------------------------ */
+
+int anneal_scale(float *x, float alpha, size_t n);
+int anneal_axpy(float *y, float alpha, const float *x, size_t n);
+int anneal_mul(float *out, const float *a, const float *b, size_t n);
+
+/** Adam/AdamW (see src/kernels/types.ts); bias corrections are computed on the host. */
+typedef struct {
+  float lr;
+  float beta1;
+  float beta2;
+  float eps;
+  float weight_decay;
+  /** 1 - beta1^step */
+  float bias_correction1;
+  /** sqrt(1 - beta2^step) */
+  float sqrt_bias_correction2;
+  int decoupled;
+} anneal_adam_params;
+
+/** vmax, lr_mask and decay_mask may be NULL (no AMSGrad / masks of ones). */
+int anneal_adam(float *param, const float *grad, float *m, float *v, float *vmax,
+                const float *lr_mask, const float *decay_mask, size_t n,
+                const anneal_adam_params *h);
+
+typedef struct {
+  float lr;
+  float momentum;
+  float dampening;
+  float weight_decay;
+  int nesterov;
+  int decoupled;
+  /** step == 1: the momentum buffer is initialised to d. */
+  int first_step;
+} anneal_sgd_params;
+
+/** buf is neither read nor written (and may be NULL) when momentum == 0. */
+int anneal_sgd(float *param, const float *grad, float *buf, const float *lr_mask,
+               const float *decay_mask, size_t n, const anneal_sgd_params *h);
+
+int anneal_lookahead_sync(float *slow, float *fast, float alpha, size_t n);
+
+/** Philox key and counter words: key = [seed_lo, seed_hi], counter = [i, stream, 0, 0]. */
+typedef struct {
+  uint32_t seed_lo;
+  uint32_t seed_hi;
+  uint32_t stream;
+  /** ANNEAL_DIST_* */
+  int distribution;
+} anneal_random_spec;
+
+enum { ANNEAL_DIST_GAUSSIAN = 0, ANNEAL_DIST_RADEMACHER = 1, ANNEAL_DIST_UNIFORM = 2 };
+
+typedef struct {
+  float eta;
+  float gamma;
+  /** sqrt(eta) * noise */
+  float noise_scale;
+  float alpha;
+  /** gaussian draws; distribution is ignored */
+  anneal_random_spec rng;
+} anneal_langevin_params;
+
+int anneal_langevin(float *xp, const float *grad, const float *x, float *mu, size_t n,
+                    const anneal_langevin_params *h);
+
+/* ---- averaging --------------------------------------------------------------------------- */
+
+/** avg += (x - avg) * inv_count_plus_one */
+int anneal_running_mean(float *avg, const float *x, float inv_count_plus_one, size_t n);
+int anneal_ema(float *avg, const float *x, float decay, size_t n);
+/** out = sum_k weights[k] * xs[k]; xs is a host array of k (device) pointers. */
+int anneal_weighted_sum(float *out, const float *const *xs, const float *weights, size_t k,
+                        size_t n);
+int anneal_lerp(float *out, const float *a, const float *b, float t, size_t n);
+int anneal_bezier(float *out, const float *a, const float *bend, const float *b, float t,
+                  size_t n);
+
+/* ---- reductions (wait for the result) ---------------------------------------------------- */
+
+int anneal_dot(const float *a, const float *b, size_t n, double *out);
+int anneal_sum_squares(const float *x, size_t n, double *out);
+int anneal_max_abs(const float *x, size_t n, float *out);
+int anneal_count_non_finite(const float *x, size_t n, uint64_t *out);
+int anneal_count_zeros(const float *x, size_t n, uint64_t *out);
+
+/* ---- randomness, segments, pruning ------------------------------------------------------- */
+
+int anneal_random(float *out, size_t n, const anneal_random_spec *spec);
+
+/** A half-open range [offset, offset + length) of a vector. */
+typedef struct {
+  uint64_t offset;
+  uint64_t length;
+} anneal_range;
+
+/**
+ * x += sigma * d, d[i] = sample(spec, i). With nsegs > 0 each segment's d is scaled by
+ * ||x_seg|| / ||d_seg|| (norms before the update; 0 where ||d_seg|| == 0) and entries outside
+ * every segment are left unchanged. Segments must not overlap.
+ */
+int anneal_perturb(float *x, size_t n, float sigma, const anneal_random_spec *spec,
+                   const anneal_range *segs, size_t nsegs);
+
+/**
+ * Over the union of `segs` (any order; overlapping ranges count once):
+ * mask = 0 for the `count` entries of smallest |x| (ties at the threshold: lowest indices
+ * first; NaN counts as largest), mask = 1 for the others. `threshold` receives the largest |x|
+ * that was zeroed (0 when count == 0).
+ */
+int anneal_magnitude_mask(const float *x, float *mask, size_t n, const anneal_range *segs,
+                          size_t nsegs, uint64_t count, float *threshold);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANNEAL_KERNELS_H */

@@ -1,0 +1,667 @@
+/*
+ * The CUDA build of anneal_kernels.h. Element-wise ops are grid-stride loops over the functors
+ * of ops.cuh with 128-bit loads where every array is 16-byte aligned; reductions are per-thread
+ * partials, a block reduction and a second one-block pass (deterministic, no float atomics);
+ * magnitude selection is a three-pass radix select over the bits of |x| (histograms in shared
+ * memory, O(N), no sort). Everything runs in order on the legacy default stream.
+ */
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "anneal_kernels.h"
+#include "ops.cuh"
+#include "ranges.h"
+
+#define ANNEAL_TRY(expr)                                   \
+  do {                                                     \
+    const cudaError_t anneal_err_ = (expr);                \
+    if (anneal_err_ != cudaSuccess) return int(anneal_err_); \
+  } while (0)
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kSelectThreads = 1024;  // the select kernel scans 2 bins per thread
+constexpr int kMaxReduceBlocks = 2048;
+constexpr unsigned kFullWarp = 0xFFFFFFFFu;
+/** Segments are cut into chunks of at most this many elements, one block at a time each. */
+constexpr uint64_t kChunkElements = 16384;
+
+static_assert(anneal::kRadixBins == 2 * kSelectThreads, "select kernel: 2 bins per thread");
+
+/** A piece of one segment; `vec`: both ends are multiples of 4, so float4 access is safe. */
+struct Chunk {
+  uint64_t start, end;
+  uint32_t segment;
+  uint32_t vec;
+};
+
+struct SelectState {
+  unsigned long long rank;        // 1-based rank of the wanted key among those matching prefix
+  unsigned long long eq_total;    // entries equal to the final key
+  uint32_t prefix;                // the digits fixed so far
+  uint32_t pad;
+};
+
+/** Device buffers that grow on demand; kept for the life of the process. */
+template <class T>
+struct DeviceBuffer {
+  T *ptr = nullptr;
+  size_t capacity = 0;
+  cudaError_t reserve(size_t n) {
+    if (n <= capacity) return cudaSuccess;
+    if (ptr) cudaFree(ptr);
+    ptr = nullptr;
+    capacity = 0;
+    const cudaError_t err = cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T));
+    if (err == cudaSuccess) capacity = n;
+    return err;
+  }
+};
+
+constexpr size_t kPinnedBytes = 4096;
+
+struct Context {
+  bool ready = false;
+  int sms = 0;
+  void *pinned = nullptr;  // page-locked staging for small results: a faster round trip
+  cudaEvent_t timer_start = nullptr, timer_stop = nullptr;
+  DeviceBuffer<unsigned char> reduce_scratch;  // kMaxReduceBlocks partials + the result
+  DeviceBuffer<unsigned long long> histograms;  // kRadixPasses * kRadixBins
+  DeviceBuffer<SelectState> select_state;
+  DeviceBuffer<Chunk> chunks;
+  std::vector<Chunk> uploaded_chunks;  // what `chunks` holds, to skip re-uploading the same table
+  DeviceBuffer<unsigned long long> chunk_counts;
+  DeviceBuffer<anneal::SegmentNorms> segment_norms;
+};
+
+Context g_ctx;
+
+cudaError_t ensure_context() {
+  if (g_ctx.ready) return cudaSuccess;
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&g_ctx.sms, cudaDevAttrMultiProcessorCount, device);
+  if (err == cudaSuccess) err = cudaEventCreate(&g_ctx.timer_start);
+  if (err == cudaSuccess) err = cudaEventCreate(&g_ctx.timer_stop);
+  if (err == cudaSuccess) err = g_ctx.reduce_scratch.reserve((kMaxReduceBlocks + 1) * 8);
+  if (err == cudaSuccess) {
+    err = g_ctx.histograms.reserve(size_t(anneal::kRadixPasses) * anneal::kRadixBins);
+  }
+  if (err == cudaSuccess) err = g_ctx.select_state.reserve(1);
+  if (err == cudaSuccess) err = cudaMallocHost(&g_ctx.pinned, kPinnedBytes);
+  g_ctx.ready = err == cudaSuccess;
+  return err;
+}
+
+/** Waits for the queued work and copies `bytes` of device memory to the host. */
+cudaError_t fetch(void *host_dst, const void *device_src, size_t bytes) {
+  if (bytes > kPinnedBytes) return cudaMemcpy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost);
+  cudaError_t err = cudaMemcpyAsync(g_ctx.pinned, device_src, bytes, cudaMemcpyDeviceToHost, 0);
+  if (err == cudaSuccess) err = cudaStreamSynchronize(0);
+  if (err == cudaSuccess) std::memcpy(host_dst, g_ctx.pinned, bytes);
+  return err;
+}
+
+/** Blocks that fill the GPU once for `kernel` (grid-stride loops cover the rest). */
+template <class Kernel>
+int resident_blocks(Kernel kernel, int threads, size_t shared_bytes = 0) {
+  int per_sm = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared_bytes) !=
+          cudaSuccess ||
+      per_sm < 1) {
+    per_sm = 1;
+  }
+  return per_sm * g_ctx.sms;
+}
+
+int grid_for(size_t work_items, int threads, int cap) {
+  const size_t wanted = (work_items + threads - 1) / threads;
+  return int(std::max<size_t>(1, std::min<size_t>(wanted, size_t(cap))));
+}
+
+// ---- block-level building blocks -------------------------------------------------------------
+
+/** Reduction over the block with F::combine; the result is valid in thread 0. */
+template <class F>
+__device__ typename F::Acc block_reduce(typename F::Acc value) {
+  using Acc = typename F::Acc;
+  __shared__ Acc warp_values[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    value = F::combine(value, __shfl_down_sync(kFullWarp, value, offset));
+  }
+  if (lane == 0) warp_values[warp] = value;
+  __syncthreads();
+  if (warp == 0) {
+    value = lane < int(blockDim.x >> 5) ? warp_values[lane] : F::identity();
+    for (int offset = 16; offset > 0; offset >>= 1) {
+      value = F::combine(value, __shfl_down_sync(kFullWarp, value, offset));
+    }
+  }
+  __syncthreads();  // warp_values may be reused by the caller's next reduction
+  return value;
+}
+
+struct SumU64 {
+  using Acc = unsigned long long;
+  static __device__ Acc identity() { return 0; }
+  static __device__ Acc combine(Acc a, Acc b) { return a + b; }
+};
+
+struct SumF64 {
+  using Acc = double;
+  static __device__ Acc identity() { return 0.0; }
+  static __device__ Acc combine(Acc a, Acc b) { return a + b; }
+};
+
+/**
+ * Exclusive prefix sum over the block (blockDim.x a multiple of 32, at most 1024); `total` gets
+ * the block's sum. Callers in a loop need a __syncthreads() before calling it again.
+ */
+__device__ unsigned long long block_exclusive_scan(unsigned long long value,
+                                                   unsigned long long *total) {
+  __shared__ unsigned long long warp_totals[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  unsigned long long inclusive = value;
+  for (int offset = 1; offset < 32; offset <<= 1) {
+    const unsigned long long up = __shfl_up_sync(kFullWarp, inclusive, offset);
+    if (lane >= offset) inclusive += up;
+  }
+  if (lane == 31) warp_totals[warp] = inclusive;
+  __syncthreads();
+  if (warp == 0) {
+    unsigned long long total = lane < int(blockDim.x >> 5) ? warp_totals[lane] : 0;
+    for (int offset = 1; offset < 32; offset <<= 1) {
+      const unsigned long long up = __shfl_up_sync(kFullWarp, total, offset);
+      if (lane >= offset) total += up;
+    }
+    warp_totals[lane] = total;
+  }
+  __syncthreads();
+  *total = warp_totals[(blockDim.x >> 5) - 1];
+  return inclusive - value + (warp > 0 ? warp_totals[warp - 1] : 0);
+}
+
+// ---- element-wise maps and reductions --------------------------------------------------------
+
+template <class F>
+__global__ void __launch_bounds__(kThreads) map_kernel(const F f, size_t n, bool aligned) {
+  const size_t stride = size_t(gridDim.x) * blockDim.x;
+  const size_t first = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  size_t done = 0;
+  if (aligned) {
+    const size_t quads = n / 4;
+    for (size_t q = first; q < quads; q += stride) f.template run<4>(q * 4);
+    done = quads * 4;
+  }
+  for (size_t i = done + first; i < n; i += stride) f.template run<1>(i);
+}
+
+template <class F>
+int run_map(const F &f, size_t n, bool aligned) {
+  if (n == 0) return 0;
+  ANNEAL_TRY(ensure_context());
+  static int cap = 0;  // per functor type: its register use sets the occupancy
+  if (cap == 0) cap = resident_blocks(map_kernel<F>, kThreads);
+  const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
+  map_kernel<F><<<grid, kThreads>>>(f, n, aligned);
+  return int(cudaGetLastError());
+}
+
+template <class F>
+__global__ void __launch_bounds__(kThreads)
+    reduce_kernel(const F f, size_t n, bool aligned, typename F::Acc *partials) {
+  const size_t stride = size_t(gridDim.x) * blockDim.x;
+  const size_t first = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  typename F::Acc acc = F::identity();
+  size_t done = 0;
+  if (aligned) {
+    const size_t quads = n / 4;
+    for (size_t q = first; q < quads; q += stride) f.template run<4>(q * 4, acc);
+    done = quads * 4;
+  }
+  for (size_t i = done + first; i < n; i += stride) f.template run<1>(i, acc);
+  acc = block_reduce<F>(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = acc;
+}
+
+template <class F>
+__global__ void __launch_bounds__(kThreads)
+    reduce_finish_kernel(const typename F::Acc *partials, int count, typename F::Acc *out) {
+  typename F::Acc acc = F::identity();
+  for (int i = threadIdx.x; i < count; i += blockDim.x) acc = F::combine(acc, partials[i]);
+  acc = block_reduce<F>(acc);
+  if (threadIdx.x == 0) *out = acc;
+}
+
+template <class F>
+int run_reduce(const F &f, size_t n, bool aligned, typename F::Acc *out) {
+  using Acc = typename F::Acc;
+  static_assert(sizeof(Acc) <= 8, "reduce scratch holds 8-byte partials");
+  *out = F::identity();
+  if (n == 0) return 0;
+  ANNEAL_TRY(ensure_context());
+  static int cap = 0;
+  if (cap == 0) cap = std::min(resident_blocks(reduce_kernel<F>, kThreads), kMaxReduceBlocks);
+  const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
+  Acc *partials = reinterpret_cast<Acc *>(g_ctx.reduce_scratch.ptr);
+  Acc *result = partials + kMaxReduceBlocks;
+  reduce_kernel<F><<<grid, kThreads>>>(f, n, aligned, partials);
+  reduce_finish_kernel<F><<<1, kThreads>>>(partials, grid, result);
+  ANNEAL_TRY(cudaGetLastError());
+  return int(fetch(out, result, sizeof(Acc)));
+}
+
+// ---- segments --------------------------------------------------------------------------------
+
+/**
+ * Cuts each range into chunks: an unaligned head (< 4 elements), aligned body chunks of at most
+ * kChunkElements, and a tail (< 4), so that all but the tiny ends take the float4 path.
+ */
+std::vector<Chunk> build_chunks(const anneal_range *ranges, size_t count) {
+  std::vector<Chunk> chunks;
+  auto push = [&](uint64_t start, uint64_t end, uint32_t segment) {
+    if (end > start) {
+      chunks.push_back(Chunk{start, end, segment, uint32_t(((start | end) & 3) == 0)});
+    }
+  };
+  for (size_t s = 0; s < count; ++s) {
+    const uint64_t start = ranges[s].offset, end = start + ranges[s].length;
+    const uint64_t body_start = std::min(end, (start + 3) & ~uint64_t(3));
+    const uint64_t body_end = std::max(body_start, end & ~uint64_t(3));
+    push(start, body_start, uint32_t(s));
+    for (uint64_t c = body_start; c < body_end; c += kChunkElements) {
+      push(c, std::min(body_end, c + kChunkElements), uint32_t(s));
+    }
+    push(body_end, end, uint32_t(s));
+  }
+  return chunks;
+}
+
+bool same_chunks(const std::vector<Chunk> &a, const std::vector<Chunk> &b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(Chunk)) == 0);
+}
+
+/** Puts the chunk table on the device unless the same table is already there. */
+cudaError_t upload_chunks(const std::vector<Chunk> &chunks) {
+  if (same_chunks(chunks, g_ctx.uploaded_chunks)) return cudaSuccess;
+  g_ctx.uploaded_chunks.clear();
+  cudaError_t err = g_ctx.chunks.reserve(chunks.size());
+  if (err == cudaSuccess && !chunks.empty()) {
+    err = cudaMemcpy(g_ctx.chunks.ptr, chunks.data(), chunks.size() * sizeof(Chunk),
+                     cudaMemcpyHostToDevice);
+  }
+  if (err == cudaSuccess) g_ctx.uploaded_chunks = chunks;
+  return err;
+}
+
+/** Visits every element of a chunk as (index, value) with float4 loads when the chunk allows. */
+template <class Visit>
+__device__ void for_each_in_chunk(const float *x, const Chunk &chunk, Visit visit) {
+  if (chunk.vec) {
+    const float4 *x4 = reinterpret_cast<const float4 *>(x);
+    for (uint64_t q = chunk.start / 4 + threadIdx.x; q < chunk.end / 4; q += blockDim.x) {
+      const float4 v = x4[q];
+      visit(q * 4, v.x);
+      visit(q * 4 + 1, v.y);
+      visit(q * 4 + 2, v.z);
+      visit(q * 4 + 3, v.w);
+    }
+  } else {
+    for (uint64_t i = chunk.start + threadIdx.x; i < chunk.end; i += blockDim.x) visit(i, x[i]);
+  }
+}
+
+__global__ void __launch_bounds__(kThreads)
+    segment_norms_kernel(const float *x, const Chunk *chunks, size_t nchunks,
+                         anneal_random_spec spec, anneal::SegmentNorms *norms) {
+  for (size_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
+    const Chunk chunk = chunks[c];
+    double xx = 0.0, dd = 0.0;
+    for_each_in_chunk(x, chunk, [&](uint64_t i, float value) {
+      const double d = anneal::sample(spec, uint32_t(i));
+      xx += double(value) * value;
+      dd += d * d;
+    });
+    xx = block_reduce<SumF64>(xx);
+    dd = block_reduce<SumF64>(dd);
+    if (threadIdx.x == 0) {
+      atomicAdd(&norms[chunk.segment].xx, xx);
+      atomicAdd(&norms[chunk.segment].dd, dd);
+    }
+  }
+}
+
+__global__ void __launch_bounds__(kThreads)
+    segment_perturb_kernel(float *x, const Chunk *chunks, size_t nchunks, float sigma,
+                           anneal_random_spec spec, const anneal::SegmentNorms *norms) {
+  for (size_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
+    const Chunk chunk = chunks[c];
+    const anneal::SegmentNorms n = norms[chunk.segment];
+    const float scale = n.dd > 0.0 ? float(sigma * sqrt(n.xx) / sqrt(n.dd)) : 0.0f;
+    const anneal::PerturbOp op{x, scale, spec};
+    for (uint64_t i = chunk.start + threadIdx.x; i < chunk.end; i += blockDim.x) op.run<1>(i);
+  }
+}
+
+int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &spec,
+                     const anneal_range *segs, size_t nsegs) {
+  ANNEAL_TRY(ensure_context());
+  const std::vector<Chunk> chunks = build_chunks(segs, nsegs);
+  if (chunks.empty()) return 0;
+  ANNEAL_TRY(upload_chunks(chunks));
+  ANNEAL_TRY(g_ctx.segment_norms.reserve(nsegs));
+  ANNEAL_TRY(cudaMemsetAsync(g_ctx.segment_norms.ptr, 0, nsegs * sizeof(anneal::SegmentNorms)));
+  static int cap = 0;
+  if (cap == 0) cap = resident_blocks(segment_norms_kernel, kThreads);
+  const int grid = int(std::min<size_t>(chunks.size(), size_t(cap)));
+  segment_norms_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), spec,
+                                           g_ctx.segment_norms.ptr);
+  segment_perturb_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), sigma, spec,
+                                             g_ctx.segment_norms.ptr);
+  return int(cudaGetLastError());
+}
+
+// ---- magnitude selection ---------------------------------------------------------------------
+
+__global__ void select_init_kernel(SelectState *state, unsigned long long count) {
+  *state = SelectState{count, 0, 0u, 0u};
+}
+
+/**
+ * Histogram of the pass's digit over the entries whose higher digits match the prefix chosen
+ * so far. In the first pass most |x| share a handful of exponents, so lanes of a warp with the
+ * same digit add once (__match_any_sync) instead of queueing on one shared-memory counter; later
+ * passes see few, spread-out digits and add directly.
+ */
+__global__ void __launch_bounds__(kThreads)
+    radix_histogram_kernel(const float *x, const Chunk *chunks, size_t nchunks,
+                           const SelectState *state, int pass, unsigned long long *histogram) {
+  __shared__ unsigned int bins[anneal::kRadixBins];
+  for (int b = threadIdx.x; b < anneal::kRadixBins; b += blockDim.x) bins[b] = 0;
+  __syncthreads();
+  const uint32_t high_mask = anneal::radix_high_mask(pass);
+  const uint32_t prefix = state->prefix;
+  const int lane = threadIdx.x & 31;
+  const bool aggregate = pass == 0;
+  auto count = [&](bool valid, float value) {
+    const uint32_t key = anneal::magnitude_key(value);
+    const bool active = valid && (key & high_mask) == prefix;
+    const uint32_t digit = anneal::radix_digit(key, pass);
+    if (!aggregate) {
+      if (active) atomicAdd(&bins[digit], 1u);
+      return;
+    }
+    const unsigned peers = __match_any_sync(kFullWarp, active ? digit : 0xFFFFFFFFu);
+    if (active && lane == __ffs(peers) - 1) atomicAdd(&bins[digit], unsigned(__popc(peers)));
+  };
+  for (size_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
+    const Chunk chunk = chunks[c];
+    // Every lane runs the same iterations (the bounds are per chunk) so warp votes see all 32.
+    if (chunk.vec) {
+      const float4 *x4 = reinterpret_cast<const float4 *>(x);
+      const uint64_t q_end = chunk.end / 4;
+      for (uint64_t q0 = chunk.start / 4; q0 < q_end; q0 += blockDim.x) {
+        const uint64_t q = q0 + threadIdx.x;
+        const bool valid = q < q_end;
+        const float4 v = valid ? x4[q] : make_float4(0.f, 0.f, 0.f, 0.f);
+        count(valid, v.x);
+        count(valid, v.y);
+        count(valid, v.z);
+        count(valid, v.w);
+      }
+    } else {
+      for (uint64_t i0 = chunk.start; i0 < chunk.end; i0 += blockDim.x) {
+        const uint64_t i = i0 + threadIdx.x;
+        count(i < chunk.end, i < chunk.end ? x[i] : 0.0f);
+      }
+    }
+  }
+  __syncthreads();
+  for (int b = threadIdx.x; b < anneal::kRadixBins; b += blockDim.x) {
+    if (bins[b]) atomicAdd(&histogram[b], (unsigned long long)bins[b]);
+  }
+}
+
+/** Picks the digit that holds the wanted rank and narrows the state to it (one block). */
+__global__ void __launch_bounds__(kSelectThreads)
+    radix_select_kernel(const unsigned long long *histogram, SelectState *state, int pass) {
+  const unsigned long long rank = state->rank;  // read by all before any write below
+  const uint32_t first_bin = 2 * threadIdx.x;
+  const unsigned long long h0 = histogram[first_bin], h1 = histogram[first_bin + 1];
+  unsigned long long total;
+  const unsigned long long before = block_exclusive_scan(h0 + h1, &total);
+  uint32_t digit = 0;
+  unsigned long long below = 0, in_bin = 0;
+  bool mine = false;
+  if (before < rank && rank <= before + h0) {
+    mine = true;
+    digit = first_bin;
+    below = before;
+    in_bin = h0;
+  } else if (before + h0 < rank && rank <= before + h0 + h1) {
+    mine = true;
+    digit = first_bin + 1;
+    below = before + h0;
+    in_bin = h1;
+  }
+  if (mine) {
+    state->prefix |= digit << anneal::radix_shift(pass);
+    state->rank = rank - below;
+    state->eq_total = in_bin;
+  }
+}
+
+__global__ void __launch_bounds__(kThreads)
+    count_equal_kernel(const float *x, const Chunk *chunks, size_t nchunks, uint32_t key,
+                       unsigned long long *counts) {
+  for (size_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
+    unsigned long long equal = 0;
+    for_each_in_chunk(x, chunks[c], [&](uint64_t, float value) {
+      equal += anneal::magnitude_key(value) == key ? 1 : 0;
+    });
+    equal = block_reduce<SumU64>(equal);
+    if (threadIdx.x == 0) counts[c] = equal;
+  }
+}
+
+/**
+ * mask = 0 below the threshold key, 1 above; entries equal to it are 0 in chunks before
+ * `boundary`, 1 after it, and in the boundary chunk the first `boundary_rank` of them (in index
+ * order, by a block-wide scan) are 0.
+ */
+__global__ void __launch_bounds__(kThreads)
+    magnitude_mask_kernel(const float *x, float *mask, const Chunk *chunks, size_t nchunks,
+                          uint32_t threshold_key, long long boundary,
+                          unsigned long long boundary_rank) {
+  for (size_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
+    const Chunk chunk = chunks[c];
+    if (static_cast<long long>(c) != boundary) {
+      const bool ties_zero = static_cast<long long>(c) < boundary;
+      auto decide = [&](float value) {
+        const uint32_t key = anneal::magnitude_key(value);
+        return (key < threshold_key || (ties_zero && key == threshold_key)) ? 0.0f : 1.0f;
+      };
+      if (chunk.vec) {
+        const float4 *x4 = reinterpret_cast<const float4 *>(x);
+        float4 *mask4 = reinterpret_cast<float4 *>(mask);
+        for (uint64_t q = chunk.start / 4 + threadIdx.x; q < chunk.end / 4; q += blockDim.x) {
+          const float4 v = x4[q];
+          mask4[q] = make_float4(decide(v.x), decide(v.y), decide(v.z), decide(v.w));
+        }
+      } else {
+        for (uint64_t i = chunk.start + threadIdx.x; i < chunk.end; i += blockDim.x) {
+          mask[i] = decide(x[i]);
+        }
+      }
+      continue;
+    }
+    // The boundary chunk: threshold-equal entries are ranked in index order, four consecutive
+    // entries per thread, and the first boundary_rank of them are zeroed.
+    unsigned long long seen = 0;  // equal entries before this tile, the same in every thread
+    for (uint64_t tile = chunk.start; tile < chunk.end; tile += 4 * uint64_t(blockDim.x)) {
+      const uint64_t first = tile + 4 * uint64_t(threadIdx.x);
+      uint32_t keys[4];
+      unsigned long long equal = 0;
+      for (int j = 0; j < 4; ++j) {
+        // 0xFFFFFFFF is above every key (the sign bit is cleared), so padding never ties.
+        keys[j] = first + j < chunk.end ? anneal::magnitude_key(x[first + j]) : 0xFFFFFFFFu;
+        equal += keys[j] == threshold_key ? 1 : 0;
+      }
+      unsigned long long tile_equal;
+      unsigned long long rank = seen + block_exclusive_scan(equal, &tile_equal);
+      for (int j = 0; j < 4; ++j) {
+        if (first + j >= chunk.end) break;
+        const bool tie = keys[j] == threshold_key;
+        mask[first + j] = (keys[j] < threshold_key || (tie && rank < boundary_rank)) ? 0.0f : 1.0f;
+        if (tie) ++rank;
+      }
+      seen += tile_equal;
+      __syncthreads();  // block_exclusive_scan's shared totals are rewritten by the next tile
+    }
+  }
+}
+
+__global__ void probe_kernel(float *out) { *out = 1.0f; }
+
+}  // namespace
+
+#include "api_common.inc"
+
+extern "C" {
+
+const char *anneal_backend_name(void) { return "cuda"; }
+
+int anneal_probe(char *name, size_t name_capacity) {
+  int count = 0;
+  ANNEAL_TRY(cudaGetDeviceCount(&count));
+  if (count == 0) return int(cudaErrorNoDevice);
+  cudaDeviceProp prop;
+  ANNEAL_TRY(cudaGetDeviceProperties(&prop, 0));
+  if (name && name_capacity > 0) {
+    std::snprintf(name, name_capacity, "%s (sm_%d%d, %.0f GiB)", prop.name, prop.major,
+                  prop.minor, double(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+  }
+  ANNEAL_TRY(ensure_context());
+  // A launch proves this binary carries code the GPU can run (else error 209, no kernel image).
+  probe_kernel<<<1, 1>>>(reinterpret_cast<float *>(g_ctx.reduce_scratch.ptr));
+  ANNEAL_TRY(cudaGetLastError());
+  return int(cudaDeviceSynchronize());
+}
+
+const char *anneal_error_string(int code) { return cudaGetErrorString(cudaError_t(code)); }
+
+const char *anneal_error_name(int code) { return cudaGetErrorName(cudaError_t(code)); }
+
+int anneal_alloc(float **out, size_t n) {
+  *out = nullptr;
+  ANNEAL_TRY(ensure_context());
+  const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
+  ANNEAL_TRY(cudaMalloc(out, bytes));
+  return int(cudaMemsetAsync(*out, 0, bytes, 0));
+}
+
+int anneal_free(float *p) { return int(cudaFree(p)); }
+
+int anneal_upload(float *dst, const float *host_src, size_t n) {
+  if (n == 0) return 0;
+  return int(cudaMemcpy(dst, host_src, n * sizeof(float), cudaMemcpyHostToDevice));
+}
+
+int anneal_download(float *host_dst, const float *src, size_t n) {
+  if (n == 0) return 0;
+  return int(cudaMemcpy(host_dst, src, n * sizeof(float), cudaMemcpyDeviceToHost));
+}
+
+int anneal_copy(float *dst, const float *src, size_t n) {
+  if (n == 0 || dst == src) return 0;
+  return int(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, 0));
+}
+
+int anneal_synchronize(void) { return int(cudaDeviceSynchronize()); }
+
+int anneal_timer_start(void) {
+  ANNEAL_TRY(ensure_context());
+  return int(cudaEventRecord(g_ctx.timer_start, 0));
+}
+
+int anneal_timer_stop(float *elapsed_ms) {
+  ANNEAL_TRY(ensure_context());
+  ANNEAL_TRY(cudaEventRecord(g_ctx.timer_stop, 0));
+  ANNEAL_TRY(cudaEventSynchronize(g_ctx.timer_stop));
+  return int(cudaEventElapsedTime(elapsed_ms, g_ctx.timer_start, g_ctx.timer_stop));
+}
+
+int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_range *segs,
+                          size_t nsegs, uint64_t count, float *threshold) {
+  *threshold = 0.0f;
+  const std::vector<anneal_range> ranges = anneal::merged_ranges(segs, nsegs);
+  if (count > anneal::total_length(ranges)) return int(cudaErrorInvalidValue);
+  if (ranges.empty()) return 0;
+  ANNEAL_TRY(ensure_context());
+  const std::vector<Chunk> chunks = build_chunks(ranges.data(), ranges.size());
+  ANNEAL_TRY(upload_chunks(chunks));
+  const Chunk *device_chunks = g_ctx.chunks.ptr;
+  const size_t nchunks = chunks.size();
+
+  static int hist_cap = 0, mask_cap = 0;
+  if (hist_cap == 0) hist_cap = resident_blocks(radix_histogram_kernel, kThreads);
+  if (mask_cap == 0) mask_cap = resident_blocks(magnitude_mask_kernel, kThreads);
+  const int mask_grid = int(std::min<size_t>(nchunks, size_t(mask_cap)));
+
+  if (count == 0) {  // nothing below key 0, ties all kept: every mask entry becomes 1
+    magnitude_mask_kernel<<<mask_grid, kThreads>>>(x, mask, device_chunks, nchunks, 0u, -1, 0);
+    return int(cudaGetLastError());
+  }
+
+  unsigned long long *histograms = g_ctx.histograms.ptr;
+  SelectState *state = g_ctx.select_state.ptr;
+  ANNEAL_TRY(cudaMemsetAsync(histograms, 0,
+                             sizeof(unsigned long long) * anneal::kRadixPasses * anneal::kRadixBins));
+  select_init_kernel<<<1, 1>>>(state, count);
+  const int hist_grid = int(std::min<size_t>(nchunks, size_t(hist_cap)));
+  for (int pass = 0; pass < anneal::kRadixPasses; ++pass) {
+    unsigned long long *histogram = histograms + size_t(pass) * anneal::kRadixBins;
+    radix_histogram_kernel<<<hist_grid, kThreads>>>(x, device_chunks, nchunks, state, pass,
+                                                    histogram);
+    radix_select_kernel<<<1, kSelectThreads>>>(histogram, state, pass);
+  }
+  ANNEAL_TRY(cudaGetLastError());
+  SelectState selected;
+  ANNEAL_TRY(fetch(&selected, state, sizeof(SelectState)));
+
+  // All entries equal to the threshold are zeroed unless only some of them are needed; then
+  // per-chunk counts locate the chunk where the lowest-index-first cut falls.
+  long long boundary = (long long)nchunks;
+  unsigned long long boundary_rank = 0;
+  if (selected.rank < selected.eq_total) {
+    ANNEAL_TRY(g_ctx.chunk_counts.reserve(nchunks));
+    count_equal_kernel<<<hist_grid, kThreads>>>(x, device_chunks, nchunks, selected.prefix,
+                                                g_ctx.chunk_counts.ptr);
+    ANNEAL_TRY(cudaGetLastError());
+    std::vector<unsigned long long> counts(nchunks);
+    ANNEAL_TRY(fetch(counts.data(), g_ctx.chunk_counts.ptr, nchunks * sizeof(counts[0])));
+    unsigned long long before = 0;
+    for (size_t c = 0; c < nchunks; ++c) {
+      if (before + counts[c] >= selected.rank) {
+        boundary = (long long)c;
+        boundary_rank = selected.rank - before;
+        break;
+      }
+      before += counts[c];
+    }
+  }
+  magnitude_mask_kernel<<<mask_grid, kThreads>>>(x, mask, device_chunks, nchunks,
+                                                 selected.prefix, boundary, boundary_rank);
+  ANNEAL_TRY(cudaGetLastError());
+  *threshold = anneal::key_value(selected.prefix);
+  return 0;
+}
+
+}  // extern "C"

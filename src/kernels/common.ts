@@ -1,0 +1,230 @@
+/**
+ * What every backend shares: checking vectors and arguments before a kernel runs (so a bad call
+ * throws one KernelError instead of crashing or corrupting memory), and ops that are compositions
+ * of other ops.
+ */
+import { KernelError } from './errors.js';
+import type { FlatOps, FlatVector, KernelBackendName, Segment } from './types.js';
+
+function describe(v: unknown): string {
+  if (v instanceof Float32Array) return 'a host Float32Array (upload it with fromArray() first)';
+  if (v !== null && typeof v === 'object' && 'backend' in v) return `a ${String(v.backend)} vector`;
+  return v === null ? 'null' : `a ${typeof v}`;
+}
+
+/** Checks that vectors belong to one backend instance, are alive and agree in length. */
+export class VectorGuard<V extends FlatVector> {
+  constructor(
+    private readonly backend: KernelBackendName,
+    private readonly isMine: (v: unknown) => v is V,
+  ) {}
+
+  own(op: string, arg: string, v: FlatVector): V {
+    if (!this.isMine(v)) {
+      throw new KernelError(
+        'ANNEAL_KERNEL_BACKEND',
+        `${op}: ${arg} is ${describe(v)}, not a vector of this ${this.backend} backend instance; ` +
+          `vectors cannot be shared between backends: download() it there and fromArray() it here.`,
+      );
+    }
+    if (!v.alive) {
+      throw new KernelError(
+        'ANNEAL_KERNEL_FREED',
+        `${op}: ${arg} (a ${this.backend} vector of length ${v.length}) was freed or its backend ` +
+          `was disposed; allocate a new vector with alloc() or fromArray().`,
+      );
+    }
+    return v;
+  }
+
+  /** The named vectors, in order, each owned and alive and all of the first one's length. */
+  all(op: string, named: Record<string, FlatVector>): V[] {
+    const entries = Object.entries(named);
+    const [firstName, first] = entries[0];
+    return entries.map(([name, v]) => {
+      const own = this.own(op, name, v);
+      if (own.length !== first.length)
+        throw lengthError(op, name, own.length, firstName, first.length);
+      return own;
+    });
+  }
+
+  /** An optional vector (mask, vMax, momentum buffer): null when absent, else checked. */
+  optional(op: string, arg: string, v: FlatVector | null | undefined, length: number): V | null {
+    if (v === null || v === undefined) return null;
+    const own = this.own(op, arg, v);
+    if (own.length !== length) throw lengthError(op, arg, own.length, 'the other vectors', length);
+    return own;
+  }
+
+  /** The vector to free: freeing a foreign vector or freeing twice throws. */
+  release(v: FlatVector): V {
+    if (this.isMine(v) && !v.alive) {
+      throw new KernelError(
+        'ANNEAL_KERNEL_FREED',
+        `free: this ${this.backend} vector of length ${v.length} was already freed (or its backend ` +
+          `disposed); free each vector exactly once.`,
+      );
+    }
+    return this.own('free', 'the vector', v);
+  }
+}
+
+function lengthError(op: string, arg: string, length: number, other: string, otherLength: number) {
+  return new KernelError(
+    'ANNEAL_KERNEL_LENGTH',
+    `${op}: ${arg} has length ${length} but ${other} has length ${otherLength}; ` +
+      `every vector of one call must have the same length.`,
+  );
+}
+
+function argumentError(message: string): KernelError {
+  return new KernelError('ANNEAL_KERNEL_ARGUMENT', message);
+}
+
+function isNonNegativeInteger(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+export function checkNotDisposed(backend: KernelBackendName, disposed: boolean): void {
+  if (disposed) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_FREED',
+      `alloc: this ${backend} backend was disposed; create a new one with createFlatOps().`,
+    );
+  }
+}
+
+export function checkAllocLength(length: number): void {
+  if (!isNonNegativeInteger(length)) {
+    throw argumentError(`alloc: length ${length} is not a non-negative integer.`);
+  }
+}
+
+export function checkHostArray(op: string, data: unknown): asserts data is Float32Array {
+  if (!(data instanceof Float32Array)) {
+    throw argumentError(`${op}: expected a Float32Array, got ${describe(data)}.`);
+  }
+}
+
+/** upload(v, data, offset): data must fit in v from offset on. */
+export function checkUploadRange(length: number, dataLength: number, offset: number): void {
+  if (!isNonNegativeInteger(offset) || offset + dataLength > length) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_LENGTH',
+      `upload: ${dataLength} elements at offset ${offset} do not fit in a vector of length ` +
+        `${length}; pass an offset in [0, ${Math.max(0, length - dataLength)}].`,
+    );
+  }
+}
+
+export function checkDownloadTarget(length: number, out: Float32Array | undefined): void {
+  if (out === undefined) return;
+  checkHostArray('download', out);
+  if (out.length !== length) {
+    throw lengthError('download', '`out`', out.length, 'the vector', length);
+  }
+}
+
+/** Bias correction and momentum initialisation count steps from 1. */
+export function checkStep(op: string, step: number): void {
+  if (!Number.isSafeInteger(step) || step < 1) {
+    throw argumentError(`${op}: step ${step} is not an integer >= 1; steps are counted from 1.`);
+  }
+}
+
+export function checkSgd(
+  momentum: number,
+  dampening: number,
+  nesterov: boolean,
+  hasBuffer: boolean,
+): void {
+  if (momentum !== 0 && !hasBuffer) {
+    throw argumentError(
+      `sgd: momentum ${momentum} needs a momentum buffer; pass one of the param's length.`,
+    );
+  }
+  if (nesterov && (momentum <= 0 || dampening !== 0)) {
+    throw argumentError(
+      `sgd: Nesterov momentum needs momentum > 0 and dampening 0, got momentum ${momentum} and ` +
+        `dampening ${dampening}.`,
+    );
+  }
+}
+
+export function checkCount(op: string, name: string, count: number, max: number): void {
+  if (!isNonNegativeInteger(count) || count > max) {
+    throw argumentError(`${op}: ${name} ${count} is not an integer in [0, ${max}].`);
+  }
+}
+
+export function checkWeightedSum(
+  out: FlatVector,
+  xs: readonly FlatVector[],
+  weights: readonly number[],
+): void {
+  if (xs.length !== weights.length) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_LENGTH',
+      `weightedSum: ${xs.length} vectors but ${weights.length} weights; pass one weight per vector.`,
+    );
+  }
+  if (xs.includes(out)) {
+    throw argumentError(
+      'weightedSum: `out` is also one of `xs`; write the sum into a separate vector.',
+    );
+  }
+}
+
+/**
+ * The non-empty segments sorted by offset, after checking each lies inside [0, length) and none
+ * overlap (selection and normalisation are defined over a union of disjoint ranges).
+ */
+export function sortedSegments(
+  op: string,
+  segments: readonly Segment[],
+  length: number,
+): Segment[] {
+  const checked = segments.map((s, k) => {
+    if (
+      !isNonNegativeInteger(s.offset) ||
+      !isNonNegativeInteger(s.length) ||
+      s.offset + s.length > length
+    ) {
+      throw argumentError(
+        `${op}: segment ${k} {offset: ${s.offset}, length: ${s.length}} does not lie inside the ` +
+          `vector of length ${length}.`,
+      );
+    }
+    return { offset: s.offset, length: s.length };
+  });
+  // Empty segments select nothing and cannot overlap anything.
+  const nonEmpty = checked.filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
+  for (let k = 1; k < nonEmpty.length; k++) {
+    const prev = nonEmpty[k - 1];
+    if (nonEmpty[k].offset < prev.offset + prev.length) {
+      throw argumentError(
+        `${op}: segments at offsets ${prev.offset} (length ${prev.length}) and ${nonEmpty[k].offset} ` +
+          `overlap; pass disjoint segments.`,
+      );
+    }
+  }
+  return nonEmpty;
+}
+
+export function segmentsTotal(segments: readonly Segment[]): number {
+  return segments.reduce((sum, s) => sum + s.length, 0);
+}
+
+/** The float32 whose bit pattern is `bits` (a magnitude key back to a threshold value). */
+export function float32FromBits(bits: number): number {
+  return new Float32Array(new Uint32Array([bits]).buffer)[0];
+}
+
+/** Global-norm clipping, the same composition of sumSquares and scale on every backend. */
+export function clipByGlobalNormWith(ops: FlatOps, g: FlatVector, maxNorm: number): number {
+  const norm = Math.sqrt(ops.sumSquares(g));
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) ops.scale(g, coef);
+  return norm;
+}

@@ -1,0 +1,657 @@
+/**
+ * The cuda backend: FlatOps over the N-API addon built from native/ (see CMakeLists.txt).
+ * Vectors live in GPU memory and cross the bus only in upload/download; work is queued in order
+ * and ops that return a number wait for it.
+ *
+ * Two builds of the same kernels sit behind the same binding:
+ * - build/Release/anneal_cuda.node: the CUDA kernels (loadCudaOps, probeCuda);
+ * - build/Release/anneal_cpu.node: their element math and selection compiled for the host
+ *   (loadNativeCpuOps), so CI tests the GPU arithmetic without a GPU.
+ * Both report the backend name 'cuda'; `device` says which one runs.
+ *
+ * This module imports nothing but node built-ins and the addon, so it runs from dist/ without
+ * node_modules (the GPU check in bench/device-check.sh relies on that).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  VectorGuard,
+  checkAllocLength,
+  checkCount,
+  checkDownloadTarget,
+  checkHostArray,
+  checkNotDisposed,
+  checkSgd,
+  checkStep,
+  checkUploadRange,
+  checkWeightedSum,
+  clipByGlobalNormWith,
+  segmentsTotal,
+  sortedSegments,
+} from './common.js';
+import { KernelError, type KernelErrorCode } from './errors.js';
+import { checkDistribution, checkRandomSpec, distributionCode, seedKey } from './philox.js';
+import type {
+  AdamHyper,
+  Distribution,
+  FlatOps,
+  FlatVector,
+  LangevinHyper,
+  RandomSpec,
+  Segment,
+  SgdHyper,
+  StepMasks,
+  ThresholdResult,
+} from './types.js';
+
+// ---- the raw addon (native/binding/addon.cc) ----------------------------------------------
+
+interface NativeVector {
+  readonly length: number;
+  readonly alive: boolean;
+  free(): void;
+}
+
+interface NativeRandom {
+  seedLo: number;
+  seedHi: number;
+  stream: number;
+  distribution: number;
+}
+
+type Vec = NativeVector;
+type OptVec = NativeVector | null;
+
+interface NativeAddon {
+  readonly backend: 'cuda' | 'cpu';
+  readonly DeviceVector: new (length: number) => NativeVector;
+  probe(): { status: number; errorName: string; message: string; device: string };
+  upload(v: Vec, data: Float32Array, offset: number): void;
+  download(v: Vec, out: Float32Array): void;
+  fill(v: Vec, value: number): void;
+  copy(dst: Vec, src: Vec): void;
+  synchronize(): void;
+  timerStart(): void;
+  timerStop(): number;
+  scale(x: Vec, alpha: number): void;
+  axpy(y: Vec, alpha: number, x: Vec): void;
+  mul(out: Vec, a: Vec, b: Vec): void;
+  adam(
+    param: Vec,
+    grad: Vec,
+    m: Vec,
+    v: Vec,
+    vMax: OptVec,
+    lrMask: OptVec,
+    decayMask: OptVec,
+    hyper: {
+      lr: number;
+      beta1: number;
+      beta2: number;
+      eps: number;
+      weightDecay: number;
+      biasCorrection1: number;
+      sqrtBiasCorrection2: number;
+      decoupled: boolean;
+    },
+  ): void;
+  sgd(
+    param: Vec,
+    grad: Vec,
+    buf: OptVec,
+    lrMask: OptVec,
+    decayMask: OptVec,
+    hyper: {
+      lr: number;
+      momentum: number;
+      dampening: number;
+      weightDecay: number;
+      nesterov: boolean;
+      decoupled: boolean;
+      firstStep: boolean;
+    },
+  ): void;
+  lookaheadSync(slow: Vec, fast: Vec, alpha: number): void;
+  langevin(
+    xp: Vec,
+    grad: Vec,
+    x: Vec,
+    mu: Vec,
+    hyper: { eta: number; gamma: number; noiseScale: number; alpha: number },
+    rng: NativeRandom,
+  ): void;
+  runningMean(avg: Vec, x: Vec, invCountPlusOne: number): void;
+  ema(avg: Vec, x: Vec, decay: number): void;
+  weightedSum(out: Vec, xs: Vec[], weights: Float64Array): void;
+  lerp(out: Vec, a: Vec, b: Vec, t: number): void;
+  bezier(out: Vec, a: Vec, bend: Vec, b: Vec, t: number): void;
+  dot(a: Vec, b: Vec): number;
+  sumSquares(x: Vec): number;
+  maxAbs(x: Vec): number;
+  countNonFinite(x: Vec): number;
+  countZeros(x: Vec): number;
+  random(out: Vec, rng: NativeRandom): void;
+  perturb(x: Vec, sigma: number, rng: NativeRandom, segments: Float64Array | null): void;
+  magnitudeMask(x: Vec, mask: Vec, segments: Float64Array, count: number): number;
+}
+
+type AddonBuild = 'cuda' | 'cpu';
+
+const ADDON_FILES: Record<AddonBuild, string> = {
+  cuda: 'anneal_cuda.node',
+  cpu: 'anneal_cpu.node',
+};
+
+/** build/Release seen from src/kernels (tsx) and from dist/src/kernels (compiled). */
+function addonDirs(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dirs = [
+    join(here, '..', '..', 'build', 'Release'),
+    join(here, '..', '..', '..', 'build', 'Release'),
+  ];
+  if (process.env.ANNEAL_ADDON_DIR) dirs.unshift(resolve(process.env.ANNEAL_ADDON_DIR));
+  return dirs;
+}
+
+type Loaded = { addon: NativeAddon; path: string } | { reason: string };
+const loadedAddons = new Map<AddonBuild, Loaded>();
+
+/** Loads one build of the addon once; on failure keeps the reason (sharp's loader is the model). */
+function loadAddon(build: AddonBuild): Loaded {
+  const cached = loadedAddons.get(build);
+  if (cached) return cached;
+  const file = ADDON_FILES[build];
+  const dirs = addonDirs();
+  const path = dirs.map((dir) => join(dir, file)).find((candidate) => existsSync(candidate));
+  let loaded: Loaded;
+  if (!path) {
+    const how =
+      build === 'cuda'
+        ? 'install the CUDA toolkit (nvcc) and cmake, then run `npm run build:addon`'
+        : 'install cmake and a C++17 compiler, then run `npm run build:addon`';
+    loaded = { reason: `${file} is not built (looked in ${dirs.join(', ')}); ${how}` };
+  } else {
+    try {
+      loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, path };
+    } catch (e) {
+      loaded = {
+        reason: `loading ${path} failed (${(e as Error).message}); rebuild it with \`npm run build:addon\``,
+      };
+    }
+  }
+  loadedAddons.set(build, loaded);
+  return loaded;
+}
+
+// ---- probing -------------------------------------------------------------------------------
+
+export interface CudaProbe {
+  ok: boolean;
+  /** Why the cuda backend cannot run here (absent when ok). */
+  reason?: string;
+  /** The GPU, e.g. "NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)" (when ok). */
+  device?: string;
+  /** The CUDA error code of a failed probe (35: driver too old or missing, 100: no GPU). */
+  status?: number;
+}
+
+const CUDA_HINTS: Record<number, string> = {
+  35: 'no NVIDIA driver new enough for CUDA 13 was found; install or update the driver (>= 580)',
+  100: 'no CUDA-capable GPU is visible; check the machine and CUDA_VISIBLE_DEVICES',
+  209: 'the addon has no code for this GPU; rebuild with ANNEAL_CUDA_ARCH set to its compute capability (e.g. ANNEAL_CUDA_ARCH=80 npm run build:addon)',
+};
+
+let cudaProbe: CudaProbe | undefined;
+
+/**
+ * Whether the CUDA addon loads and a GPU answers (a kernel launch included, so a binary
+ * without code for this GPU is caught here). Cached: the first call initialises CUDA.
+ */
+export function probeCuda(): CudaProbe {
+  if (cudaProbe) return cudaProbe;
+  const loaded = loadAddon('cuda');
+  if ('reason' in loaded) {
+    cudaProbe = { ok: false, reason: loaded.reason };
+  } else {
+    const probe = loaded.addon.probe();
+    if (probe.status === 0) {
+      cudaProbe = { ok: true, device: probe.device };
+    } else {
+      const hint = CUDA_HINTS[probe.status] ?? 'the GPU cannot be used by this process';
+      cudaProbe = {
+        ok: false,
+        status: probe.status,
+        reason: `CUDA error ${probe.status} (${probe.errorName}): ${probe.message}; ${hint}`,
+      };
+    }
+  }
+  return cudaProbe;
+}
+
+// ---- the backend ---------------------------------------------------------------------------
+
+/** FlatOps of the native addon, plus timing with CUDA events for benchmarks. */
+export interface NativeFlatOps extends FlatOps {
+  /** Which build runs: 'cuda' (GPU) or 'cpu' (the host build used in CI). */
+  readonly build: AddonBuild;
+  /** The GPU's name, or a description of the host build. */
+  readonly device: string;
+  /**
+   * Milliseconds per call of `run`, measured around `repeats` calls with CUDA events on the
+   * GPU (so queued kernels are timed, not the host's launch loop); a host clock on the CPU build.
+   */
+  elapsedMs(run: () => void, repeats: number): number;
+}
+
+class CudaVector implements FlatVector {
+  readonly backend = 'cuda';
+  constructor(
+    readonly handle: NativeVector,
+    readonly owner: NativeOps,
+  ) {}
+  get length(): number {
+    return this.handle.length;
+  }
+  get alive(): boolean {
+    return this.handle.alive && !this.owner.disposed;
+  }
+}
+
+const ADDON_CODES = new Set<string>([
+  'ANNEAL_KERNEL_FREED',
+  'ANNEAL_KERNEL_BACKEND',
+  'ANNEAL_KERNEL_LENGTH',
+  'ANNEAL_KERNEL_ARGUMENT',
+  'ANNEAL_KERNEL_MEMORY',
+]);
+
+/**
+ * Runs an addon call, turning its coded errors into KernelErrors. The checks here make most of
+ * them unreachable; a CUDA failure during a run (code ANNEAL_KERNEL_DEVICE) means the GPU is no
+ * longer usable by this process, reported as ANNEAL_KERNEL_UNAVAILABLE.
+ */
+function native<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('ANNEAL_KERNEL_')) throw e;
+    const kernelCode = (
+      ADDON_CODES.has(code) ? code : 'ANNEAL_KERNEL_UNAVAILABLE'
+    ) as KernelErrorCode;
+    throw new KernelError(kernelCode, (e as Error).message);
+  }
+}
+
+function nativeRandom(
+  spec: { seed: number; stream: number },
+  distribution: Distribution,
+): NativeRandom {
+  const [seedLo, seedHi] = seedKey(spec.seed);
+  return {
+    seedLo,
+    seedHi,
+    stream: spec.stream >>> 0,
+    distribution: distributionCode(distribution),
+  };
+}
+
+function segmentPairs(segments: readonly Segment[]): Float64Array {
+  return Float64Array.from(segments.flatMap((s) => [s.offset, s.length]));
+}
+
+class NativeOps implements NativeFlatOps {
+  readonly name = 'cuda';
+  disposed = false;
+  private readonly guard = new VectorGuard<CudaVector>(
+    'cuda',
+    (v): v is CudaVector => v instanceof CudaVector && v.owner === this,
+  );
+  /** Vectors not yet freed, for dispose(); a vector dropped without free() is freed by GC. */
+  private readonly live = new Set<WeakRef<NativeVector>>();
+  private readonly forget = new FinalizationRegistry<WeakRef<NativeVector>>((ref) =>
+    this.live.delete(ref),
+  );
+  private readonly refs = new WeakMap<NativeVector, WeakRef<NativeVector>>();
+
+  constructor(
+    private readonly addon: NativeAddon,
+    readonly build: AddonBuild,
+    readonly device: string,
+  ) {}
+
+  private h(v: FlatVector): NativeVector {
+    return (v as CudaVector).handle;
+  }
+
+  private optional(
+    op: string,
+    arg: string,
+    v: FlatVector | null | undefined,
+    length: number,
+  ): OptVec {
+    const own = this.guard.optional(op, arg, v, length);
+    return own ? own.handle : null;
+  }
+
+  // ---- vectors ---------------------------------------------------------------------------
+
+  alloc(length: number): FlatVector {
+    checkNotDisposed('cuda', this.disposed);
+    checkAllocLength(length);
+    if (length > 0xffffffff) {
+      throw new KernelError(
+        'ANNEAL_KERNEL_ARGUMENT',
+        `alloc: length ${length} exceeds 2^32 - 1, the most elements one cuda vector may hold; split the vector.`,
+      );
+    }
+    const handle = native(() => new this.addon.DeviceVector(length));
+    const ref = new WeakRef(handle);
+    this.live.add(ref);
+    this.refs.set(handle, ref);
+    this.forget.register(handle, ref, handle);
+    return new CudaVector(handle, this);
+  }
+
+  fromArray(data: Float32Array): FlatVector {
+    checkHostArray('fromArray', data);
+    const v = this.alloc(data.length);
+    this.upload(v, data);
+    return v;
+  }
+
+  upload(v: FlatVector, data: Float32Array, offset = 0): void {
+    const dst = this.guard.own('upload', 'the vector', v);
+    checkHostArray('upload', data);
+    checkUploadRange(dst.length, data.length, offset);
+    native(() => this.addon.upload(dst.handle, data, offset));
+  }
+
+  download(v: FlatVector, out?: Float32Array): Float32Array {
+    const src = this.guard.own('download', 'the vector', v);
+    checkDownloadTarget(src.length, out);
+    const result = out ?? new Float32Array(src.length);
+    native(() => this.addon.download(src.handle, result));
+    return result;
+  }
+
+  fill(v: FlatVector, value: number): void {
+    const x = this.guard.own('fill', 'the vector', v);
+    native(() => this.addon.fill(x.handle, value));
+  }
+
+  copy(dst: FlatVector, src: FlatVector): void {
+    const [d, s] = this.guard.all('copy', { dst, src });
+    native(() => this.addon.copy(d.handle, s.handle));
+  }
+
+  free(v: FlatVector): void {
+    const handle = this.guard.release(v).handle;
+    const ref = this.refs.get(handle);
+    if (ref) this.live.delete(ref);
+    this.forget.unregister(handle);
+    native(() => handle.free());
+  }
+
+  // ---- element-wise ----------------------------------------------------------------------
+
+  scale(x: FlatVector, alpha: number): void {
+    const X = this.guard.own('scale', 'x', x);
+    native(() => this.addon.scale(X.handle, alpha));
+  }
+
+  axpy(y: FlatVector, alpha: number, x: FlatVector): void {
+    const [Y, X] = this.guard.all('axpy', { y, x });
+    native(() => this.addon.axpy(Y.handle, alpha, X.handle));
+  }
+
+  mul(out: FlatVector, a: FlatVector, b: FlatVector): void {
+    const [O, A, B] = this.guard.all('mul', { out, a, b });
+    native(() => this.addon.mul(O.handle, A.handle, B.handle));
+  }
+
+  // ---- fused optimizer steps -------------------------------------------------------------
+
+  adam(
+    param: FlatVector,
+    grad: FlatVector,
+    m: FlatVector,
+    v: FlatVector,
+    vMax: FlatVector | null,
+    h: AdamHyper,
+    masks: StepMasks = {},
+  ): void {
+    const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v });
+    const n = P.length;
+    const VMax = this.optional('adam', 'vMax', vMax, n);
+    const lrMask = this.optional('adam', 'lrMask', masks.lrMask, n);
+    const decayMask = this.optional('adam', 'decayMask', masks.decayMask, n);
+    checkStep('adam', h.step);
+    const hyper = {
+      lr: h.lr,
+      beta1: h.beta1,
+      beta2: h.beta2,
+      eps: h.eps,
+      weightDecay: h.weightDecay,
+      biasCorrection1: 1 - h.beta1 ** h.step,
+      sqrtBiasCorrection2: Math.sqrt(1 - h.beta2 ** h.step),
+      decoupled: h.decoupled,
+    };
+    native(() =>
+      this.addon.adam(P.handle, G.handle, M.handle, V.handle, VMax, lrMask, decayMask, hyper),
+    );
+  }
+
+  sgd(
+    param: FlatVector,
+    grad: FlatVector,
+    momentumBuf: FlatVector | null,
+    h: SgdHyper,
+    masks: StepMasks = {},
+  ): void {
+    const [P, G] = this.guard.all('sgd', { param, grad });
+    const n = P.length;
+    checkStep('sgd', h.step);
+    checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
+    const buf = h.momentum !== 0 ? this.optional('sgd', 'momentumBuf', momentumBuf, n) : null;
+    const lrMask = this.optional('sgd', 'lrMask', masks.lrMask, n);
+    const decayMask = this.optional('sgd', 'decayMask', masks.decayMask, n);
+    const hyper = {
+      lr: h.lr,
+      momentum: h.momentum,
+      dampening: h.dampening,
+      weightDecay: h.weightDecay,
+      nesterov: h.nesterov,
+      decoupled: h.decoupled,
+      firstStep: h.step === 1,
+    };
+    native(() => this.addon.sgd(P.handle, G.handle, buf, lrMask, decayMask, hyper));
+  }
+
+  lookaheadSync(slow: FlatVector, fast: FlatVector, alpha: number): void {
+    const [S, F] = this.guard.all('lookaheadSync', { slow, fast });
+    native(() => this.addon.lookaheadSync(S.handle, F.handle, alpha));
+  }
+
+  langevinStep(
+    xp: FlatVector,
+    grad: FlatVector,
+    x: FlatVector,
+    mu: FlatVector,
+    h: LangevinHyper,
+  ): void {
+    const [XP, G, X, MU] = this.guard.all('langevinStep', { xp, grad, x, mu });
+    checkRandomSpec('langevinStep', h);
+    const hyper = {
+      eta: h.eta,
+      gamma: h.gamma,
+      noiseScale: Math.sqrt(h.eta) * h.noise,
+      alpha: h.alpha,
+    };
+    native(() =>
+      this.addon.langevin(
+        XP.handle,
+        G.handle,
+        X.handle,
+        MU.handle,
+        hyper,
+        nativeRandom(h, 'gaussian'),
+      ),
+    );
+  }
+
+  // ---- averaging -------------------------------------------------------------------------
+
+  runningMean(avg: FlatVector, x: FlatVector, count: number): void {
+    const [A, X] = this.guard.all('runningMean', { avg, x });
+    checkCount('runningMean', 'count', count, Number.MAX_SAFE_INTEGER);
+    native(() => this.addon.runningMean(A.handle, X.handle, 1 / (count + 1)));
+  }
+
+  ema(avg: FlatVector, x: FlatVector, decay: number): void {
+    const [A, X] = this.guard.all('ema', { avg, x });
+    native(() => this.addon.ema(A.handle, X.handle, decay));
+  }
+
+  weightedSum(out: FlatVector, xs: readonly FlatVector[], weights: readonly number[]): void {
+    checkWeightedSum(out, xs, weights);
+    const named = Object.fromEntries([['out', out], ...xs.map((x, k) => [`xs[${k}]`, x])]);
+    const [O, ...XS] = this.guard.all('weightedSum', named).map((v) => v.handle);
+    native(() => this.addon.weightedSum(O, XS, Float64Array.from(weights)));
+  }
+
+  lerp(out: FlatVector, a: FlatVector, b: FlatVector, t: number): void {
+    const [O, A, B] = this.guard.all('lerp', { out, a, b });
+    native(() => this.addon.lerp(O.handle, A.handle, B.handle, t));
+  }
+
+  bezier(out: FlatVector, a: FlatVector, bend: FlatVector, b: FlatVector, t: number): void {
+    const [O, A, C, B] = this.guard.all('bezier', { out, a, bend, b });
+    native(() => this.addon.bezier(O.handle, A.handle, C.handle, B.handle, t));
+  }
+
+  // ---- reductions ------------------------------------------------------------------------
+
+  dot(a: FlatVector, b: FlatVector): number {
+    const [A, B] = this.guard.all('dot', { a, b });
+    return native(() => this.addon.dot(A.handle, B.handle));
+  }
+
+  sumSquares(x: FlatVector): number {
+    const X = this.guard.own('sumSquares', 'x', x);
+    return native(() => this.addon.sumSquares(X.handle));
+  }
+
+  maxAbs(x: FlatVector): number {
+    const X = this.guard.own('maxAbs', 'x', x);
+    return native(() => this.addon.maxAbs(X.handle));
+  }
+
+  countNonFinite(x: FlatVector): number {
+    const X = this.guard.own('countNonFinite', 'x', x);
+    return native(() => this.addon.countNonFinite(X.handle));
+  }
+
+  countZeros(x: FlatVector): number {
+    const X = this.guard.own('countZeros', 'x', x);
+    return native(() => this.addon.countZeros(X.handle));
+  }
+
+  clipByGlobalNorm(g: FlatVector, maxNorm: number): number {
+    return clipByGlobalNormWith(this, g, maxNorm);
+  }
+
+  // ---- randomness and perturbation -------------------------------------------------------
+
+  random(out: FlatVector, spec: RandomSpec): void {
+    const O = this.guard.own('random', 'out', out);
+    checkDistribution('random', spec);
+    native(() => this.addon.random(O.handle, nativeRandom(spec, spec.distribution)));
+  }
+
+  perturb(x: FlatVector, sigma: number, spec: RandomSpec, segments?: readonly Segment[]): void {
+    const X = this.guard.own('perturb', 'x', x);
+    checkDistribution('perturb', spec);
+    const pairs = segments ? segmentPairs(sortedSegments('perturb', segments, X.length)) : null;
+    native(() => this.addon.perturb(X.handle, sigma, nativeRandom(spec, spec.distribution), pairs));
+  }
+
+  // ---- pruning ---------------------------------------------------------------------------
+
+  magnitudeMask(
+    x: FlatVector,
+    mask: FlatVector,
+    segments: readonly Segment[],
+    count: number,
+  ): ThresholdResult {
+    const [X, MASK] = this.guard.all('magnitudeMask', { x, mask });
+    const sorted = sortedSegments('magnitudeMask', segments, X.length);
+    checkCount('magnitudeMask', 'count', count, segmentsTotal(sorted));
+    const threshold = native(() =>
+      this.addon.magnitudeMask(X.handle, MASK.handle, segmentPairs(sorted), count),
+    );
+    return { threshold, pruned: count };
+  }
+
+  applyMask(x: FlatVector, mask: FlatVector): void {
+    const [X, MASK] = this.guard.all('applyMask', { x, mask });
+    native(() => this.addon.mul(X.handle, X.handle, MASK.handle));
+  }
+
+  synchronize(): void {
+    native(() => this.addon.synchronize());
+  }
+
+  elapsedMs(run: () => void, repeats: number): number {
+    if (!Number.isSafeInteger(repeats) || repeats < 1) {
+      throw new KernelError(
+        'ANNEAL_KERNEL_ARGUMENT',
+        `elapsedMs: repeats ${repeats} is not an integer >= 1.`,
+      );
+    }
+    native(() => this.addon.timerStart());
+    for (let r = 0; r < repeats; r++) run();
+    return native(() => this.addon.timerStop()) / repeats;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const ref of this.live) {
+      const handle = ref.deref();
+      if (handle?.alive) handle.free();
+    }
+    this.live.clear();
+  }
+}
+
+/**
+ * The cuda backend on the GPU. Throws KernelError ANNEAL_KERNEL_UNAVAILABLE with the reason
+ * (addon not built, no driver, no GPU, no code for this GPU) when it cannot run here.
+ */
+export function loadCudaOps(): NativeFlatOps {
+  const probe = probeCuda();
+  const loaded = loadAddon('cuda');
+  if (!probe.ok || 'reason' in loaded) {
+    throw new KernelError('ANNEAL_KERNEL_UNAVAILABLE', `cuda kernels unavailable: ${probe.reason}`);
+  }
+  return new NativeOps(loaded.addon, 'cuda', probe.device ?? 'CUDA device');
+}
+
+/**
+ * The CUDA kernels' host build (anneal_cpu.node): the same element functions and selection
+ * algorithm run as host loops. For tests of the GPU arithmetic where no GPU is present; not a
+ * backend `auto` picks. Throws ANNEAL_KERNEL_UNAVAILABLE when the addon is not built.
+ */
+export function loadNativeCpuOps(): NativeFlatOps {
+  const loaded = loadAddon('cpu');
+  if ('reason' in loaded) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_UNAVAILABLE',
+      `native cpu kernels unavailable: ${loaded.reason}`,
+    );
+  }
+  return new NativeOps(loaded.addon, 'cpu', loaded.addon.probe().device);
+}

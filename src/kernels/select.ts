@@ -1,0 +1,102 @@
+/**
+ * Kernel selection: `auto` takes cuda when the addon loads and a device answers, else wasm, else
+ * js, and says once which it took; an explicit choice that cannot load throws one KernelError
+ * with every candidate's reason and what to do (the loader of sharp is the model).
+ */
+import { loadCudaOps, probeCuda } from './cuda.js';
+import { KernelError } from './errors.js';
+import { createJsOps } from './js.js';
+import type { FlatOps, KernelBackendName, KernelChoice } from './types.js';
+import { createWasmOps } from './wasm.js';
+
+const ORDER: readonly KernelBackendName[] = ['cuda', 'wasm', 'js'];
+const CHOICES: readonly KernelChoice[] = ['auto', ...ORDER];
+
+const LOADERS: Record<KernelBackendName, () => FlatOps> = {
+  cuda: loadCudaOps,
+  wasm: createWasmOps,
+  js: createJsOps,
+};
+
+const SOLUTIONS: Record<KernelBackendName, string[]> = {
+  cuda: [
+    'Build the CUDA addon: `npm run build:addon` (needs nvcc and cmake; `npm install` builds it when both are present).',
+    'Check that a GPU and its driver answer: `nvidia-smi`.',
+  ],
+  wasm: ['Build the WASM kernels: `npm run build:asm`.'],
+  js: [],
+};
+
+const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Whether a backend loads here, without keeping it (cuda asks its probe, not a device context). */
+function status(name: KernelBackendName): string {
+  if (name === 'cuda') {
+    const probe = probeCuda();
+    return probe.ok
+      ? `available${probe.device ? ` (${probe.device})` : ''}`
+      : (probe.reason ?? 'unavailable');
+  }
+  try {
+    LOADERS[name]().dispose();
+    return 'available';
+  } catch (e) {
+    return reasonOf(e);
+  }
+}
+
+function parseChoice(choice: string, from: string): KernelChoice {
+  const normalized = choice.trim().toLowerCase() || 'auto';
+  if (!(CHOICES as readonly string[]).includes(normalized)) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_CHOICE',
+      `${from}=${JSON.stringify(choice)} is not one of ${CHOICES.join(', ')}; ` +
+        `pass one of those (auto picks the fastest that loads).`,
+    );
+  }
+  return normalized as KernelChoice;
+}
+
+function unavailableError(
+  choice: KernelChoice,
+  failures: Map<KernelBackendName, string>,
+): KernelError {
+  const lines = [`anneal: the ${choice} kernels could not be loaded.`];
+  for (const name of ORDER) lines.push(`  ${name}: ${failures.get(name) ?? status(name)}`);
+  lines.push('Possible solutions:');
+  for (const name of failures.keys()) for (const s of SOLUTIONS[name]) lines.push(`- ${s}`);
+  lines.push(
+    '- Use kernels that load here: ANNEAL_KERNELS=auto (or --kernels auto) picks the fastest one.',
+  );
+  return new KernelError('ANNEAL_KERNEL_UNAVAILABLE', lines.join('\n'));
+}
+
+let announced = false;
+
+function announce(name: KernelBackendName, failures: Map<KernelBackendName, string>): void {
+  if (announced) return;
+  announced = true;
+  const skipped = [...failures].map(([other, reason]) => `${other}: ${reason.split('\n')[0]}`);
+  console.error(`anneal: kernels=${name}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
+}
+
+/**
+ * The FlatOps backend for `choice` (default: env ANNEAL_KERNELS, else 'auto'). Throws
+ * KernelError 'ANNEAL_KERNEL_CHOICE' for an unknown choice and 'ANNEAL_KERNEL_UNAVAILABLE' when
+ * the chosen backend (or, for auto, every backend) cannot load.
+ */
+export function createFlatOps(choice?: KernelChoice): FlatOps {
+  const from = choice === undefined ? 'ANNEAL_KERNELS' : 'kernels';
+  const wanted = parseChoice(choice ?? process.env.ANNEAL_KERNELS ?? 'auto', from);
+  const failures = new Map<KernelBackendName, string>();
+  for (const name of wanted === 'auto' ? ORDER : [wanted]) {
+    try {
+      const ops = LOADERS[name]();
+      if (wanted === 'auto') announce(name, failures);
+      return ops;
+    } catch (e) {
+      failures.set(name, reasonOf(e));
+    }
+  }
+  throw unavailableError(wanted, failures);
+}
