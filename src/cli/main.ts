@@ -3,12 +3,13 @@
  * The `anneal` command. User errors (bad flags, bad files, unknown names) print one line and
  * exit 2; anything else is a bug and prints its stack.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isAnnealError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { dataInfoCommand } from './data.js';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
-import { trainCommand } from './train.js';
+import { addLrFindCommand } from './lr-find.js';
+import { addScheduleCommand } from './schedule.js';
+import { addTrainCommand } from './train.js';
 
 const USER_ERROR = 2;
 
@@ -17,31 +18,15 @@ export function buildProgram(): Command {
     .description('Training-efficiency methods for TensorFlow.js: train, measure, compare.')
     .version(packageVersion())
     .exitOverride()
+    // commander puts "(Did you mean train?)" on a line of its own: keep user errors to one line.
+    .configureOutput({
+      outputError: (text, write) => write(text.trimEnd().replace(/\n+/g, ' ') + '\n'),
+    })
     .showSuggestionAfterError();
 
-  program
-    .command('train')
-    .description(
-      'train a model on a dataset and write a run directory (log.jsonl, checkpoint.ck, summary.json)',
-    )
-    .option('--data <name>', 'dataset: mnist, fashion-mnist, cifar10, synthetic', 'mnist')
-    .option('--data-dir <dir>', 'directory of the dataset files (fashion-mnist, cifar10)')
-    .option('--model <name>', 'model: mlp, cnn, resnet, vit', 'cnn')
-    .option('--epochs <n>', 'epochs to train', positiveInt, 1)
-    .option('--batch-size <n>', 'samples per batch', positiveInt, 64)
-    .option('--lr <x>', 'Adam learning rate', positiveNumber, 1e-3)
-    .option('--seed <n>', 'seed for initialisation and shuffling', nonNegativeInt, 0)
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend')
-        .argParser(oneOf(['auto', 'tensorflow', 'wasm', 'cpu'] as const))
-        .default('auto'),
-    )
-    .option('--limit <n>', 'use only the first n training samples', positiveInt)
-    .option('--test-limit <n>', 'use only the first n test samples', positiveInt)
-    .option('--out <dir>', 'run directory to write', 'runs/train')
-    .option('--overwrite', 'replace an existing run directory', false)
-    .option('--no-progress', 'no progress bar')
-    .action(trainCommand);
+  addTrainCommand(program);
+  addLrFindCommand(program);
+  addScheduleCommand(program);
 
   const data = program.command('data').description('inspect datasets');
   data

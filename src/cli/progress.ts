@@ -3,26 +3,80 @@
  * per batch otherwise (logs and CI stay readable; epoch lines are printed by the caller).
  */
 import cliProgress from 'cli-progress';
+import type { Callback } from '../train/method.js';
+import type { TrainState } from '../train/state.js';
 
 export interface Progress {
   update(done: number, values?: Record<string, string | number>): void;
   stop(): void;
 }
 
-export function createProgress(total: number, label: string, enabled: boolean): Progress {
+export function createProgress(
+  total: number,
+  label: string,
+  enabled: boolean,
+  format = `${label} [{bar}] {percentage}% | {value}/{total} | loss {loss} | eta {eta_formatted}`,
+  start = 0,
+): Progress {
   if (!enabled || !process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | loss {loss} | eta {eta_formatted}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
+    { format, stream: process.stderr, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { loss: '-' });
+  bar.start(total, start, { loss: '-', accuracy: '-', rate: '-' });
   return {
     update: (done, values) => bar.update(done, values),
     stop: () => bar.stop(),
   };
+}
+
+/**
+ * A Trainer callback showing one bar per epoch with the running training loss and accuracy of
+ * the epoch and the throughput; silent unless enabled and stderr is a terminal.
+ */
+export class ProgressCallback implements Callback {
+  private bar: Progress | null = null;
+
+  constructor(private readonly enabled: boolean) {}
+
+  onEpochStart(state: TrainState): void {
+    this.start(state);
+  }
+
+  onBatchEnd(state: TrainState): void {
+    // A run resumed mid-epoch has no EPOCH_START before its first batch.
+    if (!this.bar) this.start(state, state.timestamp.batchInEpoch - 1);
+    const { metrics, timestamp: ts } = state;
+    this.bar!.update(ts.batchInEpoch, {
+      loss: metrics['train/loss']?.toFixed(4) ?? '-',
+      accuracy: metrics['train/accuracy']?.toFixed(4) ?? '-',
+      rate: ts.trainSeconds > 0 ? Math.round(ts.samples / ts.trainSeconds) : '-',
+    });
+  }
+
+  onEpochEnd(): void {
+    this.stop();
+  }
+
+  onFitEnd(): void {
+    this.stop();
+  }
+
+  private start(state: TrainState, done = state.timestamp.batchInEpoch): void {
+    this.stop();
+    const epochs = Math.ceil(state.maxSteps / state.loader.batchesPerEpoch);
+    const label = `epoch ${state.timestamp.epoch + 1}/${epochs}`;
+    this.bar = createProgress(
+      state.loader.batchesPerEpoch,
+      label,
+      this.enabled,
+      `${label} [{bar}] {value}/{total} | loss {loss} | acc {accuracy} | {rate} samples/s | eta {eta_formatted}`,
+      done,
+    );
+  }
+
+  private stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
 }

@@ -4,9 +4,15 @@
  *   4 bytes  header length H (uint32 little-endian)
  *   H bytes  JSON header: { version, tensors: [{ name, shape, dtype, offset, length }], meta }
  *   padding to a multiple of 4, then the float32 data of every tensor (little-endian)
+ *
+ * A checkpoint directory holds `checkpoint-<step>.ck` files and a `latest` file naming the
+ * newest one. A new checkpoint is written (atomically) before `latest` is switched to it
+ * (atomically), and older ones beyond the newest K are deleted only after that, so a kill at any
+ * moment leaves `latest` naming a complete checkpoint.
  */
-import { readFileSync } from 'node:fs';
-import { AnnealError } from '../errors.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { AnnealError, UsageError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 const MAGIC = 'ANNEALCK';
@@ -113,4 +119,157 @@ export function loadCheckpoint(path: string): CheckpointContents {
 
 function align4(n: number): number {
   return (n + 3) & ~3;
+}
+
+// ---- checkpoint directories ----------------------------------------------------------------
+
+const LATEST = 'latest';
+const CHECKPOINT_FILE = /^checkpoint-(\d+)\.ck$/;
+
+export function checkpointFileName(step: number): string {
+  return `checkpoint-${step}.ck`;
+}
+
+/** Writes `checkpoint-<step>.ck` files into a directory, keeps the newest `keep`, and `latest`. */
+export class CheckpointStore {
+  constructor(
+    readonly dir: string,
+    readonly keep = 3,
+  ) {
+    if (!Number.isInteger(keep) || keep < 1) {
+      throw new UsageError(
+        'ANNEAL_BAD_OPTION',
+        `keep = ${keep} checkpoints is not valid: expected an integer >= 1`,
+      );
+    }
+  }
+
+  /** Writes the checkpoint of `step`, points `latest` at it, then deletes the oldest extra ones. */
+  save(step: number, contents: CheckpointContents): string {
+    mkdirSync(this.dir, { recursive: true });
+    const name = checkpointFileName(step);
+    const path = join(this.dir, name);
+    saveCheckpoint(path, contents);
+    writeFileAtomic(join(this.dir, LATEST), name + '\n');
+    for (const old of this.list().slice(0, -this.keep)) unlinkSync(join(this.dir, old.name));
+    return path;
+  }
+
+  /** The checkpoint files, oldest (smallest step) first. */
+  list(): { name: string; step: number }[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .map((name) => ({ name, match: CHECKPOINT_FILE.exec(name) }))
+      .filter((f) => f.match !== null)
+      .map((f) => ({ name: f.name, step: Number(f.match![1]) }))
+      .sort((a, b) => a.step - b.step);
+  }
+
+  /** Deletes temp files a killed writer left behind (they are never read). */
+  removeStaleTempFiles(): void {
+    if (!existsSync(this.dir)) return;
+    for (const name of readdirSync(this.dir)) {
+      if (name.startsWith('.') && name.endsWith('.tmp')) unlinkSync(join(this.dir, name));
+    }
+  }
+}
+
+/**
+ * The checkpoint file `path` designates: the file itself, or in a directory the one its `latest`
+ * names, or in a run directory the one `checkpoints/latest` names.
+ */
+export function resolveCheckpointPath(path: string): string {
+  if (!existsSync(path)) {
+    throw new AnnealError(
+      'ANNEAL_CHECKPOINT_NOT_FOUND',
+      `cannot resume from ${path}: no such file or directory; pass a run directory, a checkpoint ` +
+        'directory or a .ck file',
+    );
+  }
+  if (!statSync(path).isDirectory()) return path;
+  for (const dir of [path, join(path, 'checkpoints')]) {
+    const pointer = join(dir, LATEST);
+    if (!existsSync(pointer)) continue;
+    const name = readFileSync(pointer, 'utf8').trim();
+    const target = join(dir, name);
+    if (!CHECKPOINT_FILE.test(name) || !existsSync(target)) {
+      throw new AnnealError(
+        'ANNEAL_CHECKPOINT_CORRUPT',
+        `${pointer} names '${name}', which is not a checkpoint file in ${dir}; pass one of the ` +
+          `checkpoint-<step>.ck files there instead`,
+      );
+    }
+    return target;
+  }
+  throw new AnnealError(
+    'ANNEAL_CHECKPOINT_NOT_FOUND',
+    `no checkpoint in ${path}: neither ${join(path, LATEST)} nor ` +
+      `${join(path, 'checkpoints', LATEST)} exists; pass a .ck file or a run that wrote checkpoints`,
+  );
+}
+
+// ---- nested state with arrays ----------------------------------------------------------------
+
+/** Nested JSON-like state in which Float32Arrays may appear anywhere. */
+export type PackableValue =
+  | number
+  | string
+  | boolean
+  | null
+  | Float32Array
+  | PackableValue[]
+  | { [key: string]: PackableValue };
+
+const TENSOR_REF = '$tensor';
+
+/**
+ * Splits nested state into JSON (each Float32Array replaced by `{ "$tensor": name }`) and named
+ * tensors `${prefix}/${path}`, so arrays go into the binary part of a checkpoint.
+ */
+export function packState(
+  value: PackableValue,
+  prefix: string,
+): { json: unknown; tensors: NamedArray[] } {
+  const tensors: NamedArray[] = [];
+  const walk = (v: PackableValue, path: string): unknown => {
+    if (v instanceof Float32Array) {
+      tensors.push({ name: path, shape: [v.length], data: v });
+      return { [TENSOR_REF]: path };
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`));
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, `${path}/${k}`)]));
+    }
+    if (typeof v === 'number' && !Number.isFinite(v)) return { $number: String(v) };
+    return v;
+  };
+  return { json: walk(value, prefix), tensors };
+}
+
+/** The inverse of packState; a reference to a missing tensor is a corrupt checkpoint. */
+export function unpackState(
+  json: unknown,
+  tensors: ReadonlyMap<string, NamedArray>,
+  source: string,
+): PackableValue {
+  const walk = (v: unknown): PackableValue => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o[TENSOR_REF] === 'string') {
+        const t = tensors.get(o[TENSOR_REF] as string);
+        if (!t) {
+          throw new AnnealError(
+            'ANNEAL_CHECKPOINT_CORRUPT',
+            `${source} refers to a tensor '${o[TENSOR_REF]}' it does not contain; re-run the training`,
+          );
+        }
+        return t.data;
+      }
+      if (typeof o.$number === 'string' && Object.keys(o).length === 1) return Number(o.$number);
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x)]));
+    }
+    return v as PackableValue;
+  };
+  return walk(json);
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { packageRoot } from '../../src/package-root.js';
-import { decodeCheckpoint } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, resolveCheckpointPath } from '../../src/train/checkpoint.js';
+import { readCsv } from '../../src/report/csv.js';
 import { readJsonl } from '../../src/report/jsonl.js';
 
 const root = packageRoot();
@@ -66,11 +67,19 @@ test('npm start (the main job) runs with a tiny budget and writes a complete run
   const log = readJsonl(join(out, 'log.jsonl'));
   assert.deepEqual(
     log.map((l) => l.event).filter((e) => e !== 'batch_end'),
-    ['fit_start', 'epoch_end', 'fit_end'],
+    ['run', 'fit_start', 'epoch_end', 'eval_end', 'checkpoint', 'fit_end'],
   );
-  const ckpt = decodeCheckpoint(readFileSync(join(out, 'checkpoint.ck')));
-  const values = ckpt.tensors.reduce((n, t) => n + t.data.length, 0);
-  assert.equal(values, summary.params);
+  const ckpt = loadCheckpoint(resolveCheckpointPath(out));
+  assert.equal(ckpt.meta.kind, 'anneal-trainer');
+  const params = ckpt.tensors.filter((t) => t.name.startsWith('param:'));
+  assert.equal(
+    params.reduce((n, t) => n + t.data.length, 0),
+    summary.params,
+  );
+  assert.deepEqual(
+    readCsv(join(out, 'metrics.csv')).map((r) => r.event),
+    ['epoch_end', 'eval_end'],
+  );
   // A second run into the same directory needs --overwrite (npm start passes it).
   assertUserError(anneal(['train', '--out', out, '--limit', '64']), out, '--overwrite');
 });

@@ -1,0 +1,24 @@
+/** Losses and metrics on logits, and a loader batch as tensors. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Batch } from '../data/index.js';
+
+/** Mean softmax cross-entropy of logits against (one-hot or soft) labels. */
+export function crossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+}
+
+/** Number of rows whose largest logit is at the largest label (top-1 hits), as a scalar. */
+export function top1Hits(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() =>
+    tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(labels, -1)), 'float32')),
+  );
+}
+
+/** Inputs NHWC and one-hot labels of a loader batch. */
+export function batchTensors(batch: Batch, numClasses: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const [h, w, c] = batch.shape;
+  return tf.tidy(() => ({
+    x: tf.tensor4d(batch.images, [batch.size, h, w, c]),
+    y: tf.oneHot(tf.tensor1d(batch.labels, 'int32'), numClasses) as tf.Tensor2D,
+  }));
+}

@@ -1,0 +1,332 @@
+/**
+ * Recipes: a whole training run as one JSON or YAML document (`anneal train --recipe r.yaml`),
+ * checked by a zod schema whose errors name the field. The same schema gives the defaults of
+ * `anneal train`'s flags, which override a recipe's fields.
+ *
+ * ```yaml
+ * data: { name: mnist, limit: 10000 }      # or just `data: mnist`
+ * model: { name: mlp, options: { hidden: [256, 128] } }
+ * optimizer: { name: adamw, lr: 0.001, weightDecay: 0.05 }
+ * schedules:                               # multipliers of the optimizer's values
+ *   lr: { name: cosine, warmup: 1ep }
+ * methods:
+ *   nanGuard: { policy: skip }
+ *   earlyStopping: { monitor: eval/accuracy, patience: 2 }
+ * duration: 3ep
+ * batchSize: 128
+ * ```
+ *
+ * Every object is strict: an unknown key is an error naming it. A missing `name` is the default
+ * one (`optimizer: { lr: 0.01 }` is AdamW). Schedule specs and model options
+ * are checked by the schedule registry and the model factory, which name their fields too.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { DATASET_NAMES, loadDataset, type Dataset } from '../data/index.js';
+import { initEngine, type EngineState } from '../engine/index.js';
+import { UsageError } from '../errors.js';
+import { earlyStopping, nanGuard } from '../methods/index.js';
+import { createModel, MODEL_NAMES } from '../models/index.js';
+import { resolveOptimizer, type OptimizerSpec } from '../optim/index.js';
+import type { ScheduleSpec } from '../schedules/index.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Method } from './method.js';
+import { parseDuration } from './time.js';
+import type { TrainerOptions } from './trainer.js';
+
+export const KERNEL_CHOICES = ['auto', 'cuda', 'wasm', 'js'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const NAN_POLICIES = ['skip', 'stop', 'off'] as const;
+
+/** The values a recipe (or `anneal train` without one) gets for what it leaves out. */
+export const RECIPE_DEFAULTS = Object.freeze({
+  data: 'mnist',
+  model: 'cnn',
+  optimizer: 'adamw',
+  duration: '1ep',
+  batchSize: 64,
+  seed: 0,
+  backend: 'auto',
+  evalInterval: '1ep',
+  checkpointInterval: '1ep',
+  keepCheckpoints: 3,
+  logEvery: 50,
+  nanGuard: 'stop',
+} as const);
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+const unitInterval = z.number().min(0).lt(1);
+
+/** `name` alone may be written as a string: `model: cnn` is `model: { name: cnn }`. */
+const named = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), schema);
+
+function duration(allowFractionOfRun: boolean) {
+  return z.string().superRefine((text, ctx) => {
+    try {
+      const d = parseDuration(text);
+      if (d.unit === 'dur' && !allowFractionOfRun) throw new Error('a fraction of the run');
+    } catch {
+      const forms = allowFractionOfRun
+        ? "'2ep', '500ba', '12000sp' or '0.5dur'"
+        : "'2ep', '500ba' or '12000sp'";
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as ${forms}, received ${JSON.stringify(text)}`,
+      });
+    }
+  });
+}
+
+const optimizerName = z.string().superRefine((name, ctx) => {
+  try {
+    resolveOptimizer(name);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+const scheduleSpec = named(z.looseObject({ name: z.string() }));
+
+export const RecipeSchema = z.strictObject({
+  /** Free text, kept in config.json. */
+  description: z.string().optional(),
+  data: named(
+    z.strictObject({
+      name: z.enum(DATASET_NAMES).default(RECIPE_DEFAULTS.data),
+      /** Directory of the dataset's files (fashion-mnist, cifar10). */
+      dir: z.string().optional(),
+      /** Only the first `limit` training samples. */
+      limit: positiveInt.optional(),
+      testLimit: positiveInt.optional(),
+    }),
+  ).prefault({}),
+  model: named(
+    z.strictObject({
+      name: z.enum(MODEL_NAMES as [string, ...string[]]).default(RECIPE_DEFAULTS.model),
+      /** Model-specific options, e.g. `hidden` (mlp), `blurPool` (resnet). */
+      options: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ).prefault({}),
+  optimizer: named(
+    z.strictObject({
+      name: optimizerName.default(RECIPE_DEFAULTS.optimizer),
+      lr: z.number().positive().optional(),
+      weightDecay: nonNegative.optional(),
+      beta1: unitInterval.optional(),
+      beta2: unitInterval.optional(),
+      eps: z.number().positive().optional(),
+      amsgrad: z.boolean().optional(),
+      momentum: unitInterval.optional(),
+      dampening: z.number().min(0).max(1).optional(),
+      nesterov: z.boolean().optional(),
+      lookaheadK: positiveInt.optional(),
+      lookaheadAlpha: z.number().positive().max(1).optional(),
+    }),
+  ).prefault({}),
+  /** Multipliers of the optimizer's lr, weightDecay and momentum (beta1 for Adam). */
+  schedules: z
+    .strictObject({
+      lr: scheduleSpec.optional(),
+      weightDecay: scheduleSpec.optional(),
+      momentum: scheduleSpec.optional(),
+    })
+    .prefault({}),
+  methods: z
+    .strictObject({
+      nanGuard: z
+        .strictObject({ policy: z.enum(NAN_POLICIES).default(RECIPE_DEFAULTS.nanGuard) })
+        .prefault({}),
+      earlyStopping: z
+        .strictObject({
+          monitor: z.string().optional(),
+          mode: z.enum(['min', 'max']).optional(),
+          patience: positiveInt.optional(),
+          minDelta: nonNegative.optional(),
+          restoreBest: z.boolean().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  /** The run's length. */
+  duration: duration(false).default(RECIPE_DEFAULTS.duration),
+  batchSize: positiveInt.default(RECIPE_DEFAULTS.batchSize),
+  seed: z.number().int().nonnegative().default(RECIPE_DEFAULTS.seed),
+  /** Flat-vector kernels; absent: env ANNEAL_KERNELS, else auto. */
+  kernels: z.enum(KERNEL_CHOICES).optional(),
+  /** TensorFlow.js backend. */
+  backend: z.enum(BACKEND_CHOICES).default(RECIPE_DEFAULTS.backend),
+  evalInterval: duration(true).default(RECIPE_DEFAULTS.evalInterval),
+  checkpointInterval: duration(true).default(RECIPE_DEFAULTS.checkpointInterval),
+  keepCheckpoints: positiveInt.default(RECIPE_DEFAULTS.keepCheckpoints),
+  /** A log.jsonl record every this many steps. */
+  logEvery: positiveInt.default(RECIPE_DEFAULTS.logEvery),
+});
+
+/** A recipe with its defaults filled in. */
+export type Recipe = z.output<typeof RecipeSchema>;
+/** What a recipe file may hold. */
+export type RecipeInput = z.input<typeof RecipeSchema>;
+
+/** The keys of the object schema at `path`, for naming what an unknown key could have been. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s = schema as z.core.$ZodType;
+  let rest = [...path];
+  for (;;) {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    if (def.type === 'object') {
+      const shape = def.shape as Record<string, z.core.$ZodType>;
+      if (rest.length === 0) return Object.keys(shape);
+      s = shape[String(rest[0])];
+      rest = rest.slice(1);
+      if (!s) return [];
+    } else if (def.type === 'pipe') s = def.out as z.core.$ZodType;
+    else if ('innerType' in def) s = def.innerType as z.core.$ZodType;
+    else return [];
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const received = 'input' in issue ? `, received ${JSON.stringify(issue.input)}` : '';
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = keysAt(RecipeSchema, issue.path);
+      return (
+        `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` +
+        (keys.length ? `; expected some of ${keys.join(', ')}` : '')
+      );
+    }
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${received}`;
+    case 'too_small':
+    case 'too_big':
+      return `${issue.message.replace(/^Too (small|big): /, '')}${received}`;
+    case 'invalid_type':
+      return issue.expected === 'int'
+        ? `expected an integer${received}`
+        : issue.message.replace(/^Invalid input: /, '');
+    default:
+      return issue.message.replace(/^Invalid input: /, '');
+  }
+}
+
+export interface RecipeSource {
+  /** Where the document came from, first in every message: 'recipe r.yaml'. */
+  source: string;
+  /** How to name a field (default its dotted path): a flag for fields the command line set. */
+  label?: (path: string) => string;
+}
+
+/**
+ * Checks a recipe document and fills in the defaults. A bad one throws one UsageError line per
+ * recipe: `<source>: <field path>: <what was expected>` (every problem, joined by '; ').
+ */
+export function parseRecipe(value: unknown, { source, label }: RecipeSource): Recipe {
+  const result = RecipeSchema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const name = path === '' ? '' : `${label ? label(path) : path}: `;
+    return `${name}${describeIssue(issue)}`;
+  });
+  throw new UsageError('ANNEAL_BAD_RECIPE', `${source}: ${problems.join('; ')}`);
+}
+
+/** Reads a .json, .yaml or .yml recipe file (unchecked: give it to parseRecipe). */
+export function readRecipeFile(path: string): unknown {
+  const format = extname(path).toLowerCase();
+  if (!['.json', '.yaml', '.yml'].includes(format)) {
+    throw new UsageError(
+      'ANNEAL_BAD_RECIPE',
+      `recipe ${path}: expected a .json, .yaml or .yml file`,
+    );
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(
+      'ANNEAL_RECIPE_NOT_FOUND',
+      `recipe ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`,
+    );
+  }
+  try {
+    return format === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    throw new UsageError(
+      'ANNEAL_BAD_RECIPE',
+      `recipe ${path} is not valid ${format === '.json' ? 'JSON' : 'YAML'}: ${why}`,
+    );
+  }
+}
+
+/** Reads and checks a recipe file. */
+export function loadRecipe(path: string): Recipe {
+  return parseRecipe(readRecipeFile(path), { source: `recipe ${path}` });
+}
+
+/** What a recipe trains: the engine started, the data sets loaded, the model built. */
+export interface RecipeInputs {
+  engine: EngineState;
+  train: Dataset;
+  test: Dataset;
+  model: tfl.LayersModel;
+}
+
+/** Starts the recipe's backend, loads its data (train and test split) and builds its model. */
+export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
+  const engine = await initEngine({ backend: recipe.backend });
+  const { name, dir, limit, testLimit } = recipe.data;
+  const train = await loadDataset(name, { split: 'train', dataDir: dir, limit, seed: recipe.seed });
+  const test = await loadDataset(name, {
+    split: 'test',
+    dataDir: dir,
+    limit: testLimit,
+    seed: recipe.seed + 1,
+  });
+  const model = createModel(recipe.model.name, {
+    ...recipe.model.options,
+    inputShape: train.shape,
+    numClasses: train.numClasses,
+    seed: recipe.seed,
+  });
+  return { engine, train, test, model };
+}
+
+/** The recipe's methods, in the order they run. */
+export function recipeMethods(recipe: Recipe): Method[] {
+  const { nanGuard: guard, earlyStopping: stopping } = recipe.methods;
+  return [
+    ...(guard.policy === 'off' ? [] : [nanGuard({ policy: guard.policy })]),
+    ...(stopping ? [earlyStopping(stopping)] : []),
+  ];
+}
+
+/** The Trainer options a recipe sets (the caller adds callbacks and checkpoints). */
+export function recipeTrainerOptions(
+  recipe: Recipe,
+  inputs: Pick<RecipeInputs, 'train' | 'test' | 'model'>,
+): TrainerOptions {
+  const { lr, weightDecay, momentum } = recipe.schedules;
+  return {
+    model: inputs.model,
+    trainData: inputs.train,
+    evalData: inputs.test,
+    maxDuration: recipe.duration,
+    batchSize: recipe.batchSize,
+    seed: recipe.seed,
+    kernels: recipe.kernels,
+    optimizer: recipe.optimizer as OptimizerSpec,
+    schedules: {
+      lr: lr as ScheduleSpec | undefined,
+      weightDecay: weightDecay as ScheduleSpec | undefined,
+      momentum: momentum as ScheduleSpec | undefined,
+    },
+    methods: recipeMethods(recipe),
+    evalInterval: recipe.evalInterval,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * NaN guard: finds the segments holding non-finite values; in the Trainer a step whose gradient
+ * has an injected NaN is skipped (weights unchanged) and the segment is named; 'stop' ends the
+ * run; a non-finite loss is caught too.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { findNonFiniteSegments, nanGuard } from '../../src/methods/index.js';
+import { Event } from '../../src/train/events.js';
+import type { LogRecord, Method } from '../../src/train/method.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { FAST_KERNELS, KERNEL_BACKENDS, tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { vectorOf } from '../optim/helpers.js';
+
+before(useTfCpu);
+
+test('findNonFiniteSegments names each segment with NaN or Inf and counts them', () => {
+  for (const backend of KERNEL_BACKENDS.filter((b) => !b.skip)) {
+    const ops = backend.create();
+    const { pv, variables } = vectorOf(ops, {
+      'a/kernel': { shape: [2, 2], values: [1, 2, 3, 4] },
+      'a/bias': { shape: [2], values: [0, 0] },
+      'b/kernel': { shape: [3], values: [0, 0, 0] },
+    });
+    // Layout: a/kernel 0..3, a/bias 4..5, b/kernel 6..8.
+    ops.upload(pv.grads, Float32Array.from([0, NaN, 0, 0, 0, 0, Infinity, -Infinity, 1]));
+    assert.deepEqual(
+      findNonFiniteSegments(pv).map(({ count, offset, length }) => ({ count, offset, length })),
+      [
+        { count: 1, offset: 0, length: 4 },
+        { count: 2, offset: 6, length: 3 },
+      ],
+    );
+    assert.deepEqual(findNonFiniteSegments(pv, pv.params), []);
+    pv.dispose();
+    tf.dispose(variables);
+    ops.dispose();
+  }
+});
+
+/** At AFTER_BACKWARD of step `at`, writes NaN into element 3 of the segment `segment`. */
+function injectNaN(at: number, segment: number): Method {
+  return {
+    name: 'inject_nan',
+    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === at,
+    apply: (_e, state) => {
+      const grads = state.ops.download(state.pv.grads);
+      grads[state.pv.segments[segment].offset + 3] = NaN;
+      state.ops.upload(state.pv.grads, grads);
+    },
+  };
+}
+
+function guardedRun(policy: 'skip' | 'stop', methods: Method[]) {
+  const params: Float32Array[] = [];
+  const records: LogRecord[] = [];
+  const trainer = new Trainer({
+    model: tinyMlp(),
+    trainData: tinyData(100),
+    maxDuration: '6ba',
+    batchSize: 20,
+    kernels: FAST_KERNELS,
+    methods: [nanGuard({ policy }), ...methods],
+    callbacks: [
+      {
+        onBatchStart: (s) => void params.push(s.ops.download(s.pv.params)),
+        onLog: (r) => void records.push(r),
+      },
+    ],
+  });
+  return { trainer, params, records };
+}
+
+test("policy 'skip' skips the step with a NaN gradient, leaves the weights, names the segment", async () => {
+  // AFTER_BACKWARD runs methods in reverse order: the injector, then the guard.
+  const { trainer, params, records } = guardedRun('skip', [injectNaN(2, 2)]);
+  const result = await trainer.fit();
+  const after = trainer.ops.download(trainer.state.pv.params);
+  params.push(after);
+  assert.equal(result.timestamp.step, 6);
+  assert.equal(result.stopReason, null);
+  assert.deepEqual(params[3], params[2], 'the weights after step 2 are those before it');
+  for (const i of [0, 1, 3, 4, 5]) assert.notDeepEqual(params[i + 1], params[i], `step ${i} moved`);
+  assert.equal(trainer.state.optimizer.stepCount, 5);
+  assert.equal(result.metrics['nan_guard/skipped'], 1);
+  const name = trainer.state.pv.segments[2].name;
+  assert.deepEqual(records, [
+    {
+      event: 'nan_guard',
+      step: 2,
+      epoch: 0,
+      policy: 'skip',
+      loss: String(records[0].loss),
+      nonFinite: 1,
+      segments: [{ name, count: 1 }],
+    },
+  ]);
+  assert.ok(Number.isFinite(Number(records[0].loss)), 'the loss itself was finite');
+  trainer.dispose();
+});
+
+test("policy 'stop' ends the run at the bad step, without applying it", async () => {
+  const { trainer, params } = guardedRun('stop', [injectNaN(3, 0)]);
+  const result = await trainer.fit();
+  assert.equal(result.timestamp.step, 4);
+  assert.ok(result.runComplete);
+  const name = trainer.state.pv.segments[0].name;
+  assert.match(
+    result.stopReason!,
+    new RegExp(`non-finite gradient in '${name}' \\(1 of 1024\\) at step 3`),
+  );
+  assert.deepEqual(trainer.ops.download(trainer.state.pv.params), params[3]);
+  trainer.dispose();
+});
+
+test('a non-finite loss is caught, with or without non-finite gradients', async () => {
+  const nanLoss: Method = {
+    name: 'nan_loss',
+    match: (event, state) => event === Event.AFTER_LOSS && state.timestamp.step === 1,
+    apply: (_e, state) => void (state.loss = tf.mul(state.loss!, NaN) as tf.Scalar),
+  };
+  const inTape = guardedRun('stop', [nanLoss]);
+  const result = await inTape.trainer.fit();
+  assert.equal(result.timestamp.step, 2);
+  assert.match(result.stopReason!, /non-finite gradient in .* at step 1/);
+  inTape.trainer.dispose();
+
+  // Runs before the guard at AFTER_BACKWARD: the gradients stay finite.
+  const lossOnly: Method = {
+    name: 'nan_loss_value',
+    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === 4,
+    apply: (_e, state) => void (state.lossValue = Infinity),
+  };
+  const alone = guardedRun('stop', [lossOnly]);
+  const stopped = await alone.trainer.fit();
+  assert.equal(stopped.timestamp.step, 5);
+  assert.match(stopped.stopReason!, /non-finite loss Infinity at step 4/);
+  alone.trainer.dispose();
+  assert.throws(() => nanGuard({ policy: 'ignore' as 'skip' }), /policy = "ignore"/);
+});
