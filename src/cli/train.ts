@@ -1,110 +1,216 @@
-/** `anneal train`: trains a model on a dataset and writes a run directory. */
-import { loadDataset } from '../data/index.js';
-import { initEngine, type TfBackendName } from '../engine/index.js';
-import { createModel } from '../models/index.js';
-import { JsonlLog } from '../report/jsonl.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
-import { fit, modelCheckpoint } from '../train/fit.js';
-import { openRunDir, writeJsonAtomic } from '../train/run-dir.js';
-import { createProgress } from './progress.js';
+/**
+ * `anneal train`: trains a model on a dataset with the Trainer and writes a run directory
+ * (config.json, log.jsonl, metrics.csv, checkpoints/, summary.json). The run's settings are a
+ * recipe (src/train/recipe.ts): a `--recipe` file, flags, or both (flags win); config.json keeps
+ * the full recipe, and `--resume <run-dir>` continues a run from its latest checkpoint with it.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { CsvLogger } from '../report/csv.js';
+import { JsonlLogger } from '../report/jsonl.js';
+import type { Callback } from '../train/method.js';
+import {
+  loadRecipeInputs,
+  parseRecipe,
+  recipeTrainerOptions,
+  type Recipe,
+} from '../train/recipe.js';
+import { openRunDir, runDirPaths, writeJsonAtomic } from '../train/run-dir.js';
+import type { TrainState } from '../train/state.js';
+import { Trainer } from '../train/trainer.js';
+import {
+  addRecipeOptions,
+  flagFields,
+  flagForPath,
+  getField,
+  recipeFromOptions,
+  setField,
+  type RecipeFlagName,
+  type RecipeFlagValues,
+} from './recipe-flags.js';
+import { ProgressCallback } from './progress.js';
 
-export interface TrainCommandOptions {
-  data: string;
-  dataDir?: string;
-  model: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  backend: 'auto' | TfBackendName;
-  limit?: number;
-  testLimit?: number;
+export interface TrainCommandOptions extends RecipeFlagValues {
+  recipe?: string;
   out: string;
   overwrite: boolean;
   progress: boolean;
+  resume?: string;
+}
+
+const TRAIN_FLAGS: readonly RecipeFlagName[] = [
+  'data',
+  'dataDir',
+  'model',
+  'epochs',
+  'duration',
+  'batchSize',
+  'optimizer',
+  'lr',
+  'weightDecay',
+  'schedule',
+  'seed',
+  'backend',
+  'kernels',
+  'limit',
+  'testLimit',
+  'evalInterval',
+  'checkpointInterval',
+  'keepCheckpoints',
+  'logEvery',
+  'nanGuard',
+];
+
+/** Recipe fields a resumed run may change: how it runs, and how long. */
+const RESUME_OVERRIDES: readonly string[] = ['duration', 'backend', 'kernels'];
+
+/** Adds `anneal train` with its options to the program. */
+export function addTrainCommand(program: Command): Command {
+  const command = program
+    .command('train')
+    .description(
+      'train a model on a dataset and write a run directory (config.json, log.jsonl, metrics.csv, checkpoints/, summary.json)',
+    );
+  return addRecipeOptions(command, TRAIN_FLAGS)
+    .option('--out <dir>', 'run directory to write', 'runs/train')
+    .option('--overwrite', 'replace an existing run directory', false)
+    .option(
+      '--resume <run-dir>',
+      "continue a run from its latest checkpoint, with the run's recipe",
+    )
+    .option('--no-progress', 'no progress bar')
+    .action(trainCommand);
 }
 
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
-  // Check everything a user can get wrong before creating the run directory.
-  const engine = await initEngine({ backend: opts.backend });
-  const train = await loadDataset(opts.data, {
-    split: 'train',
-    dataDir: opts.dataDir,
-    limit: opts.limit,
-    seed: opts.seed,
-  });
-  const test = await loadDataset(opts.data, {
-    split: 'test',
-    dataDir: opts.dataDir,
-    limit: opts.testLimit,
-    seed: opts.seed + 1,
-  });
-  const model = createModel(opts.model, {
-    inputShape: train.shape,
-    numClasses: train.numClasses,
-    seed: opts.seed,
-  });
+  const { recipe, runPath } = opts.resume
+    ? resumedRecipe(opts)
+    : { recipe: recipeFromOptions(opts), runPath: opts.out };
 
-  const run = openRunDir(opts.out, { overwrite: opts.overwrite });
-  const config = {
-    ...opts,
-    backend: engine.backend,
-    fastGradients: engine.fastGradients,
-    params: model.countParams(),
-  };
-  writeJsonAtomic(run.configPath, config);
-  const log = new JsonlLog(run.logPath);
-  log.write({
-    event: 'fit_start',
-    ...config,
-    trainSamples: train.length,
-    testSamples: test.length,
-  });
-  console.log(
-    `anneal: training ${opts.model} (${model.countParams().toLocaleString('en')} parameters) on ${opts.data} ` +
-      `(${train.length} train / ${test.length} test) with tfjs backend ${engine.backend}`,
-  );
-
-  const totalBatches = opts.epochs * Math.ceil(train.length / opts.batchSize);
-  const progress = createProgress(totalBatches, 'train', opts.progress);
-  const result = await fit(model, train, {
-    epochs: opts.epochs,
-    batchSize: opts.batchSize,
-    lr: opts.lr,
-    seed: opts.seed,
-    evalData: test,
-    onBatchEnd: (b) => {
-      progress.update(b.step, { loss: b.loss.toFixed(4) });
-      if (b.step % 50 === 0) log.write({ event: 'batch_end', ...b });
+  // Check everything a user can get wrong before touching the run directory.
+  const { engine, train, test, model } = await loadRecipeInputs(recipe);
+  const paths = runDirPaths(runPath);
+  const jsonl = new JsonlLogger(paths.logPath, { everySteps: recipe.logEvery });
+  const callbacks: Callback[] = [
+    new ProgressCallback(opts.progress),
+    jsonl,
+    new CsvLogger(paths.metricsPath),
+    { onEvalEnd: printEvaluation },
+  ];
+  const trainer = new Trainer({
+    ...recipeTrainerOptions(recipe, { train, test, model }),
+    callbacks,
+    checkpoint: {
+      dir: paths.checkpointDir,
+      interval: recipe.checkpointInterval,
+      keep: recipe.keepCheckpoints,
     },
-    onEpochEnd: (e) => {
-      log.write({ event: 'epoch_end', ...e });
-      progress.stop();
-      const acc = e.eval ? ` test accuracy ${e.eval.accuracy.toFixed(4)}` : '';
-      console.log(
-        `epoch ${e.epoch + 1}/${opts.epochs}: train loss ${e.trainLoss.toFixed(4)}${acc} (${e.trainSeconds.toFixed(1)} s)`,
+  });
+  try {
+    const params = trainer.state.pv.length;
+    const config = {
+      recipe,
+      engine: {
+        backend: engine.backend,
+        fastGradients: engine.fastGradients,
+        kernels: trainer.ops.name,
+      },
+      params,
+      trainSamples: train.length,
+      testSamples: test.length,
+    };
+    if (opts.resume) {
+      // Refuses a checkpoint of another model or run before anything is written.
+      await trainer.resume(runPath);
+      console.log(`anneal: resuming ${runPath} at step ${trainer.state.timestamp.step}`);
+    } else {
+      openRunDir(runPath, { overwrite: opts.overwrite });
+      writeJsonAtomic(paths.configPath, config);
+    }
+    jsonl.log.write({ event: 'run', ...config, resumed: Boolean(opts.resume) });
+    console.log(
+      `anneal: training ${recipe.model.name} (${params.toLocaleString('en')} parameters) on ${recipe.data.name} ` +
+        `(${train.length} train / ${test.length} test) with ${trainer.state.optimizer.name}, tfjs backend ` +
+        `${engine.backend}, ${trainer.ops.name} kernels`,
+    );
+
+    const result = await trainer.fit();
+    const ts = result.timestamp;
+    const summary = {
+      model: recipe.model.name,
+      data: recipe.data.name,
+      optimizer: trainer.state.optimizer.name,
+      backend: engine.backend,
+      kernels: trainer.ops.name,
+      params,
+      steps: ts.step,
+      samples: ts.samples,
+      trainSeconds: ts.trainSeconds,
+      evalSeconds: ts.evalSeconds,
+      samplesPerSecond: ts.samples / ts.trainSeconds,
+      metrics: result.metrics,
+      test: result.eval,
+      stopReason: result.stopReason,
+      checkpoint: result.checkpoint,
+    };
+    writeJsonAtomic(paths.summaryPath, summary);
+    if (result.stopReason) console.error(`anneal: stopped early: ${result.stopReason}`);
+    console.log(`run directory: ${runPath}`);
+    if (result.eval) console.log(`test accuracy: ${result.eval.accuracy.toFixed(4)}`);
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** The run's own recipe, with the few fields a resume may change taken from the flags. */
+function resumedRecipe(opts: TrainCommandOptions): { recipe: Recipe; runPath: string } {
+  const runPath = opts.resume!;
+  if (opts.recipe !== undefined) {
+    throw new UsageError(
+      'ANNEAL_RESUME_SETTING',
+      `--recipe ${opts.recipe} cannot be combined with --resume: a resumed run keeps the recipe in ${runPath}/config.json`,
+    );
+  }
+  const { configPath } = openRunDir(runPath, { resume: true });
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(configPath, 'utf8')).recipe;
+  } catch (e) {
+    throw new UsageError(
+      'ANNEAL_RUN_NOT_FOUND',
+      `cannot resume ${runPath}: ${configPath} is not readable JSON (${(e as Error).message})`,
+    );
+  }
+  let recipe: unknown = parseRecipe(saved, { source: `the recipe in ${configPath}` });
+  for (const [path, value] of flagFields(opts)) {
+    const field = path.join('.');
+    if (RESUME_OVERRIDES.includes(field)) {
+      recipe = setField(recipe, path, value);
+    } else if (JSON.stringify(value) !== JSON.stringify(getField(recipe, path))) {
+      throw new UsageError(
+        'ANNEAL_RESUME_SETTING',
+        `${flagForPath(field) ?? field} ${JSON.stringify(value)} differs from the run's ${JSON.stringify(getField(recipe, path))}: ` +
+          `a resumed run keeps its recipe (it may change only ${RESUME_OVERRIDES.join(', ')}, e.g. --epochs, --backend, --kernels); ` +
+          'drop the flag, or start a new run with --out',
       );
-    },
-  });
-  progress.stop();
+    }
+  }
+  return { recipe: parseRecipe(recipe, { source: 'options' }), runPath };
+}
 
-  saveCheckpoint(
-    run.checkpointPath,
-    modelCheckpoint(model, { model: opts.model, data: opts.data, steps: result.steps }),
+function printEvaluation(state: TrainState): void {
+  const { timestamp: ts, metrics: m } = state;
+  const epochs = Math.ceil(state.maxSteps / state.loader.batchesPerEpoch);
+  const where =
+    ts.batchInEpoch === 0
+      ? `epoch ${ts.epoch}/${epochs}`
+      : `epoch ${ts.epoch + 1}/${epochs} step ${ts.step}`;
+  const f = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
+  console.log(
+    `${where}: train loss ${f(m['train/loss'])} accuracy ${f(m['train/accuracy'])} | ` +
+      `test loss ${f(m['eval/loss'])} accuracy ${f(m['eval/accuracy'])} | ` +
+      `${ts.trainSeconds.toFixed(1)} s train (${Math.round(ts.samples / ts.trainSeconds)} samples/s), ` +
+      `${ts.evalSeconds.toFixed(1)} s eval`,
   );
-  const summary = {
-    model: opts.model,
-    data: opts.data,
-    backend: engine.backend,
-    params: model.countParams(),
-    steps: result.steps,
-    samples: result.samples,
-    trainSeconds: result.trainSeconds,
-    samplesPerSecond: result.samples / result.trainSeconds,
-    test: result.final,
-  };
-  writeJsonAtomic(run.summaryPath, summary);
-  log.write({ event: 'fit_end', ...summary });
-  console.log(`run directory: ${run.path}`);
-  console.log(`test accuracy: ${result.final!.accuracy.toFixed(4)}`);
 }

@@ -54,6 +54,9 @@ export {
   renderSchedule,
   previewSchedule,
   formatPreview,
+  formatChart,
+  sampleSteps,
+  type ChartOptions,
   type RenderedSchedule,
   type SchedulePreview,
 } from './render.js';

@@ -16,7 +16,7 @@ export interface RenderedSchedule {
  * The steps to sample: every step 0 .. totalSteps-1, or, when `points` is smaller, `points`
  * steps spread evenly from 0 to totalSteps-1 (both included, rounded to whole steps).
  */
-function sampleSteps(totalSteps: number, points: number | undefined): number[] {
+export function sampleSteps(totalSteps: number, points: number | undefined): number[] {
   if (!Number.isInteger(totalSteps) || totalSteps < 1) {
     throw new UsageError(
       'ANNEAL_BAD_SCHEDULE',
@@ -89,29 +89,60 @@ export function previewSchedule(
   };
 }
 
+export interface ChartOptions {
+  /** Rows of the plot area (default 10). */
+  height?: number;
+  /** Labels under the left and right ends of the horizontal axis. */
+  xStart: string;
+  xEnd: string;
+  /** The value axis' ends (default: min and max of the finite values). */
+  min?: number;
+  max?: number;
+}
+
 /**
- * A text chart of a preview, `height` rows by up to `width` columns (one column per sampled
- * step, so sample with points = width), value axis on the left, step axis below.
+ * A text chart of `values`, one column each, `height` rows, the value axis (min and max of the
+ * finite values) on the left and the horizontal axis below. Non-finite values are left blank.
  */
-export function formatPreview(preview: SchedulePreview, height = 10): string {
-  const { value, step, min, max } = preview;
+export function formatChart(values: readonly number[], opts: ChartOptions): string[] {
+  const height = opts.height ?? 10;
+  const finite = values.filter(Number.isFinite);
+  const min = opts.min ?? Math.min(...finite);
+  const max = opts.max ?? Math.max(...finite);
   const span = max - min || 1;
-  const rowOf = (x: number) => Math.round(((x - min) / span) * (height - 1));
-  const rows = Array.from({ length: height }, () => Array<string>(value.length).fill(' '));
-  value.forEach((x, col) => (rows[height - 1 - rowOf(x)][col] = '*'));
+  const rowOf = (x: number) =>
+    Math.min(height - 1, Math.max(0, Math.round(((x - min) / span) * (height - 1))));
+  const rows = Array.from({ length: height }, () => Array<string>(values.length).fill(' '));
+  values.forEach((x, col) => {
+    if (Number.isFinite(x)) rows[height - 1 - rowOf(x)][col] = '*';
+  });
   const label = (x: number) => x.toPrecision(3).padStart(10);
   const lines = rows.map((row, r) => {
     const axis = r === 0 ? label(max) : r === height - 1 ? label(min) : ' '.repeat(10);
     return `${axis} |${row.join('')}`;
   });
-  const lastStep = String(step[step.length - 1]);
-  lines.push(`${' '.repeat(10)} +${'-'.repeat(value.length)}`);
-  lines.push(
-    `${' '.repeat(12)}0${' '.repeat(Math.max(1, value.length - 1 - lastStep.length))}${lastStep}`,
-  );
+  const gap = Math.max(1, values.length - opts.xStart.length - opts.xEnd.length);
+  lines.push(`${' '.repeat(10)} +${'-'.repeat(values.length)}`);
+  lines.push(`${' '.repeat(12)}${opts.xStart}${' '.repeat(gap)}${opts.xEnd}`);
+  return lines;
+}
+
+/**
+ * A text chart of a preview, `height` rows by up to `width` columns (one column per sampled
+ * step, so sample with points = width), value axis on the left, step axis below.
+ */
+export function formatPreview(preview: SchedulePreview, height = 10): string {
+  const { step, min, max } = preview;
+  const chart = formatChart(preview.value, {
+    height,
+    xStart: '0',
+    xEnd: String(step[step.length - 1]),
+    min,
+    max,
+  });
   const header =
     `${preview.name}: ${preview.totalSteps} steps, first ${preview.first.toPrecision(4)}, ` +
     `last ${preview.last.toPrecision(4)}, min ${min.toPrecision(4)}, max ${max.toPrecision(4)}` +
     (preview.cycleEnds ? `, cycle ends at steps ${preview.cycleEnds.join(', ')}` : '');
-  return [header, ...lines].join('\n');
+  return [header, ...chart].join('\n');
 }

@@ -1,0 +1,441 @@
+/**
+ * Regenerates the results tables of bench/README.md from bench/results/<name>.json (never the
+ * .smoke.json files): each table sits between `<!-- table:<name> -->` and `<!-- /table:<name> -->`
+ * and is replaced whole. One renderer per result name; to add a result, add a renderer to
+ * RENDERERS and the two markers to the README.
+ *
+ * Usage: npm run bench:tables
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as prettier from 'prettier';
+
+/** What every result file has (bench/lib/results.ts); the rest is the bench's own. */
+export interface ResultBase {
+  name: string;
+  date: string;
+  commit: string;
+  machine: { cpu: string; cores: number; node: string };
+  smoke: boolean;
+}
+
+// Each renderer reads its own bench's JSON shape; the shapes are declared next to them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Renderer = (result: any) => string;
+
+// ---- formatting -------------------------------------------------------------------------------
+
+const fixed = (x: number | null | undefined, digits: number) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
+const percent = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(digits)}%`;
+/** 1e-3, 3e-4, 2.2e-3: learning rates and decays as the grids write them. */
+const sci = (x: number | null | undefined) =>
+  x === null || x === undefined ? '–' : x.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
+
+/** A markdown table; `align` per column: 'l' or 'r' (default 'r' but the first column). */
+export function markdownTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(a.map((x) => (x === 'l' ? ':--' : '--:'))), ...rows.map(line)].join(
+    '\n',
+  );
+}
+
+/** Where a result came from: machine, node, commit, date (and that it is generated). */
+export function provenance(r: ResultBase): string {
+  const short = r.commit.replace(/^([0-9a-f]{10})[0-9a-f]*/, '$1');
+  return (
+    `_${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}; commit ${short}; ` +
+    `${r.date.slice(0, 10)}. Generated from bench/results/${r.name}.json by \`npm run bench:tables\`._`
+  );
+}
+
+// ---- train ------------------------------------------------------------------------------------
+
+export interface TrainResult extends ResultBase {
+  config: { batchSize: number; reps: number; kernels: string; tfjsBackend: string };
+  targets?: {
+    cnnRatio: { value: number; target: number; met: boolean };
+    cnnOverhead: { value: number; target: number; met: boolean };
+  };
+  rows: {
+    model: string;
+    params: number;
+    trainerSamplesPerSec: number;
+    fitSamplesPerSec: number;
+    ratio: number;
+    trainerStepMs: number;
+    forwardBackwardMs: number;
+    gatherMs: number;
+    fusedStepMs: number;
+    writeBackMs: number;
+    overheadFraction: number;
+    restFraction: number;
+  }[];
+}
+
+function renderTrain(r: TrainResult): string {
+  const table = markdownTable(
+    [
+      'model',
+      'params',
+      'Trainer samples/s',
+      'model.fit samples/s',
+      'ratio',
+      'step ms',
+      'fwd+bwd ms',
+      'gather ms',
+      'fused step ms',
+      'write-back ms',
+      'overhead',
+      'rest',
+    ],
+    r.rows.map((row) => [
+      row.model,
+      row.params.toLocaleString('en'),
+      fixed(row.trainerSamplesPerSec, 0),
+      fixed(row.fitSamplesPerSec, 0),
+      fixed(row.ratio, 2),
+      fixed(row.trainerStepMs, 1),
+      fixed(row.forwardBackwardMs, 1),
+      fixed(row.gatherMs, 2),
+      fixed(row.fusedStepMs, 2),
+      fixed(row.writeBackMs, 2),
+      percent(row.overheadFraction),
+      percent(row.restFraction),
+    ]),
+  );
+  const t = r.targets;
+  const goals = t
+    ? `Goals for the CNN: ratio >= ${t.cnnRatio.target} (measured ${fixed(t.cnnRatio.value, 2)}, ` +
+      `${t.cnnRatio.met ? 'met' : 'not met'}); overhead < ${percent(t.cnnOverhead.target, 0)} of a step ` +
+      `(measured ${percent(t.cnnOverhead.value)}, ${t.cnnOverhead.met ? 'met' : 'not met'}).`
+    : '';
+  return [
+    `Trainer (AdamW, ${r.config.kernels} kernels) vs tfjs \`model.fit\` with \`tf.train.adam\`, tfjs ` +
+      `${r.config.tfjsBackend}, batch ${r.config.batchSize}, median of ${r.config.reps} epochs. ` +
+      'Overhead = gradient gather + fused step + write-back, as a fraction of a step; rest = what is ' +
+      'left of a step besides those and the forward/backward.',
+    '',
+    table,
+    '',
+    goals,
+    '',
+    provenance(r),
+  ].join('\n');
+}
+
+// ---- adamw-decoupling -------------------------------------------------------------------------
+
+export interface DecouplingResult extends ResultBase {
+  config: {
+    trainSamples: number;
+    testSamples: number;
+    epochs: number;
+    batchSize: number;
+    model: string;
+    hidden: number[];
+    seeds: number[];
+  };
+  grids: {
+    optimizer: string;
+    label: string;
+    decoupled: boolean;
+    lrs: number[];
+    decays: number[];
+    cells: { lr: number; decay: number; testAccuracy: number }[];
+    analysis: { argmax: { perLr: { lr: number; decay: number }[] } };
+  }[];
+  findings: string[];
+}
+
+function renderDecoupling(r: DecouplingResult): string {
+  const c = r.config;
+  const grids = r.grids.map((g) => {
+    const bestOf = new Map(g.analysis.argmax.perLr.map((b) => [b.lr, b.decay]));
+    const rows = g.lrs.map((lr) => [
+      sci(lr),
+      ...g.decays.map((d) => {
+        const cell = g.cells.find((x) => x.lr === lr && x.decay === d);
+        const text = percent(cell?.testAccuracy);
+        return bestOf.get(lr) === d ? `**${text}**` : text;
+      }),
+    ]);
+    const decayName = g.decoupled ? 'λ (per-step decay)' : 'L2';
+    return [
+      `**${g.label}** (\`${g.optimizer}\`): rows learning rate, columns ${decayName}`,
+      '',
+      markdownTable([`lr \\ ${g.decoupled ? 'λ' : 'L2'}`, ...g.decays.map(sci)], rows),
+    ].join('\n');
+  });
+  return [
+    `MNIST test accuracy of an MLP (${c.hidden.join('-')}) after ${c.epochs} epochs on ` +
+      `${c.trainSamples} training samples (batch ${c.batchSize}; ${c.testSamples} test samples), ` +
+      `mean of ${c.seeds.length} seed${c.seeds.length === 1 ? '' : 's'}. ` +
+      'Bold: the best weight decay of each learning rate that trains (within 5 points of the grid best). ' +
+      "Decoupled decay uses the paper's parametrisation, w <- (1 - λ) w each step; anneal's " +
+      'adamw/momentumw were run with weightDecay = λ / lr.',
+    '',
+    ...grids.flatMap((g) => [g, '']),
+    ...r.findings.map((f) => `- ${f}`),
+    '',
+    provenance(r),
+  ].join('\n');
+}
+
+// ---- lr-range ---------------------------------------------------------------------------------
+
+export interface LrRangeResult extends ResultBase {
+  config: {
+    epochs: number;
+    batchSize: number;
+    range: { minLr: number; maxLr: number; steps: number };
+  };
+  rows: {
+    model: string;
+    optimizer: string;
+    trainSamples: number;
+    sweep: { lr: number; testAccuracy: number }[];
+    bestLr: number;
+    bestAccuracy: number;
+    bestInsideBounds: boolean;
+    rangeTest: {
+      stopReason: string;
+      steps: number;
+      suggestions: {
+        steepest: number | null;
+        minimumOver10: number | null;
+        bounds: { min: number; max: number } | null;
+      };
+    };
+    suggestionAccuracy: { steepest: number | null; minimumOver10: number | null };
+  }[];
+}
+
+function renderLrRange(r: LrRangeResult): string {
+  const c = r.config;
+  const rows = r.rows.map((row) => {
+    const s = row.rangeTest.suggestions;
+    return [
+      `${row.model} / ${row.optimizer}`,
+      `${sci(row.bestLr)} (${percent(row.bestAccuracy)})`,
+      `${sci(s.steepest)} (${percent(row.suggestionAccuracy.steepest)})`,
+      `${sci(s.minimumOver10)} (${percent(row.suggestionAccuracy.minimumOver10)})`,
+      s.bounds ? `${sci(s.bounds.min)} – ${sci(s.bounds.max)}` : '–',
+      row.bestInsideBounds ? 'yes' : 'no',
+      row.sweep.map((t) => `${sci(t.lr)}: ${percent(t.testAccuracy)}`).join(', '),
+    ];
+  });
+  return [
+    `LR range test (${c.range.steps} steps, ${sci(c.range.minLr)} to ${sci(c.range.maxLr)}, exponential) ` +
+      `against constant learning rates trained ${c.epochs} epochs (batch ${c.batchSize}) from the same ` +
+      "initial weights; MNIST test accuracy in brackets. Suggestions: fastai's steepest fall and " +
+      "minimum / 10, Smith's CLR bounds (where the smoothed loss starts and stops falling).",
+    '',
+    markdownTable(
+      [
+        'setting',
+        'best sweep lr',
+        'steepest',
+        'minimum / 10',
+        'Smith bounds',
+        'best inside bounds',
+        'sweep',
+      ],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'l', 'l'],
+    ),
+    '',
+    provenance(r),
+  ].join('\n');
+}
+
+// ---- engine -----------------------------------------------------------------------------------
+
+export interface EngineResult extends ResultBase {
+  config: { batch: number };
+  results: {
+    model: string;
+    backend: string;
+    stockMs: number | null;
+    stockError?: string;
+    oursMs: number;
+    speedup: number | null;
+    forwardMs: number;
+  }[];
+}
+
+function renderEngine(r: EngineResult): string {
+  return [
+    `Training step (forward, backward, SGD update) at batch ${r.config.batch}, median ms: tfjs's ` +
+      "stock gradient kernels vs anneal's, and the forward pass alone for scale.",
+    '',
+    markdownTable(
+      ['model', 'backend', 'stock ms', 'anneal ms', 'speedup', 'forward ms', 'step / forward'],
+      r.results.map((c) => [
+        c.model,
+        c.backend,
+        c.stockError ?? fixed(c.stockMs, 1),
+        fixed(c.oursMs, 1),
+        c.speedup === null ? '–' : `${fixed(c.speedup, 1)}x`,
+        fixed(c.forwardMs, 1),
+        `${fixed(c.oursMs / c.forwardMs, 1)}x`,
+      ]),
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    provenance(r),
+  ].join('\n');
+}
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+interface Ratio {
+  value: number;
+  target: number;
+  met: boolean;
+}
+
+export interface KernelsResult extends ResultBase {
+  targets: {
+    n: number;
+    copyGBps: number;
+    wasmBandwidthOfCopy: { min: number; median: number; target: number; below: string[] };
+    adamwVsTfjsWasm: Ratio;
+    adamwWasmVsJs?: Ratio;
+    selectionVsSort: Ratio;
+  }[];
+  rows: {
+    n: number;
+    backend: string;
+    op: string;
+    bound: string;
+    ms: number;
+    gbps: number;
+    ofCopy: number;
+  }[];
+}
+
+function renderKernels(r: KernelsResult): string {
+  const ratio = (x: Ratio | undefined) =>
+    x === undefined
+      ? '–'
+      : `${fixed(x.value, 1)}x (goal ${x.target}x, ${x.met ? 'met' : 'not met'})`;
+  const targets = markdownTable(
+    [
+      'N',
+      'copy GB/s',
+      'wasm ops, of copy (min / median)',
+      'AdamW wasm vs tfjs-wasm Adam',
+      'AdamW wasm vs js',
+      'selection vs sort',
+    ],
+    r.targets.map((t) => [
+      t.n.toLocaleString('en'),
+      fixed(t.copyGBps, 1),
+      `${percent(t.wasmBandwidthOfCopy.min, 0)} / ${percent(t.wasmBandwidthOfCopy.median, 0)}`,
+      ratio(t.adamwVsTfjsWasm),
+      ratio(t.adamwWasmVsJs),
+      ratio(t.selectionVsSort),
+    ]),
+  );
+  const n = Math.max(...r.rows.map((row) => row.n));
+  const at = r.rows.filter((row) => row.n === n);
+  const ops = [...new Set(at.filter((row) => row.bound !== 'reference').map((row) => row.op))];
+  const gbps = (backend: string, op: string) =>
+    at.find((x) => x.backend === backend && x.op === op);
+  // A fraction of the copy bandwidth means something only for bandwidth-bound ops.
+  const opsTable = markdownTable(
+    ['op', 'bound', 'js GB/s', 'wasm GB/s', 'wasm ms', 'wasm, of copy'],
+    ops.map((op) => {
+      const wasm = gbps('wasm', op);
+      return [
+        op,
+        wasm?.bound ?? gbps('js', op)?.bound ?? '',
+        fixed(gbps('js', op)?.gbps, 2),
+        fixed(wasm?.gbps, 2),
+        fixed(wasm?.ms, 3),
+        wasm?.bound === 'bandwidth' ? percent(wasm.ofCopy, 0) : '–',
+      ];
+    }),
+    ['l', 'l', 'r', 'r', 'r', 'r'],
+  );
+  const references = at
+    .filter((row) => row.bound === 'reference')
+    .map(
+      (row) =>
+        `${row.op} (${row.backend}) ${fixed(row.ms, 3)} ms${Number.isFinite(row.gbps) ? `, ${fixed(row.gbps, 2)} GB/s` : ''}`,
+    );
+  return [
+    'Targets per vector length N:',
+    '',
+    targets,
+    '',
+    `Every op at N = ${n.toLocaleString('en')} float32 (references: ${references.join('; ')}):`,
+    '',
+    opsTable,
+    '',
+    provenance(r),
+  ].join('\n');
+}
+
+// ---- the registry and the README --------------------------------------------------------------
+
+export const RENDERERS: Readonly<Record<string, Renderer>> = {
+  train: renderTrain,
+  'adamw-decoupling': renderDecoupling,
+  'lr-range': renderLrRange,
+  engine: renderEngine,
+  kernels: renderKernels,
+};
+
+/** The markdown of one result, by its name; undefined when no renderer knows it. */
+export function renderResult(result: ResultBase): string | undefined {
+  const render = RENDERERS[result.name];
+  return render ? render(result) : undefined;
+}
+
+/** `readme` with the text between the markers of `name` replaced by `table`; null if no markers. */
+export function replaceSection(readme: string, name: string, table: string): string | null {
+  const open = `<!-- table:${name} -->`;
+  const close = `<!-- /table:${name} -->`;
+  const start = readme.indexOf(open);
+  const end = readme.indexOf(close);
+  if (start < 0 || end < start) return null;
+  return `${readme.slice(0, start + open.length)}\n${table}\n${readme.slice(end)}`;
+}
+
+async function main(): Promise<void> {
+  const benchDir = dirname(fileURLToPath(import.meta.url));
+  const resultsDir = join(benchDir, 'results');
+  const readmePath = join(benchDir, 'README.md');
+  let readme = readFileSync(readmePath, 'utf8');
+  const files = existsSync(resultsDir)
+    ? readdirSync(resultsDir).filter((f) => f.endsWith('.json') && !f.endsWith('.smoke.json'))
+    : [];
+  for (const file of files.sort()) {
+    const result = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase;
+    const name = basename(file, '.json');
+    const table = renderResult({ ...result, name });
+    if (table === undefined) {
+      console.log(
+        `skipped ${file}: no renderer for '${name}' (add one to RENDERERS in bench/tables.ts)`,
+      );
+      continue;
+    }
+    const updated = replaceSection(readme, name, table);
+    if (updated === null) {
+      console.log(`skipped ${file}: bench/README.md has no <!-- table:${name} --> markers`);
+      continue;
+    }
+    readme = updated;
+    console.log(`table:${name} <- ${file}`);
+  }
+  // Formatted as `npm run lint` expects (prettier aligns the tables' columns).
+  const options = await prettier.resolveConfig(readmePath);
+  writeFileSync(readmePath, await prettier.format(readme, { ...options, filepath: readmePath }));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,256 @@
+/**
+ * The flags that set recipe fields (src/train/recipe.ts), shared by `anneal train` and
+ * `anneal lr-find`: where each one lands in a recipe, and how a recipe file and the flags given
+ * on the command line merge (flags win). Flags carry no commander defaults, so that a flag the
+ * user did not give never overrides a recipe; the defaults are the recipe schema's.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import {
+  BACKEND_CHOICES,
+  KERNEL_CHOICES,
+  NAN_POLICIES,
+  parseRecipe,
+  readRecipeFile,
+  RECIPE_DEFAULTS,
+  type Recipe,
+} from '../train/recipe.js';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
+
+interface RecipeFlag {
+  /** commander's flag syntax. */
+  flags: string;
+  description: string;
+  /** Where the value goes in a recipe. */
+  path: readonly string[];
+  parse?: (value: string) => unknown;
+  /** The flag's value as the recipe field (default: as parsed). */
+  toField?: (value: never) => unknown;
+}
+
+const defaultIs = (value: unknown) => ` (default: ${String(value)})`;
+
+/** Every recipe flag, keyed by commander's option name. */
+const RECIPE_FLAGS = {
+  data: {
+    flags: '--data <name>',
+    description: `dataset: mnist, fashion-mnist, cifar10, synthetic${defaultIs(RECIPE_DEFAULTS.data)}`,
+    path: ['data', 'name'],
+  },
+  dataDir: {
+    flags: '--data-dir <dir>',
+    description: 'directory of the dataset files (fashion-mnist, cifar10)',
+    path: ['data', 'dir'],
+  },
+  limit: {
+    flags: '--limit <n>',
+    description: 'use only the first n training samples',
+    path: ['data', 'limit'],
+    parse: positiveInt,
+  },
+  testLimit: {
+    flags: '--test-limit <n>',
+    description: 'use only the first n test samples',
+    path: ['data', 'testLimit'],
+    parse: positiveInt,
+  },
+  model: {
+    flags: '--model <name>',
+    description: `model: mlp, cnn, resnet, vit${defaultIs(RECIPE_DEFAULTS.model)}`,
+    path: ['model', 'name'],
+  },
+  epochs: {
+    flags: '--epochs <n>',
+    description: `epochs to train (the run's duration, default ${RECIPE_DEFAULTS.duration})`,
+    path: ['duration'],
+    parse: positiveInt,
+    toField: (n: number) => `${n}ep`,
+  },
+  duration: {
+    flags: '--duration <time>',
+    description: `the run's length: '2ep', '500ba', '12000sp'${defaultIs(RECIPE_DEFAULTS.duration)}`,
+    path: ['duration'],
+  },
+  batchSize: {
+    flags: '--batch-size <n>',
+    description: `samples per batch${defaultIs(RECIPE_DEFAULTS.batchSize)}`,
+    path: ['batchSize'],
+    parse: positiveInt,
+  },
+  optimizer: {
+    flags: '--optimizer <name>',
+    description: `optimizer: adamw, adam, sgd, sgdw, momentum, lookahead_adamw, ...${defaultIs(RECIPE_DEFAULTS.optimizer)}`,
+    path: ['optimizer', 'name'],
+  },
+  lr: {
+    flags: '--lr <x>',
+    description: "learning rate (default: the optimizer's, 1e-3 for adamw)",
+    path: ['optimizer', 'lr'],
+    parse: positiveNumber,
+  },
+  weightDecay: {
+    flags: '--weight-decay <x>',
+    description: "weight decay (default: the optimizer's, 0.01 for adamw)",
+    path: ['optimizer', 'weightDecay'],
+    parse: nonNegativeNumber,
+  },
+  schedule: {
+    flags: '--schedule <name|json>',
+    description:
+      'learning-rate multiplier schedule: a name (cosine, onecycle, ...) or a JSON spec (default: constant)',
+    path: ['schedules', 'lr'],
+    toField: (text: string) => parseScheduleFlag(text),
+  },
+  seed: {
+    flags: '--seed <n>',
+    description: `seed for initialisation and shuffling${defaultIs(RECIPE_DEFAULTS.seed)}`,
+    path: ['seed'],
+    parse: nonNegativeInt,
+  },
+  backend: {
+    flags: '--backend <name>',
+    description: `TensorFlow.js backend: ${BACKEND_CHOICES.join(', ')}${defaultIs(RECIPE_DEFAULTS.backend)}`,
+    path: ['backend'],
+    parse: oneOf(BACKEND_CHOICES),
+  },
+  kernels: {
+    flags: '--kernels <name>',
+    description: `flat-vector kernels: ${KERNEL_CHOICES.join(', ')} (default: ANNEAL_KERNELS, else auto)`,
+    path: ['kernels'],
+    parse: oneOf(KERNEL_CHOICES),
+  },
+  evalInterval: {
+    flags: '--eval-interval <time>',
+    description: `evaluate on the test set every '1ep', '500ba', ...${defaultIs(RECIPE_DEFAULTS.evalInterval)}`,
+    path: ['evalInterval'],
+  },
+  checkpointInterval: {
+    flags: '--checkpoint-interval <time>',
+    description: `write a checkpoint every '1ep', '100ba', ...${defaultIs(RECIPE_DEFAULTS.checkpointInterval)}`,
+    path: ['checkpointInterval'],
+  },
+  keepCheckpoints: {
+    flags: '--keep-checkpoints <n>',
+    description: `checkpoints kept${defaultIs(RECIPE_DEFAULTS.keepCheckpoints)}`,
+    path: ['keepCheckpoints'],
+    parse: positiveInt,
+  },
+  logEvery: {
+    flags: '--log-every <n>',
+    description: `write a log.jsonl record every n steps${defaultIs(RECIPE_DEFAULTS.logEvery)}`,
+    path: ['logEvery'],
+    parse: positiveInt,
+  },
+  nanGuard: {
+    flags: '--nan-guard <policy>',
+    description: `on a NaN/Inf gradient or loss: skip the step, stop, or off${defaultIs(RECIPE_DEFAULTS.nanGuard)}`,
+    path: ['methods', 'nanGuard', 'policy'],
+    parse: oneOf(NAN_POLICIES),
+  },
+} as const satisfies Record<string, RecipeFlag>;
+
+export type RecipeFlagName = keyof typeof RECIPE_FLAGS;
+
+/** The command-line options that are recipe flags, by option name, as commander parsed them. */
+export type RecipeFlagValues = Partial<Record<RecipeFlagName, unknown>>;
+
+export function isRecipeFlag(name: string): name is RecipeFlagName {
+  return Object.prototype.hasOwnProperty.call(RECIPE_FLAGS, name);
+}
+
+/** Adds `--recipe <file>` and the named recipe flags to a command. */
+export function addRecipeOptions(command: Command, names: readonly RecipeFlagName[]): Command {
+  command.option(
+    '--recipe <file>',
+    "a JSON or YAML recipe with the run's settings; flags given too override its fields",
+  );
+  for (const name of names) {
+    const flag: RecipeFlag = RECIPE_FLAGS[name];
+    const option = new Option(flag.flags, flag.description);
+    command.addOption(flag.parse ? option.argParser(flag.parse) : option);
+  }
+  return command;
+}
+
+/** The flag that sets a dotted recipe path, e.g. '--lr' for 'optimizer.lr'. */
+export function flagForPath(path: string): string | undefined {
+  const found = Object.values(RECIPE_FLAGS).find((f: RecipeFlag) => f.path.join('.') === path);
+  return found?.flags.split(' ')[0];
+}
+
+/** The recipe fields the given flags set, as [path, value] pairs. */
+export function flagFields(values: RecipeFlagValues): [readonly string[], unknown][] {
+  if (values.epochs !== undefined && values.duration !== undefined) {
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `--epochs ${String(values.epochs)} and --duration ${String(values.duration)} both set the run's length: give one`,
+    );
+  }
+  const fields: [readonly string[], unknown][] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || !isRecipeFlag(name)) continue;
+    const flag: RecipeFlag = RECIPE_FLAGS[name];
+    fields.push([flag.path, flag.toField ? flag.toField(value as never) : value]);
+  }
+  return fields;
+}
+
+/** Sets `value` at `path` in a plain JSON document, making objects on the way (a copy). */
+export function setField(doc: unknown, path: readonly string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [key, ...rest] = path;
+  // A name shorthand ('model: cnn') is the object { name }.
+  const base =
+    typeof doc === 'string' ? { name: doc } : doc !== null && typeof doc === 'object' ? doc : {};
+  const record = base as Record<string, unknown>;
+  return { ...record, [key]: setField(record[key], rest, value) };
+}
+
+/** The value at a dotted path of a recipe (undefined if absent). */
+export function getField(doc: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>(
+    (o, key) =>
+      o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined,
+    doc,
+  );
+}
+
+/**
+ * The recipe of a command: the `--recipe` file (or nothing), with every recipe flag given on the
+ * command line written over it, checked by the recipe schema. A bad file is reported against the
+ * file; a bad value that a flag set, against the flag.
+ */
+export function recipeFromOptions(options: RecipeFlagValues & { recipe?: string }): Recipe {
+  let doc: unknown = {};
+  if (options.recipe !== undefined) {
+    // Checked alone first, so that its errors name the file's fields.
+    doc = readRecipeFile(options.recipe);
+    parseRecipe(doc, { source: `recipe ${options.recipe}` });
+  }
+  for (const [path, value] of flagFields(options)) doc = setField(doc, path, value);
+  return parseRecipe(doc, {
+    source: options.recipe === undefined ? 'options' : `options over recipe ${options.recipe}`,
+    label: (path) => flagForPath(path) ?? path,
+  });
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected a number >= 0, e.g. 0.01.');
+  return n;
+}
+
+/** A schedule name ('cosine') or a JSON spec, given to `flag`. */
+export function parseScheduleFlag(text: string, flag = '--schedule'): unknown {
+  if (!text.trim().startsWith('{')) return { name: text.trim() };
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(
+      'ANNEAL_BAD_SCHEDULE',
+      `${flag} ${text} is not valid JSON (${(e as Error).message}); give a name such as cosine or ` +
+        `a spec such as '{"name":"cosine","warmup":"1ep"}'`,
+    );
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The generated results tables: hand-made result objects rendered to the markdown written out
+ * here, and the README sections replaced between their markers only.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  markdownTable,
+  renderResult,
+  replaceSection,
+  type DecouplingResult,
+  type TrainResult,
+} from '../../bench/tables.js';
+
+const base = {
+  date: '2026-01-02T03:04:05.000Z',
+  commit: '0123456789abcdef0123456789abcdef01234567+dirty',
+  machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' },
+  smoke: false,
+};
+const footer = (name: string) =>
+  `_Test CPU, 2 cores, node v20.0.0; commit 0123456789+dirty; 2026-01-02. ` +
+  `Generated from bench/results/${name}.json by \`npm run bench:tables\`._`;
+
+test('a markdown table aligns the first column left and the others right', () => {
+  assert.equal(markdownTable(['a', 'b'], [['x', '1']]), '| a | b |\n| :-- | --: |\n| x | 1 |');
+});
+
+test('the train result renders its table, goals and provenance', () => {
+  const result: TrainResult = {
+    ...base,
+    name: 'train',
+    config: { batchSize: 64, reps: 3, kernels: 'wasm', tfjsBackend: 'wasm' },
+    targets: {
+      cnnRatio: { value: 1.234, target: 1, met: true },
+      cnnOverhead: { value: 0.0612, target: 0.05, met: false },
+    },
+    rows: [
+      {
+        model: 'cnn',
+        params: 421642,
+        trainerSamplesPerSec: 512.4,
+        fitSamplesPerSec: 415.2,
+        ratio: 1.234,
+        trainerStepMs: 124.96,
+        forwardBackwardMs: 110.04,
+        gatherMs: 0.726,
+        fusedStepMs: 0.5,
+        writeBackMs: 1.234,
+        overheadFraction: 0.0612,
+        restFraction: 0.05,
+      },
+    ],
+  };
+  assert.equal(
+    renderResult(result),
+    [
+      'Trainer (AdamW, wasm kernels) vs tfjs `model.fit` with `tf.train.adam`, tfjs wasm, batch 64, ' +
+        'median of 3 epochs. Overhead = gradient gather + fused step + write-back, as a fraction of a ' +
+        'step; rest = what is left of a step besides those and the forward/backward.',
+      '',
+      '| model | params | Trainer samples/s | model.fit samples/s | ratio | step ms | fwd+bwd ms | ' +
+        'gather ms | fused step ms | write-back ms | overhead | rest |',
+      '| :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+      '| cnn | 421,642 | 512 | 415 | 1.23 | 125.0 | 110.0 | 0.73 | 0.50 | 1.23 | 6.1% | 5.0% |',
+      '',
+      'Goals for the CNN: ratio >= 1 (measured 1.23, met); overhead < 5% of a step (measured 6.1%, not met).',
+      '',
+      footer('train'),
+    ].join('\n'),
+  );
+});
+
+test('the decoupling grid bolds the best decay of each usable learning rate', () => {
+  const result: DecouplingResult = {
+    ...base,
+    name: 'adamw-decoupling',
+    config: {
+      trainSamples: 8000,
+      testSamples: 10000,
+      epochs: 3,
+      batchSize: 128,
+      model: 'mlp',
+      hidden: [256, 128],
+      seeds: [0, 1],
+    },
+    grids: [
+      {
+        optimizer: 'adamw',
+        label: 'AdamW',
+        decoupled: true,
+        lrs: [1e-3, 3e-3],
+        decays: [1e-4, 3e-4],
+        cells: [
+          { lr: 1e-3, decay: 1e-4, testAccuracy: 0.9412 },
+          { lr: 1e-3, decay: 3e-4, testAccuracy: 0.95 },
+          { lr: 3e-3, decay: 1e-4, testAccuracy: 0.1 },
+          { lr: 3e-3, decay: 3e-4, testAccuracy: 0.09 },
+        ],
+        analysis: { argmax: { perLr: [{ lr: 1e-3, decay: 3e-4 }] } },
+      },
+    ],
+    findings: ['a finding.'],
+  };
+  const text = renderResult(result)!;
+  const table = text.slice(text.indexOf('**AdamW**'), text.indexOf('- a finding.'));
+  assert.equal(
+    table,
+    [
+      '**AdamW** (`adamw`): rows learning rate, columns λ (per-step decay)',
+      '',
+      '| lr \\ λ | 1e-4 | 3e-4 |',
+      '| :-- | --: | --: |',
+      '| 1e-3 | 94.1% | **95.0%** |',
+      '| 3e-3 | 10.0% | 9.0% |',
+      '',
+      '',
+    ].join('\n'),
+  );
+  assert.ok(text.endsWith(`- a finding.\n\n${footer('adamw-decoupling')}`));
+});
+
+test('sections are replaced between their markers only, and again the same way', () => {
+  const readme = 'intro\n<!-- table:train -->\nold\n<!-- /table:train -->\noutro\n';
+  const once = replaceSection(readme, 'train', '| new |');
+  assert.equal(once, 'intro\n<!-- table:train -->\n| new |\n<!-- /table:train -->\noutro\n');
+  assert.equal(replaceSection(once!, 'train', '| new |'), once);
+  assert.equal(replaceSection(readme, 'kernels', 'x'), null);
+  assert.equal(renderResult({ ...base, name: 'unknown' }), undefined);
+});
