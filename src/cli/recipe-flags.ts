@@ -101,6 +101,14 @@ const RECIPE_FLAGS = {
     path: ['schedules', 'lr'],
     toField: (text: string) => parseScheduleFlag(text),
   },
+  methods: {
+    flags: '--methods <names|json>',
+    description:
+      "training methods in the order they run: names ('label-smoothing,mixup') or a JSON list " +
+      'such as \'[{"name":"mixup","alpha":0.4}]\'',
+    path: ['methods', 'use'],
+    toField: (text: string) => parseMethodsFlag(text),
+  },
   seed: {
     flags: '--seed <n>',
     description: `seed for initialisation and shuffling${defaultIs(RECIPE_DEFAULTS.seed)}`,
@@ -251,6 +259,25 @@ export function parseScheduleFlag(text: string, flag = '--schedule'): unknown {
       'ANNEAL_BAD_SCHEDULE',
       `${flag} ${text} is not valid JSON (${(e as Error).message}); give a name such as cosine or ` +
         `a spec such as '{"name":"cosine","warmup":"1ep"}'`,
+    );
+  }
+}
+
+/** Method names separated by commas, or a JSON list of names and { name, ...options }. */
+export function parseMethodsFlag(text: string): unknown {
+  if (!text.trim().startsWith('[')) {
+    return text
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `--methods ${text} is not valid JSON (${(e as Error).message}); give names such as ` +
+        `label-smoothing,mixup or a list such as '[{"name":"mixup","alpha":0.4}]'`,
     );
   }
 }

@@ -50,6 +50,7 @@ const TRAIN_FLAGS: readonly RecipeFlagName[] = [
   'lr',
   'weightDecay',
   'schedule',
+  'methods',
   'seed',
   'backend',
   'kernels',

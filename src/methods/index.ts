@@ -21,3 +21,4 @@ export {
   type NanPolicy,
   type NonFiniteSegment,
 } from './nan-guard/index.js';
+export { METHODS, createMethod, methodNames, type MethodEntry } from './registry.js';

@@ -26,7 +26,7 @@ export interface LogRecord {
 }
 
 export interface Logger {
-  /** Logs a record (e.g. 'nan_guard', { segments }); callbacks receive it through onLog. */
+  /** Logs a record (e.g. 'nan-guard', { segments }); callbacks receive it through onLog. */
   log(event: string, data?: Record<string, unknown>): void;
 }
 

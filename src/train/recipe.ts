@@ -10,6 +10,7 @@
  * schedules:                               # multipliers of the optimizer's values
  *   lr: { name: cosine, warmup: 1ep }
  * methods:
+ *   use: [label-smoothing, { name: mixup, alpha: 0.4 }]   # registry names, in order
  *   nanGuard: { policy: skip }
  *   earlyStopping: { monitor: eval/accuracy, patience: 2 }
  * duration: 3ep
@@ -27,7 +28,7 @@ import { z } from 'zod';
 import { DATASET_NAMES, loadDataset, type Dataset } from '../data/index.js';
 import { initEngine, type EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
-import { earlyStopping, nanGuard } from '../methods/index.js';
+import { createMethod, earlyStopping, nanGuard } from '../methods/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { resolveOptimizer, type OptimizerSpec } from '../optim/index.js';
 import type { ScheduleSpec } from '../schedules/index.js';
@@ -149,6 +150,11 @@ export const RecipeSchema = z.strictObject({
           restoreBest: z.boolean().optional(),
         })
         .optional(),
+      /**
+       * Training methods by registry name, in the order they run: 'label-smoothing', or
+       * { name: 'mixup', alpha: 0.4 } with the method's options (checked by its factory).
+       */
+      use: z.array(z.union([z.string(), z.looseObject({ name: z.string() })])).default([]),
     })
     .prefault({}),
   /** The run's length. */
@@ -299,8 +305,13 @@ export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
 
 /** The recipe's methods, in the order they run. */
 export function recipeMethods(recipe: Recipe): Method[] {
-  const { nanGuard: guard, earlyStopping: stopping } = recipe.methods;
+  const { nanGuard: guard, earlyStopping: stopping, use } = recipe.methods;
   return [
+    ...use.map((m) => {
+      if (typeof m === 'string') return createMethod(m);
+      const { name, ...options } = m;
+      return createMethod(name, options);
+    }),
     ...(guard.policy === 'off' ? [] : [nanGuard({ policy: guard.policy })]),
     ...(stopping ? [earlyStopping(stopping)] : []),
   ];

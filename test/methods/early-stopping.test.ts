@@ -77,7 +77,7 @@ test('in the Trainer it stops after patience and restores the weights of the bes
     maxDuration: '10ep',
     batchSize: 20,
     kernels: FAST_KERNELS,
-    // EVAL_END runs methods in reverse order: toy_metric first, then early_stopping.
+    // EVAL_END runs methods in reverse order: toy_metric first, then early-stopping.
     methods: [stopping, toyMetric([5, 3, 4, 4.5, 1, 1, 1])],
     callbacks: [{ onEvalEnd: (s) => void saved.push(s.ops.download(s.pv.params)) }],
   });

@@ -83,11 +83,11 @@ test("policy 'skip' skips the step with a NaN gradient, leaves the weights, name
   assert.deepEqual(params[3], params[2], 'the weights after step 2 are those before it');
   for (const i of [0, 1, 3, 4, 5]) assert.notDeepEqual(params[i + 1], params[i], `step ${i} moved`);
   assert.equal(trainer.state.optimizer.stepCount, 5);
-  assert.equal(result.metrics['nan_guard/skipped'], 1);
+  assert.equal(result.metrics['nan-guard/skipped'], 1);
   const name = trainer.state.pv.segments[2].name;
   assert.deepEqual(records, [
     {
-      event: 'nan_guard',
+      event: 'nan-guard',
       step: 2,
       epoch: 0,
       policy: 'skip',

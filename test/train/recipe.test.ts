@@ -43,6 +43,7 @@ const FULL: Recipe = {
   methods: {
     nanGuard: { policy: 'skip' },
     earlyStopping: { monitor: 'eval/accuracy', patience: 2 },
+    use: [],
   },
   duration: '3ep',
   batchSize: 128,
@@ -93,7 +94,7 @@ test('an empty recipe gets the documented defaults', () => {
     model: { name: 'cnn' },
     optimizer: { name: 'adamw' },
     schedules: {},
-    methods: { nanGuard: { policy: 'stop' } },
+    methods: { nanGuard: { policy: 'stop' }, use: [] },
     duration: '1ep',
     batchSize: 64,
     seed: 0,
@@ -149,7 +150,7 @@ test('unknown keys are rejected with the key and the keys accepted there', () =>
   );
   assert.throws(
     () => parseRecipe({ methods: { mixup: {} } }, source),
-    /methods: unknown key "mixup"; expected some of nanGuard, earlyStopping$/,
+    /methods: unknown key "mixup"; expected some of nanGuard, earlyStopping, use$/,
   );
   // Names are checked against the registries, whose messages list what exists.
   assert.throws(
@@ -185,7 +186,29 @@ test('a recipe builds the methods and Trainer options it names', () => {
     [NanGuard, EarlyStopping],
   );
   assert.equal((methods[0] as NanGuard).policy, 'skip');
-  assert.deepEqual(recipeMethods({ ...FULL, methods: { nanGuard: { policy: 'off' } } }), []);
+  assert.deepEqual(
+    recipeMethods({ ...FULL, methods: { nanGuard: { policy: 'off' }, use: [] } }),
+    [],
+  );
+  // methods.use: registry names or { name, ...options }, first in the order given.
+  const used = recipeMethods(
+    parseRecipe(
+      { methods: { use: [{ name: 'early-stopping', patience: 4 }], nanGuard: { policy: 'off' } } },
+      { source: 'recipe r.yaml' },
+    ),
+  );
+  assert.deepEqual(
+    used.map((m) => m.name),
+    ['early-stopping'],
+  );
+  assert.equal((used[0] as EarlyStopping).rule.patience, 4);
+  assert.throws(
+    () =>
+      recipeMethods(
+        parseRecipe({ methods: { use: ['label-smoothin'] } }, { source: 'recipe r.yaml' }),
+      ),
+    /unknown method 'label-smoothin': expected one of .*early-stopping/,
+  );
   const inputs = { train: {}, test: {}, model: {} } as never;
   const options = recipeTrainerOptions(FULL, inputs);
   assert.equal(options.maxDuration, '3ep');

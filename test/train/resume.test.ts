@@ -229,7 +229,7 @@ test('mismatched or corrupt checkpoints are refused, naming the difference, and 
   await refused(
     { ...base(), ...resume, methods: [nanGuard()] },
     'ANNEAL_CHECKPOINT_MISMATCH',
-    'nan_guard',
+    'nan-guard',
   );
 
   // Same shapes, other names: a model made of plain variables.

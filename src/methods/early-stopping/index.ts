@@ -81,7 +81,7 @@ function checkRule(mode: string, patience: number, minDelta: number): StoppingRu
   const bad = (field: string, value: unknown, expected: string) =>
     new UsageError(
       'ANNEAL_BAD_METHOD_OPTION',
-      `early_stopping: ${field} = ${String(value)} is not valid: expected ${expected}`,
+      `early-stopping: ${field} = ${String(value)} is not valid: expected ${expected}`,
     );
   if (mode !== 'min' && mode !== 'max') throw bad('mode', mode, "'min' or 'max'");
   if (!Number.isInteger(patience) || patience < 1)
@@ -92,7 +92,7 @@ function checkRule(mode: string, patience: number, minDelta: number): StoppingRu
 }
 
 export class EarlyStopping implements Method {
-  readonly name = 'early_stopping';
+  readonly name = 'early-stopping';
   readonly monitor: string;
   readonly rule: StoppingRule;
   readonly restoreBest: boolean;
@@ -134,7 +134,7 @@ export class EarlyStopping implements Method {
     if (value === undefined) {
       throw new UsageError(
         'ANNEAL_BAD_METHOD_OPTION',
-        `early_stopping: the metric '${this.monitor}' does not exist after evaluation; the metrics ` +
+        `early-stopping: the metric '${this.monitor}' does not exist after evaluation; the metrics ` +
           `are ${Object.keys(state.metrics).join(', ')}. Set monitor to one of them.`,
       );
     }
@@ -149,7 +149,7 @@ export class EarlyStopping implements Method {
       state.stopReason =
         `early stopping: ${this.monitor} did not improve for ${this.rule.patience} evaluations ` +
         `(best ${this.progress.best} at step ${this.bestStep})`;
-      log.log('early_stopping', {
+      log.log('early-stopping', {
         monitor: this.monitor,
         best: this.progress.best,
         bestStep: this.bestStep,
@@ -161,7 +161,7 @@ export class EarlyStopping implements Method {
     if (!this.bestParams || this.bestStep < 0 || this.bestStep === state.timestamp.step) return;
     state.ops.copy(state.pv.params, this.bestParams);
     state.pv.writeBack();
-    log.log('early_stopping_restore', {
+    log.log('early-stopping_restore', {
       monitor: this.monitor,
       best: this.progress.best,
       bestStep: this.bestStep,

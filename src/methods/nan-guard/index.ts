@@ -44,7 +44,7 @@ export function findNonFiniteSegments(
 }
 
 export class NanGuard implements Method {
-  readonly name = 'nan_guard';
+  readonly name = 'nan-guard';
   readonly policy: NanPolicy;
   /** Steps skipped so far. */
   skipped = 0;
@@ -54,7 +54,7 @@ export class NanGuard implements Method {
     if (this.policy !== 'skip' && this.policy !== 'stop') {
       throw new UsageError(
         'ANNEAL_BAD_METHOD_OPTION',
-        `nan_guard: policy = ${JSON.stringify(opts.policy)} is not valid: expected 'skip' or 'stop'`,
+        `nan-guard: policy = ${JSON.stringify(opts.policy)} is not valid: expected 'skip' or 'stop'`,
       );
     }
   }
@@ -70,12 +70,12 @@ export class NanGuard implements Method {
     const segments = badGrads > 0 ? findNonFiniteSegments(state.pv) : [];
     state.skipStep = true;
     this.skipped++;
-    state.metrics['nan_guard/skipped'] = this.skipped;
+    state.metrics['nan-guard/skipped'] = this.skipped;
     const where =
       segments.length > 0
         ? `non-finite gradient in ${segments.map((s) => `'${s.name}' (${s.count} of ${s.length})`).join(', ')}`
         : `non-finite loss ${state.lossValue}`;
-    log.log('nan_guard', {
+    log.log('nan-guard', {
       policy: this.policy,
       loss: String(state.lossValue),
       nonFinite: badGrads,
