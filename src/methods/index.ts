@@ -21,4 +21,14 @@ export {
   type NanPolicy,
   type NonFiniteSegment,
 } from './nan-guard/index.js';
+export * from './label-smoothing/index.js';
+export * from './softmax-temperature/index.js';
+export * from './focal-loss/index.js';
+export * from './mixup/index.js';
+export * from './cutmix/index.js';
+export * from './batch-augmentation/index.js';
+export * from './blurpool/index.js';
+export * from './cyclical-weight-decay/index.js';
+export * from './cyclical-grad-clip/index.js';
+export * from './bag-of-tricks/index.js';
 export { METHODS, createMethod, methodNames, type MethodEntry } from './registry.js';

@@ -5,8 +5,22 @@
  */
 import { UsageError } from '../errors.js';
 import type { Method } from '../train/method.js';
+import { batchAugmentation, type BatchAugmentationOptions } from './batch-augmentation/index.js';
+import { blurPool, type BlurPoolOptions } from './blurpool/index.js';
+import { cutmix, type CutmixOptions } from './cutmix/index.js';
+import { cyclicalGradClip, gradClip, type GradClipOptions } from './cyclical-grad-clip/index.js';
+import { cyclicalWeightDecay, type CyclicalValueOptions } from './cyclical-weight-decay/index.js';
 import { earlyStopping, type EarlyStoppingOptions } from './early-stopping/index.js';
+import {
+  cyclicalFocalLoss,
+  focalLoss,
+  type CyclicalFocalLossOptions,
+  type FocalLossOptions,
+} from './focal-loss/index.js';
+import { labelSmoothing, type LabelSmoothingOptions } from './label-smoothing/index.js';
+import { mixup, type MixupOptions } from './mixup/index.js';
 import { nanGuard, type NanGuardOptions } from './nan-guard/index.js';
+import { softmaxTemperature, type SoftmaxTemperatureOptions } from './softmax-temperature/index.js';
 
 export interface MethodEntry {
   readonly name: string;
@@ -21,6 +35,41 @@ function entry<T>(name: string, summary: string, factory: (options: T) => Method
 export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
   Object.fromEntries(
     [
+      entry<LabelSmoothingOptions>('label-smoothing', 'soft targets (1-a) y + a/K', labelSmoothing),
+      entry<SoftmaxTemperatureOptions>(
+        'softmax-temperature',
+        'cyclical softmax temperature on the logits (general cyclical training)',
+        softmaxTemperature,
+      ),
+      entry<FocalLossOptions>('focal-loss', 'focal loss -(1-p_t)^gamma log p_t', focalLoss),
+      entry<CyclicalFocalLossOptions>(
+        'cyclical-focal-loss',
+        'cyclical focal loss (Smith 2022)',
+        cyclicalFocalLoss,
+      ),
+      entry<BatchAugmentationOptions>(
+        'batch-augmentation',
+        'each sample M times per batch, independently augmented',
+        batchAugmentation,
+      ),
+      entry<MixupOptions>('mixup', 'convex combinations of samples and targets', mixup),
+      entry<CutmixOptions>('cutmix', 'pasted boxes from other samples, targets by area', cutmix),
+      entry<BlurPoolOptions>(
+        'blurpool',
+        'anti-aliased downsampling (the recipe transforms the model first)',
+        blurPool,
+      ),
+      entry<CyclicalValueOptions>(
+        'cyclical-weight-decay',
+        'weight decay low-high-low over the run (general cyclical training)',
+        cyclicalWeightDecay,
+      ),
+      entry<GradClipOptions>('grad-clip', 'global-norm gradient clipping', gradClip),
+      entry<CyclicalValueOptions>(
+        'cyclical-grad-clip',
+        'global-norm clipping with a cyclical threshold (general cyclical training)',
+        cyclicalGradClip,
+      ),
       entry<NanGuardOptions>('nan-guard', 'skip or stop on a NaN/Inf gradient or loss', nanGuard),
       entry<EarlyStoppingOptions>(
         'early-stopping',

@@ -120,12 +120,14 @@ export function easyHardEasy(opts: EasyHardEasyOptions, name = 'easy_hard_easy')
 type Preset = Omit<EasyHardEasyOptions, 'easy' | 'hard' | 'round'>;
 
 /** Cyclical weight decay: low -> high -> low (Smith 2022, Table 1). */
-export function cyclicalWeightDecay(opts: Preset & { min: number; max: number }): Schedule {
+export function cyclicalWeightDecaySchedule(opts: Preset & { min: number; max: number }): Schedule {
   return easyHardEasy({ ...opts, easy: opts.min, hard: opts.max }, 'cyclical_weight_decay');
 }
 
 /** Cyclical softmax temperature: logits / T with T low -> high -> low (defaults 0.5 and 2). */
-export function cyclicalTemperature(opts: Preset & { min?: number; max?: number }): Schedule {
+export function cyclicalTemperatureSchedule(
+  opts: Preset & { min?: number; max?: number },
+): Schedule {
   return easyHardEasy(
     { ...opts, easy: opts.min ?? 0.5, hard: opts.max ?? 2 },
     'cyclical_temperature',
@@ -133,7 +135,7 @@ export function cyclicalTemperature(opts: Preset & { min?: number; max?: number 
 }
 
 /** Cyclical gradient-clip threshold: tight -> loose -> tight (defaults 0.5 and 100). */
-export function cyclicalGradClip(opts: Preset & { min?: number; max?: number }): Schedule {
+export function cyclicalGradClipSchedule(opts: Preset & { min?: number; max?: number }): Schedule {
   return easyHardEasy(
     { ...opts, easy: opts.min ?? 0.5, hard: opts.max ?? 100 },
     'cyclical_grad_clip',
@@ -144,7 +146,9 @@ export function cyclicalGradClip(opts: Preset & { min?: number; max?: number }):
  * Cyclical batch size: large -> small -> large, rounded to whole samples (Math.round).
  * Values are integers in [small, large].
  */
-export function cyclicalBatchSize(opts: Preset & { large: number; small: number }): Schedule {
+export function cyclicalBatchSizeSchedule(
+  opts: Preset & { large: number; small: number },
+): Schedule {
   const check = checker('cyclical_batch_size');
   const large = check.integer('large', opts.large, 1);
   const small = check.integer('small', opts.small, 1);

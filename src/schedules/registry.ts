@@ -32,10 +32,10 @@ import { swalr } from './swa.js';
 import { multiplicativeCycleEnds, multiplicativeCyclic } from './multiplicative.js';
 import {
   cyclical,
-  cyclicalBatchSize,
-  cyclicalGradClip,
-  cyclicalTemperature,
-  cyclicalWeightDecay,
+  cyclicalBatchSizeSchedule,
+  cyclicalGradClipSchedule,
+  cyclicalTemperatureSchedule,
+  cyclicalWeightDecaySchedule,
 } from './general-cyclical.js';
 
 export interface ScheduleSpec {
@@ -206,27 +206,32 @@ const REGISTRY: Readonly<Record<string, Entry>> = Object.freeze({
     fields: { min: v, max: v, totalSteps: d, factor: v, shape: v },
     lengthField: 'totalSteps',
     build: (a) => ({
-      schedule: cyclicalWeightDecay({ ...a, min: a.min, max: a.max, totalSteps: a.totalSteps }),
+      schedule: cyclicalWeightDecaySchedule({
+        ...a,
+        min: a.min,
+        max: a.max,
+        totalSteps: a.totalSteps,
+      }),
     }),
   },
   cyclical_temperature: {
     summary: 'softmax temperature low -> high -> low over the run (Smith 2022)',
     fields: { min: v, max: v, totalSteps: d, factor: v, shape: v },
     lengthField: 'totalSteps',
-    build: (a) => ({ schedule: cyclicalTemperature({ ...a, totalSteps: a.totalSteps }) }),
+    build: (a) => ({ schedule: cyclicalTemperatureSchedule({ ...a, totalSteps: a.totalSteps }) }),
   },
   cyclical_grad_clip: {
     summary: 'gradient-clip threshold tight -> loose -> tight over the run (Smith 2022)',
     fields: { min: v, max: v, totalSteps: d, factor: v, shape: v },
     lengthField: 'totalSteps',
-    build: (a) => ({ schedule: cyclicalGradClip({ ...a, totalSteps: a.totalSteps }) }),
+    build: (a) => ({ schedule: cyclicalGradClipSchedule({ ...a, totalSteps: a.totalSteps }) }),
   },
   cyclical_batch_size: {
     summary: 'batch size large -> small -> large over the run, integers (Smith 2022)',
     fields: { large: v, small: v, totalSteps: d, factor: v, shape: v },
     lengthField: 'totalSteps',
     build: (a) => ({
-      schedule: cyclicalBatchSize({
+      schedule: cyclicalBatchSizeSchedule({
         ...a,
         large: a.large,
         small: a.small,

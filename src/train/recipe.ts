@@ -323,8 +323,14 @@ export function recipeTrainerOptions(
   inputs: Pick<RecipeInputs, 'train' | 'test' | 'model'>,
 ): TrainerOptions {
   const { lr, weightDecay, momentum } = recipe.schedules;
+  const methods = recipeMethods(recipe);
+  // Methods that change the architecture (BlurPool) rebuild the model before the Trainer makes
+  // its flat parameter vector from it.
+  let model = inputs.model;
+  for (const method of methods)
+    if (isModelTransform(method)) model = method.transformModel(model).model;
   return {
-    model: inputs.model,
+    model,
     trainData: inputs.train,
     evalData: inputs.test,
     maxDuration: recipe.duration,
@@ -337,7 +343,15 @@ export function recipeTrainerOptions(
       weightDecay: weightDecay as ScheduleSpec | undefined,
       momentum: momentum as ScheduleSpec | undefined,
     },
-    methods: recipeMethods(recipe),
+    methods,
     evalInterval: recipe.evalInterval,
   };
+}
+
+interface ModelTransform {
+  transformModel(model: tfl.LayersModel): { model: tfl.LayersModel };
+}
+
+function isModelTransform(method: Method): method is Method & ModelTransform {
+  return typeof (method as Partial<ModelTransform>).transformModel === 'function';
 }

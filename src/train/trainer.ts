@@ -115,6 +115,9 @@ export interface FitResult {
 interface EpochSums {
   loss: number;
   hits: number;
+  /** Rows the hits were counted over: a method may train on more rows than the loader gave
+   * (batch augmentation repeats each sample M times). */
+  rows: number;
   samples: number;
 }
 
@@ -175,7 +178,7 @@ export class Trainer {
   private readonly ownsOps: boolean;
   private readonly baseLoss: LossFn;
   private book: TrainerBook = {
-    epochSums: { loss: 0, hits: 0, samples: 0 },
+    epochSums: { loss: 0, hits: 0, rows: 0, samples: 0 },
     lastEvalStep: -1,
     lastEval: null,
     stopRequested: false,
@@ -340,7 +343,7 @@ export class Trainer {
         if (epochEnded) {
           s.timestamp = { ...ts(), epoch: ts().epoch + 1, batchInEpoch: 0 };
           await this.dispatch(Event.EPOCH_END);
-          this.book.epochSums = { loss: 0, hits: 0, samples: 0 };
+          this.book.epochSums = { loss: 0, hits: 0, rows: 0, samples: 0 };
         }
         const runEnded = ts().step >= s.maxSteps;
         if (
@@ -457,8 +460,9 @@ export class Trainer {
     if (outputs && batch && outputs.rank === 2 && `${outputs.shape}` === `${batch.y.shape}`) {
       const hits = top1Hits(batch.y, outputs);
       sums.hits += hits.dataSync()[0];
+      sums.rows += outputs.shape[0];
       hits.dispose();
-      s.metrics['train/accuracy'] = sums.hits / sums.samples;
+      s.metrics['train/accuracy'] = sums.hits / sums.rows;
     }
   }
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   cyclical,
-  cyclicalBatchSize,
-  cyclicalGradClip,
-  cyclicalTemperature,
-  cyclicalWeightDecay,
+  cyclicalBatchSizeSchedule,
+  cyclicalGradClipSchedule,
+  cyclicalTemperatureSchedule,
+  cyclicalWeightDecaySchedule,
 } from '../../src/schedules/index.js';
 import { close, table, throwsCode } from './helpers.js';
 
@@ -63,18 +63,18 @@ function smithValue(x: number, factor: number, easy: number, hard: number): numb
 
 test('cyclical weight decay is low -> high -> low as in Smith 2022 (factors 2 and 4)', () => {
   for (const factor of [2, 4]) {
-    const s = cyclicalWeightDecay({ min: 1e-5, max: 8e-5, totalSteps: 100, factor });
+    const s = cyclicalWeightDecaySchedule({ min: 1e-5, max: 8e-5, totalSteps: 100, factor });
     for (const t of [0, 10, 25, 37, 50, 75, 99]) {
       close(s(t), smithValue(t / 100, factor, 1e-5, 8e-5), `factor ${factor} step ${t}`);
     }
   }
-  const s = cyclicalWeightDecay({ min: 1e-5, max: 8e-5, totalSteps: 100 });
+  const s = cyclicalWeightDecaySchedule({ min: 1e-5, max: 8e-5, totalSteps: 100 });
   close(s(0), 1e-5, 'start');
   close(s(50), 8e-5, 'middle');
 });
 
 test('temperature and gradient-clip presets use the CFL defaults', () => {
-  const temp = cyclicalTemperature({ totalSteps: 40 });
+  const temp = cyclicalTemperatureSchedule({ totalSteps: 40 });
   table(
     temp,
     [
@@ -84,7 +84,7 @@ test('temperature and gradient-clip presets use the CFL defaults', () => {
     ],
     'temperature',
   );
-  const clip = cyclicalGradClip({ totalSteps: 40 });
+  const clip = cyclicalGradClipSchedule({ totalSteps: 40 });
   table(
     clip,
     [
@@ -96,7 +96,7 @@ test('temperature and gradient-clip presets use the CFL defaults', () => {
 });
 
 test('cyclical batch size is large -> small -> large and always an integer', () => {
-  const s = cyclicalBatchSize({ large: 256, small: 32, totalSteps: 100 });
+  const s = cyclicalBatchSizeSchedule({ large: 256, small: 32, totalSteps: 100 });
   table(
     s,
     [
@@ -112,12 +112,12 @@ test('cyclical batch size is large -> small -> large and always an integer', () 
     assert.ok(Number.isInteger(b) && b >= 32 && b <= 256, `step ${t}: ${b}`);
   }
   throwsCode(
-    () => cyclicalBatchSize({ large: 32, small: 256, totalSteps: 100 }),
+    () => cyclicalBatchSizeSchedule({ large: 32, small: 256, totalSteps: 100 }),
     'ANNEAL_BAD_SCHEDULE',
     'small',
   );
   throwsCode(
-    () => cyclicalWeightDecay({ min: 0, max: 1, totalSteps: 10, factor: 1 }),
+    () => cyclicalWeightDecaySchedule({ min: 0, max: 1, totalSteps: 10, factor: 1 }),
     'ANNEAL_BAD_SCHEDULE',
     'factor',
   );
