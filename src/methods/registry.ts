@@ -25,23 +25,44 @@ import { softmaxTemperature, type SoftmaxTemperatureOptions } from './softmax-te
 export interface MethodEntry {
   readonly name: string;
   readonly summary: string;
+  /** What `--methods name` uses for the options its factory requires (the usual values). */
+  readonly defaults: Readonly<Record<string, unknown>>;
   create(options?: Record<string, unknown>): Method;
 }
 
-function entry<T>(name: string, summary: string, factory: (options: T) => Method): MethodEntry {
-  return Object.freeze({ name, summary, create: (options = {}) => factory(options as T) });
+function entry<T>(
+  name: string,
+  summary: string,
+  factory: (options: T) => Method,
+  defaults: Partial<T> = {},
+): MethodEntry {
+  return Object.freeze({
+    name,
+    summary,
+    defaults: Object.freeze({ ...defaults }),
+    create: (options = {}) => factory({ ...defaults, ...options } as T),
+  });
 }
 
 export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
   Object.fromEntries(
     [
-      entry<LabelSmoothingOptions>('label-smoothing', 'soft targets (1-a) y + a/K', labelSmoothing),
+      entry<LabelSmoothingOptions>(
+        'label-smoothing',
+        'soft targets (1-a) y + a/K',
+        labelSmoothing,
+        {
+          alpha: 0.1,
+        },
+      ),
       entry<SoftmaxTemperatureOptions>(
         'softmax-temperature',
         'cyclical softmax temperature on the logits (general cyclical training)',
         softmaxTemperature,
       ),
-      entry<FocalLossOptions>('focal-loss', 'focal loss -(1-p_t)^gamma log p_t', focalLoss),
+      entry<FocalLossOptions>('focal-loss', 'focal loss -(1-p_t)^gamma log p_t', focalLoss, {
+        gamma: 2,
+      }),
       entry<CyclicalFocalLossOptions>(
         'cyclical-focal-loss',
         'cyclical focal loss (Smith 2022)',
@@ -51,9 +72,14 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
         'batch-augmentation',
         'each sample M times per batch, independently augmented',
         batchAugmentation,
+        { m: 2 },
       ),
-      entry<MixupOptions>('mixup', 'convex combinations of samples and targets', mixup),
-      entry<CutmixOptions>('cutmix', 'pasted boxes from other samples, targets by area', cutmix),
+      entry<MixupOptions>('mixup', 'convex combinations of samples and targets', mixup, {
+        alpha: 0.2,
+      }),
+      entry<CutmixOptions>('cutmix', 'pasted boxes from other samples, targets by area', cutmix, {
+        alpha: 1,
+      }),
       entry<BlurPoolOptions>(
         'blurpool',
         'anti-aliased downsampling (the recipe transforms the model first)',
@@ -63,12 +89,16 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
         'cyclical-weight-decay',
         'weight decay low-high-low over the run (general cyclical training)',
         cyclicalWeightDecay,
+        { min: 0.005, max: 0.05 }, // around AdamW's default 0.01
       ),
-      entry<GradClipOptions>('grad-clip', 'global-norm gradient clipping', gradClip),
+      entry<GradClipOptions>('grad-clip', 'global-norm gradient clipping', gradClip, {
+        maxNorm: 1,
+      }),
       entry<CyclicalValueOptions>(
         'cyclical-grad-clip',
         'global-norm clipping with a cyclical threshold (general cyclical training)',
         cyclicalGradClip,
+        { min: 0.5, max: 100 },
       ),
       entry<NanGuardOptions>('nan-guard', 'skip or stop on a NaN/Inf gradient or loss', nanGuard),
       entry<EarlyStoppingOptions>(

@@ -9,6 +9,7 @@ import {
   renderResult,
   replaceSection,
   type DecouplingResult,
+  type MethodsResult,
   type TrainResult,
 } from '../../bench/tables.js';
 
@@ -118,6 +119,57 @@ test('the decoupling grid bolds the best decay of each usable learning rate', ()
     ].join('\n'),
   );
   assert.ok(text.endsWith(`- a finding.\n\n${footer('adamw-decoupling')}`));
+});
+
+test('the methods result renders the single methods and the ablation, each with the baseline', () => {
+  const row = (
+    label: string,
+    group: 'methods' | 'bag-of-tricks',
+    methods: MethodsResult['rows'][number]['methods'],
+    meanAccuracy: number,
+    stdAccuracy: number,
+    deltaInBaselineStd: number | null,
+  ) => ({ label, group, methods, meanAccuracy, stdAccuracy, meanTrainSeconds: 10.04, deltaInBaselineStd });
+  const result: MethodsResult = {
+    ...base,
+    name: 'methods',
+    config: {
+      trainSamples: 1500,
+      testSamples: 1000,
+      epochs: 2,
+      batchSize: 64,
+      model: 'cnn',
+      optimizer: { name: 'adamw', lr: 2e-3 },
+      seeds: [0, 1, 2],
+      kernelsUsed: 'wasm',
+    },
+    budget: { totalMinutes: 8.04 },
+    rows: [
+      row('baseline', 'methods', [], 0.925, 0.002, 0),
+      row('mixup', 'methods', [{ name: 'mixup', options: { alpha: 0.2 } }], 0.921, 0.004, -2),
+      row('+ warmup', 'bag-of-tricks', [], 0.93, 0.001, 2.5),
+    ],
+  };
+  const text = renderResult(result)!;
+  // Δ of mixup: (92.1 - 92.5) / 0.2 = -2.0; std in points: 0.004 -> 0.40.
+  const header = '| method | options | test accuracy | std | Δ / baseline std | s / run |';
+  const align = '| :-- | :-- | --: | --: | --: | --: |';
+  const baseline = '| baseline |  | 92.50% | 0.20 | 0.0 | 10.0 |';
+  assert.ok(
+    text.includes(
+      [header, align, baseline, '| mixup | `{"alpha":0.2}` | 92.10% | 0.40 | -2.0 | 10.0 |'].join('\n'),
+    ),
+  );
+  assert.ok(
+    text.includes(
+      [header.replace('method', 'tricks'), align, baseline, '| + warmup |  | 93.00% | 0.10 | 2.5 | 10.0 |'].join(
+        '\n',
+      ),
+    ),
+  );
+  assert.ok(text.includes('after 2 epochs on 1500 training samples'));
+  assert.ok(text.includes('Compute budget: 8.0 minutes'));
+  assert.ok(text.endsWith(footer('methods')));
 });
 
 test('sections are replaced between their markers only, and again the same way', () => {

@@ -2,41 +2,15 @@
  * The `anneal` command end to end, as a user runs it: the main job (`npm start`, with a tiny
  * budget) and the one-line errors for bad input.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packageRoot } from '../../src/package-root.js';
+import { anneal, assertUserError, root } from './helpers.js';
 import { loadCheckpoint, resolveCheckpointPath } from '../../src/train/checkpoint.js';
 import { readCsv } from '../../src/report/csv.js';
 import { readJsonl } from '../../src/report/jsonl.js';
-
-const root = packageRoot();
-
-function anneal(args: string[]) {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
-    {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, ANNEAL_KERNELS: 'js' },
-    },
-  );
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Asserts a user error: exit 2, one line on stderr mentioning every given fragment, no stack. */
-function assertUserError(r: ReturnType<typeof anneal>, ...fragments: string[]) {
-  assert.equal(r.code, 2, `expected exit 2, got ${r.code}; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  for (const f of fragments)
-    assert.match(lines[0], new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-}
 
 test('npm start (the main job) runs with a tiny budget and writes a complete run directory', () => {
   const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;

@@ -149,3 +149,45 @@ test('anneal schedule previews SGDR: its values, cycle ends and a chart; --out w
     '--steps-per-epoch',
   );
 });
+
+test('anneal train --methods runs registered methods in order; bad names and options are one line', () => {
+  const out = join(dir, 'methods-run');
+  const r = anneal([
+    'train',
+    '--recipe',
+    file('methods.yaml', TINY_RECIPE),
+    '--methods',
+    'label-smoothing,mixup',
+    '--out',
+    out,
+    '--no-progress',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readJson(join(out, 'config.json')).recipe.methods.use, [
+    'label-smoothing',
+    'mixup',
+  ]);
+  // Methods log their per-step values into the step records (mixup's lambda).
+  const log = readFileSync(join(out, 'log.jsonl'), 'utf8');
+  assert.match(log, /mixup\/lambda/);
+
+  assertUserError(
+    anneal(['train', '--methods', 'label-smothing', '--out', join(dir, 'x1')]),
+    "unknown method 'label-smothing'",
+    'label-smoothing',
+  );
+  assertUserError(
+    anneal(['train', '--methods', '[{"name":"mixup","alpha":-1}]', '--out', join(dir, 'x2')]),
+    'mixup: alpha = -1',
+  );
+  assertUserError(
+    anneal([
+      'train',
+      '--methods',
+      '[{"name":"batch-augmentation","m":0}]',
+      '--out',
+      join(dir, 'x3'),
+    ]),
+    'batch-augmentation: m = 0',
+  );
+});

@@ -61,6 +61,8 @@ const SETTINGS: Record<string, Setting> = {
 
 test('every registered method has a setting, and every setting a method', () => {
   assert.deepEqual(Object.keys(SETTINGS).sort(), methodNames().sort());
+  // `--methods name` with no options builds every method from its registry defaults.
+  for (const name of methodNames()) assert.equal(createMethod(name).name, name);
 });
 
 async function run(name: string, setting: Setting, extra: Partial<TrainerOptions>) {
