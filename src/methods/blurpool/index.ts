@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../../errors.js';
+import { invalidOption } from '../options.js';
 import { BlurPool2D, MAX_BLUR_FILTER_SIZE, type BlurPadding } from '../../models/blurpool.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
@@ -54,17 +55,11 @@ export interface BlurPoolResult {
 
 const DOWNSAMPLING_CLASSES = new Set(['Conv2D', 'MaxPooling2D', 'AveragePooling2D']);
 
-function methodOptionError(option: string, value: unknown, expected: string): UsageError {
-  return new UsageError(
-    'ANNEAL_BAD_METHOD_OPTION',
-    `blurpool: ${option} = ${JSON.stringify(value)} is not valid: expected ${expected}`,
-  );
-}
-
 function checkOptions(opts: BlurPoolOptions): Required<BlurPoolOptions> {
   const filterSize = opts.filterSize ?? 3;
   if (!Number.isInteger(filterSize) || filterSize < 1 || filterSize > MAX_BLUR_FILTER_SIZE) {
-    throw methodOptionError(
+    throw invalidOption(
+      'blurpool',
       'filterSize',
       filterSize,
       `an integer from 1 to ${MAX_BLUR_FILTER_SIZE}`,
@@ -72,14 +67,14 @@ function checkOptions(opts: BlurPoolOptions): Required<BlurPoolOptions> {
   }
   const padding = opts.padding ?? 'reflect';
   if (padding !== 'reflect' && padding !== 'zero') {
-    throw methodOptionError('padding', padding, "'reflect' or 'zero'");
+    throw invalidOption('blurpool', 'padding', padding, "'reflect' or 'zero'");
   }
   const flags = {
     replaceConvs: opts.replaceConvs ?? true,
     replacePools: opts.replacePools ?? true,
   };
   for (const [key, value] of Object.entries(flags)) {
-    if (typeof value !== 'boolean') throw methodOptionError(key, value, 'true or false');
+    if (typeof value !== 'boolean') throw invalidOption('blurpool', key, value, 'true or false');
   }
   return { filterSize, padding, ...flags };
 }

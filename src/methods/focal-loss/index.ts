@@ -4,7 +4,7 @@
  * evaluation loss stays plain cross-entropy). See README.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { UsageError } from '../../errors.js';
+import { invalidOption } from '../options.js';
 import { easyHardEasy, type Schedule } from '../../schedules/index.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
@@ -32,17 +32,9 @@ export interface CyclicalFocalLossOptions {
 /** Keeps pow's gradient finite where p rounds to exactly 1 (its effect on values is ~1e-14). */
 const MIN_BASE = 1e-7;
 
-function invalid(method: string, option: string, value: unknown, expected: string): UsageError {
-  const shown = Array.isArray(value) ? `[${value.join(', ')}]` : String(value);
-  return new UsageError(
-    'ANNEAL_BAD_METHOD_OPTION',
-    `${method}: ${option} = ${shown} is not valid: expected ${expected}`,
-  );
-}
-
 function checkGamma(method: string, option: string, gamma: unknown): number {
   if (typeof gamma !== 'number' || !(gamma >= 0) || !Number.isFinite(gamma)) {
-    throw invalid(method, option, gamma, 'a finite number >= 0');
+    throw invalidOption(method, option, gamma, 'a finite number >= 0');
   }
   return gamma;
 }
@@ -57,7 +49,7 @@ function checkClassWeights(alpha: unknown): ClassWeights | undefined {
   ) {
     return Object.freeze([...(alpha as number[])]);
   }
-  throw invalid(
+  throw invalidOption(
     'focal-loss',
     'alpha',
     alpha,
@@ -78,7 +70,7 @@ function weightedLogLoss(
 ): tf.Scalar {
   const numClasses = logits.shape[logits.rank - 1];
   if (Array.isArray(alpha) && alpha.length !== numClasses) {
-    throw invalid('focal-loss', 'alpha', alpha, `${numClasses} weights, one per class`);
+    throw invalidOption('focal-loss', 'alpha', alpha, `${numClasses} weights, one per class`);
   }
   return tf.tidy(() => {
     const logP = tf.logSoftmax(logits);
@@ -125,7 +117,8 @@ export function cyclicalFocalLossValue(
 ): tf.Scalar {
   checkGamma('cyclical-focal-loss', 'gammaHigh', gammaHigh);
   checkGamma('cyclical-focal-loss', 'gammaLow', gammaLow);
-  if (!(xi >= 0 && xi <= 1)) throw invalid('cyclical-focal-loss', 'xi', xi, 'a number in [0, 1]');
+  if (!(xi >= 0 && xi <= 1))
+    throw invalidOption('cyclical-focal-loss', 'xi', xi, 'a number in [0, 1]');
   return weightedLogLoss(labels, logits, (p) =>
     tf.add(tf.mul(xi, tf.pow(tf.add(1, p), gammaHigh)), tf.mul(1 - xi, focalWeight(p, gammaLow))),
   );
@@ -182,7 +175,7 @@ export class CyclicalFocalLoss extends LossReplacement {
     this.gammaLow = checkGamma('cyclical-focal-loss', 'gammaLow', opts.gammaLow ?? 2);
     const factor = opts.factor ?? 4;
     if (typeof factor !== 'number' || !(factor > 1) || !Number.isFinite(factor)) {
-      throw invalid('cyclical-focal-loss', 'factor', factor, 'a finite number > 1');
+      throw invalidOption('cyclical-focal-loss', 'factor', factor, 'a finite number > 1');
     }
     this.factor = factor;
   }

@@ -3,7 +3,7 @@
  * so the model is not pushed towards infinite logit gaps. See README.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { UsageError } from '../../errors.js';
+import { invalidOption } from '../options.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
@@ -15,10 +15,11 @@ export interface LabelSmoothingOptions {
 
 function checkAlpha(alpha: unknown): number {
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1)) {
-    throw new UsageError(
-      'ANNEAL_BAD_METHOD_OPTION',
-      `label-smoothing: alpha = ${String(alpha)} is not valid: expected a number in [0, 1) ` +
-        '(0.1 is the usual choice)',
+    throw invalidOption(
+      'label-smoothing',
+      'alpha',
+      alpha,
+      'a number in [0, 1) (0.1 is the usual choice)',
     );
   }
   return alpha;

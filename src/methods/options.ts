@@ -1,0 +1,19 @@
+/** The one-line error every method gives for a bad option: method, option, value, what fits. */
+import { UsageError } from '../errors.js';
+
+export function invalidOption(
+  method: string,
+  option: string,
+  value: unknown,
+  expected: string,
+): UsageError {
+  const shown = Array.isArray(value)
+    ? `[${value.join(', ')}]`
+    : typeof value === 'string'
+      ? JSON.stringify(value)
+      : String(value);
+  return new UsageError(
+    'ANNEAL_BAD_METHOD_OPTION',
+    `${method}: ${option} = ${shown} is not valid: expected ${expected}`,
+  );
+}
