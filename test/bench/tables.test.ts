@@ -129,7 +129,15 @@ test('the methods result renders the single methods and the ablation, each with 
     meanAccuracy: number,
     stdAccuracy: number,
     deltaInBaselineStd: number | null,
-  ) => ({ label, group, methods, meanAccuracy, stdAccuracy, meanTrainSeconds: 10.04, deltaInBaselineStd });
+  ) => ({
+    label,
+    group,
+    methods,
+    meanAccuracy,
+    stdAccuracy,
+    meanTrainSeconds: 10.04,
+    deltaInBaselineStd,
+  });
   const result: MethodsResult = {
     ...base,
     name: 'methods',
@@ -151,20 +159,29 @@ test('the methods result renders the single methods and the ablation, each with 
     ],
   };
   const text = renderResult(result)!;
-  // Δ of mixup: (92.1 - 92.5) / 0.2 = -2.0; std in points: 0.004 -> 0.40.
-  const header = '| method | options | test accuracy | std | Δ / baseline std | s / run |';
-  const align = '| :-- | :-- | --: | --: | --: | --: |';
-  const baseline = '| baseline |  | 92.50% | 0.20 | 0.0 | 10.0 |';
+  // mixup: Δ = 92.1 - 92.5 = -0.40 points, / 0.2 = -2.0 baseline stds; std 0.004 -> 0.40 points.
+  const header =
+    '| method | options | test accuracy | std | Δ points | Δ / baseline std | s / run |';
+  const align = '| :-- | :-- | --: | --: | --: | --: | --: |';
+  const baseline = '| baseline |  | 92.50% | 0.20 | 0.00 | 0.0 | 10.0 |';
   assert.ok(
     text.includes(
-      [header, align, baseline, '| mixup | `{"alpha":0.2}` | 92.10% | 0.40 | -2.0 | 10.0 |'].join('\n'),
+      [
+        header,
+        align,
+        baseline,
+        '| mixup | `{"alpha":0.2}` | 92.10% | 0.40 | -0.40 | -2.0 | 10.0 |',
+      ].join('\n'),
     ),
   );
   assert.ok(
     text.includes(
-      [header.replace('method', 'tricks'), align, baseline, '| + warmup |  | 93.00% | 0.10 | 2.5 | 10.0 |'].join(
-        '\n',
-      ),
+      [
+        header.replace('method', 'tricks'),
+        align,
+        baseline,
+        '| + warmup |  | 93.00% | 0.10 | 0.50 | 2.5 | 10.0 |',
+      ].join('\n'),
     ),
   );
   assert.ok(text.includes('after 2 epochs on 1500 training samples'));

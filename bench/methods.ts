@@ -1,0 +1,252 @@
+/**
+ * Training methods I (issue 5) at a fixed budget: MNIST test accuracy of the small CNN trained
+ * with and without each method, mean and spread over seeds (the seed sets the initial weights and
+ * the data order), plus a Bag-of-Tricks ablation that adds one trick at a time. Every
+ * configuration gets the same epochs, batch size, optimizer and samples, so a difference is the
+ * method's effect at this budget (or noise: compare it with the baseline's std).
+ *
+ * Budget: sized (1,500 train samples) to finish in about 10 minutes on the shared 2-core machine; the
+ * measured minutes are written to the JSON
+ * and the table. Usage: npm run bench:methods [-- --smoke]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadDataset, type Dataset } from '../src/data/index.js';
+import { initEngine } from '../src/engine/index.js';
+import { createFlatOps, type FlatOps } from '../src/kernels/index.js';
+import { bagOfTricks, BAG_OF_TRICKS, type Trick } from '../src/methods/bag-of-tricks/index.js';
+import { applyBlurPool } from '../src/methods/blurpool/index.js';
+import { createMethod } from '../src/methods/registry.js';
+import { createModel } from '../src/models/index.js';
+import type { TrainerOptions } from '../src/train/trainer.js';
+import { Trainer } from '../src/train/trainer.js';
+import { writeResult } from './lib/results.js';
+
+const smoke = process.argv.includes('--smoke');
+
+/** A method by its registry name and options, as a recipe file would write it. */
+interface MethodSpec {
+  name: string;
+  options: Record<string, unknown>;
+}
+
+interface Configuration {
+  label: string;
+  /** 'methods': one method against the baseline; 'bag-of-tricks': the cumulative ablation. */
+  group: 'methods' | 'bag-of-tricks';
+  methods: MethodSpec[];
+  /** Bag-of-Tricks pieces switched on (the rest left out). */
+  tricks?: Trick[];
+}
+
+const single = (name: string, options: Record<string, unknown> = {}): Configuration => ({
+  label: name,
+  group: 'methods',
+  methods: [{ name, options }],
+});
+
+const METHOD_CONFIGS: Configuration[] = [
+  { label: 'baseline', group: 'methods', methods: [] },
+  single('label-smoothing', { alpha: 0.1 }),
+  single('mixup', { alpha: 0.2 }),
+  single('cutmix', { alpha: 1 }),
+  single('batch-augmentation', { m: 2, pad: 2 }),
+  single('blurpool'),
+  // Around AdamW's default decay (1e-2): easy 5e-3 at the ends, hard 5e-2 in the middle.
+  single('cyclical-weight-decay', { min: 5e-3, max: 5e-2 }),
+  single('softmax-temperature', { min: 0.5, max: 2 }),
+  single('cyclical-grad-clip', { min: 0.5, max: 100 }),
+];
+
+/**
+ * Add one trick at a time, in the paper's order. zero-init-gamma is left out: it acts on the
+ * ResNet's residual BatchNorms and the CNN has none.
+ */
+const CNN_TRICKS = BAG_OF_TRICKS.filter((t) => t !== 'zero-init-gamma');
+const BAG_CONFIGS: Configuration[] = CNN_TRICKS.map((_, i) => {
+  const tricks = CNN_TRICKS.slice(0, i + 1);
+  return { label: `+ ${tricks[i]}`, group: 'bag-of-tricks', methods: [], tricks };
+});
+
+const config = {
+  data: 'mnist' as const,
+  model: 'cnn' as const,
+  trainSamples: smoke ? 256 : 1500,
+  testSamples: smoke ? 256 : 1000,
+  epochs: smoke ? 1 : 2,
+  batchSize: 64,
+  optimizer: { name: 'adamw', lr: 2e-3 },
+  kernels: 'auto' as const,
+  seeds: smoke ? [0] : [0, 1, 2],
+  configurations: smoke
+    ? [METHOD_CONFIGS[0], METHOD_CONFIGS[2], METHOD_CONFIGS[5]]
+    : [...METHOD_CONFIGS, ...BAG_CONFIGS],
+};
+
+interface Run {
+  seed: number;
+  testAccuracy: number;
+  trainSeconds: number;
+}
+
+interface Row {
+  label: string;
+  group: Configuration['group'];
+  methods: MethodSpec[];
+  tricks?: Trick[];
+  runs: Run[];
+  meanAccuracy: number;
+  stdAccuracy: number;
+  meanTrainSeconds: number;
+  /** (mean - baseline mean) / baseline std: how many baseline spreads away. */
+  deltaInBaselineStd: number | null;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Sample standard deviation (n - 1); 0 for one value. */
+const std = (xs: number[]) => {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+};
+
+/** The Trainer options a configuration adds to the shared ones, and the model it trains. */
+function recipe(c: Configuration, train: Dataset, seed: number) {
+  let model: tfl.LayersModel = createModel(config.model, {
+    inputShape: train.shape,
+    numClasses: train.numClasses,
+    seed,
+  });
+  const methods = c.methods.map((m) => createMethod(m.name, m.options));
+  // BlurPool cannot rebuild the model inside the Trainer: transform it first (as the CLI does).
+  if (c.methods.some((m) => m.name === 'blurpool')) {
+    const blurred = applyBlurPool(model).model;
+    model.dispose();
+    model = blurred;
+  }
+  const extra: Partial<TrainerOptions> = {};
+  if (c.tricks) {
+    const without = BAG_OF_TRICKS.filter((t) => !c.tricks!.includes(t));
+    const bag = bagOfTricks({ without });
+    methods.push(...bag.methods);
+    extra.schedules = bag.schedules;
+    extra.paramVector = bag.paramVector;
+  }
+  return { model, methods, extra };
+}
+
+async function trainOnce(
+  c: Configuration,
+  seed: number,
+  train: Dataset,
+  test: Dataset,
+  ops: FlatOps,
+): Promise<Run> {
+  const { model, methods, extra } = recipe(c, train, seed);
+  const duration = `${config.epochs}ep`;
+  const trainer = new Trainer({
+    model,
+    trainData: train,
+    evalData: test,
+    maxDuration: duration,
+    evalInterval: duration,
+    batchSize: config.batchSize,
+    seed,
+    kernels: ops,
+    optimizer: config.optimizer,
+    methods,
+    ...extra,
+  });
+  try {
+    const t0 = performance.now();
+    const { eval: result } = await trainer.fit();
+    // Includes the one evaluation at the end (the same for every configuration).
+    const trainSeconds = (performance.now() - t0) / 1000;
+    return { seed, testAccuracy: result?.accuracy ?? NaN, trainSeconds };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+const engine = await initEngine({ backend: 'wasm' });
+const ops = createFlatOps(config.kernels);
+const train = await loadDataset(config.data, { split: 'train', limit: config.trainSamples });
+const test = await loadDataset(config.data, { split: 'test', limit: config.testSamples });
+
+const started = performance.now();
+const rows: Row[] = [];
+for (const c of config.configurations) {
+  const runs: Run[] = [];
+  for (const seed of config.seeds) runs.push(await trainOnce(c, seed, train, test, ops));
+  const accuracies = runs.map((r) => r.testAccuracy);
+  rows.push({
+    label: c.label,
+    group: c.group,
+    methods: c.methods,
+    ...(c.tricks ? { tricks: c.tricks } : {}),
+    runs,
+    meanAccuracy: mean(accuracies),
+    stdAccuracy: std(accuracies),
+    meanTrainSeconds: mean(runs.map((r) => r.trainSeconds)),
+    deltaInBaselineStd: null,
+  });
+  const row = rows[rows.length - 1];
+  console.log(
+    `${c.label.padEnd(24)} ${(100 * row.meanAccuracy).toFixed(2)}% ± ${(100 * row.stdAccuracy).toFixed(2)} ` +
+      `(${accuracies.map((a) => (100 * a).toFixed(2)).join(', ')}), ${row.meanTrainSeconds.toFixed(1)} s/run`,
+  );
+}
+const totalMinutes = (performance.now() - started) / 60000;
+ops.dispose();
+
+const baseline = rows.find((r) => r.label === 'baseline');
+for (const row of rows) {
+  if (baseline && baseline.stdAccuracy > 0) {
+    const delta = (row.meanAccuracy - baseline.meanAccuracy) / baseline.stdAccuracy;
+    row.deltaInBaselineStd = Number(delta.toFixed(2));
+  }
+}
+
+console.log(
+  `\nMNIST ${config.trainSamples} train / ${config.testSamples} test, ${config.model}, ` +
+    `${config.optimizer.name} lr ${config.optimizer.lr}, ${config.epochs} epochs, batch ${config.batchSize}, ` +
+    `${config.seeds.length} seeds; ${totalMinutes.toFixed(1)} min in all`,
+);
+console.log(
+  ['configuration', 'mean acc', 'std', 'Δ / base std', 's/run'].map((h) => h.padStart(16)).join(''),
+);
+for (const r of rows) {
+  console.log(
+    [
+      r.label,
+      `${(100 * r.meanAccuracy).toFixed(2)}%`,
+      (100 * r.stdAccuracy).toFixed(2),
+      r.deltaInBaselineStd === null ? '–' : r.deltaInBaselineStd.toFixed(2),
+      r.meanTrainSeconds.toFixed(1),
+    ]
+      .map((v) => v.padStart(16))
+      .join(''),
+  );
+}
+
+const result = {
+  config: {
+    ...config,
+    configurations: undefined,
+    tfjs: tf.version_core,
+    tfjsBackend: engine.backend,
+    kernelsUsed: ops.name,
+  },
+  budget: { totalMinutes: Number(totalMinutes.toFixed(2)) },
+  rows,
+};
+console.log(
+  JSON.stringify({
+    bench: 'methods',
+    smoke,
+    totalMinutes: result.budget.totalMinutes,
+    rows: rows.map((r) => ({ label: r.label, mean: r.meanAccuracy, std: r.stdAccuracy })),
+  }),
+);
+console.log(`wrote ${writeResult('methods', result, { smoke })}`);
