@@ -12,10 +12,9 @@ import {
   focalLoss,
   focalLossValue,
 } from '../../src/methods/focal-loss/index.js';
-import { Event } from '../../src/train/events.js';
-import type { Method } from '../../src/train/method.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { logSoftmax, lossSpy } from './helpers.js';
 
 before(useTfCpu);
 
@@ -25,12 +24,6 @@ const LOGITS = [
   [-1, 4, 0, 1],
 ];
 const LABELS = [0, 2, 3];
-
-function logSoftmax(row: number[]): number[] {
-  const max = Math.max(...row);
-  const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
-  return row.map((v) => v - logSum);
-}
 
 /** Batch mean of -w(p_t) log p_t in plain JS. */
 function jsLoss(logits: number[][], labels: number[], w: (p: number, label: number) => number) {
@@ -131,22 +124,6 @@ test('bad options are refused with the option named', () => {
     });
   }
 });
-
-/** Records each step's raw logits (AFTER_FORWARD), labels and loss (AFTER_LOSS). */
-function lossSpy() {
-  const seen: { logits: number[][]; labels: number[]; loss: number }[] = [];
-  const method: Method = {
-    name: 'loss-spy',
-    match: (e) => e === Event.AFTER_FORWARD || e === Event.AFTER_LOSS,
-    apply: (e, s) => {
-      if (e === Event.AFTER_FORWARD) {
-        const labels = [...s.batch!.data.labels];
-        seen.push({ logits: s.outputs!.arraySync() as number[][], labels, loss: NaN });
-      } else seen[seen.length - 1].loss = s.loss!.dataSync()[0];
-    },
-  };
-  return { seen, method };
-}
 
 test('a 2-step Trainer run: each step trains on the cyclical focal loss at its xi', async () => {
   const spy = lossSpy();

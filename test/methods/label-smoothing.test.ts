@@ -9,6 +9,7 @@ import { labelSmoothing, smoothLabels } from '../../src/methods/label-smoothing/
 import { crossEntropy } from '../../src/train/loss.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { logSoftmax } from './helpers.js';
 
 before(useTfCpu);
 
@@ -18,12 +19,6 @@ const LOGITS = [
   [-1, 4, 0, 1],
 ];
 const LABELS = [0, 2, 3];
-
-function logSoftmax(row: number[]): number[] {
-  const max = Math.max(...row);
-  const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
-  return row.map((v) => v - logSum);
-}
 
 test('smoothLabels moves alpha of the mass to the uniform distribution', () => {
   const y = tf.oneHot(tf.tensor1d([1, 0], 'int32'), 4);

@@ -8,19 +8,13 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { labelSmoothing } from '../../src/methods/label-smoothing/index.js';
 import { softmaxTemperature, temperedLogits } from '../../src/methods/softmax-temperature/index.js';
-import { Event } from '../../src/train/events.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import type { Method } from '../../src/train/method.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { logSoftmax, lossSpy } from './helpers.js';
 
 before(useTfCpu);
-
-function logSoftmax(row: number[]): number[] {
-  const max = Math.max(...row);
-  const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
-  return row.map((v) => v - logSum);
-}
 
 function close(actual: number, expected: number, tol = 1e-5) {
   assert.ok(
@@ -58,26 +52,6 @@ test('bad options are refused with the option named', () => {
     });
   }
 });
-
-/** Records each step's raw logits (AFTER_FORWARD), labels, loss and T (AFTER_LOSS). */
-function lossSpy() {
-  const seen: { logits: number[][]; labels: number[]; loss: number; t: number }[] = [];
-  const method: Method = {
-    name: 'loss-spy',
-    match: (e) => e === Event.AFTER_FORWARD || e === Event.AFTER_LOSS,
-    apply: (e, s) => {
-      if (e === Event.AFTER_FORWARD) {
-        const labels = [...s.batch!.data.labels];
-        seen.push({ logits: s.outputs!.arraySync() as number[][], labels, loss: NaN, t: NaN });
-      } else {
-        const last = seen[seen.length - 1];
-        last.loss = s.loss!.dataSync()[0];
-        last.t = s.metrics['softmax-temperature/T'];
-      }
-    },
-  };
-  return { seen, method };
-}
 
 function run(methods: Method[], maxDuration: string) {
   return new Trainer({
@@ -128,7 +102,7 @@ test('the default preset cycles T 0.5 -> 2 -> 0.5 over the run', async () => {
   await trainer.fit();
   // One V over 4 steps, hardest at step 2: 0.5 + 1.5 * [0, 1/2, 1, 1/2].
   assert.deepEqual(
-    spy.seen.map((s) => s.t),
+    spy.seen.map((s) => s.metrics['softmax-temperature/T']),
     [0.5, 1.25, 2, 1.25],
   );
   for (const s of spy.seen) assert.ok(Number.isFinite(s.loss));
