@@ -27,6 +27,7 @@ export * from './focal-loss/index.js';
 export * from './mixup/index.js';
 export * from './cutmix/index.js';
 export * from './batch-augmentation/index.js';
+export * from './cyclical-augmentation/index.js';
 export * from './blurpool/index.js';
 export * from './cyclical-weight-decay/index.js';
 export * from './cyclical-grad-clip/index.js';

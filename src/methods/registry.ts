@@ -7,6 +7,10 @@ import { UsageError } from '../errors.js';
 import type { Method } from '../train/method.js';
 import { batchAugmentation, type BatchAugmentationOptions } from './batch-augmentation/index.js';
 import { blurPool, type BlurPoolOptions } from './blurpool/index.js';
+import {
+  cyclicalAugmentation,
+  type CyclicalAugmentationOptions,
+} from './cyclical-augmentation/index.js';
 import { cutmix, type CutmixOptions } from './cutmix/index.js';
 import { cyclicalGradClip, gradClip, type GradClipOptions } from './cyclical-grad-clip/index.js';
 import { cyclicalWeightDecay, type CyclicalValueOptions } from './cyclical-weight-decay/index.js';
@@ -73,6 +77,12 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
         'each sample M times per batch, independently augmented',
         batchAugmentation,
         { m: 2 },
+      ),
+      entry<CyclicalAugmentationOptions>(
+        'cyclical-augmentation',
+        'random shifts whose size goes easy-hard-easy over the run (general cyclical training)',
+        cyclicalAugmentation,
+        { min: 0, max: 2 },
       ),
       entry<MixupOptions>('mixup', 'convex combinations of samples and targets', mixup, {
         alpha: 0.2,

@@ -49,6 +49,7 @@ const SETTINGS: Record<string, Setting> = {
   'focal-loss': { options: { gamma: 2 } },
   'cyclical-focal-loss': { options: { gammaHigh: 3, gammaLow: 2, factor: 4 } },
   'batch-augmentation': { options: { m: 2, pad: 2, translate: 1 } },
+  'cyclical-augmentation': { options: { min: 0, max: 2, flip: true } },
   mixup: { options: { alpha: 0.4 } },
   cutmix: { options: { alpha: 1 }, model: tinyCnn },
   blurpool: { options: {}, model: tinyCnn },
