@@ -228,3 +228,11 @@ export function clipByGlobalNormWith(ops: FlatOps, g: FlatVector, maxNorm: numbe
   if (coef < 1) ops.scale(g, coef);
   return norm;
 }
+
+/** fromArray, the same on every backend: allocate, then upload (one copy to the backend). */
+export function allocFrom(ops: Pick<FlatOps, 'alloc' | 'upload'>, data: Float32Array): FlatVector {
+  checkHostArray('fromArray', data);
+  const v = ops.alloc(data.length);
+  ops.upload(v, data);
+  return v;
+}

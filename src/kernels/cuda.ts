@@ -30,6 +30,7 @@ import {
   clipByGlobalNormWith,
   segmentsTotal,
   sortedSegments,
+  allocFrom,
 } from './common.js';
 import { KernelError, type KernelErrorCode } from './errors.js';
 import { checkDistribution, checkRandomSpec, distributionCode, seedKey } from './philox.js';
@@ -356,10 +357,7 @@ class NativeOps implements NativeFlatOps {
   }
 
   fromArray(data: Float32Array): FlatVector {
-    checkHostArray('fromArray', data);
-    const v = this.alloc(data.length);
-    this.upload(v, data);
-    return v;
+    return allocFrom(this, data);
   }
 
   upload(v: FlatVector, data: Float32Array, offset = 0): void {

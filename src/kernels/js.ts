@@ -18,6 +18,7 @@ import {
   float32FromBits,
   segmentsTotal,
   sortedSegments,
+  allocFrom,
 } from './common.js';
 import { KernelError } from './errors.js';
 import { checkDistribution, checkRandomSpec, sampler } from './philox.js';
@@ -86,10 +87,7 @@ export class JsOps implements FlatOps {
   }
 
   fromArray(data: Float32Array): FlatVector {
-    checkHostArray('fromArray', data);
-    const v = this.alloc(data.length);
-    this.upload(v, data);
-    return v;
+    return allocFrom(this, data);
   }
 
   upload(v: FlatVector, data: Float32Array, offset = 0): void {

@@ -23,6 +23,7 @@ import {
   float32FromBits,
   segmentsTotal,
   sortedSegments,
+  allocFrom,
 } from './common.js';
 import { KernelError } from './errors.js';
 import { checkDistribution, checkRandomSpec, distributionCode, seedKey } from './philox.js';
@@ -231,10 +232,7 @@ export class WasmOps implements FlatOps {
   }
 
   fromArray(data: Float32Array): FlatVector {
-    checkHostArray('fromArray', data);
-    const v = this.alloc(data.length);
-    this.upload(v, data);
-    return v;
+    return allocFrom(this, data);
   }
 
   upload(v: FlatVector, data: Float32Array, offset = 0): void {
