@@ -32,4 +32,5 @@ export * from './blurpool/index.js';
 export * from './cyclical-weight-decay/index.js';
 export * from './cyclical-grad-clip/index.js';
 export * from './bag-of-tricks/index.js';
+export { replaceBatchTensors } from './batch.js';
 export { METHODS, createMethod, methodNames, type MethodEntry } from './registry.js';

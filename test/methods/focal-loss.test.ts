@@ -14,16 +14,9 @@ import {
 } from '../../src/methods/focal-loss/index.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
-import { logSoftmax, lossSpy } from './helpers.js';
+import { LABELS, LOGITS, logSoftmax, lossSpy } from './helpers.js';
 
 before(useTfCpu);
-
-const LOGITS = [
-  [2, 1, 0.1, -1],
-  [0.5, 0.5, 3, -2],
-  [-1, 4, 0, 1],
-];
-const LABELS = [0, 2, 3];
 
 /** Batch mean of -w(p_t) log p_t in plain JS. */
 function jsLoss(logits: number[][], labels: number[], w: (p: number, label: number) => number) {

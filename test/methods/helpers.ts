@@ -36,3 +36,11 @@ export function lossSpy(): { seen: SpiedStep[]; method: Method } {
   };
   return { seen, method };
 }
+
+/** Three rows of logits over 4 classes and their labels, for closed-form loss checks. */
+export const LOGITS = [
+  [2, 1, 0.1, -1],
+  [0.5, 0.5, 3, -2],
+  [-1, 4, 0, 1],
+];
+export const LABELS = [0, 2, 3];

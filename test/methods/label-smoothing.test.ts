@@ -9,16 +9,9 @@ import { labelSmoothing, smoothLabels } from '../../src/methods/label-smoothing/
 import { crossEntropy } from '../../src/train/loss.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
-import { logSoftmax } from './helpers.js';
+import { LABELS, LOGITS, logSoftmax } from './helpers.js';
 
 before(useTfCpu);
-
-const LOGITS = [
-  [2, 1, 0.1, -1],
-  [0.5, 0.5, 3, -2],
-  [-1, 4, 0, 1],
-];
-const LABELS = [0, 2, 3];
 
 test('smoothLabels moves alpha of the mass to the uniform distribution', () => {
   const y = tf.oneHot(tf.tensor1d([1, 0], 'int32'), 4);

@@ -17,7 +17,7 @@ import { UsageError } from '../../errors.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import { replaceBatchTensors } from '../mixup/index.js';
+import { replaceBatchTensors } from '../batch.js';
 
 export interface BatchAugmentationOptions {
   /** Copies of each sample in the batch, an integer >= 1 (the paper: 2 to 32). */

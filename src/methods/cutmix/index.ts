@@ -9,7 +9,8 @@ import { UsageError } from '../../errors.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import { checkAlpha, checkPairing, replaceBatchTensors } from '../mixup/index.js';
+import { replaceBatchTensors } from '../batch.js';
+import { checkAlpha, checkPairing } from '../mixup/index.js';
 
 export interface CutmixOptions {
   /** Beta(alpha, alpha) concentration of the target lambda, > 0 (the paper uses 1). */

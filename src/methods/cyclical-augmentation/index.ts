@@ -12,7 +12,7 @@ import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
 import { checkMinMax, RunSchedule } from '../cyclical-weight-decay/index.js';
-import { replaceBatchTensors } from '../mixup/index.js';
+import { replaceBatchTensors } from '../batch.js';
 import { invalidOption } from '../options.js';
 
 export interface CyclicalAugmentationOptions {

@@ -7,6 +7,7 @@ import { invalidOption } from '../options.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
+import { replaceBatchTensors } from '../batch.js';
 
 export interface LabelSmoothingOptions {
   /** Probability mass moved from the label to the uniform distribution, in [0, 1). */
@@ -51,10 +52,7 @@ export class LabelSmoothing implements Method {
   apply(_event: Event, state: TrainState): void {
     const batch = state.batch;
     if (!batch) return;
-    const hard = batch.y;
-    batch.y = smoothLabels(hard, this.alpha);
-    // The method that replaces a batch tensor frees the one it replaced (the Trainer frees the last).
-    hard.dispose();
+    replaceBatchTensors(state, batch.x, smoothLabels(batch.y, this.alpha));
   }
 }
 

@@ -10,6 +10,7 @@ import { UsageError } from '../../errors.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
+import { replaceBatchTensors } from '../batch.js';
 
 export interface MixupOptions {
   /** Beta(alpha, alpha) concentration, > 0: small alpha mixes little (lambda near 0 or 1). */
@@ -110,19 +111,6 @@ export class Mixup implements Method {
 
 export function mixup(opts: MixupOptions): Mixup {
   return new Mixup(opts);
-}
-
-/**
- * Puts new input and target tensors in the current batch and disposes the ones they replace
- * (the Trainer disposes the tensors it made again at BATCH_END; a second dispose is a no-op).
- */
-export function replaceBatchTensors(state: TrainState, x: tf.Tensor, y: tf.Tensor): void {
-  const batch = state.batch!;
-  const replaced = [batch.x, batch.y].filter((t) => t !== x && t !== y);
-  batch.x = x;
-  batch.y = y;
-  batch.size = x.shape[0];
-  tf.dispose(replaced);
 }
 
 /** alpha as a finite number > 0, else UsageError naming the method. */

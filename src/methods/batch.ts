@@ -1,0 +1,16 @@
+/** What methods that rewrite the current batch share. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainState } from '../train/state.js';
+
+/**
+ * Puts new input and target tensors in the current batch and disposes the ones they replace
+ * (the Trainer disposes the tensors it made again at BATCH_END; a second dispose is a no-op).
+ */
+export function replaceBatchTensors(state: TrainState, x: tf.Tensor, y: tf.Tensor): void {
+  const batch = state.batch!;
+  const replaced = [batch.x, batch.y].filter((t) => t !== x && t !== y);
+  batch.x = x;
+  batch.y = y;
+  batch.size = x.shape[0];
+  tf.dispose(replaced);
+}
