@@ -1,56 +1,31 @@
 /**
- * Regenerates the results tables of bench/README.md from bench/results/<name>.json (never the
- * .smoke.json files): each table sits between `<!-- table:<name> -->` and `<!-- /table:<name> -->`
- * and is replaced whole. One renderer per result name; to add a result, add a renderer to
- * RENDERERS and the two markers to the README.
+ * Regenerates the results tables from bench/results/<name>.json (never the .smoke.json files):
+ * each table sits between `<!-- table:<name> -->` and `<!-- /table:<name> -->` in any of the
+ * markdown files that carry results (bench/README.md, README.md and the cards under src/), and
+ * is replaced whole. One renderer per result name: the core ones below, and one module per area
+ * in bench/tables/<area>.ts exporting `renderers`. To add a result, add a renderer and put the
+ * two markers where the table belongs.
  *
  * Usage: npm run bench:tables
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as prettier from 'prettier';
+import {
+  fixed,
+  markdownTable,
+  percent,
+  provenance,
+  replaceSection,
+  sci,
+  type Renderer,
+  type ResultBase,
+} from './lib/tables.js';
 
-/** What every result file has (bench/lib/results.ts); the rest is the bench's own. */
-export interface ResultBase {
-  name: string;
-  date: string;
-  commit: string;
-  machine: { cpu: string; cores: number; node: string };
-  smoke: boolean;
-}
+export { markdownTable, provenance, replaceSection, type ResultBase } from './lib/tables.js';
 
-// Each renderer reads its own bench's JSON shape; the shapes are declared next to them.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Renderer = (result: any) => string;
-
-// ---- formatting -------------------------------------------------------------------------------
-
-const fixed = (x: number | null | undefined, digits: number) =>
-  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
-const percent = (x: number | null | undefined, digits = 1) =>
-  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(digits)}%`;
-/** 1e-3, 3e-4, 2.2e-3: learning rates and decays as the grids write them. */
-const sci = (x: number | null | undefined) =>
-  x === null || x === undefined ? '–' : x.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
-
-/** A markdown table; `align` per column: 'l' or 'r' (default 'r' but the first column). */
-export function markdownTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
-  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(a.map((x) => (x === 'l' ? ':--' : '--:'))), ...rows.map(line)].join(
-    '\n',
-  );
-}
-
-/** Where a result came from: machine, node, commit, date (and that it is generated). */
-export function provenance(r: ResultBase): string {
-  const short = r.commit.replace(/^([0-9a-f]{10})[0-9a-f]*/, '$1');
-  return (
-    `_${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}; commit ${short}; ` +
-    `${r.date.slice(0, 10)}. Generated from bench/results/${r.name}.json by \`npm run bench:tables\`._`
-  );
-}
+const benchDir = dirname(fileURLToPath(import.meta.url));
 
 // ---- train ------------------------------------------------------------------------------------
 
@@ -459,6 +434,26 @@ function renderMethods(r: MethodsResult): string {
 
 // ---- the registry and the README --------------------------------------------------------------
 
+/** The renderers of bench/tables/<area>.ts (.ts under tsx, .js when compiled to dist/). */
+async function areaRenderers(): Promise<Record<string, Renderer>> {
+  const dir = join(benchDir, 'tables');
+  if (!existsSync(dir)) return {};
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const found: Record<string, Renderer> = {};
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'))
+    .sort()) {
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as {
+      renderers?: Record<string, Renderer>;
+    };
+    for (const [name, render] of Object.entries(mod.renderers ?? {})) {
+      if (found[name]) throw new Error(`bench/tables/${file}: a second renderer for '${name}'`);
+      found[name] = render;
+    }
+  }
+  return found;
+}
+
 export const RENDERERS: Readonly<Record<string, Renderer>> = {
   train: renderTrain,
   'adamw-decoupling': renderDecoupling,
@@ -466,6 +461,7 @@ export const RENDERERS: Readonly<Record<string, Renderer>> = {
   engine: renderEngine,
   kernels: renderKernels,
   methods: renderMethods,
+  ...(await areaRenderers()),
 };
 
 /** The markdown of one result, by its name; undefined when no renderer knows it. */
@@ -474,21 +470,28 @@ export function renderResult(result: ResultBase): string | undefined {
   return render ? render(result) : undefined;
 }
 
-/** `readme` with the text between the markers of `name` replaced by `table`; null if no markers. */
-export function replaceSection(readme: string, name: string, table: string): string | null {
-  const open = `<!-- table:${name} -->`;
-  const close = `<!-- /table:${name} -->`;
-  const start = readme.indexOf(open);
-  const end = readme.indexOf(close);
-  if (start < 0 || end < start) return null;
-  return `${readme.slice(0, start + open.length)}\n${table}\n${readme.slice(end)}`;
+/** The markdown files that may hold tables: bench/README.md, README.md and every README.md under src/. */
+function markdownFiles(root: string): string[] {
+  const files = [join(root, 'bench', 'README.md'), join(root, 'README.md')];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name === 'README.md') files.push(path);
+    }
+  };
+  walk(join(root, 'src'));
+  return files.filter((f) => existsSync(f));
 }
 
 async function main(): Promise<void> {
-  const benchDir = dirname(fileURLToPath(import.meta.url));
-  const resultsDir = join(benchDir, 'results');
-  const readmePath = join(benchDir, 'README.md');
-  let readme = readFileSync(readmePath, 'utf8');
+  // Under tsx this file is bench/tables.ts; compiled, dist/bench/tables.js: the sources are in
+  // the repository root either way.
+  const root = existsSync(join(benchDir, '..', 'package.json'))
+    ? join(benchDir, '..')
+    : join(benchDir, '..', '..');
+  const resultsDir = join(root, 'bench', 'results');
+  const docs = new Map(markdownFiles(root).map((f) => [f, readFileSync(f, 'utf8')]));
   const files = existsSync(resultsDir)
     ? readdirSync(resultsDir).filter((f) => f.endsWith('.json') && !f.endsWith('.smoke.json'))
     : [];
@@ -497,22 +500,25 @@ async function main(): Promise<void> {
     const name = basename(file, '.json');
     const table = renderResult({ ...result, name });
     if (table === undefined) {
-      console.log(
-        `skipped ${file}: no renderer for '${name}' (add one to RENDERERS in bench/tables.ts)`,
-      );
+      console.log(`skipped ${file}: no renderer for '${name}' (add one in bench/tables/)`);
       continue;
     }
-    const updated = replaceSection(readme, name, table);
-    if (updated === null) {
-      console.log(`skipped ${file}: bench/README.md has no <!-- table:${name} --> markers`);
-      continue;
+    const targets: string[] = [];
+    for (const [path, text] of docs) {
+      const updated = replaceSection(text, name, table);
+      if (updated === null) continue;
+      docs.set(path, updated);
+      targets.push(relative(root, path));
     }
-    readme = updated;
-    console.log(`table:${name} <- ${file}`);
+    if (targets.length === 0) console.log(`skipped ${file}: no <!-- table:${name} --> markers`);
+    else console.log(`table:${name} <- ${file} -> ${targets.join(', ')}`);
   }
   // Formatted as `npm run lint` expects (prettier aligns the tables' columns).
-  const options = await prettier.resolveConfig(readmePath);
-  writeFileSync(readmePath, await prettier.format(readme, { ...options, filepath: readmePath }));
+  for (const [path, text] of docs) {
+    const options = await prettier.resolveConfig(path);
+    const formatted = await prettier.format(text, { ...options, filepath: path });
+    if (formatted !== readFileSync(path, 'utf8')) writeFileSync(path, formatted);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,63 @@
+/**
+ * What the results-table renderers share: the result file's common fields, markdown tables,
+ * number formats and the provenance line. The renderers live in bench/tables.ts and in
+ * bench/tables/<area>.ts (one module per area, each exporting `renderers`).
+ */
+/** What every result file has (bench/lib/results.ts); the rest is the bench's own. */
+export interface ResultBase {
+  name: string;
+  date: string;
+  commit: string;
+  machine: { cpu: string; cores: number; node: string };
+  smoke: boolean;
+}
+
+// Each renderer reads its own bench's JSON shape; the shapes are declared next to them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Renderer = (result: any) => string;
+
+export const fixed = (x: number | null | undefined, digits: number) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
+export const percent = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(digits)}%`;
+/** 1e-3, 3e-4, 2.2e-3: learning rates and decays as the grids write them. */
+export const sci = (x: number | null | undefined) =>
+  x === null || x === undefined ? '–' : x.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
+
+/** A markdown table; `align` per column: 'l' or 'r' (default 'r' but the first column). */
+export function markdownTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(a.map((x) => (x === 'l' ? ':--' : '--:'))), ...rows.map(line)].join(
+    '\n',
+  );
+}
+
+/** Where a result came from: machine, node, commit, date (and that it is generated). */
+export function provenance(r: ResultBase): string {
+  const short = r.commit.replace(/^([0-9a-f]{10})[0-9a-f]*/, '$1');
+  return (
+    `_${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}; commit ${short}; ` +
+    `${r.date.slice(0, 10)}. Generated from bench/results/${r.name}.json by \`npm run bench:tables\`._`
+  );
+}
+
+/** Mean and sample standard deviation as `mean ± sd` with `digits` (one value: just the value). */
+export function meanSpread(xs: number[], digits = 2, scale = 1): string {
+  const finite = xs.filter((x) => Number.isFinite(x)).map((x) => x * scale);
+  if (finite.length === 0) return '–';
+  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+  if (finite.length === 1) return mean.toFixed(digits);
+  const sd = Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (finite.length - 1));
+  return `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}`;
+}
+
+/** `markdown` with the text between the markers of `name` replaced by `table`; null if no markers. */
+export function replaceSection(markdown: string, name: string, table: string): string | null {
+  const open = `<!-- table:${name} -->`;
+  const close = `<!-- /table:${name} -->`;
+  const start = markdown.indexOf(open);
+  const end = markdown.indexOf(close);
+  if (start < 0 || end < start) return null;
+  return `${markdown.slice(0, start + open.length)}\n${table}\n${markdown.slice(end)}`;
+}
