@@ -20,6 +20,7 @@ import {
   replaceSection,
   sci,
   type Renderer,
+  type SectionsRenderer,
   type ResultBase,
 } from './lib/tables.js';
 
@@ -381,7 +382,7 @@ export interface MethodsResult extends ResultBase {
   }[];
 }
 
-function renderMethods(r: MethodsResult): string {
+function renderMethods(r: MethodsResult): Record<string, string> {
   const c = r.config;
   const options = (row: MethodsResult['rows'][number]) =>
     row.methods
@@ -389,11 +390,12 @@ function renderMethods(r: MethodsResult): string {
       .filter((o) => o !== '{}')
       .join(' ');
   const baseline = r.rows.find((row) => row.label === 'baseline');
-  const table = (group: MethodsResult['rows'][number]['group'], first: string) =>
+  const table = (group: MethodsResult['rows'][number]['group'], first: string, only?: string) =>
     markdownTable(
       [first, 'options', 'test accuracy', 'std', 'Δ points', 'Δ / baseline std', 's / run'],
       r.rows
         .filter((row) => row.group === group || row.label === 'baseline')
+        .filter((row) => only === undefined || row.label === only || row.label === 'baseline')
         .map((row) => [
           row.label,
           options(row) ? `\`${options(row)}\`` : '',
@@ -406,12 +408,14 @@ function renderMethods(r: MethodsResult): string {
       ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
     );
   const hasBag = r.rows.some((row) => row.group === 'bag-of-tricks');
-  return [
+  const setting =
     `MNIST test accuracy (${c.testSamples} test samples) of the ${c.model} after ${c.epochs} epochs on ` +
-      `${c.trainSamples} training samples (batch ${c.batchSize}, ${c.optimizer.name} lr ` +
-      `${sci(c.optimizer.lr)}, ${c.kernelsUsed} kernels), mean and sample std (points) over ` +
-      `${c.seeds.length} seed${c.seeds.length === 1 ? '' : 's'} (initial weights and data order). ` +
-      'Δ points: mean - baseline mean; Δ / baseline std: that over the baseline std. With 3 seeds ' +
+    `${c.trainSamples} training samples (batch ${c.batchSize}, ${c.optimizer.name} lr ` +
+    `${sci(c.optimizer.lr)}, ${c.kernelsUsed} kernels), mean and sample std (points) over ` +
+    `${c.seeds.length} seed${c.seeds.length === 1 ? '' : 's'} (initial weights and data order).`;
+  const all = [
+    setting +
+      ' Δ points: mean - baseline mean; Δ / baseline std: that over the baseline std. With 3 seeds ' +
       'a std is itself rough (and the test accuracy moves in steps of 1 / test samples): read Δ next ' +
       "to both rows' std, not the ratio alone. s / run: training plus the final evaluation. " +
       `Compute budget: ${fixed(r.budget.totalMinutes, 1)} minutes for the whole run.`,
@@ -430,6 +434,27 @@ function renderMethods(r: MethodsResult): string {
     '',
     provenance(r),
   ].join('\n');
+  // Each method card gets its own row against the baseline (the card's folder is the label).
+  const cards: Record<string, string> = {};
+  for (const row of r.rows.filter((x) => x.group === 'methods' && x.label !== 'baseline')) {
+    cards[`methods/${row.label}`] = [
+      `${setting} The whole comparison is in [bench/README.md](../../../bench/README.md#training-methods-issue-5).`,
+      '',
+      table('methods', 'method', row.label),
+      '',
+      provenance(r),
+    ].join('\n');
+  }
+  if (hasBag) {
+    cards['methods/bag-of-tricks'] = [
+      setting + ' Adding one trick at a time (each row has the tricks of the rows above):',
+      '',
+      table('bag-of-tricks', 'tricks'),
+      '',
+      provenance(r),
+    ].join('\n');
+  }
+  return { methods: all, ...cards };
 }
 
 // ---- the registry and the README --------------------------------------------------------------
@@ -454,7 +479,7 @@ async function areaRenderers(): Promise<Record<string, Renderer>> {
   return found;
 }
 
-export const RENDERERS: Readonly<Record<string, Renderer>> = {
+export const RENDERERS: Readonly<Record<string, SectionsRenderer>> = {
   train: renderTrain,
   'adamw-decoupling': renderDecoupling,
   'lr-range': renderLrRange,
@@ -464,10 +489,12 @@ export const RENDERERS: Readonly<Record<string, Renderer>> = {
   ...(await areaRenderers()),
 };
 
-/** The markdown of one result, by its name; undefined when no renderer knows it. */
-export function renderResult(result: ResultBase): string | undefined {
+/** The markdown sections of one result by section name; undefined when no renderer knows it. */
+export function renderResult(result: ResultBase): Record<string, string> | undefined {
   const render = RENDERERS[result.name];
-  return render ? render(result) : undefined;
+  if (!render) return undefined;
+  const out = render(result);
+  return typeof out === 'string' ? { [result.name]: out } : out;
 }
 
 /** The markdown files that may hold tables: bench/README.md, README.md and every README.md under src/. */
@@ -498,20 +525,23 @@ async function main(): Promise<void> {
   for (const file of files.sort()) {
     const result = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase;
     const name = basename(file, '.json');
-    const table = renderResult({ ...result, name });
-    if (table === undefined) {
+    const sections = renderResult({ ...result, name });
+    if (sections === undefined) {
       console.log(`skipped ${file}: no renderer for '${name}' (add one in bench/tables/)`);
       continue;
     }
-    const targets: string[] = [];
-    for (const [path, text] of docs) {
-      const updated = replaceSection(text, name, table);
-      if (updated === null) continue;
-      docs.set(path, updated);
-      targets.push(relative(root, path));
+    for (const [section, table] of Object.entries(sections)) {
+      const targets: string[] = [];
+      for (const [path, text] of docs) {
+        const updated = replaceSection(text, section, table);
+        if (updated === null) continue;
+        docs.set(path, updated);
+        targets.push(relative(root, path));
+      }
+      if (targets.length === 0)
+        console.log(`skipped ${file}: no <!-- table:${section} --> markers`);
+      else console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
     }
-    if (targets.length === 0) console.log(`skipped ${file}: no <!-- table:${name} --> markers`);
-    else console.log(`table:${name} <- ${file} -> ${targets.join(', ')}`);
   }
   // Formatted as `npm run lint` expects (prettier aligns the tables' columns).
   for (const [path, text] of docs) {

@@ -15,6 +15,12 @@ export interface ResultBase {
 // Each renderer reads its own bench's JSON shape; the shapes are declared next to them.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Renderer = (result: any) => string;
+/**
+ * A renderer of several sections by name (e.g. the whole table for bench/README.md and one row
+ * per method card: 'methods/mixup'); a plain Renderer fills the section named like the result.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SectionsRenderer = (result: any) => string | Record<string, string>;
 
 export const fixed = (x: number | null | undefined, digits: number) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);

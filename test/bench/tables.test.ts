@@ -54,7 +54,7 @@ test('the train result renders its table, goals and provenance', () => {
     ],
   };
   assert.equal(
-    renderResult(result),
+    renderResult(result)?.train,
     [
       'Trainer (AdamW, wasm kernels) vs tfjs `model.fit` with `tf.train.adam`, tfjs wasm, batch 64, ' +
         'median of 3 epochs. Overhead = gradient gather + fused step + write-back, as a fraction of a ' +
@@ -103,7 +103,7 @@ test('the decoupling grid bolds the best decay of each usable learning rate', ()
     ],
     findings: ['a finding.'],
   };
-  const text = renderResult(result)!;
+  const text = renderResult(result)!['adamw-decoupling'];
   const table = text.slice(text.indexOf('**AdamW**'), text.indexOf('- a finding.'));
   assert.equal(
     table,
@@ -158,7 +158,8 @@ test('the methods result renders the single methods and the ablation, each with 
       row('+ warmup', 'bag-of-tricks', [], 0.93, 0.001, 2.5),
     ],
   };
-  const text = renderResult(result)!;
+  const sections = renderResult(result)!;
+  const text = sections.methods;
   // mixup: Δ = 92.1 - 92.5 = -0.40 points, / 0.2 = -2.0 baseline stds; std 0.004 -> 0.40 points.
   const header =
     '| method | options | test accuracy | std | Δ points | Δ / baseline std | s / run |';
@@ -187,6 +188,11 @@ test('the methods result renders the single methods and the ablation, each with 
   assert.ok(text.includes('after 2 epochs on 1500 training samples'));
   assert.ok(text.includes('Compute budget: 8.0 minutes'));
   assert.ok(text.endsWith(footer('methods')));
+  // The mixup card gets the baseline and its own row; the Bag-of-Tricks card the ablation.
+  assert.deepEqual(Object.keys(sections), ['methods', 'methods/mixup', 'methods/bag-of-tricks']);
+  assert.ok(sections['methods/mixup'].includes([header, align, baseline].join('\n')));
+  assert.ok(!sections['methods/mixup'].includes('+ warmup'));
+  assert.ok(sections['methods/bag-of-tricks'].includes('| + warmup |'));
 });
 
 test('sections are replaced between their markers only, and again the same way', () => {
