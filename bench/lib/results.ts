@@ -5,29 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine } from '../../src/machine.js';
+
+export { machine, type Machine } from '../../src/machine.js';
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
-
-export interface Machine {
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  platform: string;
-  node: string;
-}
-
-export function machine(): Machine {
-  return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()}`,
-    node: process.version,
-  };
-}
 
 /** The commit the run measured, with '+dirty' when the tree had uncommitted changes. */
 export function gitCommit(): string {

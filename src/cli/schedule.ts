@@ -1,11 +1,14 @@
 /**
  * `anneal schedule`: a preview of a schedule spec over a run of --steps steps: its first, last,
  * min and max values, where its cycles end, and a text chart; `--out` writes every step's value
- * as JSON. (SVG charts come with the reports.)
+ * as JSON, or with a .svg name the schedule as a chart (src/report/charts.ts).
  */
+import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { renderSvg, scheduleChart } from '../report/charts.js';
 import { formatPreview, previewSchedule, sampleSteps } from '../schedules/index.js';
+import { writeFileAtomic } from '../train/atomic.js';
 import { writeJsonAtomic } from '../train/run-dir.js';
 import { Timeline } from '../train/time.js';
 import { positiveInt } from './parse.js';
@@ -27,7 +30,7 @@ export function addScheduleCommand(program: Command): Command {
     .command('schedule')
     .description(
       'preview a schedule: min/max, cycle ends and a text chart over a run; --out writes the values ' +
-        'as JSON (SVG charts come with the reports)',
+        'as JSON, or an SVG chart when the file ends in .svg',
     )
     .requiredOption(
       '--spec <name|json>',
@@ -38,7 +41,10 @@ export function addScheduleCommand(program: Command): Command {
     .option('--batch-size <n>', "samples in one step (for durations in 'sp')", positiveInt)
     .option('--width <n>', 'columns of the chart', positiveInt, 72)
     .option('--height <n>', 'rows of the chart', positiveInt, 12)
-    .option('--out <file>', 'write { step, value, ... } of every step as JSON')
+    .option(
+      '--out <file>',
+      'write { step, value, ... } of every step as JSON, or a chart if <file> ends in .svg',
+    )
     .action(scheduleCommand);
 }
 
@@ -59,7 +65,7 @@ export function cycleEndsOf(values: readonly number[]): number[] {
   return ends;
 }
 
-function scheduleCommand(opts: ScheduleOptions): void {
+async function scheduleCommand(opts: ScheduleOptions): Promise<void> {
   const timeline = new Timeline({
     totalSteps: opts.steps,
     stepsPerEpoch: opts.stepsPerEpoch,
@@ -95,7 +101,10 @@ function scheduleCommand(opts: ScheduleOptions): void {
         `max ${Math.max(...preview.momentum).toPrecision(4)}`,
     );
   }
-  if (opts.out) {
+  if (opts.out && extname(opts.out).toLowerCase() === '.svg') {
+    writeFileAtomic(opts.out, await scheduleSvg(opts.spec, preview));
+    console.log(`wrote ${opts.out}`);
+  } else if (opts.out) {
     writeJsonAtomic(opts.out, {
       spec,
       stepsPerEpoch: opts.stepsPerEpoch ?? null,
@@ -103,4 +112,22 @@ function scheduleCommand(opts: ScheduleOptions): void {
     });
     console.log(`wrote ${opts.out}`);
   }
+}
+
+/** The schedule (and its momentum, if it has one) as an SVG chart, cycle ends marked. */
+function scheduleSvg(
+  spec: string,
+  preview: { step: number[]; value: number[]; momentum?: number[]; cycleEnds: number[] },
+): Promise<string> {
+  const points = preview.step.map((step, i) => ({
+    step,
+    value: preview.value[i],
+    series: 'value',
+  }));
+  if (preview.momentum) {
+    points.push(
+      ...preview.step.map((step, i) => ({ step, value: preview.momentum![i], series: 'momentum' })),
+    );
+  }
+  return renderSvg(scheduleChart(points, { title: spec, cycleEnds: preview.cycleEnds }));
 }
