@@ -13,6 +13,7 @@ import {
   parseRecipe,
   readRecipeFile,
   RECIPE_DEFAULTS,
+  setField,
   type Recipe,
 } from '../train/recipe.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
@@ -53,6 +54,13 @@ const RECIPE_FLAGS = {
     description: 'use only the first n test samples',
     path: ['data', 'testLimit'],
     parse: positiveInt,
+  },
+  labelNoise: {
+    flags: '--label-noise <rate|kind:rate>',
+    description:
+      "make a fraction of the training labels wrong: '0.2' (symmetric) or 'pairflip:0.4'",
+    path: ['data', 'labelNoise'],
+    toField: (text: string) => parseLabelNoiseFlag(text),
   },
   model: {
     flags: '--model <name>',
@@ -203,26 +211,6 @@ export function flagFields(values: RecipeFlagValues): [readonly string[], unknow
   return fields;
 }
 
-/** Sets `value` at `path` in a plain JSON document, making objects on the way (a copy). */
-export function setField(doc: unknown, path: readonly string[], value: unknown): unknown {
-  if (path.length === 0) return value;
-  const [key, ...rest] = path;
-  // A name shorthand ('model: cnn') is the object { name }.
-  const base =
-    typeof doc === 'string' ? { name: doc } : doc !== null && typeof doc === 'object' ? doc : {};
-  const record = base as Record<string, unknown>;
-  return { ...record, [key]: setField(record[key], rest, value) };
-}
-
-/** The value at a dotted path of a recipe (undefined if absent). */
-export function getField(doc: unknown, path: readonly string[]): unknown {
-  return path.reduce<unknown>(
-    (o, key) =>
-      o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined,
-    doc,
-  );
-}
-
 /**
  * The recipe of a command: the `--recipe` file (or nothing), with every recipe flag given on the
  * command line written over it, checked by the recipe schema. A bad file is reported against the
@@ -280,4 +268,18 @@ export function parseMethodsFlag(text: string): unknown {
         `label-smoothing,mixup or a list such as '[{"name":"mixup","alpha":0.4}]'`,
     );
   }
+}
+
+/** '0.2' (symmetric) or 'kind:rate'; the recipe schema checks the kind and the range. */
+export function parseLabelNoiseFlag(text: string): unknown {
+  const [kind, rate] = text.includes(':') ? text.split(':', 2) : ['symmetric', text];
+  const value = Number(rate);
+  if (rate.trim() === '' || !Number.isFinite(value)) {
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `--label-noise ${text} is not valid: expected a rate in [0, 1] such as 0.2, or kind:rate ` +
+        'such as pairflip:0.4',
+    );
+  }
+  return { kind: kind.trim(), rate: value };
 }

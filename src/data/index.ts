@@ -37,3 +37,12 @@ export {
   type CifarBatch,
 } from './cifar.js';
 export { deriveSeed, permutation, Rng } from './random.js';
+export {
+  addLabelNoise,
+  checkLabelNoise,
+  flipLabels,
+  LABEL_NOISE_KINDS,
+  type FlippedLabels,
+  type LabelNoiseKind,
+  type LabelNoiseOptions,
+} from './label-noise.js';

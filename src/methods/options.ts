@@ -17,3 +17,17 @@ export function invalidOption(
     `${method}: ${option} = ${shown} is not valid: expected ${expected}`,
   );
 }
+
+/** `value` when it is a finite number that `ok` accepts; else the method's one-line error. */
+export function checkNumber(
+  method: string,
+  option: string,
+  value: unknown,
+  ok: (v: number) => boolean,
+  expected: string,
+): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
+    throw invalidOption(method, option, value, expected);
+  }
+  return value;
+}
