@@ -9,6 +9,7 @@ export type {
 export { Adam, type AdamVariant } from './adam.js';
 export { Sgd } from './sgd.js';
 export { Lookahead, type LookaheadParams } from './lookahead.js';
+export { EntropySgd, type EntropySgdParams } from './entropy-sgd.js';
 export {
   LOOKAHEAD_DEFAULTS,
   OPTIMIZERS,

@@ -8,6 +8,7 @@ import type { ParamVector } from '../engine/param-vector.js';
 import { UsageError } from '../errors.js';
 import type { FlatOps } from '../kernels/index.js';
 import { Adam } from './adam.js';
+import { EntropySgd } from './entropy-sgd.js';
 import { Lookahead } from './lookahead.js';
 import { Sgd } from './sgd.js';
 import type { Optimizer } from './types.js';
@@ -28,6 +29,14 @@ export interface OptimizerOptions {
   lookaheadK?: number;
   /** Lookahead only: slow-weights step size (default 0.5, as timm). */
   lookaheadAlpha?: number;
+  /** entropy_sgd only (src/optim/entropy-sgd.ts): inner Langevin loop and coupling. */
+  langevinSteps?: number;
+  gamma?: number;
+  scoping?: number;
+  langevinLr?: number;
+  noise?: number;
+  langevinAlpha?: number;
+  langevinSeed?: number;
 }
 
 export type OptimizerSpec = OptimizerOptions & { name: string };
@@ -115,6 +124,42 @@ const RECORDS: readonly OptimizerRecord[] = [
   adamRecord('adamw', 'AdamW: Adam with decoupled weight decay', true, false),
   adamRecord('amsgrad', 'Adam with AMSGrad and L2 weight decay', false, true),
   adamRecord('adamw_amsgrad', 'AdamW with AMSGrad', true, true),
+  Object.freeze({
+    name: 'entropy_sgd',
+    description: 'Entropy-SGD: L inner Langevin steps, then an SGD step on gamma (x - mu)',
+    hasBetas: false,
+    hasMomentum: true,
+    // Chaudhari et al.'s code: L = 20, gamma 0.03, scoping 1e-3, eta' 0.1, noise 1e-4, mu 0.75/0.25.
+    defaults: Object.freeze({
+      lr: 1,
+      momentum: 0,
+      dampening: 0,
+      nesterov: false,
+      weightDecay: 0,
+      langevinSteps: 20,
+      gamma: 0.03,
+      scoping: 1e-3,
+      langevinLr: 0.1,
+      noise: 1e-4,
+      langevinAlpha: 0.25,
+      langevinSeed: 0,
+    }),
+    factory: (ops: FlatOps, length: number, o: Options) =>
+      new EntropySgd('entropy_sgd', ops, length, {
+        lr: o.lr,
+        momentum: o.momentum,
+        dampening: o.dampening,
+        nesterov: o.nesterov,
+        weightDecay: o.weightDecay,
+        langevinSteps: o.langevinSteps,
+        gamma: o.gamma,
+        scoping: o.scoping,
+        langevinLr: o.langevinLr,
+        noise: o.noise,
+        langevinAlpha: o.langevinAlpha,
+        langevinSeed: o.langevinSeed,
+      }),
+  }),
 ];
 
 export const OPTIMIZERS: ReadonlyMap<string, OptimizerRecord> = new Map(

@@ -38,7 +38,8 @@ import type { Callback, Method } from './method.js';
 import { forward, isLayersModel, trainableVariables } from './model.js';
 import { applyTrainerCheckpoint, readTrainerCheckpoint, trainerCheckpoint } from './resume.js';
 import type { LossFn, ModelLike, Timestamp, TrainState } from './state.js';
-import { parseDuration, Timeline, type DurationLike } from './time.js';
+import { Interval } from './interval.js';
+import { Timeline, type DurationLike } from './time.js';
 
 /** A schedule function of the step, or a registry spec such as `{ name: 'cosine' }`. */
 export type ScheduleLike = Schedule | ScheduleSpec;
@@ -130,35 +131,6 @@ interface TrainerBook {
   stopReason: string | null;
 }
 
-/** When an interval falls due: at epoch ends for whole epochs, else every `steps` steps. */
-class Interval {
-  private readonly epochs: number | null;
-  private readonly steps: number;
-
-  constructor(name: string, d: DurationLike, timeline: Timeline) {
-    const parsed = typeof d === 'number' ? null : typeof d === 'string' ? parseDuration(d) : d;
-    if (parsed?.unit === 'ep' && Number.isInteger(parsed.value) && parsed.value > 0) {
-      this.epochs = parsed.value;
-      this.steps = 0;
-      return;
-    }
-    this.epochs = null;
-    this.steps = timeline.toSteps(d);
-    if (this.steps < 1) {
-      throw new UsageError(
-        'ANNEAL_BAD_OPTION',
-        `${name} ${JSON.stringify(d)} is shorter than one step: give at least '1ba'`,
-      );
-    }
-  }
-
-  due(ts: Timestamp, epochEnded: boolean): boolean {
-    return this.epochs !== null
-      ? epochEnded && ts.epoch % this.epochs === 0
-      : ts.step % this.steps === 0;
-  }
-}
-
 const STEP_SEED_STREAM = 3;
 const HYPER_FIELDS = ['lr', 'weightDecay', 'momentum'] as const;
 
@@ -210,9 +182,9 @@ export class Trainer {
       maxDuration: options.maxDuration,
     });
     const maxSteps = timeline.totalSteps!;
-    this.evalInterval = new Interval('evalInterval', options.evalInterval ?? '1ep', timeline);
+    this.evalInterval = interval('evalInterval', options.evalInterval ?? '1ep', timeline);
     this.checkpointInterval = options.checkpoint
-      ? new Interval('checkpoint interval', options.checkpoint.interval ?? '1ep', timeline)
+      ? interval('checkpoint interval', options.checkpoint.interval ?? '1ep', timeline)
       : null;
     this.store = options.checkpoint
       ? new CheckpointStore(options.checkpoint.dir, options.checkpoint.keep ?? 3)
@@ -539,4 +511,16 @@ function toSchedule(
   timeline: Timeline,
 ): { schedule: Schedule; momentum?: Schedule } {
   return typeof like === 'function' ? { schedule: like } : createSchedule(like, timeline);
+}
+
+function interval(name: string, d: DurationLike, timeline: Timeline): Interval {
+  return new Interval(
+    d,
+    timeline,
+    () =>
+      new UsageError(
+        'ANNEAL_BAD_OPTION',
+        `${name} ${JSON.stringify(d)} is shorter than one step: give at least '1ba'`,
+      ),
+  );
 }

@@ -27,6 +27,25 @@ function learningRate(name: string): number {
   return base.includes('amsgrad') ? 0.1 : 0.05;
 }
 
+/**
+ * Entropy-SGD with one inner step, alpha = 1, gamma = 1 (no scoping) and no noise is Nesterov SGD with
+ * lr = langevinLr (outer lr 1); its own updates are worked out in test/flatness/entropy-sgd.test.ts.
+ */
+function extraOptions(name: string): Record<string, number | boolean> {
+  if (name.replace(/^lookahead_/, '') !== 'entropy_sgd') return {};
+  return {
+    lr: 1,
+    gamma: 1,
+    scoping: 0,
+    langevinSteps: 1,
+    langevinLr: 1e-3,
+    langevinAlpha: 1,
+    noise: 0,
+    momentum: 0.9,
+    nesterov: true,
+  };
+}
+
 function rosenbrockGradient([x, y]: number[]): number[] {
   return [-400 * x * (y - x * x) - 2 * (1 - x), 200 * (y - x * x)];
 }
@@ -49,7 +68,11 @@ for (const backend of KERNEL_BACKENDS) {
       test(name, () => {
         const variable = tf.variable(tf.tensor1d([-1.5, 2]), true);
         const pv = ParamVector.fromVariables([variable], ops);
-        const opt = createOptimizer(name, pv, ops, { lr: learningRate(name), weightDecay: 0 });
+        const opt = createOptimizer(name, pv, ops, {
+          lr: learningRate(name),
+          weightDecay: 0,
+          ...extraOptions(name),
+        });
         for (let t = 0; t < STEPS; t++) {
           setGradient(pv, rosenbrockGradient(params(pv)));
           opt.step(pv);

@@ -142,7 +142,8 @@ test('unknown keys are rejected with the key and the keys accepted there', () =>
   rejects(
     () => parseRecipe({ optimizer: { name: 'adamw', learningRate: 0.1 } }, source),
     'recipe r.yaml: optimizer: unknown key "learningRate"; expected some of name, lr, weightDecay, ' +
-      'beta1, beta2, eps, amsgrad, momentum, dampening, nesterov, lookaheadK, lookaheadAlpha',
+      'beta1, beta2, eps, amsgrad, momentum, dampening, nesterov, lookaheadK, lookaheadAlpha, ' +
+      'langevinSteps, gamma, scoping, langevinLr, noise, langevinAlpha, langevinSeed',
   );
   assert.throws(
     () => parseRecipe({ epochs: 3 }, source),

@@ -1,0 +1,126 @@
+/**
+ * Entropy-SGD (Chaudhari, Choromanska, Soatto, LeCun, Baldassi, Borgs, Chayes, Sagun & Zecchina
+ * 2017) on flat vectors. The outer weights x descend the local entropy; its gradient
+ * gamma (x - mu) comes from an inner loop of L Langevin steps on x' (FlatOps.langevinStep):
+ *   x' -= eta (g(x') + gamma (x' - x)) + sqrt(eta) noise N(0, 1);  mu = (1 - alpha) mu + alpha x'
+ * Each Trainer step is one inner step, on its own mini-batch, so the model's weights are x'
+ * (the gradient is taken there); every L-th step the outer step runs as the kernels' SGD step
+ * (momentum, Nesterov and L2 weight decay on x) on gamma (x - mu), and x' and mu restart at x.
+ * Scoping: gamma = gamma0 (1 + scoping)^(outer steps taken). lr (the outer step size) is what
+ * lr schedules multiply. The Langevin noise is a pure function of (langevinSeed, step), so a
+ * resumed run draws the same numbers.
+ */
+import type { ParamVector } from '../engine/param-vector.js';
+import type { FlatOps } from '../kernels/index.js';
+import { FlatOptimizer } from './base.js';
+import type { OptimizerHyper } from './types.js';
+import { checkBoolean, checkRange } from './validate.js';
+
+export interface EntropySgdParams extends OptimizerHyper {
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  /** Inner Langevin steps L per outer step. */
+  langevinSteps: number;
+  /** Coupling (scope) gamma at the first outer step. */
+  gamma: number;
+  /** gamma grows by (1 + scoping) per outer step. */
+  scoping: number;
+  /** Inner step size eta. */
+  langevinLr: number;
+  /** Thermal noise scale. */
+  noise: number;
+  /** Running-mean weight of mu. */
+  langevinAlpha: number;
+  langevinSeed: number;
+}
+
+export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
+  readonly momentumKey = 'momentum';
+
+  constructor(name: string, ops: FlatOps, length: number, hyper: EntropySgdParams) {
+    super(name, ops, length, hyper);
+    this.validate();
+  }
+
+  private key(buffer: string): string {
+    return `${this.name}/${buffer}`;
+  }
+
+  protected validate(): void {
+    const h = this.hyper;
+    for (const field of [
+      'lr',
+      'weightDecay',
+      'momentum',
+      'gamma',
+      'scoping',
+      'langevinLr',
+      'noise',
+    ] as const) {
+      checkRange(this.name, field, h[field], 'nonNegative');
+    }
+    checkRange(this.name, 'dampening', h.dampening, 'unitClosed');
+    checkRange(this.name, 'langevinAlpha', h.langevinAlpha, 'unitClosed');
+    checkRange(this.name, 'langevinSteps', h.langevinSteps, 'positiveInteger');
+    checkRange(this.name, 'langevinSeed', h.langevinSeed, 'nonNegative');
+    checkBoolean(this.name, 'nesterov', h.nesterov);
+  }
+
+  protected bufferNames() {
+    const all = ['x', 'mu', 'momentum'].map((b) => this.key(b));
+    return { allowed: all, required: [] };
+  }
+
+  /** gamma at the current outer step. */
+  get currentGamma(): number {
+    const h = this.hyper;
+    return h.gamma * Math.pow(1 + h.scoping, Math.floor(this.stepCount / h.langevinSteps));
+  }
+
+  protected update(pv: ParamVector): void {
+    const h = this.hyper;
+    const ops = this.ops;
+    const inner = this.stepCount % h.langevinSteps;
+    const x = this.buffer(this.key('x'));
+    const mu = this.buffer(this.key('mu'));
+    if (inner === 0) {
+      ops.copy(x, pv.params);
+      ops.copy(mu, pv.params);
+    }
+    const gamma = this.currentGamma;
+    ops.langevinStep(pv.params, pv.grads, x, mu, {
+      eta: h.langevinLr,
+      gamma,
+      noise: h.noise,
+      alpha: h.langevinAlpha,
+      seed: h.langevinSeed,
+      stream: this.stepCount % 2 ** 32,
+    });
+    if (pv.mask) ops.applyMask(pv.params, pv.mask);
+    if (inner !== h.langevinSteps - 1) return;
+    // Outer step on the local-entropy gradient gamma (x - mu), written into pv.grads (spent).
+    ops.copy(pv.grads, x);
+    ops.axpy(pv.grads, -1, mu);
+    ops.scale(pv.grads, gamma);
+    const fresh = h.momentum !== 0 && !this.buffers.has(this.key('momentum'));
+    const buf = h.momentum !== 0 ? this.buffer(this.key('momentum')) : null;
+    const outerStep = Math.floor(this.stepCount / h.langevinSteps) + 1;
+    ops.sgd(
+      x,
+      pv.grads,
+      buf,
+      {
+        lr: h.lr,
+        momentum: h.momentum,
+        dampening: h.dampening,
+        nesterov: h.nesterov && h.momentum !== 0,
+        weightDecay: h.weightDecay,
+        decoupled: false,
+        step: fresh ? 1 : Math.max(2, outerStep),
+      },
+      { lrMask: pv.mask, decayMask: pv.decay },
+    );
+    ops.copy(pv.params, x);
+  }
+}
