@@ -345,6 +345,8 @@ export class ParamVector {
       target.set(grad.dataSync() as Float32Array);
     });
     this.ops.upload(this.grads, this.gradStaging);
+    // Pruned weights get no gradient, so optimizer state (moments, momentum) stays 0 for them.
+    if (this.maskVector) this.ops.applyMask(this.grads, this.maskVector);
   }
 
   private listFromMap(grads: tf.NamedTensorMap): (tf.Tensor | undefined)[] {
@@ -408,7 +410,8 @@ export class ParamVector {
   /**
    * Installs a pruning mask (1 keep, 0 pruned; copied, so the caller keeps what it passed) and
    * zeroes the pruned weights at once; null removes it. Optimizers pass the mask as the kernels'
-   * lrMask, so pruned weights stay exactly zero over steps without another pass.
+   * lrMask, so pruned weights stay exactly zero over steps without another pass; setGrads zeroes
+   * their gradients, so optimizer state stays zero for them too.
    */
   setMask(mask: Float32Array | FlatVector | null): void {
     this.checkAlive('setMask');
