@@ -12,13 +12,41 @@ import { loadCheckpoint, resolveCheckpointPath } from '../../src/train/checkpoin
 import { readCsv } from '../../src/report/csv.js';
 import { readJsonl } from '../../src/report/jsonl.js';
 
-test('npm start (the main job) runs with a tiny budget and writes a complete run directory', () => {
+test('npm start (the main job: tradeoff curves) runs with a tiny budget and writes its report', () => {
   const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
   const prefix = 'node dist/src/cli/main.js ';
   assert.ok(start.startsWith(prefix), `npm start should run the CLI: ${start}`);
-  const out = join(mkdtempSync(join(tmpdir(), 'anneal-start-')), 'run');
+  const out = join(mkdtempSync(join(tmpdir(), 'anneal-start-')), 'curve');
+  // npm start's own settings, on 640 training samples (10 steps an epoch) and 200 test samples.
   const args = [
     ...start.slice(prefix.length).split(' '),
+    '--limit',
+    '640',
+    '--test-limit',
+    '200',
+    '--out',
+    out,
+    '--no-progress',
+  ];
+  const r = anneal(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^report: ${join(out, 'report.html')}$`, 'm'));
+  const curve = JSON.parse(readFileSync(join(out, 'curve.json'), 'utf8'));
+  assert.equal(curve.complete, true);
+  // '0.125ep' of 10 steps rounds to 1 step; cycles of 1, 2, 4, 8 steps end at 1, 3, 7, 15.
+  assert.deepEqual(curve.settings.budgets, [1, 3, 7, 15]);
+  // 3 recipes x 4 cycles, and 4 separate baseline runs.
+  assert.equal(curve.points.length, 3 * 4 + 4);
+  assert.deepEqual(curve.settings.recipes, ['baseline', 'label-smoothing', 'mixup']);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'the report has its charts');
+  assert.equal(readFileSync(join(out, 'points.csv'), 'utf8').trim().split('\n').length, 17);
+});
+
+test('anneal train writes a complete run directory', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'anneal-train-')), 'run');
+  const args = [
+    ...'train --data mnist --model cnn --epochs 1'.split(' '),
     '--limit',
     '512',
     '--test-limit',
@@ -54,7 +82,7 @@ test('npm start (the main job) runs with a tiny budget and writes a complete run
     readCsv(join(out, 'metrics.csv')).map((r) => r.event),
     ['epoch_end', 'eval_end'],
   );
-  // A second run into the same directory needs --overwrite (npm start passes it).
+  // A second run into the same directory needs --overwrite.
   assertUserError(anneal(['train', '--out', out, '--limit', '64']), out, '--overwrite');
 });
 

@@ -1,0 +1,231 @@
+/**
+ * `anneal curve`: the accuracy-vs-training-time tradeoff curve of each recipe from one cyclic
+ * run (src/tradeoff), optionally checked against separate runs per budget, over several seeds;
+ * writes curve.json, points.csv and report.html to the output directory and prints the tables.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Callback } from '../train/method.js';
+import { loadRecipeInputs } from '../train/recipe.js';
+import { openRunDir, writeJsonAtomic } from '../train/run-dir.js';
+import {
+  compareRecipes,
+  comparisonSteps,
+  parseRecipeList,
+  planCurve,
+  type CurvePoint,
+  type CurveResult,
+} from '../tradeoff/index.js';
+import { writeCurveReport } from '../report/curve-report.js';
+import { positiveInt, positiveNumber } from './parse.js';
+import { createProgress } from './progress.js';
+import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
+
+export interface CurveCommandOptions extends RecipeFlagValues {
+  recipe?: string;
+  recipes: string;
+  cycles: number;
+  firstCycle: string;
+  mult: number;
+  shape: 'linear' | 'cosine';
+  cycleWarmup?: string;
+  seeds: number[];
+  multiRun?: string | true;
+  out: string;
+  overwrite: boolean;
+  progress: boolean;
+}
+
+/** `--seeds 3` is three seeds from --seed on; `--seeds 0,4,7` lists them. */
+function parseSeeds(text: string): number[] | number {
+  if (/^\d+$/.test(text.trim())) return positiveInt(text);
+  const seeds = text.split(',').map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0) || new Set(seeds).size !== seeds.length) {
+    throw new InvalidArgumentError(
+      `expected a count (3) or distinct whole numbers >= 0 (0,4,7), received '${text}'`,
+    );
+  }
+  return seeds;
+}
+
+export function addCurveCommand(program: Command): Command {
+  const command = program
+    .command('curve')
+    .description(
+      'accuracy vs. training time of each recipe from one cyclic-schedule run (curve.json, points.csv, report.html)',
+    );
+  return addRecipeOptions(command, [
+    'data',
+    'dataDir',
+    'limit',
+    'testLimit',
+    'model',
+    'batchSize',
+    'optimizer',
+    'lr',
+    'weightDecay',
+    'seed',
+    'backend',
+    'kernels',
+  ])
+    .option(
+      '--recipes <names>',
+      "recipes to compare: 'baseline', methods and an optimizer joined by '+' (label-smoothing+mixup, momentum)",
+      'baseline',
+    )
+    .option('--cycles <n>', 'cycles of the single run (points on each curve)', positiveInt, 4)
+    .option('--first-cycle <time>', "length of the first cycle: '0.25ep', '100ba'", '0.25ep')
+    .option('--mult <m>', 'each cycle is m times longer than the one before', positiveNumber, 2)
+    .addOption(
+      new Option('--shape <shape>', 'decay within each cycle')
+        .choices(['linear', 'cosine'])
+        .default('linear'),
+    )
+    .option('--cycle-warmup <time>', "linear warmup at the start of every cycle, e.g. '10ba'")
+    .option(
+      '--seeds <n|list>',
+      'seeds per recipe: a count from --seed on, or a list',
+      (text) => text,
+      '1',
+    )
+    .option(
+      '--multi-run [recipes]',
+      'also train one separate run per budget (default: the first recipe) to check the curve',
+    )
+    .option('--out <dir>', 'output directory', 'runs/curve')
+    .option('--overwrite', 'replace an existing output directory', false)
+    .option('--no-progress', 'no progress bar')
+    .action((opts: Omit<CurveCommandOptions, 'seeds'> & { seeds: string }) =>
+      curveCommand({ ...opts, seeds: seedList(opts.seeds, opts.seed) }),
+    );
+}
+
+function seedList(text: string, first: unknown): number[] {
+  const parsed = parseSeeds(text);
+  const start = typeof first === 'number' ? first : 0;
+  return typeof parsed === 'number' ? Array.from({ length: parsed }, (_, i) => start + i) : parsed;
+}
+
+export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
+  const recipes = parseRecipeList(opts.recipes);
+  const multiRun =
+    opts.multiRun === undefined
+      ? []
+      : opts.multiRun === true
+        ? [recipes[0]]
+        : parseRecipeList(opts.multiRun);
+  for (const name of multiRun) {
+    if (!recipes.includes(name)) {
+      throw new UsageError(
+        'ANNEAL_BAD_OPTION',
+        `--multi-run ${name}: not one of --recipes (${recipes.join(', ')}); list it there too`,
+      );
+    }
+  }
+  const base = recipeFromOptions(opts);
+  const settings = {
+    cycles: opts.cycles,
+    firstCycle: opts.firstCycle,
+    mult: opts.mult,
+    shape: opts.shape,
+    cycleWarmup: opts.cycleWarmup,
+  };
+  // Check everything a user can get wrong before touching the output directory.
+  const { engine, train, test, model } = await loadRecipeInputs(base);
+  model.dispose();
+  const plan = planCurve(base, train, settings);
+  openRunDir(opts.out, { overwrite: opts.overwrite, resumable: false });
+  const compare = { ...settings, base, recipes, seeds: opts.seeds, multiRun, out: opts.out };
+  writeJsonAtomic(join(opts.out, 'config.json'), {
+    ...compare,
+    engine: { backend: engine.backend, fastGradients: engine.fastGradients },
+  });
+
+  const total = comparisonSteps(plan, compare);
+  console.log(
+    `anneal: ${recipes.length} recipe(s) x ${opts.seeds.length} seed(s), ${plan.budgets.length} cycles ` +
+      `(budgets ${plan.budgets.join(', ')} steps of ${base.batchSize})` +
+      (multiRun.length ? `, separate runs for ${multiRun.join(', ')}` : '') +
+      `: ${total} steps of ${base.model.name} on ${base.data.name} (${train.length} train / ${test.length} test), ` +
+      `tfjs backend ${engine.backend}`,
+  );
+  const bar = createProgress(
+    total,
+    'curve',
+    opts.progress,
+    'curve [{bar}] {percentage}% | {value}/{total} steps | {run} | eta {eta_formatted}',
+  );
+  let offset = 0;
+  let label = '';
+  const progress: Callback = {
+    onBatchEnd: (state) => bar.update(offset + state.timestamp.step, { run: label }),
+  };
+  let result: CurveResult;
+  try {
+    result = await compareRecipes(compare, {
+      train,
+      test,
+      callbacks: [progress],
+      onRunStart: ({ recipe, seed, run }) => {
+        label = `${recipe} seed ${seed}${run === 'multi' ? ' (separate runs)' : ''}`;
+      },
+      onPoint: (point) => {
+        offset += point.run === 'multi' ? point.steps : 0;
+        if (point.run === 'single' && point.cycle === plan.budgets.length) offset += point.steps;
+        if (!process.stderr.isTTY || !opts.progress) console.log(describePoint(point));
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+  printSummary(result);
+  const report = await writeCurveReport(result, opts.out, engine);
+  console.log(`curve data: ${join(opts.out, 'curve.json')}, ${join(opts.out, 'points.csv')}`);
+  console.log(`report: ${report}`);
+}
+
+function describePoint(p: CurvePoint): string {
+  const kind = p.run === 'multi' ? 'separate run' : 'cycle';
+  return (
+    `  ${p.recipe} seed ${p.seed} ${kind} ${p.cycle}: ${p.epochs.toFixed(2)} ep, ` +
+    `${p.trainSeconds.toFixed(1)} s, test accuracy ${p.accuracy.toFixed(4)}`
+  );
+}
+
+function printSummary(result: CurveResult): void {
+  const { rows, singleVsMulti, cost, vsBaseline } = result.summary;
+  const seeds = result.settings.seeds.length;
+  const spread = (mean: number, sd: number) =>
+    seeds > 1 ? `${mean.toFixed(4)} ± ${sd.toFixed(4)}` : mean.toFixed(4);
+  console.log('\nrecipe                         cycle   epochs   train s   accuracy');
+  for (const r of rows.filter((row) => row.run === 'single')) {
+    console.log(
+      `${r.recipe.padEnd(30)} ${String(r.cycle).padStart(5)} ${r.epochs.toFixed(2).padStart(8)} ` +
+        `${r.trainSecondsMean.toFixed(1).padStart(9)}   ${spread(r.accuracyMean, r.accuracySd)}` +
+        (r.frontier ? '  (frontier)' : ''),
+    );
+  }
+  if (singleVsMulti.length > 0) {
+    console.log('\nsingle run vs. separate runs (accuracy)');
+    for (const r of singleVsMulti) {
+      console.log(
+        `  ${r.recipe} budget ${r.cycle}: ${r.single.toFixed(4)} vs ${r.multi.toFixed(4)} ` +
+          `(difference ${r.difference >= 0 ? '+' : ''}${r.difference.toFixed(4)}` +
+          (seeds > 1 ? `, ${r.withinTwoSd ? 'within' : 'outside'} 2 sd` : '') +
+          ')',
+      );
+    }
+    for (const c of cost) {
+      console.log(
+        `  ${c.recipe} cost: single run ${c.singleSeconds.toFixed(1)} s, separate runs ` +
+          `${c.multiSeconds.toFixed(1)} s (${c.ratio.toFixed(2)}x; ${c.singleSteps} vs ${c.multiSteps} steps)`,
+      );
+    }
+  }
+  for (const v of vsBaseline) {
+    console.log(
+      `${v.recipe}: above the baseline at ${v.helpsAt} of ${v.of} budgets compared at equal time`,
+    );
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * `anneal search`: a multi-fidelity hyper-parameter search (src/search) over a space of recipe
+ * fields, trials trained in worker threads. Shows a live table of trials (redrawn on a terminal,
+ * one line per finished job otherwise), ends with the final table and the best configuration,
+ * and writes <out>/search.json and one directory per trial.
+ */
+import { join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import {
+  readSpaceFile,
+  runSearch,
+  searchChartPoints,
+  SCHEDULER_NAMES,
+  type SearchEvent,
+  type SearchResult,
+  type TrialRecord,
+} from '../search/index.js';
+import { oneOf, positiveInt } from './parse.js';
+import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
+
+interface SearchCommandOptions extends RecipeFlagValues {
+  recipe?: string;
+  space: string;
+  scheduler: string;
+  maxResource: string;
+  minResource?: string;
+  eta: number;
+  configs?: number;
+  workers: number;
+  searchSeed: number;
+  valFraction: number;
+  out: string;
+  overwrite: boolean;
+  live: boolean;
+  report: boolean;
+}
+
+function etaValue(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 1)
+    throw new InvalidArgumentError('expected a number > 1, e.g. 3.');
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number in (0, 1), e.g. 0.1.');
+  return n;
+}
+
+function seedValue(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0.');
+  return n;
+}
+
+/** Adds `anneal search` to the program. */
+export function addSearchCommand(program: Command): Command {
+  const command = program
+    .command('search')
+    .description(
+      'multi-fidelity hyper-parameter search (successive halving, Hyperband, ASHA, median stopping, ' +
+        'MORL) over recipe fields; trials scored on a validation split of the training data; ' +
+        'writes <out>/search.json and <out>/trials/',
+    );
+  return addRecipeOptions(command, [
+    'data',
+    'dataDir',
+    'limit',
+    'model',
+    'optimizer',
+    'lr',
+    'weightDecay',
+    'schedule',
+    'methods',
+    'batchSize',
+    'backend',
+    'kernels',
+  ])
+    .requiredOption(
+      '--space <file>',
+      'search space JSON: { "optimizer.lr": { "type": "loguniform", "low": 1e-4, "high": 0.1 }, ... }',
+    )
+    .addOption(
+      new Option('--scheduler <name>', `scheduler: ${SCHEDULER_NAMES.join(', ')}`)
+        .argParser(oneOf(SCHEDULER_NAMES))
+        .default('hyperband'),
+    )
+    .option('--max-resource <time>', "a trial's largest budget: '8ep', '2000ba', '64000sp'", '8ep')
+    .option('--min-resource <time>', 'the smallest budget (same unit; default max / eta^2)')
+    .option('--eta <x>', 'reduction factor: keep the best 1/eta at each rung', etaValue, 3)
+    .option(
+      '--configs <n>',
+      'configurations (sha, morl, asha, median; default eta^s_max)',
+      positiveInt,
+    )
+    .option(
+      '--workers <n>',
+      'trials trained in parallel, each in its own worker thread',
+      positiveInt,
+      1,
+    )
+    .option('--seed <n>', 'seeds the sampled configurations and the validation split', seedValue, 0)
+    .option('--val-fraction <x>', 'training data held out to score the trials', fraction, 0.1)
+    .option('--out <dir>', 'search directory to write', 'runs/search')
+    .option('--overwrite', 'replace an existing search directory', false)
+    .option('--no-live', 'no live table (one line per finished job instead)')
+    .option(
+      '--report',
+      'also write <out>/report.html: trials per rung and scores across rungs',
+      false,
+    )
+    .action(searchCommand);
+}
+
+export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
+  // --seed of this command seeds the search; the recipe's own seed comes from --recipe.
+  const { seed, ...flags } = opts as SearchCommandOptions & { seed: number };
+  const base = recipeFromOptions(flags);
+  const space = readSpaceFile(opts.space, base);
+  const live = opts.live && process.stdout.isTTY === true;
+  const table = new LiveTable(live);
+  const result = await runSearch({
+    space,
+    base,
+    scheduler: opts.scheduler,
+    maxResource: opts.maxResource,
+    minResource: opts.minResource,
+    eta: opts.eta,
+    configs: opts.configs,
+    workers: opts.workers,
+    seed,
+    valFraction: opts.valFraction,
+    out: opts.out,
+    overwrite: opts.overwrite,
+    onUpdate: (snapshot, event) => table.update(snapshot, event),
+  });
+  table.clear();
+  console.log(renderTable(result, Infinity));
+  const failed = result.trials.filter((t) => t.status === 'failed').length;
+  console.log(
+    `${result.trials.length} trials (${failed} failed), ${fmt(result.totalResource)}${result.unit} trained in ` +
+      `${result.seconds.toFixed(1)} s with ${result.workers} worker${result.workers > 1 ? 's' : ''}`,
+  );
+  if (result.best) {
+    console.log(
+      `best: trial ${result.best.trial}, validation accuracy ${result.best.score.toFixed(4)} at ` +
+        `${fmt(result.best.resource)}${result.unit}: ${formatConfig(result.best.config)}`,
+    );
+  } else {
+    console.log('best: none (every trial failed)');
+  }
+  if (opts.report) console.log(`report: ${await writeReport(result, opts.out)}`);
+  console.log(`search directory: ${opts.out}`);
+}
+
+/** <out>/report.html with the search-progress chart and the trials table. */
+async function writeReport(result: SearchResult, out: string): Promise<string> {
+  // Loaded only when asked: the report module brings vega along.
+  const { renderSvg, searchProgressChart, writeHtmlReport } = await import('../report/index.js');
+  const svg = await renderSvg(
+    searchProgressChart(searchChartPoints(result), {
+      title: `${result.scheduler}: trials per rung and validation accuracy`,
+      scoreTitle: 'validation accuracy',
+    }),
+  );
+  const unit = result.unit;
+  return writeHtmlReport(join(out, 'report.html'), {
+    title: `anneal search (${result.scheduler})`,
+    summary: [
+      {
+        scheduler: result.scheduler,
+        trials: result.trials.length,
+        failed: result.trials.filter((t) => t.status === 'failed').length,
+        [`trained (${unit})`]: Number(fmt(result.totalResource)),
+        seconds: Number(result.seconds.toFixed(1)),
+        'best trial': result.best?.trial ?? null,
+        'best val accuracy': result.best ? Number(result.best.score.toFixed(4)) : null,
+      },
+    ],
+    sections: [
+      { title: 'Search progress', svg: [svg] },
+      {
+        title: 'Trials',
+        table: result.trials.map((t) => {
+          const last = lastResult(t);
+          return {
+            trial: t.trial,
+            bracket: t.bracket,
+            status: t.status,
+            [unit]: last ? Number(fmt(last.resource)) : null,
+            'val accuracy': last ? Number(last.score.toFixed(4)) : null,
+            ...Object.fromEntries(Object.entries(t.config).map(([k, v]) => [k, formatValue(v)])),
+            error: t.error ?? null,
+          };
+        }),
+      },
+    ],
+    data: result,
+  });
+}
+
+const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(3));
+
+function formatValue(v: unknown): string {
+  return typeof v === 'number'
+    ? Number.isInteger(v)
+      ? String(v)
+      : v.toPrecision(3)
+    : JSON.stringify(v);
+}
+
+function formatConfig(config: Record<string, unknown>): string {
+  return Object.entries(config)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join(' ');
+}
+
+function lastResult(t: TrialRecord) {
+  return t.results[t.results.length - 1];
+}
+
+/** The trials as a text table: running first, then by resource reached and score. */
+export function renderTable(result: SearchResult, maxRows: number): string {
+  const paths = Object.keys(result.space).sort();
+  const header = ['trial', 'bracket', 'status', 'rung', result.unit, 'val acc', ...paths];
+  const order = [...result.trials].sort((a, b) => {
+    const ra = a.status === 'running' ? 1 : 0;
+    const rb = b.status === 'running' ? 1 : 0;
+    const la = lastResult(a);
+    const lb = lastResult(b);
+    return (
+      rb - ra ||
+      (lb?.resource ?? -1) - (la?.resource ?? -1) ||
+      (lb?.score ?? -1) - (la?.score ?? -1) ||
+      a.trial - b.trial
+    );
+  });
+  const rows = order.slice(0, maxRows).map((t) => {
+    const last = lastResult(t);
+    return [
+      String(t.trial),
+      String(t.bracket),
+      t.status,
+      last ? String(last.rung) : '-',
+      last ? fmt(last.resource) : '-',
+      last ? last.score.toFixed(4) : '-',
+      ...paths.map((p) => formatValue(t.config[p])),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
+  const more = order.length > maxRows ? [`... ${order.length - maxRows} more`] : [];
+  return [line(header), ...rows.map(line), ...more].join('\n');
+}
+
+/** Redraws the table in place on a terminal; otherwise prints a line per finished job. */
+class LiveTable {
+  private lines = 0;
+
+  constructor(private readonly live: boolean) {}
+
+  update(snapshot: SearchResult, event: SearchEvent): void {
+    if (event.type === 'done') return;
+    if (!this.live) {
+      if (event.type !== 'report') return;
+      const { job } = event;
+      const where = `trial ${job.trial} rung ${job.rung} (${fmt(job.resource)}${snapshot.unit})`;
+      if (event.error !== undefined) {
+        console.log(`${where}: failed: ${event.error}`);
+      } else {
+        const t = snapshot.trials.find((x) => x.trial === job.trial)!;
+        console.log(
+          `${where}: val accuracy ${lastResult(t).score.toFixed(4)} [${formatConfig(t.config)}] ${t.status}`,
+        );
+      }
+      return;
+    }
+    this.clear();
+    const rows = Math.max(5, (process.stdout.rows ?? 30) - 4);
+    const text = renderTable(snapshot, rows);
+    process.stdout.write(text + '\n');
+    this.lines = text.split('\n').length;
+  }
+
+  clear(): void {
+    if (this.live && this.lines > 0) process.stdout.write(`\x1b[${this.lines}A\x1b[0J`);
+    this.lines = 0;
+  }
+}

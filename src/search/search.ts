@@ -1,0 +1,316 @@
+/**
+ * A multi-fidelity hyper-parameter search: a space over recipe fields, a scheduler, and trials
+ * trained in worker threads, written to an out directory:
+ *
+ * ```
+ * <out>/search.json          all trials, their rung scores, rung progress and the best config
+ * <out>/trials/trial-007/    config.json (values + full recipe), log.jsonl, checkpoints/
+ * ```
+ *
+ * search.json is rewritten atomically after every finished job, so a killed search leaves a
+ * readable record of what finished.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Recipe } from '../train/recipe.js';
+import { writeJsonAtomic } from '../train/run-dir.js';
+import { formatDuration, parseDuration, type TimeUnit } from '../train/time.js';
+import { drive } from './driver.js';
+import { WorkerPool } from './pool.js';
+import {
+  bestTrial,
+  createScheduler,
+  type Job,
+  type RungProgress,
+  type Scheduler,
+  type SchedulerName,
+  type TrialStatus,
+} from './schedulers.js';
+import { applyConfig, sampleConfig, type SearchSpace, type TrialConfig } from './space.js';
+import type { TrialRequest, TrialResult } from './trial.js';
+
+export interface SearchOptions {
+  space: SearchSpace;
+  /** The recipe every trial starts from (its `duration` is replaced by the rung resources). */
+  base: Recipe;
+  scheduler: SchedulerName | string;
+  /** '8ep', '2000ba', '64000sp'. */
+  maxResource: string;
+  /** Same unit as maxResource; default maxResource / eta^2. */
+  minResource?: string;
+  /** Default 3. */
+  eta?: number;
+  /** Configurations (SHA, MORL, ASHA, median; default eta^s_max). Hyperband's are fixed. */
+  configs?: number;
+  /** Worker threads (default 1). */
+  workers?: number;
+  /** Seeds the sampled configurations and the validation split (default 0). */
+  seed?: number;
+  /** Fraction of the training data held out to score trials (default 0.1). */
+  valFraction?: number;
+  out: string;
+  /** Replace a non-empty out directory. */
+  overwrite?: boolean;
+  onUpdate?: (snapshot: SearchResult, event: SearchEvent) => void;
+  /** Runs one trial job (default: the worker pool). Tests pass a function. */
+  runJob?: (request: TrialRequest) => Promise<TrialResult>;
+}
+
+export type SearchEvent =
+  { type: 'start'; job: Job } | { type: 'report'; job: Job; error?: string } | { type: 'done' };
+
+export interface TrialRecord {
+  trial: number;
+  bracket: number;
+  status: TrialStatus;
+  config: TrialConfig;
+  dir: string;
+  /** Per rung: resource, validation accuracy and loss, time. */
+  results: {
+    rung: number;
+    resource: number;
+    score: number;
+    loss: number | null;
+    steps: number | null;
+    seconds: number;
+  }[];
+  error?: string;
+}
+
+export interface SearchResult {
+  version: 1;
+  scheduler: string;
+  status: 'running' | 'finished';
+  seed: number;
+  eta: number;
+  unit: Exclude<TimeUnit, 'dur'>;
+  minResource: number;
+  maxResource: number;
+  workers: number;
+  valFraction: number;
+  space: SearchSpace;
+  baseRecipe: Recipe;
+  trials: TrialRecord[];
+  /** Trials per rung (the data of a search-progress chart). */
+  rungs: RungProgress[];
+  best: { trial: number; score: number; resource: number; config: TrialConfig } | null;
+  /** Resource trained over all jobs (continuations count only their new part). */
+  totalResource: number;
+  seconds: number;
+}
+
+/** The resources in one unit; a bad or mixed pair is a one-line error. */
+export function parseResources(
+  maxText: string,
+  minText: string | undefined,
+  eta: number,
+): { unit: Exclude<TimeUnit, 'dur'>; min: number; max: number } {
+  const max = parseDuration(maxText);
+  if (max.unit === 'dur' || !(max.value > 0)) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `max resource ${JSON.stringify(maxText)} is not valid: expected a positive duration in ep, ba or sp, e.g. '8ep'`,
+    );
+  }
+  const min =
+    minText === undefined
+      ? { value: max.value / eta ** 2, unit: max.unit }
+      : parseDuration(minText);
+  if (min.unit !== max.unit) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `min resource '${formatDuration(min)}' and max resource '${formatDuration(max)}' are in different units: give both in ${max.unit}`,
+    );
+  }
+  if (!(min.value > 0 && min.value <= max.value)) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `min resource '${formatDuration(min)}' is not valid: expected 0 < min <= max resource '${formatDuration(max)}'`,
+    );
+  }
+  return { unit: max.unit, min: min.value, max: max.value };
+}
+
+/** Creates the out directory; a non-empty one is refused, or emptied with `overwrite`. */
+function openOut(out: string, overwrite: boolean): void {
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    if (!overwrite) {
+      throw new UsageError(
+        'ANNEAL_RUN_EXISTS',
+        `search directory ${out} already exists and is not empty; pass --overwrite to replace it or choose another --out`,
+      );
+    }
+    rmSync(out, { recursive: true, force: true });
+  }
+  mkdirSync(out, { recursive: true });
+}
+
+export function trialDir(out: string, trial: number): string {
+  return join(out, 'trials', `trial-${String(trial).padStart(3, '0')}`);
+}
+
+/** Runs a search to the end and returns (and writes) its record. */
+export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
+  const eta = opts.eta ?? 3;
+  const seed = opts.seed ?? 0;
+  const workers = opts.workers ?? 1;
+  const valFraction = opts.valFraction ?? 0.1;
+  if (!(valFraction > 0 && valFraction < 1)) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `validation fraction ${valFraction} is not valid: expected a number in (0, 1), e.g. 0.1`,
+    );
+  }
+  const resources = parseResources(opts.maxResource, opts.minResource, eta);
+  if (opts.scheduler === 'hyperband' && opts.configs !== undefined) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `configs = ${opts.configs} cannot be given to hyperband: its brackets fix the number of ` +
+        'configurations from the resources and eta; drop --configs or use sha, morl, asha or median',
+    );
+  }
+  const scheduler: Scheduler = createScheduler(opts.scheduler, {
+    minResource: resources.min,
+    maxResource: resources.max,
+    eta,
+    configs: opts.configs,
+  });
+  openOut(opts.out, opts.overwrite ?? false);
+
+  const configs = new Map<number, TrialConfig>();
+  const details = new Map<string, { loss: number | null; steps: number | null; seconds: number }>();
+  let totalResource = 0;
+  const started = performance.now();
+  const configOf = (trial: number) => {
+    let c = configs.get(trial);
+    if (!c) configs.set(trial, (c = sampleConfig(opts.space, seed, trial)));
+    return c;
+  };
+
+  const snapshot = (status: SearchResult['status']): SearchResult => {
+    const trials = scheduler.trials().map((t) => ({
+      trial: t.trial,
+      bracket: t.bracket,
+      status: t.status,
+      config: configOf(t.trial),
+      dir: trialDir(opts.out, t.trial),
+      results: t.results.map((r) => ({
+        ...r,
+        ...(details.get(`${t.trial}/${r.rung}`) ?? { loss: null, steps: null, seconds: 0 }),
+      })),
+      ...(t.error !== undefined ? { error: t.error } : {}),
+    }));
+    const best = bestTrial(scheduler.trials());
+    return {
+      version: 1,
+      scheduler: scheduler.name,
+      status,
+      seed,
+      eta,
+      unit: resources.unit,
+      minResource: resources.min,
+      maxResource: resources.max,
+      workers,
+      valFraction,
+      space: opts.space,
+      baseRecipe: opts.base,
+      trials,
+      rungs: scheduler.progress(),
+      best: best && { ...best, config: configOf(best.trial) },
+      totalResource,
+      seconds: (performance.now() - started) / 1000,
+    };
+  };
+  const write = (s: SearchResult) => writeJsonAtomic(join(opts.out, 'search.json'), s);
+
+  const pool = opts.runJob ? null : new WorkerPool(workers);
+  const runJob = opts.runJob ?? ((r: TrialRequest) => pool!.run(r));
+  try {
+    await drive(
+      scheduler,
+      async (job) => {
+        const config = configOf(job.trial);
+        const recipe = applyConfig(opts.base, config, `trial ${job.trial}`);
+        const result = await runJob({
+          job,
+          recipe,
+          dir: trialDir(opts.out, job.trial),
+          unit: resources.unit,
+          maxResource: resources.max,
+          valFraction,
+          splitSeed: seed,
+          config,
+        });
+        details.set(`${job.trial}/${job.rung}`, {
+          loss: result.loss,
+          steps: result.steps,
+          seconds: result.trainSeconds,
+        });
+        return result.score;
+      },
+      {
+        workers,
+        onStart: (job) => opts.onUpdate?.(snapshot('running'), { type: 'start', job }),
+        onReport: (job, outcome) => {
+          totalResource += job.resource - job.from;
+          const s = snapshot('running');
+          write(s);
+          opts.onUpdate?.(s, {
+            type: 'report',
+            job,
+            ...('error' in outcome ? { error: outcome.error } : {}),
+          });
+        },
+      },
+    );
+  } finally {
+    await pool?.close();
+  }
+  const final = snapshot('finished');
+  write(final);
+  opts.onUpdate?.(final, { type: 'done' });
+  return final;
+}
+
+/** Trials per rung, one row per (bracket, rung): the data of a search-progress chart. */
+export function searchProgress(result: Pick<SearchResult, 'rungs' | 'unit'>): (RungProgress & {
+  unit: string;
+})[] {
+  return result.rungs.map((r) => ({ ...r, unit: result.unit }));
+}
+
+/** One trial's score at one rung, with whether it went on: the points of a search chart. */
+export interface SearchChartPoint {
+  trial: number;
+  bracket: number;
+  rung: number;
+  resource: number;
+  score: number;
+  /** Went on to the next rung; undefined at a trial's last rung while that is open or final. */
+  promoted?: boolean;
+}
+
+/** Every (trial, rung) score as plain records (src/report's searchProgressChart takes them). */
+export function searchChartPoints(result: Pick<SearchResult, 'trials'>): SearchChartPoint[] {
+  return result.trials.flatMap((t) =>
+    t.results.map((r, i) => {
+      const last = i === t.results.length - 1;
+      const promoted = !last
+        ? true
+        : t.status === 'stopped'
+          ? false
+          : t.status === 'promoted' || t.status === 'running'
+            ? true
+            : undefined;
+      return {
+        trial: t.trial,
+        bracket: t.bracket,
+        rung: r.rung,
+        resource: r.resource,
+        score: r.score,
+        ...(promoted === undefined ? {} : { promoted }),
+      };
+    }),
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * One job of a trial: train the trial's recipe from its previous rung's checkpoint up to the
+ * job's resource, then score it on a held-out validation split of the TRAINING data (never the
+ * test set). Each trial has its own directory: config.json, log.jsonl, checkpoints/.
+ *
+ * How a promotion continues training:
+ * - 'truncated' (SHA, Hyperband, ASHA, median): the trial's run is the whole max resource R
+ *   with the recipe's schedules over R; a job trains the next piece of it and stops, the
+ *   checkpoint keeps weights, optimizer state and data position, and the next rung resumes
+ *   exactly there. A rung's score is therefore taken mid-schedule (lr still high).
+ * - 'repeated' (MORL): the job resumes the same checkpoint but trains its piece
+ *   [from, resource) with the recipe's lr (and weight decay, momentum) schedule compressed into
+ *   that piece: one complete short cycle per rung (cosine when the recipe has no lr schedule),
+ *   so every rung is scored at the end of a cycle.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { DataLoader, splitValidation, type Dataset } from '../data/index.js';
+import { UsageError } from '../errors.js';
+import { JsonlLogger } from '../report/jsonl.js';
+import { createSchedule, type Schedule, type ScheduleSpec } from '../schedules/index.js';
+import { evaluate } from '../train/evaluate.js';
+import { loadRecipeInputs, recipeTrainerOptions, type Recipe } from '../train/recipe.js';
+import { writeJsonAtomic } from '../train/run-dir.js';
+import { Timeline, type TimeUnit } from '../train/time.js';
+import { Trainer, type TrainerSchedules } from '../train/trainer.js';
+import type { Job } from './schedulers.js';
+
+export interface TrialRequest {
+  job: Job;
+  /** The trial's recipe (base recipe with its sampled values). */
+  recipe: Recipe;
+  /** The trial's directory. */
+  dir: string;
+  unit: Exclude<TimeUnit, 'dur'>;
+  maxResource: number;
+  /** Fraction of the training data held out for the score. */
+  valFraction: number;
+  /** Seeds the validation split (the same split for every trial). */
+  splitSeed: number;
+  /** Values sampled for this trial, kept in its config.json. */
+  config: Record<string, unknown>;
+}
+
+export interface TrialResult {
+  score: number;
+  loss: number;
+  steps: number;
+  trainSeconds: number;
+  stopReason: string | null;
+}
+
+/** Training data without its validation part, and the validation part. */
+export async function trialData(
+  recipe: Recipe,
+  valFraction: number,
+  splitSeed: number,
+): Promise<{ train: Dataset; val: Dataset; model: tfl.LayersModel }> {
+  const inputs = await loadRecipeInputs(recipe);
+  const { train, val } = splitValidation(inputs.train, valFraction, splitSeed);
+  return { train, val, model: inputs.model };
+}
+
+function timelineOf(train: Dataset, recipe: Recipe, maxDuration: number): Timeline {
+  const loader = new DataLoader(train, { batchSize: recipe.batchSize, shuffle: false });
+  return new Timeline({
+    stepsPerEpoch: loader.batchesPerEpoch,
+    samplesPerStep: loader.batchSize,
+    samplesPerEpoch: loader.samplesPerEpoch,
+    maxDuration,
+  });
+}
+
+/** The recipe's schedules compressed into steps [start, end): one complete cycle there. */
+function repeatedSchedules(
+  recipe: Recipe,
+  timeline: Timeline,
+  start: number,
+  end: number,
+): TrainerSchedules {
+  const segment = new Timeline({
+    stepsPerEpoch: timeline.stepsPerEpoch,
+    samplesPerStep: timeline.samplesPerStep,
+    samplesPerEpoch: timeline.samplesPerEpoch,
+    maxDuration: end - start,
+  });
+  const shift = (spec: unknown): Schedule | undefined => {
+    if (spec === undefined) return undefined;
+    const inner = createSchedule(spec, segment).schedule;
+    return (step: number) => inner(step - start);
+  };
+  const { lr, weightDecay, momentum } = recipe.schedules;
+  return {
+    lr: shift(lr ?? ({ name: 'cosine' } satisfies ScheduleSpec)),
+    weightDecay: shift(weightDecay),
+    momentum: shift(momentum),
+  };
+}
+
+export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
+  const { job, recipe, dir } = req;
+  mkdirSync(dir, { recursive: true });
+  const checkpointDir = join(dir, 'checkpoints');
+  const { train, val, model } = await trialData(recipe, req.valFraction, req.splitSeed);
+  const steps = (resource: number, t: Timeline) => t.toSteps({ value: resource, unit: req.unit });
+  const probe = timelineOf(train, recipe, 0);
+  const start = steps(job.from, probe);
+  const end = steps(job.resource, probe);
+  const total = job.fidelity === 'repeated' ? end : steps(req.maxResource, probe);
+  if (end - start < 1) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `rung ${job.rung} of trial ${job.trial} trains ${job.resource - job.from}${req.unit}, less than one ` +
+        `step (${probe.stepsPerEpoch} steps an epoch): raise --min-resource`,
+    );
+  }
+  if (job.from === 0) {
+    writeJsonAtomic(join(dir, 'config.json'), { trial: job.trial, config: req.config, recipe });
+  }
+  const base = recipeTrainerOptions(recipe, { train, test: val, model });
+  const jsonl = new JsonlLogger(join(dir, 'log.jsonl'), {
+    everySteps: recipe.logEvery,
+    meta: { trial: job.trial, rung: job.rung, resource: job.resource, unit: req.unit },
+  });
+  const trainer = new Trainer({
+    ...base,
+    // Scored below on the validation split; no evaluation inside the run.
+    evalData: undefined,
+    maxDuration: total,
+    schedules:
+      job.fidelity === 'repeated' ? repeatedSchedules(recipe, probe, start, end) : base.schedules,
+    callbacks: [jsonl],
+    checkpoint: { dir: checkpointDir, interval: Math.max(1, total), keep: 2 },
+    resumeFrom: job.from > 0 ? checkpointDir : undefined,
+  });
+  try {
+    const result = await trainer.fit({ duration: Math.max(0, end - start) });
+    const score = await evaluate(trainer.state.model, val);
+    const ts = result.timestamp;
+    jsonl.log.write({
+      event: 'rung',
+      trial: job.trial,
+      rung: job.rung,
+      resource: job.resource,
+      unit: req.unit,
+      fidelity: job.fidelity,
+      step: ts.step,
+      valAccuracy: score.accuracy,
+      valLoss: score.loss,
+    });
+    return {
+      score: score.accuracy,
+      loss: score.loss,
+      steps: ts.step,
+      trainSeconds: ts.trainSeconds,
+      stopReason: result.stopReason,
+    };
+  } finally {
+    trainer.dispose();
+    // A method may have rebuilt the model (BlurPool): free both.
+    for (const m of new Set([model, base.model as tfl.LayersModel])) m.dispose();
+  }
+}

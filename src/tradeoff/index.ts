@@ -1,0 +1,38 @@
+/** Single-run tradeoff curves, their multi-run check, recipe comparison and Pareto frontiers. */
+export {
+  curveLrSpec,
+  lrTrace,
+  planCurve,
+  recipeBaseLr,
+  recipeTimeline,
+  runMultiCurve,
+  runSingleCurve,
+  type CurveContext,
+  type CurvePlan,
+  type CurvePoint,
+  type CurveSettings,
+} from './curve.js';
+export {
+  compareRecipes,
+  comparisonSteps,
+  pointsCsv,
+  type CompareContext,
+  type CompareOptions,
+  type CurveResult,
+} from './compare.js';
+export {
+  compareAtEqualCost,
+  interpolate,
+  paretoFrontier,
+  type CurveXY,
+  type EqualCostComparison,
+} from './pareto.js';
+export { applyRecipeName, BASELINE, parseRecipeList } from './recipes.js';
+export {
+  curveRows,
+  summarizeCurves,
+  type CostComparison,
+  type CurveRow,
+  type CurveSummary,
+  type SingleVsMultiRow,
+} from './summary.js';

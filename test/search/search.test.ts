@@ -1,0 +1,261 @@
+/**
+ * Real searches on a tiny synthetic set: two worker threads, an MLP, a few trials (one of them
+ * crashing); how a promotion continues training; and the `anneal search` command's user errors.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { readJsonl } from '../../src/report/jsonl.js';
+import {
+  parseResources,
+  parseSpace,
+  readSpaceFile,
+  runSearch,
+  runTrialJob,
+  WorkerPool,
+  type Job,
+  type TrialRequest,
+  type SearchResult,
+} from '../../src/search/index.js';
+import { parseRecipe } from '../../src/train/recipe.js';
+import { anneal, assertUserError } from '../cli/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'anneal-search-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = parseRecipe(
+  {
+    data: { name: 'synthetic', limit: 240 },
+    model: { name: 'mlp', options: { hidden: [8] } },
+    batchSize: 32,
+    kernels: 'js',
+    backend: 'cpu',
+    schedules: { lr: 'cosine' },
+  },
+  { source: 'test' },
+);
+
+describe('a real search', () => {
+  it('2 workers, SHA over 4 configs (one of which crashes): finishes and writes search.json', async () => {
+    const space = parseSpace(
+      {
+        'optimizer.lr': { type: 'loguniform', low: 1e-3, high: 0.1 },
+        // [-1] passes the recipe schema (model options are the factory's) and throws in the worker.
+        'model.options.hidden': { type: 'choice', values: [[8], [-1]] },
+      },
+      'space',
+      base,
+    );
+    const out = join(dir, 'sha');
+    const result = await runSearch({
+      space,
+      base,
+      scheduler: 'sha',
+      maxResource: '2ep',
+      minResource: '1ep',
+      eta: 2,
+      configs: 4,
+      workers: 2,
+      seed: 0,
+      out,
+    });
+    const saved = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8')) as SearchResult;
+    assert.equal(saved.status, 'finished');
+    assert.equal(saved.trials.length, 4);
+    assert.deepEqual(saved, JSON.parse(JSON.stringify(result)));
+    const crashed = saved.trials.filter(
+      (t) => (t.config['model.options.hidden'] as number[])[0] === -1,
+    );
+    const fine = saved.trials.filter(
+      (t) => (t.config['model.options.hidden'] as number[])[0] === 8,
+    );
+    assert.ok(crashed.length > 0 && fine.length > 0, 'seed 0 samples both kinds');
+    for (const t of crashed) {
+      assert.equal(t.status, 'failed');
+      assert.match(t.error!, /hidden/);
+    }
+    // R/r = 2, eta = 2: s_max = 1, rungs 1ep (4 configs) and 2ep (floor(4/2) = 2).
+    assert.deepEqual(
+      saved.rungs.map((r) => [r.rung, r.resource, r.planned, r.started]),
+      [
+        [0, 1, 4, 4],
+        [1, 2, 2, fine.length],
+      ],
+    );
+    assert.equal(saved.totalResource, 4 * 1 + fine.length * 1);
+    // Every finished trial has its own directory with its config, log and checkpoints.
+    for (const t of fine) {
+      assert.ok(existsSync(join(t.dir, 'config.json')));
+      assert.ok(existsSync(join(t.dir, 'checkpoints', 'latest')));
+      const rungs = readJsonl(join(t.dir, 'log.jsonl')).filter((r) => r.event === 'rung');
+      assert.deepEqual(
+        rungs.map((r) => r.valAccuracy),
+        t.results.map((r) => r.score),
+      );
+    }
+    if (saved.best) {
+      const best = saved.trials.find((t) => t.trial === saved.best!.trial)!;
+      assert.equal(best.results.at(-1)!.score, saved.best.score);
+    }
+  });
+});
+
+describe('the worker pool', () => {
+  it('a job that throws or a thread that dies rejects that job only; dead workers are replaced', async () => {
+    const pool = new WorkerPool(1, new URL('./crash-worker.ts', import.meta.url));
+    const request = (trial: number) => ({ job: { trial } }) as unknown as TrialRequest;
+    try {
+      const outcomes = await Promise.allSettled([0, 1, 2, 3, 4].map((t) => pool.run(request(t))));
+      assert.deepEqual(
+        outcomes.map((o) =>
+          o.status === 'fulfilled' ? o.value.score : (o.reason as Error).message,
+        ),
+        [
+          0,
+          'worker thread died: exit code 3',
+          'worker thread died: native crash stand-in',
+          'bad trial',
+          0.4,
+        ],
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('how a promotion continues training', () => {
+  const recipe = { ...base, logEvery: 1, optimizer: { ...base.optimizer, lr: 0.05 } };
+  const request = (job: Partial<Job>, out: string) => ({
+    job: {
+      trial: 0,
+      bracket: 0,
+      rung: 0,
+      from: 0,
+      resource: 2,
+      fidelity: 'truncated' as const,
+      ...job,
+    },
+    recipe,
+    dir: join(dir, out),
+    unit: 'ep' as const,
+    maxResource: 2,
+    valFraction: 0.1,
+    splitSeed: 0,
+    config: {},
+  });
+  // 240 samples, 24 held out: 216 / 32 = 7 steps an epoch (the last one partial).
+  const lrByStep = (out: string) =>
+    new Map(
+      readJsonl(join(dir, out, 'log.jsonl'))
+        .filter((r) => r.event === 'batch_end')
+        .map((r) => [r.step as number, r.lr as number]),
+    );
+
+  it("'truncated': 1ep then 1ep more from the checkpoint is exactly one 2ep run", async () => {
+    await runTrialJob(request({ resource: 1 }, 'split'));
+    const split = await runTrialJob(request({ rung: 1, from: 1, resource: 2 }, 'split'));
+    const whole = await runTrialJob(request({}, 'whole'));
+    assert.equal(split.steps, 14);
+    assert.equal(split.loss, whole.loss);
+    assert.equal(split.score, whole.score);
+    // The lr at step index 7 is the middle of the 14-step cosine: 0.05 * (1 + cos(pi/2)) / 2.
+    assert.ok(Math.abs(lrByStep('split').get(8)! - 0.025) < 1e-9);
+  });
+
+  it("'repeated' (MORL): each rung is a complete cosine cycle of its own length", async () => {
+    await runTrialJob(request({ resource: 1, fidelity: 'repeated' }, 'morl'));
+    await runTrialJob(request({ rung: 1, from: 1, resource: 2, fidelity: 'repeated' }, 'morl'));
+    const lr = lrByStep('morl');
+    const cosine = (t: number, T: number) => (0.05 * (1 + Math.cos((Math.PI * t) / T))) / 2;
+    // Record `step` s + 1 carries the lr of step index s. Rung 0: steps 0..6 of a 7-step
+    // cycle; rung 1: steps 7..13, a new 7-step cycle starting again at the full lr.
+    for (let s = 0; s < 14; s++) {
+      const expected = s < 7 ? cosine(s, 7) : cosine(s - 7, 7);
+      assert.ok(
+        Math.abs(lr.get(s + 1)! - expected) < 1e-9,
+        `step ${s}: ${lr.get(s + 1)} vs ${expected}`,
+      );
+    }
+  });
+});
+
+describe('anneal search: user errors', () => {
+  const space = join(dir, 'space.json');
+  writeFileSync(
+    space,
+    JSON.stringify({ 'optimizer.lr': { type: 'loguniform', low: 1e-4, high: 0.1 } }),
+  );
+
+  it('a missing or bad space file, an unknown scheduler, mixed resource units', () => {
+    assertUserError(
+      anneal(['search', '--space', join(dir, 'none.json')]),
+      'none.json cannot be read',
+    );
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"optimizer.lr": {"type": "gaussian"}}');
+    assertUserError(
+      anneal(['search', '--space', bad]),
+      'optimizer.lr',
+      'type "gaussian" is not a distribution',
+    );
+    assertUserError(
+      anneal(['search', '--space', space, '--scheduler', 'bohb']),
+      "'bohb'",
+      'hyperband',
+    );
+    assertUserError(
+      anneal(['search', '--space', space, '--max-resource', '4ep', '--min-resource', '100ba']),
+      'different units',
+    );
+  });
+
+  it('the same checks in process: invalid JSON, a fraction of the run, min above max', async () => {
+    const bad = join(dir, 'bad2.json');
+    writeFileSync(bad, '{"optimizer.lr": ');
+    assert.throws(() => readSpaceFile(bad), /bad2\.json: not valid JSON/);
+    assert.throws(
+      () => parseResources('0.5dur', undefined, 3),
+      /max resource "0.5dur" is not valid/,
+    );
+    assert.throws(() => parseResources('2ep', '3ep', 3), /min resource '3ep' is not valid/);
+    assert.deepEqual(parseResources('9ep', undefined, 3), { unit: 'ep', min: 1, max: 9 });
+    const space = parseSpace({ 'optimizer.lr': { type: 'loguniform', low: 1e-3, high: 0.1 } });
+    const common = { space, base, maxResource: '2ep', out: join(dir, 'never') };
+    await assert.rejects(
+      runSearch({ ...common, scheduler: 'hyperband', configs: 5 }),
+      /configs = 5 cannot be given to hyperband/,
+    );
+    await assert.rejects(
+      runSearch({ ...common, scheduler: 'bohb' }),
+      /scheduler "bohb" is not known/,
+    );
+    assert.equal(existsSync(join(dir, 'never')), false);
+  });
+
+  it('a rung shorter than one step fails its trials with the reason, and the search ends', async () => {
+    const space = parseSpace({ 'optimizer.lr': { type: 'loguniform', low: 1e-3, high: 0.1 } });
+    // 216 training samples in batches of 32: 7 steps an epoch; 0.05ep is 0.35 steps.
+    const result = await runSearch({
+      space,
+      base,
+      scheduler: 'sha',
+      maxResource: '0.05ep',
+      minResource: '0.05ep',
+      configs: 2,
+      out: join(dir, 'tiny'),
+      runJob: runTrialJob, // in this thread: no worker needed
+    });
+    assert.equal(result.best, null);
+    assert.deepEqual(
+      result.trials.map((t) => t.status),
+      ['failed', 'failed'],
+    );
+    assert.match(
+      result.trials[0].error!,
+      /less than one step \(7 steps an epoch\): raise --min-resource/,
+    );
+  });
+});
