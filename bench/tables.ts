@@ -12,6 +12,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as prettier from 'prettier';
+import { renderSvg } from '../src/report/charts.js';
 import {
   fixed,
   markdownTable,
@@ -19,6 +20,7 @@ import {
   provenance,
   replaceSection,
   sci,
+  type ChartsRenderer,
   type Renderer,
   type SectionsRenderer,
   type ResultBase,
@@ -459,25 +461,37 @@ function renderMethods(r: MethodsResult): Record<string, string> {
 
 // ---- the registry and the README --------------------------------------------------------------
 
-/** The renderers of bench/tables/<area>.ts (.ts under tsx, .js when compiled to dist/). */
-async function areaRenderers(): Promise<Record<string, Renderer>> {
+/** The renderers and chart makers of bench/tables/<area>.ts (.ts under tsx, .js in dist/). */
+async function areaModules(): Promise<{
+  renderers: Record<string, Renderer>;
+  charts: Record<string, ChartsRenderer>;
+}> {
+  const renderers: Record<string, Renderer> = {};
+  const charts: Record<string, ChartsRenderer> = {};
   const dir = join(benchDir, 'tables');
-  if (!existsSync(dir)) return {};
+  if (!existsSync(dir)) return { renderers, charts };
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const found: Record<string, Renderer> = {};
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'))
     .sort()) {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as {
       renderers?: Record<string, Renderer>;
+      charts?: Record<string, ChartsRenderer>;
     };
-    for (const [name, render] of Object.entries(mod.renderers ?? {})) {
-      if (found[name]) throw new Error(`bench/tables/${file}: a second renderer for '${name}'`);
-      found[name] = render;
+    for (const [kind, found, add] of [
+      ['renderer', renderers, mod.renderers],
+      ['chart maker', charts, mod.charts],
+    ] as const) {
+      for (const [name, fn] of Object.entries(add ?? {})) {
+        if (found[name]) throw new Error(`bench/tables/${file}: a second ${kind} for '${name}'`);
+        (found as Record<string, unknown>)[name] = fn;
+      }
     }
   }
-  return found;
+  return { renderers, charts };
 }
+
+const AREAS = await areaModules();
 
 export const RENDERERS: Readonly<Record<string, SectionsRenderer>> = {
   train: renderTrain,
@@ -486,7 +500,7 @@ export const RENDERERS: Readonly<Record<string, SectionsRenderer>> = {
   engine: renderEngine,
   kernels: renderKernels,
   methods: renderMethods,
-  ...(await areaRenderers()),
+  ...AREAS.renderers,
 };
 
 /** The markdown sections of one result by section name; undefined when no renderer knows it. */
@@ -541,6 +555,19 @@ async function main(): Promise<void> {
       if (targets.length === 0)
         console.log(`skipped ${file}: no <!-- table:${section} --> markers`);
       else console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
+    }
+  }
+  // Charts: SVG files next to the results, with fixed ids so that regenerating changes nothing.
+  for (const file of files.sort()) {
+    const name = basename(file, '.json');
+    const makeCharts = AREAS.charts[name];
+    if (!makeCharts) continue;
+    const result = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase;
+    for (const [chart, spec] of Object.entries(makeCharts({ ...result, name }))) {
+      const path = join(resultsDir, `${chart}.svg`);
+      const svg = await renderSvg(spec, { idPrefix: `${chart}-` });
+      if (!existsSync(path) || readFileSync(path, 'utf8') !== svg) writeFileSync(path, svg);
+      console.log(`chart ${relative(root, path)} <- ${file}`);
     }
   }
   // Formatted as `npm run lint` expects (prettier aligns the tables' columns).

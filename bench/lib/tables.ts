@@ -1,8 +1,11 @@
 /**
  * What the results-table renderers share: the result file's common fields, markdown tables,
  * number formats and the provenance line. The renderers live in bench/tables.ts and in
- * bench/tables/<area>.ts (one module per area, each exporting `renderers`).
+ * bench/tables/<area>.ts (one module per area, each exporting `renderers` and optionally
+ * `charts`).
  */
+import type { ChartSpec } from '../../src/report/charts.js';
+
 /** What every result file has (bench/lib/results.ts); the rest is the bench's own. */
 export interface ResultBase {
   name: string;
@@ -21,6 +24,12 @@ export type Renderer = (result: any) => string;
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type SectionsRenderer = (result: any) => string | Record<string, string>;
+/**
+ * Charts of a result: Vega-Lite specs (src/report/charts.ts) by file name, rendered by
+ * `npm run bench:tables` to bench/results/<file>.svg, which cards and READMEs show as images.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ChartsRenderer = (result: any) => Record<string, ChartSpec>;
 
 export const fixed = (x: number | null | undefined, digits: number) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);

@@ -6,10 +6,17 @@
 import { Command, CommanderError } from 'commander';
 import { isAnnealError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
+import { addCurveCommand } from './curve.js';
 import { dataInfoCommand } from './data.js';
+import { addFlatnessCommand, addLandscapeCommand } from './flatness.js';
 import { addLrFindCommand } from './lr-find.js';
+import { addPruneCommand } from './prune.js';
+import { addReportCommand } from './report.js';
 import { addScheduleCommand } from './schedule.js';
+import { addSoupCommand } from './soup.js';
+import { addSearchCommand } from './search.js';
 import { addTrainCommand } from './train.js';
+import { addViewCommand } from './view.js';
 
 const USER_ERROR = 2;
 
@@ -27,6 +34,14 @@ export function buildProgram(): Command {
   addTrainCommand(program);
   addLrFindCommand(program);
   addScheduleCommand(program);
+  addSoupCommand(program);
+  addFlatnessCommand(program);
+  addLandscapeCommand(program);
+  addSearchCommand(program);
+  addCurveCommand(program);
+  addPruneCommand(program);
+  addReportCommand(program);
+  addViewCommand(program);
 
   const data = program.command('data').description('inspect datasets');
   data

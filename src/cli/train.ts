@@ -4,28 +4,28 @@
  * recipe (src/train/recipe.ts): a `--recipe` file, flags, or both (flags win); config.json keeps
  * the full recipe, and `--resume <run-dir>` continues a run from its latest checkpoint with it.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { machine } from '../machine.js';
 import { CsvLogger } from '../report/csv.js';
 import { JsonlLogger } from '../report/jsonl.js';
 import type { Callback } from '../train/method.js';
 import {
+  getField,
   loadRecipeInputs,
   parseRecipe,
   recipeTrainerOptions,
+  setField,
   type Recipe,
 } from '../train/recipe.js';
-import { openRunDir, runDirPaths, writeJsonAtomic } from '../train/run-dir.js';
+import { openRunDir, readRunRecipe, runDirPaths, writeJsonAtomic } from '../train/run-dir.js';
 import type { TrainState } from '../train/state.js';
 import { Trainer } from '../train/trainer.js';
 import {
   addRecipeOptions,
   flagFields,
   flagForPath,
-  getField,
   recipeFromOptions,
-  setField,
   type RecipeFlagName,
   type RecipeFlagValues,
 } from './recipe-flags.js';
@@ -56,6 +56,7 @@ const TRAIN_FLAGS: readonly RecipeFlagName[] = [
   'kernels',
   'limit',
   'testLimit',
+  'labelNoise',
   'evalInterval',
   'checkpointInterval',
   'keepCheckpoints',
@@ -154,6 +155,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       test: result.eval,
       stopReason: result.stopReason,
       checkpoint: result.checkpoint,
+      machine: machine(),
     };
     writeJsonAtomic(paths.summaryPath, summary);
     if (result.stopReason) console.error(`anneal: stopped early: ${result.stopReason}`);
@@ -173,17 +175,8 @@ function resumedRecipe(opts: TrainCommandOptions): { recipe: Recipe; runPath: st
       `--recipe ${opts.recipe} cannot be combined with --resume: a resumed run keeps the recipe in ${runPath}/config.json`,
     );
   }
-  const { configPath } = openRunDir(runPath, { resume: true });
-  let saved: unknown;
-  try {
-    saved = JSON.parse(readFileSync(configPath, 'utf8')).recipe;
-  } catch (e) {
-    throw new UsageError(
-      'ANNEAL_RUN_NOT_FOUND',
-      `cannot resume ${runPath}: ${configPath} is not readable JSON (${(e as Error).message})`,
-    );
-  }
-  let recipe: unknown = parseRecipe(saved, { source: `the recipe in ${configPath}` });
+  openRunDir(runPath, { resume: true });
+  let recipe: unknown = readRunRecipe(runPath);
   for (const [path, value] of flagFields(opts)) {
     const field = path.join('.');
     if (RESUME_OVERRIDES.includes(field)) {

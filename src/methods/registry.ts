@@ -5,6 +5,14 @@
  */
 import { UsageError } from '../errors.js';
 import type { Method } from '../train/method.js';
+import {
+  ema,
+  fge,
+  swa,
+  type EmaOptions,
+  type FgeOptions,
+  type SwaOptions,
+} from '../averaging/index.js';
 import { batchAugmentation, type BatchAugmentationOptions } from './batch-augmentation/index.js';
 import { blurPool, type BlurPoolOptions } from './blurpool/index.js';
 import {
@@ -24,7 +32,13 @@ import {
 import { labelSmoothing, type LabelSmoothingOptions } from './label-smoothing/index.js';
 import { mixup, type MixupOptions } from './mixup/index.js';
 import { nanGuard, type NanGuardOptions } from './nan-guard/index.js';
+import { gradualPruning, type GradualPruningOptions } from './gradual-pruning/index.js';
 import { softmaxTemperature, type SoftmaxTemperatureOptions } from './softmax-temperature/index.js';
+import { adversarial, type AdversarialOptions } from './adversarial/index.js';
+import { noilin, type NoilinOptions } from './noilin/index.js';
+import { alasca, type AlascaOptions } from './alasca/index.js';
+import { shrinkAndPerturb, type ShrinkPerturbOptions } from './shrink-perturb/index.js';
+import { reinit, type ReinitOptions } from './reinit/index.js';
 
 export interface MethodEntry {
   readonly name: string;
@@ -110,11 +124,54 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
         cyclicalGradClip,
         { min: 0.5, max: 100 },
       ),
+      entry<GradualPruningOptions>(
+        'gradual-pruning',
+        'magnitude pruning during training to a target sparsity (Zhu & Gupta cubic schedule)',
+        gradualPruning,
+        { target: 0.5 },
+      ),
+      entry<SwaOptions>(
+        'swa',
+        'stochastic weight averaging with SWALR and a BatchNorm refresh',
+        swa,
+      ),
+      entry<EmaOptions>('ema', 'exponential moving average of the weights, evaluated apart', ema),
+      entry<FgeOptions>(
+        'fge',
+        'fast geometric ensembling: short lr cycles, snapshots, softmax ensemble',
+        fge,
+      ),
       entry<NanGuardOptions>('nan-guard', 'skip or stop on a NaN/Inf gradient or loss', nanGuard),
       entry<EarlyStoppingOptions>(
         'early-stopping',
         'stop when a metric stops improving; restore the best weights',
         earlyStopping,
+      ),
+      entry<AdversarialOptions>(
+        'adversarial',
+        'PGD/FGSM adversarial training, robust accuracy, early stop on it',
+        adversarial,
+        { epsilon: 0.1, steps: 3 },
+      ),
+      entry<NoilinOptions>(
+        'noilin',
+        'noisy-label injection at a rate that rises when (robust) accuracy drops',
+        noilin,
+      ),
+      entry<AlascaOptions>(
+        'alasca',
+        'adaptive label smoothing on auxiliary heads (the recipe adds the heads)',
+        alasca,
+      ),
+      entry<ShrinkPerturbOptions>(
+        'shrink-perturb',
+        'w <- lambda w + sigma n every period',
+        shrinkAndPerturb,
+      ),
+      entry<ReinitOptions>(
+        'reinit',
+        're-draw the last k layers, or layer-wise, every period',
+        reinit,
       ),
     ].map((e) => [e.name, e]),
   ),

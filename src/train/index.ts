@@ -20,7 +20,7 @@ export type {
 } from './method.js';
 export type { LossFn, ModelLike, PlainModel, Timestamp, TrainBatch, TrainState } from './state.js';
 export { EventDispatcher, type TraceEntry } from './dispatch.js';
-export { evaluate, type EvaluateOptions, type Evaluation } from './evaluate.js';
+export { evaluate, evaluateSync, type EvaluateOptions, type Evaluation } from './evaluate.js';
 export { batchTensors, crossEntropy, top1Hits } from './loss.js';
 export { forward, isLayersModel, trainableVariables } from './model.js';
 export {
@@ -78,7 +78,10 @@ export {
   parseRecipe,
   readRecipeFile,
   recipeMethods,
+  recipeModel,
   recipeTrainerOptions,
+  getField,
+  setField,
   type Recipe,
   type RecipeInput,
   type RecipeInputs,

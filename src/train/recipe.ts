@@ -25,7 +25,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { DATASET_NAMES, loadDataset, type Dataset } from '../data/index.js';
+import {
+  addLabelNoise,
+  DATASET_NAMES,
+  LABEL_NOISE_KINDS,
+  loadDataset,
+  type Dataset,
+} from '../data/index.js';
 import { initEngine, type EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { createMethod, earlyStopping, nanGuard } from '../methods/index.js';
@@ -103,6 +109,13 @@ export const RecipeSchema = z.strictObject({
       /** Only the first `limit` training samples. */
       limit: positiveInt.optional(),
       testLimit: positiveInt.optional(),
+      /** Label noise on the training split (the test split stays clean), seeded by `seed`. */
+      labelNoise: z
+        .strictObject({
+          rate: z.number().min(0).max(1),
+          kind: z.enum(LABEL_NOISE_KINDS).default('symmetric'),
+        })
+        .optional(),
     }),
   ).prefault({}),
   model: named(
@@ -126,6 +139,14 @@ export const RecipeSchema = z.strictObject({
       nesterov: z.boolean().optional(),
       lookaheadK: positiveInt.optional(),
       lookaheadAlpha: z.number().positive().max(1).optional(),
+      /** entropy_sgd (src/optim/entropy-sgd.ts). */
+      langevinSteps: positiveInt.optional(),
+      gamma: nonNegative.optional(),
+      scoping: nonNegative.optional(),
+      langevinLr: nonNegative.optional(),
+      noise: nonNegative.optional(),
+      langevinAlpha: z.number().min(0).max(1).optional(),
+      langevinSeed: z.number().int().nonnegative().optional(),
     }),
   ).prefault({}),
   /** Multipliers of the optimizer's lr, weightDecay and momentum (beta1 for Adam). */
@@ -241,6 +262,26 @@ export function parseRecipe(value: unknown, { source, label }: RecipeSource): Re
   throw new UsageError('ANNEAL_BAD_RECIPE', `${source}: ${problems.join('; ')}`);
 }
 
+/** Sets `value` at `path` in a plain JSON document, making objects on the way (a copy). */
+export function setField(doc: unknown, path: readonly string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [key, ...rest] = path;
+  // A name shorthand ('model: cnn') is the object { name }.
+  const base =
+    typeof doc === 'string' ? { name: doc } : doc !== null && typeof doc === 'object' ? doc : {};
+  const record = base as Record<string, unknown>;
+  return { ...record, [key]: setField(record[key], rest, value) };
+}
+
+/** The value at a dotted path of a recipe (undefined if absent). */
+export function getField(doc: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>(
+    (o, key) =>
+      o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined,
+    doc,
+  );
+}
+
 /** Reads a .json, .yaml or .yml recipe file (unchecked: give it to parseRecipe). */
 export function readRecipeFile(path: string): unknown {
   const format = extname(path).toLowerCase();
@@ -286,21 +327,33 @@ export interface RecipeInputs {
 /** Starts the recipe's backend, loads its data (train and test split) and builds its model. */
 export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
   const engine = await initEngine({ backend: recipe.backend });
-  const { name, dir, limit, testLimit } = recipe.data;
-  const train = await loadDataset(name, { split: 'train', dataDir: dir, limit, seed: recipe.seed });
+  const { name, dir, limit, testLimit, labelNoise } = recipe.data;
+  const loaded = await loadDataset(name, {
+    split: 'train',
+    dataDir: dir,
+    limit,
+    seed: recipe.seed,
+  });
+  const train = labelNoise
+    ? addLabelNoise(loaded, { ...labelNoise, seed: recipe.seed }).dataset
+    : loaded;
   const test = await loadDataset(name, {
     split: 'test',
     dataDir: dir,
     limit: testLimit,
     seed: recipe.seed + 1,
   });
-  const model = createModel(recipe.model.name, {
+  return { engine, train, test, model: recipeModel(recipe, train) };
+}
+
+/** A fresh model of the recipe's architecture for `data`, initialised from the recipe's seed. */
+export function recipeModel(recipe: Recipe, data: Dataset): tfl.LayersModel {
+  return createModel(recipe.model.name, {
     ...recipe.model.options,
-    inputShape: train.shape,
-    numClasses: train.numClasses,
+    inputShape: data.shape,
+    numClasses: data.numClasses,
     seed: recipe.seed,
   });
-  return { engine, train, test, model };
 }
 
 /** The recipe's methods, in the order they run. */

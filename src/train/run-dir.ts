@@ -4,10 +4,11 @@
  * the CSV and checkpoints are written atomically; the log is append-only. An existing run is
  * never overwritten unless asked, and resuming one requires its config.json.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { parseRecipe, type Recipe } from './recipe.js';
 
 export interface RunDir {
   path: string;
@@ -35,7 +36,7 @@ export function runDirPaths(path: string): RunDir {
  */
 export function openRunDir(
   path: string,
-  opts: { overwrite?: boolean; resume?: boolean } = {},
+  opts: { overwrite?: boolean; resume?: boolean; resumable?: boolean } = {},
 ): RunDir {
   const run = runDirPaths(path);
   if (opts.resume) {
@@ -53,7 +54,7 @@ export function openRunDir(
       throw new UsageError(
         'ANNEAL_RUN_EXISTS',
         `run directory ${path} already exists and is not empty; pass --overwrite to replace it, ` +
-          '--resume to continue it, or choose another --out',
+          `${opts.resumable === false ? '' : '--resume to continue it, '}or choose another --out`,
       );
     }
     rmSync(path, { recursive: true, force: true });
@@ -64,4 +65,40 @@ export function openRunDir(
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * The run directory a checkpoint file belongs to: the first of `given` (what the user passed),
+ * the file's directory and the one above (checkpoints/) that holds a config.json.
+ */
+export function runDirOfCheckpoint(checkpointFile: string, given?: string): string {
+  const candidates = [
+    ...(given === undefined ? [] : [given]),
+    dirname(checkpointFile),
+    dirname(dirname(checkpointFile)),
+  ];
+  const found = candidates.find((d) => existsSync(join(d, 'config.json')));
+  if (!found) {
+    throw new UsageError(
+      'ANNEAL_RUN_NOT_FOUND',
+      `cannot find the config.json of the run ${checkpointFile} belongs to (looked in ` +
+        `${[...new Set(candidates)].join(', ')}); pass a checkpoint of an \`anneal train\` run directory`,
+    );
+  }
+  return found;
+}
+
+/** The recipe a run directory's config.json keeps, checked by the recipe schema. */
+export function readRunRecipe(runDir: string): Recipe {
+  const { configPath } = runDirPaths(runDir);
+  let saved: unknown;
+  try {
+    saved = (JSON.parse(readFileSync(configPath, 'utf8')) as { recipe?: unknown }).recipe;
+  } catch (e) {
+    throw new UsageError(
+      'ANNEAL_RUN_NOT_FOUND',
+      `${configPath} is not readable JSON (${(e as Error).message}); pass a run directory \`anneal train\` wrote`,
+    );
+  }
+  return parseRecipe(saved, { source: `the recipe in ${configPath}` });
 }

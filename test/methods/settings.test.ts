@@ -56,8 +56,22 @@ const SETTINGS: Record<string, Setting> = {
   'cyclical-weight-decay': { options: { min: 0.01, max: 0.09 } },
   'grad-clip': { options: { maxNorm: 0.5 } },
   'cyclical-grad-clip': { options: { min: 0.5, max: 100 } },
+  swa: { options: { start: '1ba', interval: '1ba', lr: 0.005, evalAverage: true } },
+  ema: { options: { halfLife: '2ba' } },
+  fge: { options: { start: '1ba', cycle: '2ba', lr1: 0.01, lr2: 0.001 } },
   'nan-guard': { options: { policy: 'skip' } },
+  'gradual-pruning': {
+    options: { target: 0.5, start: 0, end: '3ba', frequency: '1ba' },
+    model: () => tinyMlp([16, 8], 5),
+  },
   'early-stopping': { options: { monitor: 'eval/loss', patience: 10 } },
+  adversarial: {
+    options: { epsilon: 0.2, steps: 2, evalLimit: 16, trainEvalLimit: 16, earlyStopping: true },
+  },
+  noilin: { options: { pInit: 0.2, tau: 1, gamma: 0.5, capUntil: '0dur' } },
+  alasca: { options: { lam: 1, warmup: '2ba' }, model: () => tinyMlp([16, 8], 5) },
+  'shrink-perturb': { options: { lambda: 0.5, sigma: 0.01, every: '1ba' } },
+  reinit: { options: { mode: 'layerwise', every: '1ba' } },
 };
 
 test('every registered method has a setting, and every setting a method', () => {
