@@ -56,6 +56,9 @@ const METHOD_CONFIGS: Configuration[] = [
   single('cyclical-weight-decay', { min: 5e-3, max: 5e-2 }),
   single('softmax-temperature', { min: 0.5, max: 2 }),
   single('cyclical-grad-clip', { min: 0.5, max: 100 }),
+  single('cyclical-augmentation', { min: 0, max: 2 }),
+  single('focal-loss', { gamma: 2 }),
+  single('cyclical-focal-loss'),
 ];
 
 /**

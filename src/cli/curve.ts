@@ -6,6 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
 import { loadRecipeInputs } from '../train/recipe.js';
 import { openRunDir, writeJsonAtomic } from '../train/run-dir.js';
@@ -136,10 +137,20 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   model.dispose();
   const plan = planCurve(base, train, settings);
   openRunDir(opts.out, { overwrite: opts.overwrite, resumable: false });
-  const compare = { ...settings, base, recipes, seeds: opts.seeds, multiRun, out: opts.out };
+  // The base recipe's own length plays no part: each run's is set by the cycles.
+  const longest = plan.budgets[plan.budgets.length - 1];
+  const compare = {
+    ...settings,
+    base: { ...base, duration: `${longest}ba` },
+    recipes,
+    seeds: opts.seeds,
+    multiRun,
+    out: opts.out,
+  };
   writeJsonAtomic(join(opts.out, 'config.json'), {
     ...compare,
     engine: { backend: engine.backend, fastGradients: engine.fastGradients },
+    machine: machine(),
   });
 
   const total = comparisonSteps(plan, compare);
@@ -180,9 +191,46 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     bar.stop();
   }
   printSummary(result);
+  writeJsonAtomic(join(opts.out, 'summary.json'), curveRunSummary(result, engine.backend));
   const report = await writeCurveReport(result, opts.out, engine);
   console.log(`curve data: ${join(opts.out, 'curve.json')}, ${join(opts.out, 'points.csv')}`);
   console.log(`report: ${report}`);
+}
+
+/**
+ * summary.json of a comparison, in the fields run reports read: all training it did, and the
+ * first recipe's accuracy at the longest budget.
+ */
+function curveRunSummary(result: CurveResult, backend: string) {
+  // Each run's last point holds that run's totals (a single run's time and steps accumulate).
+  const runEnds = new Map<string, CurvePoint>();
+  for (const p of result.points) {
+    const key =
+      p.run === 'single' ? `${p.recipe}|${p.seed}|single` : `${p.recipe}|${p.seed}|${p.cycle}`;
+    const seen = runEnds.get(key);
+    if (!seen || p.steps > seen.steps) runEnds.set(key, p);
+  }
+  const ends = [...runEnds.values()];
+  const sum = (f: (p: CurvePoint) => number) => ends.reduce((a, p) => a + f(p), 0);
+  const first = result.summary.rows.find(
+    (r) =>
+      r.recipe === result.settings.recipes[0] &&
+      r.run === 'single' &&
+      r.cycle === result.settings.cycles,
+  );
+  return {
+    kind: 'curve',
+    steps: sum((p) => p.steps),
+    samples: sum((p) => p.samples),
+    trainSeconds: sum((p) => p.trainSeconds),
+    evalSeconds: result.points.reduce((a, p) => a + p.evalSeconds, 0),
+    samplesPerSecond: sum((p) => p.samples) / sum((p) => p.trainSeconds),
+    test: first ? { accuracy: first.accuracyMean, recipe: first.recipe } : undefined,
+    backend,
+    kernels: result.base.kernels ?? 'auto',
+    machine: result.machine,
+    stopReason: null,
+  };
 }
 
 function describePoint(p: CurvePoint): string {

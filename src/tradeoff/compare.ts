@@ -17,6 +17,7 @@ import {
   recipeBaseLr,
   runMultiCurve,
   runSingleCurve,
+  warmUp,
   type CurveContext,
   type CurvePlan,
   type CurvePoint,
@@ -36,6 +37,8 @@ export interface CompareOptions extends CurveSettings {
   multiRun?: readonly string[];
   /** Where curve.json and points.csv go (written atomically after every point). */
   out?: string;
+  /** A few untimed steps of each recipe first, so no run pays the process's warm-up (default true). */
+  warmUp?: boolean;
 }
 
 /** Everything a comparison produced: what curve.json holds. */
@@ -164,6 +167,7 @@ export async function compareRecipes(
       await ctx.onPoint?.(point, result);
     },
   };
+  if (opts.warmUp ?? true) for (const { recipe } of recipes) await warmUp(recipe, plan, ctx);
   for (const [index, { name, recipe, run }] of runs.entries()) {
     ctx.onRunStart?.({ recipe: name, seed: recipe.seed, run, index, of: runs.length });
     if (run === 'single') await runSingleCurve(name, recipe, plan, curveCtx);

@@ -202,6 +202,23 @@ export async function runMultiCurve(
   return points;
 }
 
+/**
+ * A few untimed steps of `recipe`, thrown away: the first steps in a process pay for compiling
+ * kernels and warming the JIT, which would otherwise land on the time axis of whichever run
+ * comes first (seen: the first recipe 15% slower than the same work later).
+ */
+export async function warmUp(
+  recipe: Recipe,
+  plan: CurvePlan,
+  ctx: Pick<CurveContext, 'train' | 'test' | 'kernels'>,
+  steps = Math.min(4, plan.firstCycleSteps),
+): Promise<void> {
+  const skipEvaluation = async () => ({ loss: 0, accuracy: 0, count: 0 });
+  const spec = curveLrSpec(plan, steps);
+  const warm = { train: ctx.train, test: ctx.test, kernels: ctx.kernels, evaluate: skipEvaluation };
+  await trainAndEvaluate('warm-up', recipe, 'single', steps, spec, [steps], warm);
+}
+
 async function trainAndEvaluate(
   name: string,
   recipe: Recipe,

@@ -7,6 +7,7 @@ export {
   recipeTimeline,
   runMultiCurve,
   runSingleCurve,
+  warmUp,
   type CurveContext,
   type CurvePlan,
   type CurvePoint,

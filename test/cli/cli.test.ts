@@ -41,6 +41,12 @@ test('npm start (the main job: tradeoff curves) runs with a tiny budget and writ
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'the report has its charts');
   assert.equal(readFileSync(join(out, 'points.csv'), 'utf8').trim().split('\n').length, 17);
+  // All training done: 3 single runs of 15 steps, separate runs of 1 + 3 + 7 + 15 steps.
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.steps, 3 * 15 + 26);
+  assert.equal(summary.samples, (3 * 15 + 26) * 64);
+  assert.equal(summary.test.recipe, 'baseline');
+  assert.equal(summary.test.accuracy, curve.summary.rows[3].accuracyMean);
 });
 
 test('anneal train writes a complete run directory', () => {
