@@ -368,24 +368,44 @@ function checkConfigs(n: number): void {
   }
 }
 
-/** Asynchronous successive halving (ASHA): promote whenever a trial is in its rung's top 1/eta. */
-export class Asha extends Base {
-  readonly name = 'asha';
-  private readonly r: number[];
+/**
+ * A scheduler over one ladder of rungs (the successive-halving resources from min to max) that
+ * starts `configs` trials at rung 0, one at a time, as workers ask: ASHA and median stopping.
+ */
+abstract class OneLadder extends Base {
+  protected readonly r: number[];
   private started = 0;
-  private readonly promotedFrom: Set<number>[];
 
-  constructor(private readonly opts: ShaOptions) {
+  constructor(protected readonly opts: ShaOptions) {
     super();
     const s = maxBracket(opts.minResource, opts.maxResource, opts.eta);
     this.r = rungResources(opts.maxResource, opts.eta, s);
-    this.promotedFrom = this.r.map(() => new Set<number>());
     checkConfigs(this.configs);
   }
 
   get configs(): number {
     return this.opts.configs ?? Math.round(this.opts.eta ** (this.r.length - 1));
   }
+
+  /** A new trial at rung 0 while fewer than `configs` have started; else undefined. */
+  protected startNewTrial(): Job | undefined {
+    if (this.started >= this.configs) return undefined;
+    this.started++;
+    return this.issue({
+      trial: this.newTrial(0),
+      bracket: 0,
+      rung: 0,
+      resource: this.r[0],
+      from: 0,
+      fidelity: 'truncated',
+    });
+  }
+}
+
+/** Asynchronous successive halving (ASHA): promote whenever a trial is in its rung's top 1/eta. */
+export class Asha extends OneLadder {
+  readonly name = 'asha';
+  private readonly promotedFrom = this.r.map(() => new Set<number>());
 
   /** Trials of rung k that are in its top floor(|rung k| / eta) and not yet promoted. */
   promotable(k: number): number[] {
@@ -411,18 +431,8 @@ export class Asha extends Base {
         });
       }
     }
-    if (this.started < this.configs) {
-      this.started++;
-      const trial = this.newTrial(0);
-      return this.issue({
-        trial,
-        bracket: 0,
-        rung: 0,
-        resource: this.r[0],
-        from: 0,
-        fidelity: 'truncated',
-      });
-    }
+    const started = this.startNewTrial();
+    if (started) return started;
     if (this.running > 0) return 'wait';
     // Trials left in a rung without promotion are final.
     for (const t of this.table.values()) if (t.status === 'paused') t.status = 'stopped';
@@ -450,39 +460,21 @@ export interface MedianOptions extends ShaOptions {
  * below the median of the running averages (mean of scores at rungs <= k) of the other trials
  * that have a score at rung k; at least `minTrials` of them are needed to stop anyone.
  */
-export class MedianStopping extends Base {
+export class MedianStopping extends OneLadder {
   readonly name = 'median';
-  private readonly r: number[];
-  private started = 0;
   private readonly queue: Job[] = [];
 
-  constructor(private readonly opts: MedianOptions) {
-    super();
-    const s = maxBracket(opts.minResource, opts.maxResource, opts.eta);
-    this.r = rungResources(opts.maxResource, opts.eta, s);
-    checkConfigs(this.configs);
-  }
+  private readonly minTrials: number;
 
-  get configs(): number {
-    return this.opts.configs ?? Math.round(this.opts.eta ** (this.r.length - 1));
+  constructor(opts: MedianOptions) {
+    super(opts);
+    this.minTrials = opts.minTrials ?? 3;
   }
 
   next(): Job | 'wait' | 'done' {
     const queued = this.queue.shift();
     if (queued) return this.issue(queued);
-    if (this.started < this.configs) {
-      this.started++;
-      const trial = this.newTrial(0);
-      return this.issue({
-        trial,
-        bracket: 0,
-        rung: 0,
-        resource: this.r[0],
-        from: 0,
-        fidelity: 'truncated',
-      });
-    }
-    return this.running > 0 ? 'wait' : 'done';
+    return this.startNewTrial() ?? (this.running > 0 ? 'wait' : 'done');
   }
 
   /** Whether the rule stops `trial` after its report at rung k. */
@@ -495,7 +487,7 @@ export class MedianStopping extends Base {
       const upTo = other.results.filter((r) => r.rung <= k);
       averages.push(upTo.reduce((a, r) => a + r.score, 0) / upTo.length);
     }
-    if (averages.length < (this.opts.minTrials ?? 3)) return false;
+    if (averages.length < this.minTrials) return false;
     return best < median(averages);
   }
 
