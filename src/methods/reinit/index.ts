@@ -61,6 +61,13 @@ export class StepSchedule {
         : state.timeline.toSteps(this.schedule.until);
   }
 
+  /** What a scheduled method matches: INIT (to size the schedule) and batches where it is due. */
+  matches(event: Event, state: TrainState): boolean {
+    return (
+      event === Event.INIT || (event === Event.BATCH_START && this.due(state.timestamp.step) > 0)
+    );
+  }
+
   /** The event index due at this step (1, 2, ...), or 0 when none is. */
   due(step: number): number {
     if (this.everySteps < 1 || step === 0 || step % this.everySteps !== 0) return 0;
@@ -176,10 +183,7 @@ export class Reinit implements Method {
   }
 
   match(event: Event, state: TrainState): boolean {
-    return (
-      event === Event.INIT ||
-      (event === Event.BATCH_START && this.schedule.due(state.timestamp.step) > 0)
-    );
+    return this.schedule.matches(event, state);
   }
 
   apply(event: Event, state: TrainState, log: Logger): void {

@@ -67,10 +67,7 @@ export class ShrinkPerturb implements Method {
   }
 
   match(event: Event, state: TrainState): boolean {
-    return (
-      event === Event.INIT ||
-      (event === Event.BATCH_START && this.schedule.due(state.timestamp.step) > 0)
-    );
+    return this.schedule.matches(event, state);
   }
 
   apply(event: Event, state: TrainState, log: Logger): void {
