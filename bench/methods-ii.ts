@@ -28,6 +28,7 @@ import { evaluate } from '../src/train/evaluate.js';
 import type { Method } from '../src/train/method.js';
 import { Trainer } from '../src/train/trainer.js';
 import { writeResult } from './lib/results.js';
+import { mean, std } from './lib/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 
@@ -90,13 +91,6 @@ const config = {
     'reinit last layer': [0, 0.4],
     'reinit layer-wise': [0, 0.4],
   } as Record<string, number[]>,
-};
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs: number[]) => {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 };
 
 function newModel(data: Dataset, seed: number): tfl.LayersModel {

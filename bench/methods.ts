@@ -21,6 +21,7 @@ import { createModel } from '../src/models/index.js';
 import type { TrainerOptions } from '../src/train/trainer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { writeResult } from './lib/results.js';
+import { mean, std } from './lib/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 
@@ -104,14 +105,6 @@ interface Row {
   /** (mean - baseline mean) / baseline std: how many baseline spreads away. */
   deltaInBaselineStd: number | null;
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** Sample standard deviation (n - 1); 0 for one value. */
-const std = (xs: number[]) => {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-};
 
 /** The Trainer options a configuration adds to the shared ones, and the model it trains. */
 function recipe(c: Configuration, train: Dataset, seed: number) {

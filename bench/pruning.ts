@@ -28,6 +28,7 @@ import { evaluateTopK, pruningMetrics } from '../src/pruning/metrics.js';
 import type { RetrainSchedule } from '../src/pruning/schedule.js';
 import { Trainer } from '../src/train/trainer.js';
 import { writeResult } from './lib/results.js';
+import { mean, std } from './lib/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 
@@ -87,13 +88,6 @@ interface Row {
   speedup: number;
   compression: number;
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs: number[]) => {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-};
 
 const engine = await initEngine({ backend: 'wasm' });
 const ops = createFlatOps(config.kernels);

@@ -5,6 +5,7 @@
  * `charts`).
  */
 import type { ChartSpec } from '../../src/report/charts.js';
+import { mean, std } from './stats.js';
 
 /** What every result file has (bench/lib/results.ts); the rest is the bench's own. */
 export interface ResultBase {
@@ -61,10 +62,8 @@ export function provenance(r: ResultBase): string {
 export function meanSpread(xs: number[], digits = 2, scale = 1): string {
   const finite = xs.filter((x) => Number.isFinite(x)).map((x) => x * scale);
   if (finite.length === 0) return '–';
-  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-  if (finite.length === 1) return mean.toFixed(digits);
-  const sd = Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (finite.length - 1));
-  return `${mean.toFixed(digits)} ± ${sd.toFixed(digits)}`;
+  if (finite.length === 1) return finite[0].toFixed(digits);
+  return `${mean(finite).toFixed(digits)} ± ${std(finite).toFixed(digits)}`;
 }
 
 /** `markdown` with the text between the markers of `name` replaced by `table`; null if no markers. */
