@@ -149,12 +149,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   const batchSize = opts.batchSize ?? 64;
   const seed = opts.seed ?? 0;
   const loader = new DataLoader(opts.trainData, { batchSize, seed });
-  const shape = {
-    stepsPerEpoch: loader.batchesPerEpoch,
-    samplesPerStep: loader.batchSize,
-    samplesPerEpoch: loader.samplesPerEpoch,
-  };
-  const originalTimeline = new Timeline({ ...shape, maxDuration: opts.original.duration });
+  const timeline = Timeline.ofLoader(loader);
+  const originalTimeline = timeline.withTotal(opts.original.duration);
   const originalSteps = originalTimeline.totalSteps!;
   const originalSchedule: Schedule =
     opts.original.schedule === undefined
@@ -162,7 +158,6 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       : typeof opts.original.schedule === 'function'
         ? opts.original.schedule
         : createSchedule(opts.original.schedule, originalTimeline).schedule;
-  const timeline = new Timeline(shape);
   const steps =
     opts.budget !== undefined
       ? splitBudget(timeline.toSteps(opts.budget), cycles)

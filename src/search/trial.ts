@@ -62,14 +62,8 @@ export async function trialData(
   return { train, val, model: inputs.model };
 }
 
-function timelineOf(train: Dataset, recipe: Recipe, maxDuration: number): Timeline {
-  const loader = new DataLoader(train, { batchSize: recipe.batchSize, shuffle: false });
-  return new Timeline({
-    stepsPerEpoch: loader.batchesPerEpoch,
-    samplesPerStep: loader.batchSize,
-    samplesPerEpoch: loader.samplesPerEpoch,
-    maxDuration,
-  });
+function timelineOf(train: Dataset, recipe: Recipe): Timeline {
+  return Timeline.ofLoader(new DataLoader(train, { batchSize: recipe.batchSize, shuffle: false }));
 }
 
 /** The recipe's schedules compressed into steps [start, end): one complete cycle there. */
@@ -79,12 +73,7 @@ function repeatedSchedules(
   start: number,
   end: number,
 ): TrainerSchedules {
-  const segment = new Timeline({
-    stepsPerEpoch: timeline.stepsPerEpoch,
-    samplesPerStep: timeline.samplesPerStep,
-    samplesPerEpoch: timeline.samplesPerEpoch,
-    maxDuration: end - start,
-  });
+  const segment = timeline.withTotal(end - start);
   const shift = (spec: unknown): Schedule | undefined => {
     if (spec === undefined) return undefined;
     const inner = createSchedule(spec, segment).schedule;
@@ -104,7 +93,7 @@ export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
   const checkpointDir = join(dir, 'checkpoints');
   const { train, val, model } = await trialData(recipe, req.valFraction, req.splitSeed);
   const steps = (resource: number, t: Timeline) => t.toSteps({ value: resource, unit: req.unit });
-  const probe = timelineOf(train, recipe, 0);
+  const probe = timelineOf(train, recipe);
   const start = steps(job.from, probe);
   const end = steps(job.resource, probe);
   const total = job.fidelity === 'repeated' ? end : steps(req.maxResource, probe);

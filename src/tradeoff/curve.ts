@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../data/index.js';
+import { DataLoader, type Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import type { FlatOps, KernelChoice } from '../kernels/index.js';
 import { resolveOptimizer } from '../optim/index.js';
@@ -84,12 +84,8 @@ export interface CurveContext {
 
 /** The timeline of `recipe` on `train` (steps per epoch, samples per step), without a length. */
 export function recipeTimeline(recipe: Recipe, train: Dataset): Timeline {
-  const stepsPerEpoch = Math.ceil(train.length / recipe.batchSize);
-  return new Timeline({
-    stepsPerEpoch,
-    samplesPerStep: recipe.batchSize,
-    samplesPerEpoch: train.length,
-  });
+  // The loader the Trainer will build for this recipe (its batches per epoch decide the steps).
+  return Timeline.ofLoader(new DataLoader(train, { batchSize: recipe.batchSize }));
 }
 
 /** Works out the curve's budgets for `recipe` on `train`, checking the settings. */

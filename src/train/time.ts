@@ -11,6 +11,7 @@
  *
  * One batch is one optimizer step here (no gradient accumulation).
  */
+import type { DataLoader } from '../data/index.js';
 import { UsageError } from '../errors.js';
 
 export type TimeUnit = 'ep' | 'ba' | 'sp' | 'dur';
@@ -143,6 +144,19 @@ export class Timeline {
       total = fromMax;
     }
     this.totalSteps = total;
+  }
+
+  /** The timeline of training with `loader`: its batches per epoch, batch size and samples. */
+  static ofLoader(
+    loader: Pick<DataLoader, 'batchesPerEpoch' | 'batchSize' | 'samplesPerEpoch'>,
+    maxDuration?: DurationLike,
+  ): Timeline {
+    return new Timeline({
+      stepsPerEpoch: loader.batchesPerEpoch,
+      samplesPerStep: loader.batchSize,
+      samplesPerEpoch: loader.samplesPerEpoch,
+      maxDuration,
+    });
   }
 
   /** The same timeline with the run's length set (e.g. once the Trainer knows max_duration). */

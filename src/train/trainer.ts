@@ -175,12 +175,7 @@ export class Trainer {
       shuffle: options.shuffle ?? true,
       dropLast: options.dropLast ?? false,
     });
-    const timeline = new Timeline({
-      stepsPerEpoch: loader.batchesPerEpoch,
-      samplesPerStep: loader.batchSize,
-      samplesPerEpoch: loader.samplesPerEpoch,
-      maxDuration: options.maxDuration,
-    });
+    const timeline = Timeline.ofLoader(loader, options.maxDuration);
     const maxSteps = timeline.totalSteps!;
     this.evalInterval = interval('evalInterval', options.evalInterval ?? '1ep', timeline);
     this.checkpointInterval = options.checkpoint
