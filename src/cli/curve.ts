@@ -5,12 +5,12 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
 import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
 import { loadRecipeInputs } from '../train/recipe.js';
 import { openRunDir, writeJsonAtomic } from '../train/run-dir.js';
 import {
+  checkMultiRun,
   compareRecipes,
   comparisonSteps,
   parseRecipeList,
@@ -116,14 +116,8 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
       : opts.multiRun === true
         ? [recipes[0]]
         : parseRecipeList(opts.multiRun);
-  for (const name of multiRun) {
-    if (!recipes.includes(name)) {
-      throw new UsageError(
-        'ANNEAL_BAD_OPTION',
-        `--multi-run ${name}: not one of --recipes (${recipes.join(', ')}); list it there too`,
-      );
-    }
-  }
+  // Checked before anything is loaded or written.
+  checkMultiRun(recipes, multiRun);
   const base = recipeFromOptions(opts);
   const settings = {
     cycles: opts.cycles,

@@ -23,7 +23,7 @@ import {
   type CurvePoint,
   type CurveSettings,
 } from './curve.js';
-import { applyRecipeName } from './recipes.js';
+import { applyRecipeName, checkMultiRun } from './recipes.js';
 import { summarizeCurves, type CurveSummary } from './summary.js';
 
 export interface CompareOptions extends CurveSettings {
@@ -102,11 +102,7 @@ export async function compareRecipes(
   const seeds = [...(opts.seeds ?? [opts.base.seed])];
   const multiRun = [...(opts.multiRun ?? [])];
   const recipes = opts.recipes.map((name) => ({ name, recipe: applyRecipeName(opts.base, name) }));
-  for (const name of multiRun) {
-    if (!opts.recipes.includes(name)) {
-      throw new Error(`multiRun recipe '${name}' is not one of the compared recipes`);
-    }
-  }
+  checkMultiRun(opts.recipes, multiRun);
   const plan = planCurve(opts.base, ctx.train, opts);
   const result: CurveResult = {
     settings: {

@@ -28,7 +28,7 @@ export {
   type CurveXY,
   type EqualCostComparison,
 } from './pareto.js';
-export { applyRecipeName, BASELINE, parseRecipeList } from './recipes.js';
+export { applyRecipeName, BASELINE, checkMultiRun, parseRecipeList } from './recipes.js';
 export {
   curveRows,
   summarizeCurves,

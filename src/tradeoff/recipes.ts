@@ -72,6 +72,18 @@ function checkRecipeName(name: string): void {
   }
 }
 
+/** Separate runs (the multi-run baseline) only for recipes that are compared. */
+export function checkMultiRun(recipes: readonly string[], multiRun: readonly string[]): void {
+  for (const name of multiRun) {
+    if (!recipes.includes(name)) {
+      throw new UsageError(
+        'ANNEAL_BAD_OPTION',
+        `--multi-run ${name}: not one of the compared recipes (${recipes.join(', ')}); list it in --recipes too`,
+      );
+    }
+  }
+}
+
 /** The base recipe with the named recipe's methods added and optimizer replaced. */
 export function applyRecipeName(base: Recipe, name: string): Recipe {
   checkRecipeName(name);

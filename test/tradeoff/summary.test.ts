@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parseRecipe } from '../../src/train/recipe.js';
 import {
   applyRecipeName,
+  checkMultiRun,
   parseRecipeList,
   summarizeCurves,
   type CurvePoint,
@@ -107,6 +108,11 @@ test('recipe names: methods and an optimizer joined by +, checked with clear err
   assert.throws(() => parseRecipeList('mixup,mixup'), /'mixup' is listed twice/);
   assert.throws(() => parseRecipeList('sgd+adamw'), /more than one optimizer/);
   assert.throws(() => parseRecipeList(' , '), /comma-separated list/);
+  assert.throws(
+    () => checkMultiRun(['baseline', 'mixup'], ['cutmix']),
+    /--multi-run cutmix: not one of the compared recipes \(baseline, mixup\)/,
+  );
+  assert.doesNotThrow(() => checkMultiRun(['baseline', 'mixup'], ['mixup']));
 
   const base = parseRecipe(
     { optimizer: { name: 'adamw', lr: 0.003 }, methods: { use: ['cutmix'] } },
