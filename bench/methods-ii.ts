@@ -27,8 +27,8 @@ import type { ScheduleSpec } from '../src/schedules/index.js';
 import { evaluate } from '../src/train/evaluate.js';
 import type { Method } from '../src/train/method.js';
 import { Trainer } from '../src/train/trainer.js';
+import { mean, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
-import { mean, std } from './lib/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 

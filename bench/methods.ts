@@ -20,8 +20,8 @@ import { createMethod } from '../src/methods/registry.js';
 import { createModel } from '../src/models/index.js';
 import type { TrainerOptions } from '../src/train/trainer.js';
 import { Trainer } from '../src/train/trainer.js';
+import { mean, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
-import { mean, std } from './lib/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 

@@ -27,8 +27,8 @@ import { prune } from '../src/pruning/imp.js';
 import { evaluateTopK, pruningMetrics } from '../src/pruning/metrics.js';
 import type { RetrainSchedule } from '../src/pruning/schedule.js';
 import { Trainer } from '../src/train/trainer.js';
+import { mean, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
-import { mean, std } from './lib/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 

@@ -5,7 +5,7 @@
  * `charts`).
  */
 import type { ChartSpec } from '../../src/report/charts.js';
-import { mean, std } from './stats.js';
+import { mean, std } from '../../src/stats.js';
 
 /** What every result file has (bench/lib/results.ts); the rest is the bench's own. */
 export interface ResultBase {

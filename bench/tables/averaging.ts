@@ -11,6 +11,7 @@ import {
   type Renderer,
   type ResultBase,
 } from '../lib/tables.js';
+import { mean, std } from '../../src/stats.js';
 
 interface Shared extends ResultBase {
   config: {
@@ -75,10 +76,8 @@ const pct = (xs: number[]) => meanSpread(xs, 2, 100);
 function sig(xs: number[]): string {
   const finite = xs.filter((x) => Number.isFinite(x));
   if (finite.length === 0) return '–';
-  const m = finite.reduce((a, b) => a + b, 0) / finite.length;
-  if (finite.length === 1) return m.toPrecision(3);
-  const sd = Math.sqrt(finite.reduce((a, b) => a + (b - m) ** 2, 0) / (finite.length - 1));
-  return `${m.toPrecision(3)} ± ${sd.toPrecision(2)}`;
+  if (finite.length === 1) return finite[0].toPrecision(3);
+  return `${mean(finite).toPrecision(3)} ± ${std(finite).toPrecision(2)}`;
 }
 
 function setting(r: Shared): string {

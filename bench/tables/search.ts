@@ -13,6 +13,7 @@ import {
   type Renderer,
   type ResultBase,
 } from '../lib/tables.js';
+import { mean } from '../../src/stats.js';
 
 export interface SearchBenchResult extends ResultBase {
   config: {
@@ -38,8 +39,6 @@ const LABELS: Record<string, string> = {
   morl: 'MORL (lr cycle per rung)',
   hyperband: 'Hyperband',
 };
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function renderSearch(r: SearchBenchResult): string {
   const c = r.config;

@@ -3,6 +3,7 @@
  * Pareto frontier of those curves, the single-run vs. multi-run check, and where each recipe
  * lies above the baseline at equal training time.
  */
+import { mean, std } from '../stats.js';
 import { compareAtEqualCost, paretoFrontier, type EqualCostComparison } from './pareto.js';
 import type { CurvePoint } from './curve.js';
 import { BASELINE } from './recipes.js';
@@ -60,13 +61,6 @@ export interface CurveSummary {
   vsBaseline: { recipe: string; points: EqualCostComparison[]; helpsAt: number; of: number }[];
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-};
-
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -95,7 +89,7 @@ export function curveRows(points: readonly CurvePoint[]): CurveRow[] {
       epochs: p.epochs,
       seeds: group.length,
       accuracyMean: mean(accuracy),
-      accuracySd: sd(accuracy),
+      accuracySd: std(accuracy),
       lossMean: mean(group.map((q) => q.loss)),
       trainSecondsMean: mean(group.map((q) => q.trainSeconds)),
       evalSecondsMean: mean(group.map((q) => q.evalSeconds)),

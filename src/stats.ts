@@ -1,4 +1,4 @@
-/** The statistics every experiment script reports over seeds. */
+/** Mean and spread over seeds: what curve summaries and every experiment script report. */
 
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
