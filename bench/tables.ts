@@ -532,19 +532,22 @@ async function main(): Promise<void> {
     ? join(benchDir, '..')
     : join(benchDir, '..', '..');
   const resultsDir = join(root, 'bench', 'results');
-  const docs = new Map(markdownFiles(root).map((f) => [f, readFileSync(f, 'utf8')]));
+  const originals = new Map(markdownFiles(root).map((f) => [f, readFileSync(f, 'utf8')]));
+  const docs = new Map(originals);
   const files = existsSync(resultsDir)
     ? readdirSync(resultsDir).filter((f) => f.endsWith('.json') && !f.endsWith('.smoke.json'))
     : [];
   for (const file of files.sort()) {
-    const result = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase;
     const name = basename(file, '.json');
-    const sections = renderResult({ ...result, name });
+    const result = {
+      ...(JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase),
+      name,
+    };
+    const sections = renderResult(result);
     if (sections === undefined) {
       console.log(`skipped ${file}: no renderer for '${name}' (add one in bench/tables/)`);
-      continue;
     }
-    for (const [section, table] of Object.entries(sections)) {
+    for (const [section, table] of Object.entries(sections ?? {})) {
       const targets: string[] = [];
       for (const [path, text] of docs) {
         const updated = replaceSection(text, section, table);
@@ -556,14 +559,8 @@ async function main(): Promise<void> {
         console.log(`skipped ${file}: no <!-- table:${section} --> markers`);
       else console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
     }
-  }
-  // Charts: SVG files next to the results, with fixed ids so that regenerating changes nothing.
-  for (const file of files.sort()) {
-    const name = basename(file, '.json');
-    const makeCharts = AREAS.charts[name];
-    if (!makeCharts) continue;
-    const result = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase;
-    for (const [chart, spec] of Object.entries(makeCharts({ ...result, name }))) {
+    // Charts: SVG files next to the results, with fixed ids so that regenerating changes nothing.
+    for (const [chart, spec] of Object.entries(AREAS.charts[name]?.(result) ?? {})) {
       const path = join(resultsDir, `${chart}.svg`);
       const svg = await renderSvg(spec, { idPrefix: `${chart}-` });
       if (!existsSync(path) || readFileSync(path, 'utf8') !== svg) writeFileSync(path, svg);
@@ -574,7 +571,7 @@ async function main(): Promise<void> {
   for (const [path, text] of docs) {
     const options = await prettier.resolveConfig(path);
     const formatted = await prettier.format(text, { ...options, filepath: path });
-    if (formatted !== readFileSync(path, 'utf8')) writeFileSync(path, formatted);
+    if (formatted !== originals.get(path)) writeFileSync(path, formatted);
   }
 }
 
