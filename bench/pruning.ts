@@ -60,7 +60,7 @@ const config = {
   kernels: 'auto' as const,
 };
 
-interface Run {
+export interface PruningRun {
   seed: number;
   /** Top-1 right after the (last) pruning, before retraining. */
   prunedTop1: number | null;
@@ -71,7 +71,7 @@ interface Run {
   compression: number;
 }
 
-interface Row {
+export interface PruningRow {
   group: 'dense' | 'one-shot' | 'imp' | 'gradual';
   label: string;
   criterion: string;
@@ -80,7 +80,7 @@ interface Row {
   sparsity: number;
   /** Dense pretraining + retraining (or the gradual run's length), in epochs. */
   costEpochs: number;
-  runs: Run[];
+  runs: PruningRun[];
   meanTop1: number;
   stdTop1: number;
   meanPrunedTop1: number | null;
@@ -129,13 +129,13 @@ async function pretrain(seed: number): Promise<{ model: tfl.LayersModel; weights
 
 function summarize(
   row: Omit<
-    Row,
+    PruningRow,
     'meanTop1' | 'stdTop1' | 'meanPrunedTop1' | 'meanTop5' | 'speedup' | 'compression'
   >,
-): Row {
+): PruningRow {
   const r = row.runs;
   const pruned = r.map((x) => x.prunedTop1).filter((x): x is number => x !== null);
-  const full: Row = {
+  const full: PruningRow = {
     ...row,
     meanTop1: mean(r.map((x) => x.top1)),
     stdTop1: std(r.map((x) => x.top1)),
@@ -155,9 +155,9 @@ function summarize(
 
 const started = performance.now();
 const cpuStart = process.cpuUsage();
-const rows: Row[] = [];
+const rows: PruningRow[] = [];
 const pretrained = new Map<number, { model: tfl.LayersModel; weights: tf.Tensor[] }>();
-const denseRuns: Run[] = [];
+const denseRuns: PruningRun[] = [];
 for (const seed of config.seeds) {
   const p = await pretrain(seed);
   pretrained.set(seed, p);
@@ -189,7 +189,7 @@ rows.push(
 // model that beats the dense one above is not credited with what extra training gives.
 if (!smoke) {
   const epochs = config.originalEpochs + config.imp.budgetEpochs;
-  const runs: Run[] = [];
+  const runs: PruningRun[] = [];
   for (const seed of config.seeds) {
     const model = buildModel(seed);
     const t = trainer(model, seed, epochs);
@@ -222,7 +222,7 @@ if (!smoke) {
 }
 
 async function pruneRuns(
-  group: Row['group'],
+  group: PruningRow['group'],
   label: string,
   criterion: PruningCriterion,
   sparsity: number,
@@ -230,7 +230,7 @@ async function pruneRuns(
   retrain: RetrainSchedule,
   budgetEpochs: number,
 ): Promise<void> {
-  const runs: Run[] = [];
+  const runs: PruningRun[] = [];
   for (const seed of config.seeds) {
     const { model, weights } = pretrained.get(seed)!;
     model.setWeights(weights);
@@ -304,7 +304,7 @@ for (const schedule of config.imp.schedules) {
 await pruneRuns('imp', 'one-shot, SLR', 'global-magnitude', target, 1, 'slr', budgetEpochs);
 
 async function gradualRuns(epochs: number): Promise<void> {
-  const runs: Run[] = [];
+  const runs: PruningRun[] = [];
   for (const seed of config.seeds) {
     const model = buildModel(seed);
     const t = trainer(model, seed, epochs, {

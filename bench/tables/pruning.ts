@@ -12,20 +12,9 @@ import {
   type ResultBase,
 } from '../lib/tables.js';
 import { accuracySparsityChart, type ChartSpec } from '../../src/report/charts.js';
+import type { PruningRow } from '../pruning.js';
 
-export interface PruningRow {
-  group: 'dense' | 'one-shot' | 'imp' | 'gradual';
-  label: string;
-  sparsity: number;
-  costEpochs: number;
-  runs: unknown[];
-  meanTop1: number;
-  stdTop1: number;
-  meanPrunedTop1: number | null;
-  meanTop5: number;
-  speedup: number;
-  compression: number;
-}
+export type { PruningRow } from '../pruning.js';
 
 export interface PruningResult extends ResultBase {
   config: {
@@ -145,7 +134,7 @@ function pruningCharts(r: PruningResult): Record<string, ChartSpec> {
     // Random pruning (35% at 90%) is in the table; on the chart it would flatten the rest.
     .filter((row) => row.group !== 'dense' && !row.label.startsWith('random'))
     .flatMap((row) =>
-      (row.runs as { seed: number; top1: number }[]).map((run) => ({
+      row.runs.map((run) => ({
         method: row.group === 'one-shot' ? `one-shot ${row.label}` : row.label,
         sparsity: row.sparsity,
         accuracy: run.top1,

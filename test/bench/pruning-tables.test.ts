@@ -6,6 +6,9 @@ import { renderers, type PruningResult } from '../../bench/tables/pruning.js';
 const row = (over: Partial<PruningResult['rows'][number]>): PruningResult['rows'][number] => ({
   group: 'one-shot',
   label: 'global-magnitude, FT',
+  criterion: 'global-magnitude',
+  retrain: 'ft',
+  cycles: 1,
   sparsity: 0.9,
   costEpochs: 5,
   runs: [],
