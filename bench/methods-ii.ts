@@ -120,7 +120,7 @@ async function splits(trainSamples: number, valSamples: number, testSamples: num
 
 // ---- A: adversarial training -----------------------------------------------------------
 
-interface AdversarialEpoch {
+export interface AdversarialEpoch {
   epoch: number;
   trainRobust: number;
   valRobust: number;
@@ -129,7 +129,7 @@ interface AdversarialEpoch {
   gap: number;
 }
 
-interface AdversarialRun {
+export interface AdversarialRun {
   seed: number;
   epochs: AdversarialEpoch[];
   /** Test robust accuracy at the last epoch (no early stopping). */

@@ -12,6 +12,7 @@ import {
   type ResultBase,
   type SectionsRenderer,
 } from '../lib/tables.js';
+import type { AdversarialRun } from '../methods-ii.js';
 
 export interface MethodsIiResult extends ResultBase {
   config: {
@@ -33,21 +34,7 @@ export interface MethodsIiResult extends ResultBase {
   engine: { backend: string; kernels: string };
   /** Wall-clock minutes, and CPU minutes of the process (the compute on a shared machine). */
   minutes: { adversarial: number; noise: number; total: number; cpu?: number };
-  adversarial: {
-    seed: number;
-    epochs: {
-      epoch: number;
-      trainRobust: number;
-      valRobust: number;
-      testRobust: number;
-      testClean: number;
-      gap: number;
-    }[];
-    lastTestRobust: number;
-    restoredTestRobust: number;
-    bestEpoch: number;
-    patienceStopEpoch: number | null;
-  }[];
+  adversarial: AdversarialRun[];
   noise: {
     method: string;
     rate: number;

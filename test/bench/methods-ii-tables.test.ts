@@ -44,6 +44,7 @@ const result: MethodsIiResult = {
       restoredTestRobust: 0.4,
       bestEpoch: 1,
       patienceStopEpoch: 2,
+      seconds: 60,
     },
     {
       seed: 1,
@@ -52,6 +53,7 @@ const result: MethodsIiResult = {
       restoredTestRobust: 0.5,
       bestEpoch: 2,
       patienceStopEpoch: null,
+      seconds: 60,
     },
   ],
   noise: [
