@@ -20,6 +20,7 @@ import { createMethod } from '../src/methods/registry.js';
 import { createModel } from '../src/models/index.js';
 import type { TrainerOptions } from '../src/train/trainer.js';
 import { Trainer } from '../src/train/trainer.js';
+import { planBatchSizes } from '../src/train/time.js';
 import { mean, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 
@@ -38,6 +39,10 @@ interface Configuration {
   methods: MethodSpec[];
   /** Bag-of-Tricks pieces switched on (the rest left out). */
   tricks?: Trick[];
+  /** A batch size other than config.batchSize (a control run). */
+  batchSize?: number;
+  /** The method whose card shows this row too: a control for that method's confound. */
+  controlFor?: string;
 }
 
 const single = (name: string, options: Record<string, unknown> = {}): Configuration => ({
@@ -60,7 +65,31 @@ const METHOD_CONFIGS: Configuration[] = [
   single('cyclical-augmentation', { min: 0, max: 2 }),
   single('focal-loss', { gamma: 2 }),
   single('cyclical-focal-loss'),
+  // Large 64 (the batch size) at the ends, 16 in the middle; see the equal-steps control below.
+  single('cyclical-batch-size', { min: 16 }),
 ];
+
+/**
+ * Smaller batches take more steps in the same epochs, which alone helps at a short budget. The
+ * control trains with the one fixed batch size that takes as many steps as cyclical batch size
+ * does (its plan's steps, computed the way the Trainer plans them), so the comparison isolates
+ * the cycle.
+ */
+function equalStepsControl(trainSamples: number, epochs: number, batchSize: number): Configuration {
+  const method = createMethod('cyclical-batch-size', { min: 16 });
+  const run = trainSamples * epochs;
+  const steps = planBatchSizes(trainSamples, run, (seen) =>
+    method.batchSize!(seen, run, batchSize),
+  ).length;
+  const fixed = Math.round(run / steps);
+  return {
+    label: `batch ${fixed} (steps of cyclical-batch-size)`,
+    group: 'methods',
+    methods: [],
+    batchSize: fixed,
+    controlFor: 'cyclical-batch-size',
+  };
+}
 
 /**
  * Add one trick at a time, in the paper's order. zero-init-gamma is left out: it acts on the
@@ -82,15 +111,21 @@ const config = {
   optimizer: { name: 'adamw', lr: 2e-3 },
   kernels: 'auto' as const,
   seeds: smoke ? [0] : [0, 1, 2],
-  configurations: smoke
-    ? [METHOD_CONFIGS[0], METHOD_CONFIGS[2], METHOD_CONFIGS[5]]
-    : [...METHOD_CONFIGS, ...BAG_CONFIGS],
 };
+const byLabel = (label: string) => METHOD_CONFIGS.find((c) => c.label === label)!;
+const configurations = smoke
+  ? ['baseline', 'mixup', 'blurpool', 'cyclical-batch-size'].map(byLabel)
+  : [
+      ...METHOD_CONFIGS,
+      equalStepsControl(config.trainSamples, config.epochs, config.batchSize),
+      ...BAG_CONFIGS,
+    ];
 
 interface Run {
   seed: number;
   testAccuracy: number;
   trainSeconds: number;
+  steps: number;
 }
 
 interface Row {
@@ -98,10 +133,14 @@ interface Row {
   group: Configuration['group'];
   methods: MethodSpec[];
   tricks?: Trick[];
+  batchSize: number;
+  controlFor?: string;
   runs: Run[];
   meanAccuracy: number;
   stdAccuracy: number;
   meanTrainSeconds: number;
+  /** Optimizer steps per run (the same for every seed). */
+  meanSteps: number;
   /** (mean - baseline mean) / baseline std: how many baseline spreads away. */
   deltaInBaselineStd: number | null;
 }
@@ -146,7 +185,7 @@ async function trainOnce(
     evalData: test,
     maxDuration: duration,
     evalInterval: duration,
-    batchSize: config.batchSize,
+    batchSize: c.batchSize ?? config.batchSize,
     seed,
     kernels: ops,
     optimizer: config.optimizer,
@@ -155,10 +194,10 @@ async function trainOnce(
   });
   try {
     const t0 = performance.now();
-    const { eval: result } = await trainer.fit();
+    const { eval: result, timestamp } = await trainer.fit();
     // Includes the one evaluation at the end (the same for every configuration).
     const trainSeconds = (performance.now() - t0) / 1000;
-    return { seed, testAccuracy: result?.accuracy ?? NaN, trainSeconds };
+    return { seed, testAccuracy: result?.accuracy ?? NaN, trainSeconds, steps: timestamp.step };
   } finally {
     trainer.dispose();
     model.dispose();
@@ -172,7 +211,7 @@ const test = await loadDataset(config.data, { split: 'test', limit: config.testS
 
 const started = performance.now();
 const rows: Row[] = [];
-for (const c of config.configurations) {
+for (const c of configurations) {
   const runs: Run[] = [];
   for (const seed of config.seeds) runs.push(await trainOnce(c, seed, train, test, ops));
   const accuracies = runs.map((r) => r.testAccuracy);
@@ -181,10 +220,13 @@ for (const c of config.configurations) {
     group: c.group,
     methods: c.methods,
     ...(c.tricks ? { tricks: c.tricks } : {}),
+    batchSize: c.batchSize ?? config.batchSize,
+    ...(c.controlFor ? { controlFor: c.controlFor } : {}),
     runs,
     meanAccuracy: mean(accuracies),
     stdAccuracy: std(accuracies),
     meanTrainSeconds: mean(runs.map((r) => r.trainSeconds)),
+    meanSteps: mean(runs.map((r) => r.steps)),
     deltaInBaselineStd: null,
   });
   const row = rows[rows.length - 1];
@@ -229,7 +271,6 @@ for (const r of rows) {
 const result = {
   config: {
     ...config,
-    configurations: undefined,
     tfjs: tf.version_core,
     tfjsBackend: engine.backend,
     kernelsUsed: ops.name,

@@ -377,9 +377,13 @@ export interface MethodsResult extends ResultBase {
     label: string;
     group: 'methods' | 'bag-of-tricks';
     methods: { name: string; options: Record<string, unknown> }[];
+    batchSize: number;
+    /** The method whose card shows this control row too. */
+    controlFor?: string;
     meanAccuracy: number;
     stdAccuracy: number;
     meanTrainSeconds: number;
+    meanSteps: number;
     deltaInBaselineStd: number | null;
   }[];
 }
@@ -394,10 +398,22 @@ function renderMethods(r: MethodsResult): Record<string, string> {
   const baseline = r.rows.find((row) => row.label === 'baseline');
   const table = (group: MethodsResult['rows'][number]['group'], first: string, only?: string) =>
     markdownTable(
-      [first, 'options', 'test accuracy', 'std', 'Δ points', 'Δ / baseline std', 's / run'],
+      [
+        first,
+        'options',
+        'test accuracy',
+        'std',
+        'Δ points',
+        'Δ / baseline std',
+        'steps',
+        's / run',
+      ],
       r.rows
         .filter((row) => row.group === group || row.label === 'baseline')
-        .filter((row) => only === undefined || row.label === only || row.label === 'baseline')
+        .filter(
+          (row) =>
+            only === undefined || [only, 'baseline'].includes(row.label) || row.controlFor === only,
+        )
         .map((row) => [
           row.label,
           options(row) ? `\`${options(row)}\`` : '',
@@ -405,9 +421,10 @@ function renderMethods(r: MethodsResult): Record<string, string> {
           fixed(100 * row.stdAccuracy, 2),
           baseline ? fixed(100 * (row.meanAccuracy - baseline.meanAccuracy), 2) : '–',
           row.deltaInBaselineStd === null ? '–' : fixed(row.deltaInBaselineStd, 1),
+          String(row.meanSteps),
           fixed(row.meanTrainSeconds, 1),
         ]),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
     );
   const hasBag = r.rows.some((row) => row.group === 'bag-of-tricks');
   const setting =
@@ -419,7 +436,8 @@ function renderMethods(r: MethodsResult): Record<string, string> {
     setting +
       ' Δ points: mean - baseline mean; Δ / baseline std: that over the baseline std. With 3 seeds ' +
       'a std is itself rough (and the test accuracy moves in steps of 1 / test samples): read Δ next ' +
-      "to both rows' std, not the ratio alone. s / run: training plus the final evaluation. " +
+      "to both rows' std, not the ratio alone. steps: optimizer steps per run (smaller batches " +
+      'take more in the same epochs). s / run: training plus the final evaluation. ' +
       `Compute budget: ${fixed(r.budget.totalMinutes, 1)} minutes for the whole run.`,
     '',
     table('methods', 'method'),
@@ -438,7 +456,10 @@ function renderMethods(r: MethodsResult): Record<string, string> {
   ].join('\n');
   // Each method card gets its own row against the baseline (the card's folder is the label).
   const cards: Record<string, string> = {};
-  for (const row of r.rows.filter((x) => x.group === 'methods' && x.label !== 'baseline')) {
+  const cardRows = r.rows.filter(
+    (x) => x.group === 'methods' && x.label !== 'baseline' && x.controlFor === undefined,
+  );
+  for (const row of cardRows) {
     cards[`methods/${row.label}`] = [
       `${setting} The whole comparison is in [bench/README.md](../../../bench/README.md#training-methods-issue-5).`,
       '',

@@ -110,8 +110,8 @@ export class Ema implements Method {
     if (event === Event.INIT) {
       this.state = state;
       const interval = this.options.interval ?? '1ba';
-      this.interval = new Interval(interval, state.timeline, () =>
-        invalidOption(this.name, 'interval', interval, "at least one step, e.g. '1ba' or '1ep'"),
+      this.interval = new Interval(interval, state.timeline, (expected) =>
+        invalidOption(this.name, 'interval', interval, expected),
       );
       this.decayValue ??= emaDecayFromHalfLife(
         this.options.halfLife ?? '50ba',

@@ -147,13 +147,8 @@ export class Swa implements Method {
     this.state = state;
     const { timeline } = state;
     this.startStep = timeline.toSteps(this.options.start);
-    this.interval = new Interval(this.options.interval, timeline, () =>
-      invalidOption(
-        this.name,
-        'interval',
-        this.options.interval,
-        "at least one step, e.g. '1ba' or '1ep'",
-      ),
+    this.interval = new Interval(this.options.interval, timeline, (expected) =>
+      invalidOption(this.name, 'interval', this.options.interval, expected),
     );
     this.avg ??= state.ops.alloc(state.pv.length);
   }

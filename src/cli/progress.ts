@@ -31,8 +31,9 @@ export function createProgress(
 }
 
 /**
- * A Trainer callback showing one bar per epoch with the running training loss and accuracy of
- * the epoch and the throughput; silent unless enabled and stderr is a terminal.
+ * A Trainer callback showing one bar per epoch, in samples (batch sizes may vary), with the
+ * running training loss and accuracy of the epoch and the throughput; silent unless enabled and
+ * stderr is a terminal.
  */
 export class ProgressCallback implements Callback {
   private bar: Progress | null = null;
@@ -45,9 +46,9 @@ export class ProgressCallback implements Callback {
 
   onBatchEnd(state: TrainState): void {
     // A run resumed mid-epoch has no EPOCH_START before its first batch.
-    if (!this.bar) this.start(state, state.timestamp.batchInEpoch - 1);
+    if (!this.bar) this.start(state);
     const { metrics, timestamp: ts } = state;
-    this.bar!.update(ts.batchInEpoch, {
+    this.bar!.update(samplesInEpoch(state), {
       loss: metrics['train/loss']?.toFixed(4) ?? '-',
       accuracy: metrics['train/accuracy']?.toFixed(4) ?? '-',
       rate: ts.trainSeconds > 0 ? Math.round(ts.samples / ts.trainSeconds) : '-',
@@ -62,16 +63,16 @@ export class ProgressCallback implements Callback {
     this.stop();
   }
 
-  private start(state: TrainState, done = state.timestamp.batchInEpoch): void {
+  private start(state: TrainState): void {
     this.stop();
-    const epochs = Math.ceil(state.maxSteps / state.loader.batchesPerEpoch);
+    const epochs = Math.ceil(state.timeline.epochsAt(state.maxSteps));
     const label = `epoch ${state.timestamp.epoch + 1}/${epochs}`;
     this.bar = createProgress(
-      state.loader.batchesPerEpoch,
+      state.loader.samplesPerEpoch,
       label,
       this.enabled,
-      `${label} [{bar}] {value}/{total} | loss {loss} | acc {accuracy} | {rate} samples/s | eta {eta_formatted}`,
-      done,
+      `${label} [{bar}] {value}/{total} samples | loss {loss} | acc {accuracy} | {rate} samples/s | eta {eta_formatted}`,
+      samplesInEpoch(state),
     );
   }
 
@@ -79,4 +80,9 @@ export class ProgressCallback implements Callback {
     this.bar?.stop();
     this.bar = null;
   }
+}
+
+function samplesInEpoch(state: TrainState): number {
+  const ts = state.timestamp;
+  return ts.samples - ts.epoch * state.loader.samplesPerEpoch;
 }

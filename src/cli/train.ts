@@ -195,7 +195,7 @@ function resumedRecipe(opts: TrainCommandOptions): { recipe: Recipe; runPath: st
 
 function printEvaluation(state: TrainState): void {
   const { timestamp: ts, metrics: m } = state;
-  const epochs = Math.ceil(state.maxSteps / state.loader.batchesPerEpoch);
+  const epochs = Math.ceil(state.timeline.epochsAt(state.maxSteps));
   const where =
     ts.batchInEpoch === 0
       ? `epoch ${ts.epoch}/${epochs}`

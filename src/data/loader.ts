@@ -1,7 +1,7 @@
 /**
  * Batches over an in-memory Dataset. The order of an epoch is a pure function of (seed, epoch):
- * a loader never keeps position or RNG state, so resuming at epoch e, batch b is just
- * `batches(e, b)`, and two loaders with the same seed agree.
+ * a loader never keeps position or RNG state (only the latest epoch's order, cached), so resuming
+ * s samples into epoch e is just `take(e, s, size)`, and two loaders with the same seed agree.
  */
 import { UsageError } from '../errors.js';
 import { deriveSeed, permutation, Rng } from './random.js';
@@ -29,6 +29,8 @@ export class DataLoader {
   readonly batchesPerEpoch: number;
   /** Samples one epoch yields (fewer than the data set's length when dropLast drops some). */
   readonly samplesPerEpoch: number;
+  /** The latest epoch's order, so that take() does not shuffle again for every batch. */
+  private lastOrder: { epoch: number; order: Int32Array } | null = null;
 
   constructor(
     readonly dataset: Dataset,
@@ -84,17 +86,41 @@ export class DataLoader {
     }
     const order = this.order(epoch);
     for (let b = fromBatch; b < this.batchesPerEpoch; b++) {
-      const indices = order.subarray(
-        b * this.batchSize,
-        Math.min((b + 1) * this.batchSize, order.length),
-      );
-      yield {
-        ...gather(this.dataset, indices),
-        size: indices.length,
-        shape: [...this.dataset.shape],
-        indices: indices.slice(),
-      };
+      yield this.slice(order, b * this.batchSize, this.batchSize);
     }
+  }
+
+  /**
+   * The batch of up to `size` samples that starts `offset` samples into epoch `epoch`; it stops
+   * at the epoch's end (samplesPerEpoch), so no batch spans two epochs. The Trainer draws its
+   * batches this way, by samples seen, which lets the batch size change from step to step.
+   */
+  take(epoch: number, offset: number, size: number): Batch {
+    if (!Number.isInteger(offset) || offset < 0 || offset >= this.samplesPerEpoch) {
+      throw new UsageError(
+        'ANNEAL_BAD_BATCH_INDEX',
+        `offset = ${offset} is not valid: expected an integer in 0..${this.samplesPerEpoch - 1} ` +
+          `(samples into an epoch of ${this.dataset.name})`,
+      );
+    }
+    if (!Number.isInteger(size) || size < 1) {
+      throw new UsageError(
+        'ANNEAL_BAD_BATCH_SIZE',
+        `batch size = ${size} is not valid: expected a positive integer`,
+      );
+    }
+    if (this.lastOrder?.epoch !== epoch) this.lastOrder = { epoch, order: this.order(epoch) };
+    return this.slice(this.lastOrder.order, offset, size);
+  }
+
+  private slice(order: Int32Array, offset: number, size: number): Batch {
+    const indices = order.subarray(offset, Math.min(offset + size, this.samplesPerEpoch));
+    return {
+      ...gather(this.dataset, indices),
+      size: indices.length,
+      shape: [...this.dataset.shape],
+      indices: indices.slice(),
+    };
   }
 }
 

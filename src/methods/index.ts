@@ -30,6 +30,7 @@ export * from './batch-augmentation/index.js';
 export * from './cyclical-augmentation/index.js';
 export * from './blurpool/index.js';
 export * from './cyclical-weight-decay/index.js';
+export * from './cyclical-batch-size/index.js';
 export * from './cyclical-grad-clip/index.js';
 export * from './bag-of-tricks/index.js';
 export * from './adversarial/index.js';

@@ -22,6 +22,7 @@ import {
 import { cutmix, type CutmixOptions } from './cutmix/index.js';
 import { cyclicalGradClip, gradClip, type GradClipOptions } from './cyclical-grad-clip/index.js';
 import { cyclicalWeightDecay, type CyclicalValueOptions } from './cyclical-weight-decay/index.js';
+import { cyclicalBatchSize, type CyclicalBatchSizeOptions } from './cyclical-batch-size/index.js';
 import { earlyStopping, type EarlyStoppingOptions } from './early-stopping/index.js';
 import {
   cyclicalFocalLoss,
@@ -114,6 +115,11 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
         'weight decay low-high-low over the run (general cyclical training)',
         cyclicalWeightDecay,
         { min: 0.005, max: 0.05 }, // around AdamW's default 0.01
+      ),
+      entry<CyclicalBatchSizeOptions>(
+        'cyclical-batch-size',
+        'batch size large-small-large over the run (general cyclical training)',
+        cyclicalBatchSize,
       ),
       entry<GradClipOptions>('grad-clip', 'global-norm gradient clipping', gradClip, {
         maxNorm: 1,

@@ -12,6 +12,16 @@ import { parseRecipe, type Recipe } from '../train/recipe.js';
 
 export const BASELINE = 'baseline';
 
+/**
+ * Methods a curve cannot hold: a curve's budgets are step counts of one fixed batch size, and
+ * its cyclic lr restarts every budget, while these plan the whole run's batch sizes.
+ */
+const NOT_ON_A_CURVE: Readonly<Record<string, string>> = {
+  'cyclical-batch-size':
+    "its batch sizes follow the whole run, while a curve's budgets are steps of one batch size; " +
+    'compare it with `anneal train` runs of equal epochs instead',
+};
+
 /** What a part of a recipe name is. */
 function kindOf(part: string): 'method' | 'optimizer' | undefined {
   if (methodNames().includes(part)) return 'method';
@@ -54,6 +64,12 @@ function checkRecipeName(name: string): void {
       throw new UsageError(
         'ANNEAL_UNKNOWN_RECIPE',
         `recipe '${name}': 'baseline' stands alone; write the other parts without it`,
+      );
+    }
+    if (part in NOT_ON_A_CURVE) {
+      throw new UsageError(
+        'ANNEAL_UNKNOWN_RECIPE',
+        `recipe '${name}': '${part}' cannot be on a tradeoff curve: ${NOT_ON_A_CURVE[part]}`,
       );
     }
     if (!kindOf(part)) {

@@ -37,6 +37,13 @@ export interface Method {
   apply(event: Event, state: TrainState, log: Logger): void;
   stateDict?(): MethodState;
   loadStateDict?(state: MethodState): void;
+  /**
+   * For a method that varies the batch size (cyclical batch size): the size of the next batch,
+   * a pure function of the samples trained on so far, the run's length in samples and the
+   * Trainer's batchSize. The Trainer plans the run's batches from it when it is built (so the
+   * timeline, schedules and resumes follow it); at most one method of a Trainer may have it.
+   */
+  batchSize?(samplesSeen: number, runSamples: number, baseBatchSize: number): number;
   /** Frees what the method holds (kernel vectors); called by Trainer.dispose(). */
   dispose?(): void;
 }

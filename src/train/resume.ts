@@ -229,6 +229,16 @@ export function readTrainerCheckpoint(
   if (dataDiffers.length > 0) {
     throw mismatch(path, `the checkpoint's run had ${dataDiffers.join('; ')}`, fix);
   }
+  const { step, samples } = meta.timestamp;
+  const planned = state.timeline.samplesAt(step);
+  if (planned !== samples) {
+    throw mismatch(
+      path,
+      `the checkpoint's run trained on ${samples} samples in its ${step} steps, this run's batch ` +
+        `sizes make ${planned}`,
+      'Resume with the batch size and batch-size method options the run was started with.',
+    );
+  }
   if (meta.timestamp.step > state.maxSteps) {
     throw mismatch(
       path,

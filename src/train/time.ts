@@ -9,7 +9,10 @@
  * '0.25ep' is 3 steps; with batch size 32, '100sp' is 3 steps (100/32 = 3.125).
  * Fractions of the run (`toFraction`) are not rounded.
  *
- * One batch is one optimizer step here (no gradient accumulation).
+ * One batch is one optimizer step here (no gradient accumulation). When the batch size varies
+ * from step to step (a batch-size schedule such as cyclical batch size), the timeline holds the
+ * size of every batch of the run (`planBatchSizes`) and converts samples and epochs through
+ * their running sum.
  */
 import type { DataLoader } from '../data/index.js';
 import { UsageError } from '../errors.js';
@@ -100,6 +103,12 @@ export interface TimelineInit {
   totalSteps?: number;
   /** Length of the whole run as a duration ('10ep'); an alternative to totalSteps. */
   maxDuration?: DurationLike;
+  /**
+   * The size of every batch of the run, in order, when it varies (from planBatchSizes; needs
+   * samplesPerEpoch, excludes stepsPerEpoch and samplesPerStep). totalSteps defaults to its
+   * length; beyond it, steps are taken to keep the last batch's size.
+   */
+  batchSizes?: Int32Array;
 }
 
 function checkCount(field: string, value: number | undefined, min: number): number | undefined {
@@ -113,18 +122,48 @@ function checkCount(field: string, value: number | undefined, min: number): numb
   return value;
 }
 
+function noField(field: string, what: string): UsageError {
+  return new UsageError(
+    'ANNEAL_DURATION_UNITS',
+    `the timeline has no ${field}, so it cannot tell ${what}: build it with ${field}`,
+  );
+}
+
 /** The shape of a run, for converting durations to optimizer steps. Immutable. */
 export class Timeline {
   readonly stepsPerEpoch: number | undefined;
   readonly samplesPerStep: number | undefined;
   readonly samplesPerEpoch: number | undefined;
   readonly totalSteps: number | undefined;
+  /** The run's batch sizes when they vary (see TimelineInit.batchSizes), else undefined. */
+  readonly batchSizes: Int32Array | undefined;
+  /** samplesBefore[i]: samples trained on before step i of a varying-batch run. */
+  private readonly samplesBefore: Float64Array | undefined;
 
   constructor(init: TimelineInit = {}) {
     this.stepsPerEpoch = checkCount('stepsPerEpoch', init.stepsPerEpoch, 1);
     this.samplesPerStep = checkCount('samplesPerStep', init.samplesPerStep, 1);
     this.samplesPerEpoch = checkCount('samplesPerEpoch', init.samplesPerEpoch, 1);
-    let total = checkCount('totalSteps', init.totalSteps, 0);
+    this.batchSizes = init.batchSizes;
+    if (init.batchSizes !== undefined) {
+      const sizes = init.batchSizes;
+      if (
+        this.samplesPerEpoch === undefined ||
+        this.stepsPerEpoch !== undefined ||
+        this.samplesPerStep !== undefined ||
+        sizes.length === 0 ||
+        sizes.some((b) => b < 1)
+      ) {
+        throw new UsageError(
+          'ANNEAL_BAD_TIMELINE',
+          'a timeline of varying batch sizes needs samplesPerEpoch and at least one batch of ' +
+            'size >= 1, and takes neither stepsPerEpoch nor samplesPerStep',
+        );
+      }
+      this.samplesBefore = new Float64Array(sizes.length + 1);
+      sizes.forEach((b, i) => (this.samplesBefore![i + 1] = this.samplesBefore![i] + b));
+    }
+    let total = checkCount('totalSteps', init.totalSteps ?? init.batchSizes?.length, 0);
     if (init.maxDuration !== undefined) {
       if (typeof init.maxDuration !== 'number' && toDuration(init.maxDuration).unit === 'dur') {
         throw new UsageError(
@@ -134,7 +173,7 @@ export class Timeline {
         );
       }
       const fromMax = this.toSteps(init.maxDuration);
-      if (total !== undefined && total !== fromMax) {
+      if (total !== undefined && total !== fromMax && init.batchSizes === undefined) {
         throw new UsageError(
           'ANNEAL_BAD_TIMELINE',
           `timeline totalSteps = ${total} disagrees with maxDuration ${describe(init.maxDuration)} ` +
@@ -159,14 +198,99 @@ export class Timeline {
     });
   }
 
+  /**
+   * The timeline of a run with `loader` whose batch size follows `batchSizeAt` (a batch-size
+   * schedule): the run's length must be in 'ep' or 'sp', since the schedule follows samples.
+   */
+  static ofSchedule(
+    loader: Pick<DataLoader, 'samplesPerEpoch'>,
+    maxDuration: DurationLike,
+    batchSizeAt: BatchSizeAt,
+  ): Timeline {
+    const d = typeof maxDuration === 'number' ? null : toDuration(maxDuration);
+    if (d === null || (d.unit !== 'ep' && d.unit !== 'sp')) {
+      throw new UsageError(
+        'ANNEAL_DURATION_UNITS',
+        `the run's length ${describe(maxDuration)} is not valid with a batch size that varies: ` +
+          "give it in epochs ('3ep') or samples ('12000sp'), which the batch-size schedule follows",
+      );
+    }
+    const samplesPerEpoch = loader.samplesPerEpoch;
+    const runSamples = Math.round(d.unit === 'ep' ? d.value * samplesPerEpoch : d.value);
+    return new Timeline({
+      samplesPerEpoch,
+      batchSizes: planBatchSizes(samplesPerEpoch, runSamples, batchSizeAt),
+    });
+  }
+
   /** The same timeline with the run's length set (e.g. once the Trainer knows max_duration). */
   withTotal(maxDuration: DurationLike): Timeline {
     return new Timeline({
       stepsPerEpoch: this.stepsPerEpoch,
       samplesPerStep: this.samplesPerStep,
       samplesPerEpoch: this.samplesPerEpoch,
+      batchSizes: this.batchSizes,
       maxDuration,
     });
+  }
+
+  /** Whether the batch size varies from step to step. */
+  get varyingBatch(): boolean {
+    return this.batchSizes !== undefined;
+  }
+
+  /** The size of batch `step` (0-based) before any cut at an epoch's end. */
+  batchSizeAt(step: number): number {
+    if (this.batchSizes !== undefined) {
+      return this.batchSizes[Math.min(step, this.batchSizes.length - 1)];
+    }
+    if (this.samplesPerStep === undefined) throw noField('samplesPerStep', `batch ${step}'s size`);
+    return this.samplesPerStep;
+  }
+
+  /** Samples trained on in the first `steps` steps (a last partial batch of an epoch counts as it is). */
+  samplesAt(steps: number): number {
+    const before = this.samplesBefore;
+    if (before !== undefined) {
+      const last = before.length - 1;
+      return steps <= last
+        ? before[steps]
+        : before[last] + (steps - last) * this.batchSizes![last - 1];
+    }
+    for (const field of ['stepsPerEpoch', 'samplesPerStep', 'samplesPerEpoch'] as const) {
+      if (this[field] === undefined) throw noField(field, `the samples of ${steps} steps`);
+    }
+    const epochs = Math.floor(steps / this.stepsPerEpoch!);
+    return (
+      epochs * this.samplesPerEpoch! + (steps - epochs * this.stepsPerEpoch!) * this.samplesPerStep!
+    );
+  }
+
+  /** Epochs of data in the first `steps` steps (not rounded). */
+  epochsAt(steps: number): number {
+    if (this.samplesPerEpoch === undefined) {
+      if (this.stepsPerEpoch === undefined)
+        throw noField('stepsPerEpoch', `the epochs of ${steps} steps`);
+      return steps / this.stepsPerEpoch;
+    }
+    return this.samplesAt(steps) / this.samplesPerEpoch;
+  }
+
+  /** Exact steps to train on `samples` samples of a varying-batch run (a step counts in part). */
+  private stepsOfSamples(samples: number): number {
+    const before = this.samplesBefore!;
+    const last = before.length - 1;
+    if (samples >= before[last]) {
+      return last + (samples - before[last]) / this.batchSizes![last - 1];
+    }
+    let lo = 0; // the last step that starts at or before `samples`
+    let hi = last;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (before[mid] <= samples) lo = mid;
+      else hi = mid;
+    }
+    return lo + (samples - before[lo]) / this.batchSizes![lo];
   }
 
   /** Exact (unrounded) number of steps, or the name of the timeline field that is missing. */
@@ -175,10 +299,14 @@ export class Timeline {
       case 'ba':
         return d.value;
       case 'ep':
+        if (this.samplesBefore !== undefined) {
+          return this.stepsOfSamples(d.value * this.samplesPerEpoch!);
+        }
         return this.stepsPerEpoch === undefined ? 'stepsPerEpoch' : d.value * this.stepsPerEpoch;
       case 'dur':
         return this.totalSteps === undefined ? 'totalSteps' : d.value * this.totalSteps;
       case 'sp': {
+        if (this.samplesBefore !== undefined) return this.stepsOfSamples(d.value);
         if (this.samplesPerStep === undefined) return 'samplesPerStep';
         if (this.samplesPerEpoch === undefined || this.stepsPerEpoch === undefined) {
           return d.value / this.samplesPerStep;
@@ -248,6 +376,43 @@ export class Timeline {
         : [this.exact(a, b), this.exact(b, a)];
     return x < y ? -1 : x > y ? 1 : 0;
   }
+}
+
+/** The batch size to draw next, given the samples trained on and the run's length in samples. */
+export type BatchSizeAt = (samplesSeen: number, runSamples: number) => number;
+
+/**
+ * The size of every batch of a run of `runSamples` samples whose batch size follows
+ * `batchSizeAt`: each batch is what it asks for, cut at the end of its epoch (no batch spans two
+ * epochs, as with a fixed size, so every epoch is the whole data set once) and of the run.
+ */
+export function planBatchSizes(
+  samplesPerEpoch: number,
+  runSamples: number,
+  batchSizeAt: BatchSizeAt,
+): Int32Array {
+  if (!Number.isInteger(runSamples) || runSamples < 1) {
+    throw new UsageError(
+      'ANNEAL_BAD_TIMELINE',
+      `a run of ${runSamples} samples is not valid: expected at least one sample`,
+    );
+  }
+  const sizes: number[] = [];
+  for (let seen = 0; seen < runSamples;) {
+    const asked = batchSizeAt(seen, runSamples);
+    if (!Number.isInteger(asked) || asked < 1) {
+      throw new UsageError(
+        'ANNEAL_BAD_BATCH_SIZE',
+        `the batch-size schedule gave ${asked} after ${seen} of ${runSamples} samples: ` +
+          'expected a positive integer',
+      );
+    }
+    const epochLeft = samplesPerEpoch - (seen % samplesPerEpoch);
+    const size = Math.min(asked, epochLeft, runSamples - seen);
+    sizes.push(size);
+    seen += size;
+  }
+  return Int32Array.from(sizes);
 }
 
 /** Compares two durations; without a timeline only the same units can be compared. */

@@ -175,7 +175,8 @@ export class Trainer {
       shuffle: options.shuffle ?? true,
       dropLast: options.dropLast ?? false,
     });
-    const timeline = Timeline.ofLoader(loader, options.maxDuration);
+    this.methods = options.methods ?? [];
+    const timeline = runTimeline(loader, options.maxDuration, this.methods);
     const maxSteps = timeline.totalSteps!;
     this.evalInterval = interval('evalInterval', options.evalInterval ?? '1ep', timeline);
     this.checkpointInterval = options.checkpoint
@@ -184,7 +185,6 @@ export class Trainer {
     this.store = options.checkpoint
       ? new CheckpointStore(options.checkpoint.dir, options.checkpoint.keep ?? 3)
       : null;
-    this.methods = options.methods ?? [];
     this.dispatcher = new EventDispatcher(
       this.methods,
       options.callbacks ?? [],
@@ -302,27 +302,27 @@ export class Trainer {
     s.runComplete = false;
     await this.dispatch(Event.FIT_START);
     const done = () => ts().step >= stopAt || s.stopRequested;
+    // The loader is positioned by samples seen: every epoch yields samplesPerEpoch samples.
+    const epochSamples = s.loader.samplesPerEpoch;
     while (!done()) {
       if (ts().batchInEpoch === 0) await this.dispatch(Event.EPOCH_START);
-      for (const batch of s.loader.batches(ts().epoch, ts().batchInEpoch)) {
-        await this.trainBatch(batch);
-        const epochEnded = ts().batchInEpoch === s.loader.batchesPerEpoch;
-        if (epochEnded) {
-          s.timestamp = { ...ts(), epoch: ts().epoch + 1, batchInEpoch: 0 };
-          await this.dispatch(Event.EPOCH_END);
-          this.book.epochSums = { loss: 0, hits: 0, rows: 0, samples: 0 };
-        }
-        const runEnded = ts().step >= s.maxSteps;
-        if (
-          s.evalData &&
-          this.book.lastEvalStep !== ts().step &&
-          (this.evalInterval.due(ts(), epochEnded) || runEnded)
-        ) {
-          await this.evaluateNow();
-        }
-        if (this.checkpointInterval?.due(ts(), epochEnded)) await this.saveCheckpoint();
-        if (done()) break;
+      const offset = ts().samples - ts().epoch * epochSamples;
+      await this.trainBatch(s.loader.take(ts().epoch, offset, s.timeline.batchSizeAt(ts().step)));
+      const epochEnded = ts().samples === (ts().epoch + 1) * epochSamples;
+      if (epochEnded) {
+        s.timestamp = { ...ts(), epoch: ts().epoch + 1, batchInEpoch: 0 };
+        await this.dispatch(Event.EPOCH_END);
+        this.book.epochSums = { loss: 0, hits: 0, rows: 0, samples: 0 };
       }
+      const runEnded = ts().step >= s.maxSteps;
+      if (
+        s.evalData &&
+        this.book.lastEvalStep !== ts().step &&
+        (this.evalInterval.due(ts(), epochEnded) || runEnded)
+      ) {
+        await this.evaluateNow();
+      }
+      if (this.checkpointInterval?.due(ts(), epochEnded)) await this.saveCheckpoint();
     }
     if (this.store && this.lastCheckpointStep !== ts().step) await this.saveCheckpoint();
     s.runComplete = ts().step >= s.maxSteps || s.stopRequested;
@@ -512,10 +512,41 @@ function interval(name: string, d: DurationLike, timeline: Timeline): Interval {
   return new Interval(
     d,
     timeline,
-    () =>
+    (expected) =>
       new UsageError(
         'ANNEAL_BAD_OPTION',
-        `${name} ${JSON.stringify(d)} is shorter than one step: give at least '1ba'`,
+        `${name} ${JSON.stringify(d)} is not valid: expected ${expected}`,
       ),
+  );
+}
+
+/**
+ * The run's timeline: from the loader's fixed batch size, or planned from the one method that
+ * varies the batch size (Method.batchSize).
+ */
+function runTimeline(
+  loader: DataLoader,
+  maxDuration: DurationLike,
+  methods: readonly Method[],
+): Timeline {
+  const sizing = methods.filter((m) => m.batchSize !== undefined);
+  if (sizing.length === 0) return Timeline.ofLoader(loader, maxDuration);
+  const names = sizing.map((m) => m.name).join(', ');
+  if (sizing.length > 1) {
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `methods ${names} each set the batch size: use only one of them`,
+    );
+  }
+  if (loader.dropLast) {
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `dropLast cannot be used with ${names}, which varies the batch size: every epoch's last ` +
+        'batch is what the epoch has left; drop the dropLast option',
+    );
+  }
+  const method = sizing[0];
+  return Timeline.ofSchedule(loader, maxDuration, (seen, runSamples) =>
+    method.batchSize!(seen, runSamples, loader.batchSize),
   );
 }

@@ -133,9 +133,11 @@ test('the methods result renders the single methods and the ablation, each with 
     label,
     group,
     methods,
+    batchSize: 64,
     meanAccuracy,
     stdAccuracy,
     meanTrainSeconds: 10.04,
+    meanSteps: 48,
     deltaInBaselineStd,
   });
   const result: MethodsResult = {
@@ -155,6 +157,7 @@ test('the methods result renders the single methods and the ablation, each with 
     rows: [
       row('baseline', 'methods', [], 0.925, 0.002, 0),
       row('mixup', 'methods', [{ name: 'mixup', options: { alpha: 0.2 } }], 0.921, 0.004, -2),
+      { ...row('batch 16 (control)', 'methods', [], 0.94, 0.003, 7.5), controlFor: 'mixup' },
       row('+ warmup', 'bag-of-tricks', [], 0.93, 0.001, 2.5),
     ],
   };
@@ -162,16 +165,18 @@ test('the methods result renders the single methods and the ablation, each with 
   const text = sections.methods;
   // mixup: Δ = 92.1 - 92.5 = -0.40 points, / 0.2 = -2.0 baseline stds; std 0.004 -> 0.40 points.
   const header =
-    '| method | options | test accuracy | std | Δ points | Δ / baseline std | s / run |';
-  const align = '| :-- | :-- | --: | --: | --: | --: | --: |';
-  const baseline = '| baseline |  | 92.50% | 0.20 | 0.00 | 0.0 | 10.0 |';
+    '| method | options | test accuracy | std | Δ points | Δ / baseline std | steps | s / run |';
+  const align = '| :-- | :-- | --: | --: | --: | --: | --: | --: |';
+  const baseline = '| baseline |  | 92.50% | 0.20 | 0.00 | 0.0 | 48 | 10.0 |';
+  const control = '| batch 16 (control) |  | 94.00% | 0.30 | 1.50 | 7.5 | 48 | 10.0 |';
   assert.ok(
     text.includes(
       [
         header,
         align,
         baseline,
-        '| mixup | `{"alpha":0.2}` | 92.10% | 0.40 | -0.40 | -2.0 | 10.0 |',
+        '| mixup | `{"alpha":0.2}` | 92.10% | 0.40 | -0.40 | -2.0 | 48 | 10.0 |',
+        control,
       ].join('\n'),
     ),
   );
@@ -181,16 +186,18 @@ test('the methods result renders the single methods and the ablation, each with 
         header.replace('method', 'tricks'),
         align,
         baseline,
-        '| + warmup |  | 93.00% | 0.10 | 0.50 | 2.5 | 10.0 |',
+        '| + warmup |  | 93.00% | 0.10 | 0.50 | 2.5 | 48 | 10.0 |',
       ].join('\n'),
     ),
   );
   assert.ok(text.includes('after 2 epochs on 1500 training samples'));
   assert.ok(text.includes('Compute budget: 8.0 minutes'));
   assert.ok(text.endsWith(footer('methods')));
-  // The mixup card gets the baseline and its own row; the Bag-of-Tricks card the ablation.
+  // The mixup card gets the baseline, its own row and its control; a control has no card; the
+  // Bag-of-Tricks card gets the ablation.
   assert.deepEqual(Object.keys(sections), ['methods', 'methods/mixup', 'methods/bag-of-tricks']);
   assert.ok(sections['methods/mixup'].includes([header, align, baseline].join('\n')));
+  assert.ok(sections['methods/mixup'].includes(control));
   assert.ok(!sections['methods/mixup'].includes('+ warmup'));
   assert.ok(sections['methods/bag-of-tricks'].includes('| + warmup |'));
 });

@@ -21,6 +21,8 @@ before(useTfCpu);
 interface Setting {
   options: Record<string, unknown>;
   model?: () => tfl.LayersModel;
+  /** Trainer options the method needs (a run length in samples for a varying batch size). */
+  trainer?: Partial<TrainerOptions>;
 }
 
 /** Model-transforming methods (BlurPool) rebuild the model before the Trainer sees it. */
@@ -56,6 +58,8 @@ const SETTINGS: Record<string, Setting> = {
   'cyclical-weight-decay': { options: { min: 0.01, max: 0.09 } },
   'grad-clip': { options: { maxNorm: 0.5 } },
   'cyclical-grad-clip': { options: { min: 0.5, max: 100 } },
+  // 40 samples in batches of 16 -> 10 -> 10 -> 4 (cut at the run's end): 4 steps.
+  'cyclical-batch-size': { options: { min: 8 }, trainer: { maxDuration: '40sp' } },
   swa: { options: { start: '1ba', interval: '1ba', lr: 0.005, evalAverage: true } },
   ema: { options: { halfLife: '2ba' } },
   fge: { options: { start: '1ba', cycle: '2ba', lr1: 0.01, lr2: 0.001 } },
@@ -95,6 +99,7 @@ async function run(name: string, setting: Setting, extra: Partial<TrainerOptions
     evalInterval: '2ba',
     methods: [method],
     callbacks: [{ onBatchEnd: (s) => void losses.push(s.lossValue) }],
+    ...setting.trainer,
     ...extra,
   });
   await trainer.fit();

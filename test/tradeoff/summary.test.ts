@@ -107,6 +107,10 @@ test('recipe names: methods and an optimizer joined by +, checked with clear err
   assert.throws(() => parseRecipeList('baseline+mixup'), /'baseline' stands alone/);
   assert.throws(() => parseRecipeList('mixup,mixup'), /'mixup' is listed twice/);
   assert.throws(() => parseRecipeList('sgd+adamw'), /more than one optimizer/);
+  assert.throws(
+    () => parseRecipeList('baseline,mixup+cyclical-batch-size'),
+    /'cyclical-batch-size' cannot be on a tradeoff curve: its batch sizes follow the whole run/,
+  );
   assert.throws(() => parseRecipeList(' , '), /comma-separated list/);
   assert.throws(
     () => checkMultiRun(['baseline', 'mixup'], ['cutmix']),

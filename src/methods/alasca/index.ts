@@ -391,7 +391,8 @@ export class Alasca implements Method {
   /** r = min(1, epoch / warmupEpochs) with the epoch counted from 0 (the paper's code). */
   private warm(state: TrainState): number {
     if (this.warmupSteps === 0) return 1;
-    return Math.min(1, (state.timestamp.epoch * state.loader.batchesPerEpoch) / this.warmupSteps);
+    const epochSteps = state.timeline.toSteps({ value: state.timestamp.epoch, unit: 'ep' });
+    return Math.min(1, epochSteps / this.warmupSteps);
   }
 
   /** Inside the gradient tape: the loss becomes CE + lam * sum of the heads' losses. */
