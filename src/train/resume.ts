@@ -236,7 +236,8 @@ export function readTrainerCheckpoint(
       path,
       `the checkpoint's run trained on ${samples} samples in its ${step} steps, this run's batch ` +
         `sizes make ${planned}`,
-      'Resume with the batch size and batch-size method options the run was started with.',
+      'Resume with the batch size the run was started with (with a batch-size method, also its ' +
+        "options and the run's length, which its cycle spans).",
     );
   }
   if (meta.timestamp.step > state.maxSteps) {

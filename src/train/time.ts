@@ -234,6 +234,19 @@ export class Timeline {
     });
   }
 
+  /**
+   * Steps to train `d` more from step `step`. The same as toSteps(d), except that with a varying
+   * batch size epochs and samples count on from the samples seen at `step`.
+   */
+  stepsFrom(step: number, d: DurationLike): number {
+    const parsed = typeof d === 'number' ? null : toDuration(d);
+    if (this.samplesBefore === undefined || (parsed?.unit !== 'ep' && parsed?.unit !== 'sp')) {
+      return this.toSteps(d);
+    }
+    const samples = parsed.unit === 'ep' ? parsed.value * this.samplesPerEpoch! : parsed.value;
+    return Math.round(this.stepsOfSamples(this.samplesAt(step) + samples)) - step;
+  }
+
   /** Whether the batch size varies from step to step. */
   get varyingBatch(): boolean {
     return this.batchSizes !== undefined;

@@ -14,6 +14,10 @@
  * 'onecycle' spec for the lr produces (from its baseMomentum/maxMomentum values) is used as the
  * momentum value itself, when no momentum schedule is given.
  *
+ * Batches are drawn from the loader by samples seen (epoch, offset), so the batch size may change
+ * from step to step: one method may vary it (Method.batchSize, e.g. cyclical batch size), and the
+ * run's Timeline is then planned from it (Timeline.ofSchedule).
+ *
  * Evaluation runs at `evalInterval` and at the end of the run; its time is kept apart from
  * training time. Checkpoints (checkpoint.ts, resume.ts) resume bit-exactly.
  */
@@ -298,7 +302,7 @@ export class Trainer {
     const stopAt =
       opts.duration === undefined
         ? s.maxSteps
-        : Math.min(s.maxSteps, ts().step + s.timeline.toSteps(opts.duration));
+        : Math.min(s.maxSteps, ts().step + s.timeline.stepsFrom(ts().step, opts.duration));
     s.runComplete = false;
     await this.dispatch(Event.FIT_START);
     const done = () => ts().step >= stopAt || s.stopRequested;

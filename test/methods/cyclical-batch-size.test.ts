@@ -104,6 +104,27 @@ test('the Trainer trains on the planned sizes, and each epoch visits every sampl
   t.dispose();
 });
 
+test('fit({ duration }) in epochs counts on from the samples seen, however many batches that takes', async () => {
+  const { t, seen } = trainer({ min: 4 });
+  const first = await t.fit({ duration: '1ep' });
+  assert.equal(first.timestamp.samples, 40);
+  assert.equal(first.timestamp.epoch, 1);
+  assert.equal(first.timestamp.step, seen.length);
+  // Half an epoch more counts on from sample 40 (the small batches of mid-run): the step
+  // nearest to sample 60, i.e. within half a batch of it.
+  const second = await t.fit({ duration: '0.5ep' });
+  const last = seen[seen.length - 1].size;
+  const next = t.state.timeline.batchSizeAt(second.timestamp.step);
+  assert.ok(
+    Math.abs(second.timestamp.samples - 60) <= Math.max(last, next) / 2,
+    `${second.timestamp.samples} samples, batches ${last} and ${next} around it`,
+  );
+  const third = await t.fit();
+  assert.equal(third.timestamp.samples, 80);
+  assert.equal(third.runComplete, true);
+  t.dispose();
+});
+
 test('resumed mid-epoch, the run is bit-identical to one trained straight', async () => {
   const straight = trainer({ min: 4 });
   await straight.t.fit();

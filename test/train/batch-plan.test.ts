@@ -92,6 +92,11 @@ test('a timeline of varying batches converts epochs and samples through the runn
     [4, 2, 2, 2],
   );
   assert.equal(tl.withTotal('2ep').totalSteps, 6);
+  // More training from a step counts on from the samples seen there.
+  assert.equal(tl.stepsFrom(5, '10sp'), 4); // 17 + 10 = 27: step 8 (25) + 2 / 2
+  assert.equal(tl.toSteps('10sp'), 3);
+  assert.equal(tl.stepsFrom(2, '1ep'), 3); // 8 + 10 = 18: 5 + 1 / 3, rounds to 5
+  assert.equal(tl.stepsFrom(2, '3ba'), 3);
   throwsCode(
     () => new Timeline({ samplesPerEpoch: 10, stepsPerEpoch: 3, batchSizes: Int32Array.of(4) }),
     'ANNEAL_BAD_TIMELINE',
