@@ -7,18 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DataLoader } from '../../src/data/index.js';
 import { UsageError } from '../../src/errors.js';
+import { throwsCode } from '../schedules/helpers.js';
 import { Interval } from '../../src/train/interval.js';
 import { planBatchSizes, Timeline } from '../../src/train/time.js';
 import { tinyData } from './helpers.js';
-
-function throwsCode(fn: () => unknown, code: string, ...mentions: string[]) {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof UsageError, `expected a UsageError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    for (const m of mentions) assert.ok(e.message.includes(m), `"${e.message}" lacks "${m}"`);
-    return true;
-  });
-}
 
 test('take() draws by sample offset, stops at the epoch end, and agrees with batches()', () => {
   const loader = new DataLoader(tinyData(10), { batchSize: 4, seed: 5 });

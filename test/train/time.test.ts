@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareDurations, parseDuration, Timeline } from '../../src/train/time.js';
-import { UsageError } from '../../src/errors.js';
-
-function throwsCode(fn: () => unknown, code: string, ...mentions: string[]) {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof UsageError, `expected a UsageError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    for (const m of mentions) assert.ok(e.message.includes(m), `"${e.message}" lacks "${m}"`);
-    return true;
-  });
-}
+import { throwsCode } from '../schedules/helpers.js';
 
 test('parseDuration reads every unit', () => {
   const table: [string, number, string][] = [
