@@ -385,6 +385,7 @@ export interface MethodsResult extends ResultBase {
     meanTrainSeconds: number;
     meanSteps: number;
     deltaInBaselineStd: number | null;
+    runs: { seed: number }[];
   }[];
 }
 
@@ -401,6 +402,7 @@ function renderMethods(r: MethodsResult): Record<string, string> {
       [
         first,
         'options',
+        'seeds',
         'test accuracy',
         'std',
         'Δ points',
@@ -417,6 +419,7 @@ function renderMethods(r: MethodsResult): Record<string, string> {
         .map((row) => [
           row.label,
           options(row) ? `\`${options(row)}\`` : '',
+          String(row.runs.length),
           percent(row.meanAccuracy, 2),
           fixed(100 * row.stdAccuracy, 2),
           baseline ? fixed(100 * (row.meanAccuracy - baseline.meanAccuracy), 2) : '–',
@@ -424,14 +427,14 @@ function renderMethods(r: MethodsResult): Record<string, string> {
           String(row.meanSteps),
           fixed(row.meanTrainSeconds, 1),
         ]),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     );
   const hasBag = r.rows.some((row) => row.group === 'bag-of-tricks');
   const setting =
     `MNIST test accuracy (${c.testSamples} test samples) of the ${c.model} after ${c.epochs} epochs on ` +
     `${c.trainSamples} training samples (batch ${c.batchSize}, ${c.optimizer.name} lr ` +
-    `${sci(c.optimizer.lr)}, ${c.kernelsUsed} kernels), mean and sample std (points) over ` +
-    `${c.seeds.length} seed${c.seeds.length === 1 ? '' : 's'} (initial weights and data order).`;
+    `${sci(c.optimizer.lr)}, ${c.kernelsUsed} kernels), mean and sample std (points) over the ` +
+    'seeds in the seeds column (seeds 0, 1, ...: initial weights and data order).';
   const all = [
     setting +
       ' Δ points: mean - baseline mean; Δ / baseline std: that over the baseline std. With 3 seeds ' +

@@ -139,6 +139,7 @@ test('the methods result renders the single methods and the ablation, each with 
     meanTrainSeconds: 10.04,
     meanSteps: 48,
     deltaInBaselineStd,
+    runs: [{ seed: 0 }, { seed: 1 }, { seed: 2 }],
   });
   const result: MethodsResult = {
     ...base,
@@ -157,7 +158,11 @@ test('the methods result renders the single methods and the ablation, each with 
     rows: [
       row('baseline', 'methods', [], 0.925, 0.002, 0),
       row('mixup', 'methods', [{ name: 'mixup', options: { alpha: 0.2 } }], 0.921, 0.004, -2),
-      { ...row('batch 16 (control)', 'methods', [], 0.94, 0.003, 7.5), controlFor: 'mixup' },
+      {
+        ...row('batch 16 (control)', 'methods', [], 0.94, 0.003, 7.5),
+        controlFor: 'mixup',
+        runs: [0, 1, 2, 3, 4].map((seed) => ({ seed })),
+      },
       row('+ warmup', 'bag-of-tricks', [], 0.93, 0.001, 2.5),
     ],
   };
@@ -165,17 +170,17 @@ test('the methods result renders the single methods and the ablation, each with 
   const text = sections.methods;
   // mixup: Δ = 92.1 - 92.5 = -0.40 points, / 0.2 = -2.0 baseline stds; std 0.004 -> 0.40 points.
   const header =
-    '| method | options | test accuracy | std | Δ points | Δ / baseline std | steps | s / run |';
-  const align = '| :-- | :-- | --: | --: | --: | --: | --: | --: |';
-  const baseline = '| baseline |  | 92.50% | 0.20 | 0.00 | 0.0 | 48 | 10.0 |';
-  const control = '| batch 16 (control) |  | 94.00% | 0.30 | 1.50 | 7.5 | 48 | 10.0 |';
+    '| method | options | seeds | test accuracy | std | Δ points | Δ / baseline std | steps | s / run |';
+  const align = '| :-- | :-- | --: | --: | --: | --: | --: | --: | --: |';
+  const baseline = '| baseline |  | 3 | 92.50% | 0.20 | 0.00 | 0.0 | 48 | 10.0 |';
+  const control = '| batch 16 (control) |  | 5 | 94.00% | 0.30 | 1.50 | 7.5 | 48 | 10.0 |';
   assert.ok(
     text.includes(
       [
         header,
         align,
         baseline,
-        '| mixup | `{"alpha":0.2}` | 92.10% | 0.40 | -0.40 | -2.0 | 48 | 10.0 |',
+        '| mixup | `{"alpha":0.2}` | 3 | 92.10% | 0.40 | -0.40 | -2.0 | 48 | 10.0 |',
         control,
       ].join('\n'),
     ),
@@ -186,7 +191,7 @@ test('the methods result renders the single methods and the ablation, each with 
         header.replace('method', 'tricks'),
         align,
         baseline,
-        '| + warmup |  | 93.00% | 0.10 | 0.50 | 2.5 | 48 | 10.0 |',
+        '| + warmup |  | 3 | 93.00% | 0.10 | 0.50 | 2.5 | 48 | 10.0 |',
       ].join('\n'),
     ),
   );
