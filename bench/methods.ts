@@ -21,7 +21,7 @@ import { createModel } from '../src/models/index.js';
 import type { TrainerOptions } from '../src/train/trainer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { planBatchSizes } from '../src/train/time.js';
-import { mean, std } from '../src/stats.js';
+import { mean, pairedMeanDifference, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -146,7 +146,9 @@ interface Row {
   meanTrainSeconds: number;
   /** Optimizer steps per run (the same for every seed). */
   meanSteps: number;
-  /** (mean - baseline mean) / baseline std: how many baseline spreads away. */
+  /** Mean accuracy difference from the baseline on the same seeds (paired), a fraction. */
+  delta: number | null;
+  /** delta / the baseline's std over all its seeds: how many seed-to-seed spreads away. */
   deltaInBaselineStd: number | null;
 }
 
@@ -233,6 +235,7 @@ for (const c of configurations) {
     stdAccuracy: std(accuracies),
     meanTrainSeconds: mean(runs.map((r) => r.trainSeconds)),
     meanSteps: mean(runs.map((r) => r.steps)),
+    delta: null,
     deltaInBaselineStd: null,
   });
   const row = rows[rows.length - 1];
@@ -245,10 +248,13 @@ const totalMinutes = (performance.now() - started) / 60000;
 ops.dispose();
 
 const baseline = rows.find((r) => r.label === 'baseline');
+const bySeed = (row: Row) => new Map(row.runs.map((r) => [r.seed, r.testAccuracy]));
 for (const row of rows) {
-  if (baseline && baseline.stdAccuracy > 0) {
-    const delta = (row.meanAccuracy - baseline.meanAccuracy) / baseline.stdAccuracy;
-    row.deltaInBaselineStd = Number(delta.toFixed(2));
+  if (!baseline) break;
+  // Every row's seeds are among the baseline's (configurations with moreSeeds include it).
+  row.delta = pairedMeanDifference(bySeed(row), bySeed(baseline));
+  if (baseline.stdAccuracy > 0) {
+    row.deltaInBaselineStd = Number((row.delta / baseline.stdAccuracy).toFixed(2));
   }
 }
 

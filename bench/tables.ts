@@ -384,6 +384,7 @@ export interface MethodsResult extends ResultBase {
     stdAccuracy: number;
     meanTrainSeconds: number;
     meanSteps: number;
+    delta: number | null;
     deltaInBaselineStd: number | null;
     runs: { seed: number }[];
   }[];
@@ -396,7 +397,6 @@ function renderMethods(r: MethodsResult): Record<string, string> {
       .map((m) => JSON.stringify(m.options))
       .filter((o) => o !== '{}')
       .join(' ');
-  const baseline = r.rows.find((row) => row.label === 'baseline');
   const table = (group: MethodsResult['rows'][number]['group'], first: string, only?: string) =>
     markdownTable(
       [
@@ -422,7 +422,7 @@ function renderMethods(r: MethodsResult): Record<string, string> {
           String(row.runs.length),
           percent(row.meanAccuracy, 2),
           fixed(100 * row.stdAccuracy, 2),
-          baseline ? fixed(100 * (row.meanAccuracy - baseline.meanAccuracy), 2) : '–',
+          row.delta === null ? '–' : fixed(100 * row.delta, 2),
           row.deltaInBaselineStd === null ? '–' : fixed(row.deltaInBaselineStd, 1),
           String(row.meanSteps),
           fixed(row.meanTrainSeconds, 1),
@@ -437,9 +437,10 @@ function renderMethods(r: MethodsResult): Record<string, string> {
     'seeds in the seeds column (seeds 0, 1, ...: initial weights and data order).';
   const all = [
     setting +
-      ' Δ points: mean - baseline mean; Δ / baseline std: that over the baseline std. With 3 seeds ' +
-      'a std is itself rough (and the test accuracy moves in steps of 1 / test samples): read Δ next ' +
-      "to both rows' std, not the ratio alone. steps: optimizer steps per run (smaller batches " +
+      ' Δ points: mean difference from the baseline on the same seeds (seed s against seed s); ' +
+      "Δ / baseline std: that over the baseline's std across all its seeds (the seed-to-seed " +
+      'noise). A 3-seed std is itself rough (and the test accuracy moves in steps of 1 / test ' +
+      "samples): read Δ next to both rows' std, not the ratio alone. steps: optimizer steps per run (smaller batches " +
       'take more in the same epochs). s / run: training plus the final evaluation. ' +
       `Compute budget: ${fixed(r.budget.totalMinutes, 1)} minutes for the whole run.`,
     '',

@@ -8,3 +8,20 @@ export function std(xs: readonly number[]): number {
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
+
+/**
+ * Mean of a's value minus b's for the same key (paired: seed s of a method against seed s of its
+ * baseline), over a's keys; every key of a must be in b.
+ */
+export function pairedMeanDifference(
+  a: ReadonlyMap<number, number>,
+  b: ReadonlyMap<number, number>,
+): number {
+  return mean(
+    [...a].map(([key, value]) => {
+      const other = b.get(key);
+      if (other === undefined) throw new Error(`paired difference: key ${key} has no pair`);
+      return value - other;
+    }),
+  );
+}

@@ -128,6 +128,7 @@ test('the methods result renders the single methods and the ablation, each with 
     methods: MethodsResult['rows'][number]['methods'],
     meanAccuracy: number,
     stdAccuracy: number,
+    delta: number | null,
     deltaInBaselineStd: number | null,
   ) => ({
     label,
@@ -138,6 +139,7 @@ test('the methods result renders the single methods and the ablation, each with 
     stdAccuracy,
     meanTrainSeconds: 10.04,
     meanSteps: 48,
+    delta,
     deltaInBaselineStd,
     runs: [{ seed: 0 }, { seed: 1 }, { seed: 2 }],
   });
@@ -156,14 +158,22 @@ test('the methods result renders the single methods and the ablation, each with 
     },
     budget: { totalMinutes: 8.04 },
     rows: [
-      row('baseline', 'methods', [], 0.925, 0.002, 0),
-      row('mixup', 'methods', [{ name: 'mixup', options: { alpha: 0.2 } }], 0.921, 0.004, -2),
+      row('baseline', 'methods', [], 0.925, 0.002, 0, 0),
+      row(
+        'mixup',
+        'methods',
+        [{ name: 'mixup', options: { alpha: 0.2 } }],
+        0.921,
+        0.004,
+        -0.004,
+        -2,
+      ),
       {
-        ...row('batch 16 (control)', 'methods', [], 0.94, 0.003, 7.5),
+        ...row('batch 16 (control)', 'methods', [], 0.94, 0.003, 0.015, 7.5),
         controlFor: 'mixup',
         runs: [0, 1, 2, 3, 4].map((seed) => ({ seed })),
       },
-      row('+ warmup', 'bag-of-tricks', [], 0.93, 0.001, 2.5),
+      row('+ warmup', 'bag-of-tricks', [], 0.93, 0.001, 0.005, 2.5),
     ],
   };
   const sections = renderResult(result)!;

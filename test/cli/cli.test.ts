@@ -104,6 +104,16 @@ test('bad input gives one clear line and exit 2', () => {
     'tensorflow',
   );
   assertUserError(anneal(['trian']), 'trian');
+  // A varying batch size needs the run's length in epochs or samples.
+  assertUserError(
+    anneal([
+      'train',
+      ...['--methods', 'cyclical-batch-size', '--duration', '100ba'],
+      ...['--limit', '64', '--out', join(tmpdir(), 'cbs')],
+    ]),
+    "'100ba'",
+    "epochs ('3ep') or samples",
+  );
   const dir = mkdtempSync(join(tmpdir(), 'anneal-missing-'));
   assertUserError(
     anneal(['data', 'info', '--data', 'fashion-mnist', '--data-dir', join(dir, 'nope')]),
@@ -124,6 +134,7 @@ test('bad input gives one clear line and exit 2', () => {
     corrupt,
   );
   assert.ok(!existsSync(join(tmpdir(), 'x', 'summary.json')));
+  assert.ok(!existsSync(join(tmpdir(), 'cbs', 'config.json')));
 });
 
 test('anneal --help lists the commands', () => {
