@@ -18,6 +18,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../../errors.js';
 import { deriveSeed } from '../../data/index.js';
 import { tfjsSeed } from '../../models/init.js';
+import { rebuildModel } from '../../models/rebuild.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method, MethodState } from '../../train/method.js';
 import { isLayersModel } from '../../train/model.js';
@@ -112,10 +113,6 @@ tf.serialization.registerClass(AuxHeads);
 
 const TAP_CLASSES = new Set(['Dense', 'MaxPooling2D', 'AveragePooling2D', 'Add']);
 
-function shapeOf(t: tfl.SymbolicTensor): number[] {
-  return t.shape.slice(1).map((d) => d ?? 0);
-}
-
 /**
  * Where heads go by default: the outputs of the model's dense, pooling and residual-add layers
  * (stage ends), except the logits layer and the layer that feeds it (the main classifier's own
@@ -162,45 +159,21 @@ export function addAuxHeads(model: tfl.LayersModel, opts: AuxHeadsOptions = {}):
         'the logits layer and the one feeding it): pass layers: [names], or use a deeper model',
     );
   }
-  const byId = new Map<number, tfl.SymbolicTensor>();
-  const inputs = model.inputs.map((t) => {
-    const fresh = tfl.input({ shape: shapeOf(t), dtype: t.dtype });
-    byId.set(t.id, fresh);
-    return fresh;
-  });
-  const copies: Array<[tfl.layers.Layer, tfl.layers.Layer]> = [];
-  const outputsOf = new Map<string, tfl.SymbolicTensor>();
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    if (layer.inboundNodes.length !== 1 || 'layers' in layer) {
-      throw new UsageError(
+  return rebuildModel(model, {
+    unsupported: (layer, why) =>
+      new UsageError(
         'ANNEAL_ALASCA_UNSUPPORTED',
-        `alasca: layer '${layer.name}' is ${'layers' in layer ? 'a nested model' : 'shared'}; ` +
-          'addAuxHeads copies flat models whose layers are used once',
-      );
-    }
-    const node = layer.inboundNodes[0];
-    const args = node.inputTensors.map((t) => byId.get(t.id)!);
-    const cls = layer.constructor as tf.serialization.SerializableConstructor<tfl.layers.Layer>;
-    const copy = cls.fromConfig(cls, layer.getConfig());
-    const out = copy.apply(args.length === 1 ? args[0] : args) as tfl.SymbolicTensor;
-    copies.push([layer, copy]);
-    byId.set(node.outputTensors[0].id, out);
-    outputsOf.set(layer.name, out);
-  }
-  const logits = byId.get(model.outputs[0].id)!;
-  const numClasses = logits.shape[logits.shape.length - 1]!;
-  const heads = new AuxHeads({ numClasses, seed: opts.seed ?? 0, name: 'alasca_heads' });
-  const output = heads.apply([
-    logits,
-    ...names.map((n) => outputsOf.get(n)!),
-  ]) as tfl.SymbolicTensor;
-  const training = tfl.model({ inputs, outputs: output, name: `${model.name}_alasca` });
-  for (const [from, to] of copies) {
-    const weights = from.getWeights();
-    if (weights.length > 0) to.setWeights(weights);
-  }
-  return training;
+        `alasca: layer '${layer.name}' is ${why}; addAuxHeads copies flat models whose layers ` +
+          'are used once',
+      ),
+    build: ({ inputs, tensorFor, outputOf }) => {
+      const logits = tensorFor(model.outputs[0]);
+      const numClasses = logits.shape[logits.shape.length - 1]!;
+      const heads = new AuxHeads({ numClasses, seed: opts.seed ?? 0, name: 'alasca_heads' });
+      const output = heads.apply([logits, ...names.map(outputOf)]) as tfl.SymbolicTensor;
+      return tfl.model({ inputs, outputs: output, name: `${model.name}_alasca` });
+    },
+  });
 }
 
 /** The AuxHeads layer of a training model, or null. */

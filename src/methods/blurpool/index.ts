@@ -10,11 +10,11 @@
  * ResNet its own `blurPool: true` option. The `blurPool()` method then checks at INIT that the
  * model it trains has been transformed and logs the parameter/FLOP change. See README.md.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../../errors.js';
 import { invalidOption } from '../options.js';
 import { BlurPool2D, MAX_BLUR_FILTER_SIZE, type BlurPadding } from '../../models/blurpool.js';
+import { rebuildModel } from '../../models/rebuild.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
 import { isLayersModel } from '../../train/model.js';
@@ -79,8 +79,6 @@ function checkOptions(opts: BlurPoolOptions): Required<BlurPoolOptions> {
   return { filterSize, padding, ...flags };
 }
 
-type Config = tf.serialization.ConfigDict;
-type LayerClass = tf.serialization.SerializableConstructor<tfl.layers.Layer>;
 
 function pair(v: unknown): [number, number] {
   return Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [Number(v), Number(v)];
@@ -97,12 +95,6 @@ function downsamplingStride(
   const [sh, sw] = pair(layer.getConfig().strides);
   // BlurPool2D subsamples both axes alike; unequal strides are left as they are.
   return sh > 1 && sh === sw ? sh : null;
-}
-
-/** A fresh layer of the same class from `config` (what tfjs's own model cloning does). */
-function layerFromConfig(layer: tfl.layers.Layer, config: Config): tfl.layers.Layer {
-  const cls = layer.constructor as LayerClass;
-  return cls.fromConfig(cls, config);
 }
 
 function shapeOf(t: tfl.SymbolicTensor): number[] {
@@ -170,58 +162,32 @@ export function modelCost(model: tfl.LayersModel): ModelCost {
  */
 export function applyBlurPool(model: tfl.LayersModel, opts: BlurPoolOptions = {}): BlurPoolResult {
   const o = checkOptions(opts);
-  const byId = new Map<number, tfl.SymbolicTensor>();
-  const inputs = model.inputs.map((t) => {
-    const fresh = tfl.input({ shape: shapeOf(t), dtype: t.dtype });
-    byId.set(t.id, fresh);
-    return fresh;
-  });
   const replaced: string[] = [];
-  const copies: Array<[tfl.layers.Layer, tfl.layers.Layer]> = [];
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    if (layer.inboundNodes.length !== 1 || 'layers' in layer) {
-      throw new UsageError(
+  // Kernels keep their shapes (only strides change), so every weight copies across.
+  const rebuilt = rebuildModel(model, {
+    unsupported: (layer, why) =>
+      new UsageError(
         'ANNEAL_BLURPOOL_UNSUPPORTED',
-        `blurpool: layer '${layer.name}' is ${'layers' in layer ? 'a nested model' : 'shared'}; ` +
-          'applyBlurPool rebuilds flat models whose layers are used once: flatten the model or ' +
-          "build it with the blur layers (src/models' resnet has blurPool: true).",
-      );
-    }
-    const node = layer.inboundNodes[0];
-    const args = node.inputTensors.map((t) => byId.get(t.id)!);
-    const stride = downsamplingStride(layer, o);
-    let out: tfl.SymbolicTensor | tfl.SymbolicTensor[];
-    if (stride === null) {
-      const copy = layerFromConfig(layer, layer.getConfig());
-      out = copy.apply(args.length === 1 ? args[0] : args) as tfl.SymbolicTensor;
-      copies.push([layer, copy]);
-    } else {
-      const copy = layerFromConfig(layer, { ...layer.getConfig(), strides: [1, 1] });
-      const blurInput = copy.apply(args[0]) as tfl.SymbolicTensor;
-      copies.push([layer, copy]);
+        `blurpool: layer '${layer.name}' is ${why}; applyBlurPool rebuilds flat models whose ` +
+          'layers are used once: flatten the model or build it with the blur layers ' +
+          "(src/models' resnet has blurPool: true).",
+      ),
+    rewrite: (layer, args, copy) => {
+      const stride = downsamplingStride(layer, o);
+      if (stride === null) return null;
+      const unstrided = copy({ ...layer.getConfig(), strides: [1, 1] });
       const blur = new BlurPool2D({
         stride,
         filterSize: o.filterSize,
         padding: o.padding,
         name: `${layer.name}_blurpool`,
       });
-      out = blur.apply(blurInput) as tfl.SymbolicTensor;
       replaced.push(layer.name);
-    }
-    const outs = Array.isArray(out) ? out : [out];
-    node.outputTensors.forEach((t, i) => byId.set(t.id, outs[i]));
-  }
-  const rebuilt = tfl.model({
-    inputs,
-    outputs: model.outputs.map((t) => byId.get(t.id)!),
-    name: `${model.name}_blurpool`,
+      return blur.apply(unstrided.apply(args[0])) as tfl.SymbolicTensor;
+    },
+    build: ({ inputs, tensorFor }) =>
+      tfl.model({ inputs, outputs: model.outputs.map(tensorFor), name: `${model.name}_blurpool` }),
   });
-  // Kernels keep their shapes (only strides change), so every weight copies across.
-  for (const [from, to] of copies) {
-    const weights = from.getWeights();
-    if (weights.length > 0) to.setWeights(weights);
-  }
   return { model: rebuilt, replaced, before: modelCost(model), after: modelCost(rebuilt) };
 }
 
