@@ -26,6 +26,7 @@ interface SearchCommandOptions extends RecipeFlagValues {
   minResource?: string;
   eta: number;
   configs?: number;
+  minTrials?: number;
   workers: number;
   searchSeed: number;
   valFraction: number;
@@ -95,6 +96,11 @@ export function addSearchCommand(program: Command): Command {
       positiveInt,
     )
     .option(
+      '--min-trials <n>',
+      'median: other trials a rung needs before the rule stops anyone (default 3)',
+      positiveInt,
+    )
+    .option(
       '--workers <n>',
       'trials trained in parallel, each in its own worker thread',
       positiveInt,
@@ -128,6 +134,7 @@ export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
     minResource: opts.minResource,
     eta: opts.eta,
     configs: opts.configs,
+    minTrials: opts.minTrials,
     workers: opts.workers,
     seed,
     valFraction: opts.valFraction,

@@ -469,6 +469,13 @@ export class MedianStopping extends OneLadder {
   constructor(opts: MedianOptions) {
     super(opts);
     this.minTrials = opts.minTrials ?? 3;
+    if (!Number.isInteger(this.minTrials) || this.minTrials < 1) {
+      throw new UsageError(
+        'ANNEAL_BAD_SEARCH',
+        `minTrials = ${this.minTrials} is not valid: expected an integer >= 1 (other trials a ` +
+          'rung needs before the median rule stops anyone)',
+      );
+    }
   }
 
   next(): Job | 'wait' | 'done' {

@@ -43,6 +43,8 @@ export interface SearchOptions {
   eta?: number;
   /** Configurations (SHA, MORL, ASHA, median; default eta^s_max). Hyperband's are fixed. */
   configs?: number;
+  /** Median stopping only: other trials needed at a rung before it stops anyone (default 3). */
+  minTrials?: number;
   /** Worker threads (default 1). */
   workers?: number;
   /** Seeds the sampled configurations and the validation split (default 0). */
@@ -170,11 +172,19 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
         'configurations from the resources and eta; drop --configs or use sha, morl, asha or median',
     );
   }
+  if (opts.minTrials !== undefined && opts.scheduler !== 'median') {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `minTrials = ${opts.minTrials} is an option of the median stopping rule, not of ` +
+        `${opts.scheduler}: drop --min-trials or use --scheduler median`,
+    );
+  }
   const scheduler: Scheduler = createScheduler(opts.scheduler, {
     minResource: resources.min,
     maxResource: resources.max,
     eta,
     configs: opts.configs,
+    minTrials: opts.minTrials,
   });
   openOut(opts.out, opts.overwrite ?? false);
 

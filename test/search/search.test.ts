@@ -210,6 +210,11 @@ describe('anneal search: user errors', () => {
       anneal(['search', '--space', space, '--max-resource', '4ep', '--min-resource', '100ba']),
       'different units',
     );
+    assertUserError(
+      anneal(['search', '--space', space, '--scheduler', 'sha', '--min-trials', '2']),
+      'minTrials = 2',
+      '--scheduler median',
+    );
   });
 
   it('the same checks in process: invalid JSON, a fraction of the run, min above max', async () => {
@@ -227,6 +232,14 @@ describe('anneal search: user errors', () => {
     await assert.rejects(
       runSearch({ ...common, scheduler: 'hyperband', configs: 5 }),
       /configs = 5 cannot be given to hyperband/,
+    );
+    await assert.rejects(
+      runSearch({ ...common, scheduler: 'asha', minTrials: 2 }),
+      /minTrials = 2 is an option of the median stopping rule, not of asha/,
+    );
+    await assert.rejects(
+      runSearch({ ...common, scheduler: 'median', minTrials: 0 }),
+      /minTrials = 0 is not valid: expected an integer >= 1/,
     );
     await assert.rejects(
       runSearch({ ...common, scheduler: 'bohb' }),
