@@ -79,7 +79,6 @@ function checkOptions(opts: BlurPoolOptions): Required<BlurPoolOptions> {
   return { filterSize, padding, ...flags };
 }
 
-
 function pair(v: unknown): [number, number] {
   return Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [Number(v), Number(v)];
 }
