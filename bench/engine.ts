@@ -1,5 +1,6 @@
 /**
- * Training-step time of an MLP and a small CNN on tfjs's wasm and cpu backends, with tfjs's
+ * Training-step time of an MLP, a small CNN and a tiny ViT (patchify stem, LayerNorms) on tfjs's
+ * wasm and cpu backends, with tfjs's
  * stock gradient kernels against anneal's (src/engine/gradients.ts), in one run. The forward
  * pass alone is timed as the reference a training step is judged by (a step cannot cost less
  * than the forward pass; about 3x is what forward + two backward products take).
@@ -14,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
+import { createModel } from '../src/models/index.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -26,7 +28,7 @@ const config = {
   learningRate: 0.01,
 };
 
-type ModelName = 'mlp' | 'cnn';
+type ModelName = 'mlp' | 'cnn' | 'vit';
 const MODELS: Record<ModelName, () => tfl.LayersModel> = {
   mlp: () =>
     tfl.sequential({
@@ -54,6 +56,9 @@ const MODELS: Record<ModelName, () => tfl.LayersModel> = {
         tfl.layers.dense({ units: config.numClasses }),
       ],
     }),
+  // src/models' ViT: 7x7 patches (16 tokens), dim 64, 2 blocks of 4 heads, LayerNorms.
+  vit: () =>
+    createModel('vit', { inputShape: config.inputShape, numClasses: config.numClasses, seed: 0 }),
 };
 
 interface Timing {
@@ -159,7 +164,7 @@ async function measure(modelName: ModelName, backend: 'wasm' | 'cpu'): Promise<C
 
 const cells: Cell[] = [];
 for (const backend of ['wasm', 'cpu'] as const) {
-  for (const model of ['mlp', 'cnn'] as const) {
+  for (const model of ['mlp', 'cnn', 'vit'] as const) {
     cells.push(await measure(model, backend));
   }
 }

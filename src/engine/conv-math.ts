@@ -186,6 +186,50 @@ export function conv2dInputGradViaForward(
 }
 
 /**
+ * Input gradient of a conv whose windows tile the input without overlap (stride = kernel size,
+ * as a ViT's patchify stem), or null for any other conv. Each input pixel lies in at most one
+ * window, so dx[n, i*KH+u, j*KW+v, c] = sum over o of dy[n, i, j, o] W[u, v, c, o]: one matrix
+ * product and a depth-to-space rearrangement, instead of a conv over the zero-spread dy (which
+ * does KH*KW times the work on mostly zeros). Rows and columns no window covers get 0.
+ */
+export function patchConvInputGrad(
+  xShape: [number, number, number, number],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  strides: number | [number, number],
+  pad: ConvPad,
+  dimRoundingMode?: RoundingMode,
+): tf.Tensor4D | null {
+  const [kernelH, kernelW, inC, outC] = filter.shape;
+  const g = geometry(xShape, filter.shape, strides, pad, dimRoundingMode, false);
+  if (g.strideH !== kernelH || g.strideW !== kernelW || g.padTop < 0 || g.padLeft < 0) return null;
+  return tf.tidy((): tf.Tensor4D => {
+    const [n, outH, outW] = dy.shape;
+    const [, inH, inW] = xShape;
+    const weights = tf.transpose(tf.reshape(filter, [kernelH * kernelW * inC, outC]));
+    const patches = tf.matMul(tf.reshape(dy, [n * outH * outW, outC]), weights);
+    // [n*outH, outW, KH, KW*C] -> swap outW and KH -> rows (i, u), columns (j, v).
+    const spaced = tf.transpose(
+      tf.reshape(patches, [n * outH, outW, kernelH, kernelW * inC]),
+      [0, 2, 1, 3],
+    );
+    const covered = tf.reshape(spaced, [n, outH * kernelH, outW * kernelW, inC]) as tf.Tensor4D;
+    // Row r of `covered` is input row r - padTop: keep input rows 0..inH-1, zeros past the end.
+    const keptH = Math.min(outH * kernelH - g.padTop, inH);
+    const keptW = Math.min(outW * kernelW - g.padLeft, inW);
+    const kept = tf.slice(covered, [0, g.padTop, g.padLeft, 0], [n, keptH, keptW, inC]);
+    return keptH === inH && keptW === inW
+      ? kept
+      : tf.pad(kept, [
+          [0, 0],
+          [0, inH - keptH],
+          [0, inW - keptW],
+          [0, 0],
+        ]);
+  });
+}
+
+/**
  * Filter gradient of a depthwise conv. One depthwise conv with one-hot filters (one output per
  * filter tap) gathers, for every tap, the window of x the forward pass multiplied with dy, using
  * the forward op's own padding and strides; the gradient is then

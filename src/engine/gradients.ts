@@ -37,6 +37,7 @@ import {
   conv2dInputGradViaForward,
   depthwiseFilterGrad,
   depthwiseInputGrad,
+  patchConvInputGrad,
   type ConvPad,
   type RoundingMode,
 } from './conv-math.js';
@@ -122,14 +123,56 @@ const explicitTransposeMatMul: KernelPatch = {
   },
 };
 
+/**
+ * wasm Tile as a broadcasting add: x reshaped to [1, s0, 1, s1, ...] plus zeros [r0, 1, r1, 1, ...]
+ * is [r0, s0, r1, s1, ...], which is the tiled tensor once reshaped. tfjs-backend-wasm's Tile
+ * walks the output index by index (3.3 ms for [1, 1, 64] to [64, 16, 64]; the add takes 0.2 ms),
+ * and tfjs-layers' LayerNormalization tiles four tensors per call.
+ */
+const broadcastTile: KernelPatch = {
+  backend: 'wasm',
+  kernelName: 'Tile',
+  make: (original) => (params: KernelParams) => {
+    const { x } = params.inputs;
+    const { reps } = params.attrs as unknown as { reps: number[] };
+    if (!original) throw new Error('anneal: the wasm backend has no Tile kernel to wrap');
+    if (!(x instanceof tf.Tensor) || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+      return original.kernelFunc(params);
+    }
+    // Runs of untiled axes merge into one; wasm broadcasts up to rank 6, so beyond that the
+    // original kernel runs.
+    const groups: { rep: number; size: number }[] = [];
+    reps.forEach((rep, axis) => {
+      const last = groups[groups.length - 1];
+      if (rep === 1 && last?.rep === 1) last.size *= x.shape[axis];
+      else groups.push({ rep, size: x.shape[axis] });
+    });
+    const split = groups.flatMap((g) => (g.rep === 1 ? [g.size] : [1, g.size]));
+    if (split.length > 6) return original.kernelFunc(params);
+    return tf.tidy(() => {
+      const zeros = groups.flatMap((g) => (g.rep === 1 ? [1] : [g.rep, 1]));
+      const tiled = tf.add(tf.reshape(x, split), tf.zeros(zeros, x.dtype));
+      return tf.reshape(
+        tiled,
+        x.shape.map((d: number, axis: number) => d * reps[axis]),
+      );
+    });
+  },
+};
+
 const filterGrad: ConvRewrite = (x, dy, at) =>
   conv2dFilterGrad(x, dy, at.filterShape!, at.strides, at.pad, at.dimRoundingMode);
 
 const PATCHES: readonly KernelPatch[] = [
   convPatch('wasm', 'Conv2DBackpropFilter', ['x', 'dy'], filterGrad),
   convPatch('cpu', 'Conv2DBackpropFilter', ['x', 'dy'], filterGrad),
-  convPatch('wasm', 'Conv2DBackpropInput', ['dy', 'filter'], (dy, filter, at) =>
-    conv2dInputGradViaForward(at.inputShape!, dy, filter, at.strides, at.pad, at.dimRoundingMode),
+  convPatch(
+    'wasm',
+    'Conv2DBackpropInput',
+    ['dy', 'filter'],
+    (dy, filter, at) =>
+      patchConvInputGrad(at.inputShape!, dy, filter, at.strides, at.pad, at.dimRoundingMode) ??
+      conv2dInputGradViaForward(at.inputShape!, dy, filter, at.strides, at.pad, at.dimRoundingMode),
   ),
   convPatch('wasm', 'DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], (x, dy, at) =>
     depthwiseFilterGrad(x, dy, at.filterShape!, at.strides, at.pad, at.dimRoundingMode),
@@ -138,7 +181,35 @@ const PATCHES: readonly KernelPatch[] = [
     depthwiseInputGrad(at.inputShape!, dy, filter, at.strides, at.pad, at.dimRoundingMode),
   ),
   explicitTransposeMatMul,
+  broadcastTile,
 ];
+
+/**
+ * tfjs's Tile gradient adds up one slice of dy per repetition, in a JS loop: a LayerNormalization
+ * of [64, 16, 64] (tfjs-layers tiles its gamma and beta to the input's shape) costs 1,088 slice +
+ * add kernels per LayerNorm per step, about 70% of a small ViT's training step on wasm. The
+ * gradient of tiling is a sum over the repetitions: dy reshaped to [r0, s0, r1, s1, ...] summed
+ * over the r axes, two kernels for any rank. It is a gradient, not a kernel, so it is registered
+ * once for every backend.
+ */
+const tileGradient: tf.GradConfig = {
+  kernelName: tf.Tile,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    const { reps } = attrs as unknown as { reps: number[] };
+    return {
+      x: () => {
+        const split = reps.flatMap((r, axis) => [r, x.shape[axis]]);
+        const repAxes = reps.map((_, axis) => 2 * axis);
+        return tf.sum(tf.reshape(dy as tf.Tensor, split), repAxes);
+      },
+    };
+  },
+};
+
+/** tfjs's own Tile gradient while ours is registered (null: ours is not). */
+let stockTileGradient: tf.GradConfig | undefined | null = null;
 
 /** The backend's own kernels we replaced, keyed `${backend}/${kernelName}` (undefined: none existed). */
 const originals = new Map<string, tf.KernelConfig | undefined>();
@@ -175,8 +246,8 @@ function backendLoaded(backend: string): boolean {
 let fastGradientsOn = false;
 
 /**
- * Switches the fast convolution/matmul gradients on (our kernels) or off (tfjs's own), for every
- * backend whose package is loaded. Call it again after importing a backend package later on
+ * Switches the fast convolution/matmul gradients on (our kernels, and our Tile gradient) or off
+ * (tfjs's own), for every backend whose package is loaded. Call it again after importing a backend package later on
  * (initEngine does). Off restores each original kernel exactly; on wasm that means
  * Conv2DBackpropFilter and the depthwise backprops are missing again, as in stock tfjs.
  */
@@ -185,6 +256,14 @@ export function useFastGradients(enabled: boolean): void {
   for (const patch of PATCHES) {
     if (enabled && backendLoaded(patch.backend)) install(patch);
     else if (!enabled) uninstall(patch);
+  }
+  if (enabled && stockTileGradient === null) {
+    stockTileGradient = tf.getGradient(tf.Tile);
+    tf.registerGradient(tileGradient);
+  } else if (!enabled && stockTileGradient !== null) {
+    if (stockTileGradient) tf.registerGradient(stockTileGradient);
+    else tf.unregisterGradient(tf.Tile);
+    stockTileGradient = null;
   }
 }
 

@@ -104,12 +104,13 @@ test('bad input gives one clear line and exit 2', () => {
     'tensorflow',
   );
   assertUserError(anneal(['trian']), 'trian');
-  // A varying batch size needs the run's length in epochs or samples.
+  // A varying batch size needs the run's length in epochs or samples; nothing is written.
+  const varying = join(mkdtempSync(join(tmpdir(), 'anneal-cbs-')), 'run');
   assertUserError(
     anneal([
       'train',
       ...['--methods', 'cyclical-batch-size', '--duration', '100ba'],
-      ...['--limit', '64', '--out', join(tmpdir(), 'cbs')],
+      ...['--limit', '64', '--out', varying],
     ]),
     "'100ba'",
     "epochs ('3ep') or samples",
@@ -134,7 +135,7 @@ test('bad input gives one clear line and exit 2', () => {
     corrupt,
   );
   assert.ok(!existsSync(join(tmpdir(), 'x', 'summary.json')));
-  assert.ok(!existsSync(join(tmpdir(), 'cbs', 'config.json')));
+  assert.ok(!existsSync(varying), 'a refused run leaves no directory');
 });
 
 test('anneal --help lists the commands', () => {

@@ -100,6 +100,10 @@ const CONV_CASES: { x: number[]; w: number[]; strides: number | [number, number]
   { x: [2, 7, 7, 3], w: [3, 3, 3, 2], strides: 2, pad: 'same' },
   { x: [2, 9, 8, 2], w: [3, 2, 2, 3], strides: 2, pad: 'valid' },
   { x: [2, 8, 8, 3], w: [4, 4, 3, 5], strides: 4, pad: 'valid' }, // ViT patchify stem
+  // Stride = kernel (the patch path): rows no window covers, 'same' offsets, a numeric pad.
+  { x: [1, 10, 7, 3], w: [4, 2, 3, 2], strides: [4, 2], pad: 'valid' },
+  { x: [2, 9, 10, 2], w: [3, 3, 2, 4], strides: 3, pad: 'same' },
+  { x: [1, 6, 6, 2], w: [2, 2, 2, 3], strides: 2, pad: 1 },
   { x: [1, 9, 11, 2], w: [5, 5, 2, 2], strides: [2, 3], pad: 'same' },
   { x: [2, 7, 9, 3], w: [1, 1, 3, 2], strides: 2, pad: 'valid' }, // 1x1 projection shortcut
   { x: [2, 6, 6, 2], w: [3, 3, 2, 2], strides: 1, pad: 1 },
@@ -263,22 +267,111 @@ test('a small conv net trains 2 steps on wasm, with the same losses as tfjs-cpu 
   assert.notEqual(ours[0], ours[1], 'the step changed nothing');
 });
 
+/** tile(x, reps) by its definition: out[i] = x[i mod shape], for any rank. */
+function tileByHand(x: Float32Array | Int32Array, shape: number[], reps: number[]): number[] {
+  const outShape = shape.map((d, i) => d * reps[i]);
+  const out: number[] = [];
+  const index = outShape.map(() => 0);
+  for (let flat = 0; flat < size(outShape); flat++) {
+    let source = 0;
+    for (let axis = 0; axis < shape.length; axis++) {
+      source = source * shape[axis] + (index[axis] % shape[axis]);
+    }
+    out.push(x[source]);
+    for (let axis = shape.length - 1; axis >= 0 && ++index[axis] === outShape[axis]; axis--) {
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+const TILE_CASES: { shape: number[]; reps: number[] }[] = [
+  { shape: [3], reps: [4] },
+  { shape: [2, 3], reps: [1, 2] },
+  { shape: [1, 1, 5], reps: [4, 3, 1] }, // LayerNorm's gamma
+  { shape: [4, 3, 1], reps: [1, 1, 5] }, // LayerNorm's mean
+  { shape: [2, 1, 3, 2], reps: [2, 3, 1, 2] }, // rank 7 when split: the original kernel
+  { shape: [2, 3, 2, 2], reps: [1, 1, 3, 1] }, // untiled runs merge
+];
+
+for (const c of TILE_CASES) {
+  const label = `tile ${JSON.stringify(c.shape)} x ${JSON.stringify(c.reps)}`;
+  test(`${label}: values by definition on wasm, float32 and int32; dx matches stock`, async () => {
+    await initEngine({ backend: 'wasm', fastGradients: true });
+    const values = seeded(size(c.shape), 5);
+    for (const dtype of ['float32', 'int32'] as const) {
+      const data = dtype === 'int32' ? Int32Array.from(values, (v) => Math.round(v * 100)) : values;
+      const x = tf.tensor(data, c.shape, dtype);
+      const tiled = tf.tile(x, c.reps);
+      assert.deepEqual(
+        tiled.shape,
+        c.shape.map((d, i) => d * c.reps[i]),
+        label,
+      );
+      assert.deepEqual(
+        [...tiled.dataSync()],
+        tileByHand(data, c.shape, c.reps),
+        `${label} ${dtype}`,
+      );
+      tf.dispose([x, tiled]);
+    }
+    await checkAgainstStock(label, [c.shape], (x) => tf.tile(x, c.reps));
+  });
+}
+
+test('a LayerNormalization gradient runs a few kernels, not one slice per tiled copy', async () => {
+  // tfjs-layers tiles gamma and beta [1, 1, 32] to [16, 8, 32]: the stock Tile gradient adds
+  // 128 slices of dy for each.
+  const layer = tfl.layers.layerNormalization({ axis: -1 });
+  const x = tf.tensor(seeded(16 * 8 * 32, 3), [16, 8, 32]);
+  const r = tf.tensor(seeded(16 * 8 * 32, 4), [16, 8, 32]);
+  tf.dispose(layer.apply(x) as tf.Tensor); // creates gamma and beta
+  const run = async (fast: boolean) => {
+    await initEngine({ backend: 'cpu', fastGradients: fast });
+    let grads: Float32Array[] = [];
+    const info = await tf.profile(() => {
+      const { value, grads: g } = tf.variableGrads(() =>
+        tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)),
+      );
+      grads = Object.values(g).map((t) => t.dataSync() as Float32Array);
+      tf.dispose([value, ...Object.values(g)]);
+    });
+    return { kernels: info.kernels.length, grads };
+  };
+  const stock = await run(false);
+  const ours = await run(true);
+  assert.ok(stock.kernels > 2 * 128, `stock: ${stock.kernels} kernels`);
+  assert.ok(ours.kernels < 100, `ours: ${ours.kernels} kernels (stock ${stock.kernels})`);
+  assertClose(
+    ours.grads.map((values) => ({ values, shape: [values.length] })),
+    stock.grads.map((values) => ({ values, shape: [values.length] })),
+    'layerNormalization gamma and beta',
+  );
+  tf.dispose([x, r]);
+});
+
 test('useFastGradients(false) restores the backends exactly as tfjs shipped them', async () => {
   await initEngine({ backend: 'cpu', fastGradients: false }); // both backend packages loaded
   await initEngine({ backend: 'wasm', fastGradients: false });
   const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   const stockMatMul = tf.getKernel('BatchMatMul', 'wasm');
   const stockCpuFilter = tf.getKernel('Conv2DBackpropFilter', 'cpu');
+  const stockTile = tf.getKernel('Tile', 'wasm');
+  const stockTileGradient = tf.getGradient('Tile');
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined);
 
   await initEngine({ backend: 'wasm', fastGradients: true });
   assert.notEqual(tf.getKernel('Conv2DBackpropInput', 'wasm'), stockInput);
   assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'));
   assert.ok(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm'));
+  assert.notEqual(tf.getKernel('Tile', 'wasm'), stockTile);
+  assert.notEqual(tf.getGradient('Tile'), stockTileGradient);
 
   await initEngine({ backend: 'wasm', fastGradients: false });
   assert.equal(tf.getKernel('Conv2DBackpropInput', 'wasm'), stockInput);
   assert.equal(tf.getKernel('BatchMatMul', 'wasm'), stockMatMul);
+  assert.equal(tf.getKernel('Tile', 'wasm'), stockTile);
+  assert.equal(tf.getGradient('Tile'), stockTileGradient);
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'cpu'), stockCpuFilter);
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined);
   assert.equal(tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm'), undefined);
