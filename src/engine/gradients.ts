@@ -22,6 +22,11 @@
  *   filter (input).
  * - wasm BatchMatMul with transposeA or transposeB: ~10x slower than an explicit transpose
  *   followed by a plain matmul; the flags are turned into explicit transposes.
+ * - wasm Conv2DBackpropInput of a stride = kernel conv (a ViT's patchify stem): one matmul and a
+ *   depth-to-space rearrangement instead of the conv over the zero-spread dy.
+ * - wasm Tile: an index-by-index loop; a broadcasting add instead (~15x faster).
+ * - the Tile gradient (for every backend; a gradient, not a kernel): tfjs adds one slice of dy
+ *   per tiled copy, which made LayerNormalization's backward pass thousands of kernels.
  * - cpu Conv2DBackpropFilter: ~75x slower than the conv2d formulation on the cpu's own conv2d.
  *   (cpu's Conv2DBackpropInput, depthwise backprops and transposed matmuls measured about as
  *   fast as the rewrites, or faster, so they stay.)
