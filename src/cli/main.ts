@@ -9,6 +9,7 @@ import { packageVersion } from '../package-root.js';
 import { addCurveCommand } from './curve.js';
 import { dataInfoCommand } from './data.js';
 import { addFlatnessCommand, addLandscapeCommand } from './flatness.js';
+import { addListCommand } from './list.js';
 import { addLrFindCommand } from './lr-find.js';
 import { addPruneCommand } from './prune.js';
 import { addReportCommand } from './report.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   addPruneCommand(program);
   addReportCommand(program);
   addViewCommand(program);
+  addListCommand(program);
 
   const data = program.command('data').description('inspect datasets');
   data

@@ -1,0 +1,60 @@
+/**
+ * `anneal list [kind]`: the names a flag or a recipe can use (training methods, schedules,
+ * optimizers, models), one line each with what it is, read from the registries themselves so
+ * the list cannot fall behind them (what timm.list_models and Composer's algorithm registry give
+ * their users).
+ */
+import { Argument, type Command } from 'commander';
+import { METHODS } from '../methods/registry.js';
+import { MODEL_NAMES } from '../models/index.js';
+import { OPTIMIZERS } from '../optim/registry.js';
+import { describeSchedules } from '../schedules/index.js';
+
+export const LIST_KINDS = ['methods', 'schedules', 'optimizers', 'models', 'all'] as const;
+export type ListKind = (typeof LIST_KINDS)[number];
+
+/** Name-aligned lines under a heading. */
+function section(heading: string, rows: readonly [string, string][]): string {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const lines = rows.map(([name, what]) => `  ${name.padEnd(width)}  ${what}`.trimEnd());
+  return [heading, ...lines].join('\n');
+}
+
+const SECTIONS: Record<Exclude<ListKind, 'all'>, () => string> = {
+  methods: () =>
+    section(
+      'methods (--methods, methods.use in a recipe; options as JSON: [{"name":"mixup","alpha":0.4}]):',
+      Object.values(METHODS).map((m) => [m.name, m.summary]),
+    ),
+  schedules: () =>
+    section(
+      'schedules (--schedule, schedules.lr in a recipe; options as JSON: {"name":"cosine"}):',
+      describeSchedules().map((line) => {
+        const colon = line.indexOf(': ');
+        return [line.slice(0, colon), line.slice(colon + 2)];
+      }),
+    ),
+  optimizers: () =>
+    section(
+      'optimizers (--optimizer; each also as lookahead_<name>):',
+      [...OPTIMIZERS.values()].map((o) => [o.name, o.description]),
+    ),
+  models: () =>
+    section(
+      'models (--model; their options in src/models/README.md):',
+      MODEL_NAMES.map((name) => [name, '']),
+    ),
+};
+
+export function listing(kind: ListKind): string {
+  const kinds = kind === 'all' ? (Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]) : [kind];
+  return kinds.map((k) => SECTIONS[k]()).join('\n\n');
+}
+
+export function addListCommand(program: Command): void {
+  program
+    .command('list')
+    .description('list the names a flag or recipe can use: methods, schedules, optimizers, models')
+    .addArgument(new Argument('[kind]', 'what to list').choices(LIST_KINDS).default('all'))
+    .action((kind: ListKind) => console.log(listing(kind)));
+}
