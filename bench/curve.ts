@@ -2,11 +2,12 @@
  * Single-run tradeoff curves on MNIST (issue 9's results): for the small CNN, (1) the baseline's
  * single cyclic run against separate runs per budget, over 3 seeds (the accuracy difference per
  * budget against the separate runs' seed spread, and the cost of each approach), and (2) the
- * recipe comparison: baseline, label smoothing, mixup, both, and BlurPool,
- * each a single run per seed, with the Pareto frontier of all of them.
+ * recipe comparison: baseline (AdamW), label smoothing, mixup, both, BlurPool, and SGD with
+ * momentum alone and with label smoothing, each a single run per seed, with the Pareto frontier
+ * of all of them.
  *
  * Budget: 4,000 training samples, 2,000 test samples, cycles of 1/8, 1/4, 1/2 and 1 epoch
- * (1.875 epochs a single run); about 8 minutes on an idle 2-core machine (run it when the machine
+ * (1.875 epochs a single run); about 12 minutes on an idle 2-core machine (run it when the machine
  * is otherwise idle: the time axis is wall-clock training time). The measured minutes
  * are in the JSON; `npm run bench:tables` makes the tables and bench/results/curve-*.svg from it.
  *
@@ -22,7 +23,15 @@ const smoke = process.argv.includes('--smoke');
 
 const RECIPES = smoke
   ? ['baseline', 'label-smoothing']
-  : ['baseline', 'label-smoothing', 'mixup', 'label-smoothing+mixup', 'blurpool'];
+  : [
+      'baseline',
+      'label-smoothing',
+      'mixup',
+      'label-smoothing+mixup',
+      'blurpool',
+      'momentum',
+      'momentum+label-smoothing',
+    ];
 const SEEDS = smoke ? [0] : [0, 1, 2];
 const TRAIN = smoke ? 640 : 4000;
 const TEST = smoke ? 200 : 2000;
