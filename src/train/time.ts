@@ -282,8 +282,9 @@ export class Timeline {
   /** Epochs of data in the first `steps` steps (not rounded). */
   epochsAt(steps: number): number {
     if (this.samplesPerEpoch === undefined) {
-      if (this.stepsPerEpoch === undefined)
+      if (this.stepsPerEpoch === undefined) {
         throw noField('stepsPerEpoch', `the epochs of ${steps} steps`);
+      }
       return steps / this.stepsPerEpoch;
     }
     return this.samplesAt(steps) / this.samplesPerEpoch;
