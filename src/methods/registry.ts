@@ -198,3 +198,12 @@ export function createMethod(name: string, options: Record<string, unknown> = {}
   }
   return found.create(options);
 }
+
+/**
+ * Whether the method called `name` varies the batch size (Method.batchSize): the Trainer then
+ * plans a run's batches from it, which tools built on steps of one batch size (tradeoff curves,
+ * search rungs) cannot hold.
+ */
+export function variesBatchSize(name: string): boolean {
+  return typeof createMethod(name).batchSize === 'function';
+}

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { variesBatchSize } from '../methods/registry.js';
 import type { Recipe } from '../train/recipe.js';
 import { writeJsonAtomic } from '../train/run-dir.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../train/time.js';
@@ -170,6 +171,16 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       'ANNEAL_BAD_SEARCH',
       `configs = ${opts.configs} cannot be given to hyperband: its brackets fix the number of ` +
         'configurations from the resources and eta; drop --configs or use sha, morl, asha or median',
+    );
+  }
+  const varying = opts.base.methods.use
+    .map((m) => (typeof m === 'string' ? m : m.name))
+    .filter(variesBatchSize);
+  if (varying.length > 0) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `method ${varying.join(', ')} cannot be searched: it varies the batch size over the whole ` +
+        "run, while a search's rungs are steps of one batch size; search without it",
     );
   }
   if (opts.minTrials !== undefined && opts.scheduler !== 'median') {

@@ -6,21 +6,11 @@
  * methods; `momentum+label-smoothing` is SGD with momentum and label smoothing.
  */
 import { UsageError } from '../errors.js';
-import { methodNames } from '../methods/registry.js';
+import { methodNames, variesBatchSize } from '../methods/registry.js';
 import { resolveOptimizer } from '../optim/index.js';
 import { parseRecipe, type Recipe } from '../train/recipe.js';
 
 export const BASELINE = 'baseline';
-
-/**
- * Methods a curve cannot hold: a curve's budgets are step counts of one fixed batch size, and
- * its cyclic lr restarts every budget, while these plan the whole run's batch sizes.
- */
-const NOT_ON_A_CURVE: Readonly<Record<string, string>> = {
-  'cyclical-batch-size':
-    "its batch sizes follow the whole run, while a curve's budgets are steps of one batch size; " +
-    'compare it with `anneal train` runs of equal epochs instead',
-};
 
 /** What a part of a recipe name is. */
 function kindOf(part: string): 'method' | 'optimizer' | undefined {
@@ -66,10 +56,12 @@ function checkRecipeName(name: string): void {
         `recipe '${name}': 'baseline' stands alone; write the other parts without it`,
       );
     }
-    if (part in NOT_ON_A_CURVE) {
+    if (kindOf(part) === 'method' && variesBatchSize(part)) {
       throw new UsageError(
         'ANNEAL_UNKNOWN_RECIPE',
-        `recipe '${name}': '${part}' cannot be on a tradeoff curve: ${NOT_ON_A_CURVE[part]}`,
+        `recipe '${name}': '${part}' cannot be on a tradeoff curve: it varies the batch size over ` +
+          "the whole run, while a curve's budgets are steps of one batch size; compare it with " +
+          '`anneal train` runs of equal epochs instead',
       );
     }
     if (!kindOf(part)) {

@@ -15,7 +15,7 @@ import {
   cyclicalBatchSizeAt,
   type CyclicalBatchSizeOptions,
 } from '../../src/methods/cyclical-batch-size/index.js';
-import { createMethod } from '../../src/methods/registry.js';
+import { createMethod, methodNames, variesBatchSize } from '../../src/methods/registry.js';
 import { Trainer, type TrainerOptions } from '../../src/train/index.js';
 import { throwsCode } from '../schedules/helpers.js';
 import { paramsOf, tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
@@ -60,6 +60,10 @@ function trainer(opts: CyclicalBatchSizeOptions, extra: Partial<TrainerOptions> 
   });
   return { t, seen };
 }
+
+test('it is the one registered method that varies the batch size', () => {
+  assert.deepEqual(methodNames().filter(variesBatchSize), ['cyclical-batch-size']);
+});
 
 test('the twin is the triangle max -> min -> max over the run, in samples', () => {
   for (const seen of [0, 10, 33, 50, 51, 77, 99]) {

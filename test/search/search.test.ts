@@ -234,6 +234,14 @@ describe('anneal search: user errors', () => {
       /configs = 5 cannot be given to hyperband/,
     );
     await assert.rejects(
+      runSearch({
+        ...common,
+        scheduler: 'sha',
+        base: { ...base, methods: { ...base.methods, use: ['cyclical-batch-size'] } },
+      }),
+      /method cyclical-batch-size cannot be searched: it varies the batch size/,
+    );
+    await assert.rejects(
       runSearch({ ...common, scheduler: 'asha', minTrials: 2 }),
       /minTrials = 2 is an option of the median stopping rule, not of asha/,
     );

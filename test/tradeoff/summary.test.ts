@@ -109,7 +109,7 @@ test('recipe names: methods and an optimizer joined by +, checked with clear err
   assert.throws(() => parseRecipeList('sgd+adamw'), /more than one optimizer/);
   assert.throws(
     () => parseRecipeList('baseline,mixup+cyclical-batch-size'),
-    /'cyclical-batch-size' cannot be on a tradeoff curve: its batch sizes follow the whole run/,
+    /'cyclical-batch-size' cannot be on a tradeoff curve: it varies the batch size/,
   );
   assert.throws(() => parseRecipeList(' , '), /comma-separated list/);
   assert.throws(
