@@ -6,7 +6,11 @@
  * run's batches from it, draws them from the loader by samples seen, and converts durations
  * through the plan. See README.md.
  */
-import { cyclicalBatchSizeSchedule, type CycleShape } from '../../schedules/index.js';
+import {
+  cyclicalBatchSizeSchedule,
+  type CycleShape,
+  type Schedule,
+} from '../../schedules/index.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
@@ -33,6 +37,24 @@ function checkSize(option: string, value: unknown): number | undefined {
   return value;
 }
 
+/** The run's cycle of batch sizes over its samples, its options checked (each names itself). */
+function batchSizeCycle(
+  opts: CyclicalBatchSizeOptions & { max: number; runSamples: number },
+): Schedule {
+  const max = checkSize('max', opts.max)!;
+  const min = checkSize('min', opts.min) ?? Math.ceil(max / 4);
+  if (min > max) {
+    throw invalidOption(NAME, 'min', min, `a size <= max (max = ${max})`);
+  }
+  return cyclicalBatchSizeSchedule({
+    large: max,
+    small: min,
+    totalSteps: opts.runSamples,
+    factor: opts.factor,
+    shape: opts.shape,
+  });
+}
+
 /**
  * The functional twin: the batch size after `samplesSeen` of a run of `runSamples` samples.
  * The cycle runs over samples, not steps, because the number of steps is what the batch sizes
@@ -42,40 +64,28 @@ export function cyclicalBatchSizeAt(
   samplesSeen: number,
   opts: CyclicalBatchSizeOptions & { max: number; runSamples: number },
 ): number {
-  const max = checkSize('max', opts.max)!;
-  const min = checkSize('min', opts.min) ?? Math.ceil(max / 4);
-  if (min > max) {
-    throw invalidOption(NAME, 'min', min, `a size <= max (max = ${max})`);
-  }
-  const schedule = cyclicalBatchSizeSchedule({
-    large: max,
-    small: min,
-    totalSteps: opts.runSamples,
-    factor: opts.factor,
-    shape: opts.shape,
-  });
-  return schedule(samplesSeen);
+  return batchSizeCycle(opts)(samplesSeen);
 }
 
 export class CyclicalBatchSize implements Method {
   readonly name = NAME;
+  /** The cycle of the run being planned: the Trainer asks once per batch of the same run. */
+  private cycle: { runSamples: number; baseBatchSize: number; sizeAt: Schedule } | null = null;
 
   constructor(readonly options: CyclicalBatchSizeOptions = {}) {
     const max = checkSize('max', options.max);
     // Checks min, factor and shape now rather than when the Trainer plans the run.
-    cyclicalBatchSizeAt(0, {
-      ...options,
-      max: max ?? Math.max(1, options.min ?? 1),
-      runSamples: 2,
-    });
+    batchSizeCycle({ ...options, max: max ?? Math.max(1, options.min ?? 1), runSamples: 2 });
   }
 
   batchSize(samplesSeen: number, runSamples: number, baseBatchSize: number): number {
-    return cyclicalBatchSizeAt(samplesSeen, {
-      ...this.options,
-      max: this.options.max ?? baseBatchSize,
-      runSamples,
-    });
+    const c = this.cycle;
+    if (c?.runSamples !== runSamples || c.baseBatchSize !== baseBatchSize) {
+      const max = this.options.max ?? baseBatchSize;
+      const sizeAt = batchSizeCycle({ ...this.options, max, runSamples });
+      this.cycle = { runSamples, baseBatchSize, sizeAt };
+    }
+    return this.cycle!.sizeAt(samplesSeen);
   }
 
   match(event: Event): boolean {
