@@ -29,10 +29,7 @@ const SECTIONS: Record<Exclude<ListKind, 'all'>, () => string> = {
   schedules: () =>
     section(
       'schedules (--schedule, schedules.lr in a recipe; options as JSON: {"name":"cosine"}):',
-      describeSchedules().map((line) => {
-        const colon = line.indexOf(': ');
-        return [line.slice(0, colon), line.slice(colon + 2)];
-      }),
+      describeSchedules().map((e) => [e.name, `${e.summary} (${e.options.join(', ')})`]),
     ),
   optimizers: () =>
     section(

@@ -253,11 +253,13 @@ export function scheduleNames(): string[] {
   return Object.keys(REGISTRY);
 }
 
-/** One line per registered schedule: name, summary and accepted options. */
-export function describeSchedules(): string[] {
-  return Object.entries(REGISTRY).map(
-    ([name, e]) => `${name}: ${e.summary} (${Object.keys(e.fields).join(', ')})`,
-  );
+/** Every registered schedule: its name, summary and the options it accepts. */
+export function describeSchedules(): { name: string; summary: string; options: string[] }[] {
+  return Object.entries(REGISTRY).map(([name, e]) => ({
+    name,
+    summary: e.summary,
+    options: Object.keys(e.fields),
+  }));
 }
 
 function fieldError(where: string, field: string, e: unknown): never {
