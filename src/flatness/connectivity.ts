@@ -11,7 +11,7 @@
 import { Rng } from '../data/index.js';
 import type { FlatVector } from '../kernels/index.js';
 import { invalidOption } from '../methods/options.js';
-import type { Objective } from './objective.js';
+import { momentumStep, type Objective } from './objective.js';
 import type { Slice } from './landscape.js';
 
 export interface BezierOptions {
@@ -57,15 +57,7 @@ export function trainBezierCurve(
         : undefined;
       losses.push(obj.gradient(point, g, batch));
       ops.scale(g, 2 * t * (1 - t));
-      ops.sgd(bend, g, buf, {
-        lr,
-        momentum,
-        dampening: 0,
-        nesterov: false,
-        weightDecay: 0,
-        decoupled: false,
-        step: k + 1,
-      });
+      momentumStep(ops, bend, g, buf, { lr, momentum, step: k + 1 });
     }
     return { bend, losses };
   } catch (e) {

@@ -25,6 +25,20 @@ export interface MiniBatch {
   size: number;
 }
 
+/**
+ * One heavy-ball SGD step on x (momentum; no dampening, Nesterov or weight decay): the inner
+ * optimiser of the mode-connecting curve fit and of Replicated-SGD.
+ */
+export function momentumStep(
+  ops: FlatOps,
+  x: FlatVector,
+  grad: FlatVector,
+  buf: FlatVector,
+  h: { lr: number; momentum: number; step: number },
+): void {
+  ops.sgd(x, grad, buf, { ...h, dampening: 0, nesterov: false, weightDecay: 0, decoupled: false });
+}
+
 export interface Objective {
   readonly ops: FlatOps;
   readonly length: number;

@@ -8,7 +8,7 @@
  */
 import type { FlatVector } from '../kernels/index.js';
 import { invalidOption } from '../methods/options.js';
-import type { Objective } from './objective.js';
+import { momentumStep, type Objective } from './objective.js';
 
 export interface ReplicatedSgdOptions {
   /** Number of replicas y (default 3). */
@@ -81,15 +81,7 @@ export function replicatedSgd(
         // g += gamma (x_a - c)
         ops.axpy(g, gamma, xs[a]);
         ops.axpy(g, -gamma, centre);
-        ops.sgd(xs[a], g, bufs[a], {
-          lr,
-          momentum,
-          dampening: 0,
-          nesterov: false,
-          weightDecay: 0,
-          decoupled: false,
-          step: k + 1,
-        });
+        momentumStep(ops, xs[a], g, bufs[a], { lr, momentum, step: k + 1 });
       }
       losses.push(lossSum / y);
       gamma *= 1 + scoping;
