@@ -157,20 +157,17 @@ const started = performance.now();
 const cpuStart = process.cpuUsage();
 const rows: PruningRow[] = [];
 const pretrained = new Map<number, { model: tfl.LayersModel; weights: tf.Tensor[] }>();
+/** A dense model's run: its test accuracy, nothing pruned. */
+async function denseRun(seed: number, model: tfl.LayersModel): Promise<PruningRun> {
+  const { top1, top5 } = await evaluateTopK(model, test);
+  return { seed, prunedTop1: null, top1, top5, sparsity: 0, speedup: 1, compression: 1 };
+}
+
 const denseRuns: PruningRun[] = [];
 for (const seed of config.seeds) {
   const p = await pretrain(seed);
   pretrained.set(seed, p);
-  const e = await evaluateTopK(p.model, test);
-  denseRuns.push({
-    seed,
-    prunedTop1: null,
-    top1: e.top1,
-    top5: e.top5,
-    sparsity: 0,
-    speedup: 1,
-    compression: 1,
-  });
+  denseRuns.push(await denseRun(seed, p.model));
 }
 rows.push(
   summarize({
@@ -195,16 +192,7 @@ if (!smoke) {
     const t = trainer(model, seed, epochs);
     await t.fit();
     t.dispose();
-    const e = await evaluateTopK(model, test);
-    runs.push({
-      seed,
-      prunedTop1: null,
-      top1: e.top1,
-      top5: e.top5,
-      sparsity: 0,
-      speedup: 1,
-      compression: 1,
-    });
+    runs.push(await denseRun(seed, model));
     model.dispose();
   }
   rows.push(
