@@ -6,12 +6,10 @@ import {
   type AveragingResult,
   type FlatnessResult,
 } from '../../bench/tables/averaging.js';
+import { PROVENANCE } from './helpers.js';
 
 const shared = {
-  date: '2026-01-02T03:04:05.000Z',
-  commit: '0123456789abcdef0123456789abcdef01234567',
-  machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' },
-  smoke: false,
+  ...PROVENANCE,
   config: {
     trainSamples: 2000,
     heldOutSamples: 1000,

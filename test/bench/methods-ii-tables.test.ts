@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderers, type MethodsIiResult } from '../../bench/tables/methods-ii.js';
+import { PROVENANCE } from './helpers.js';
 
 const epoch = (e: number, valRobust: number, testRobust: number) => ({
   epoch: e,
@@ -14,10 +15,7 @@ const epoch = (e: number, valRobust: number, testRobust: number) => ({
 
 const result: MethodsIiResult = {
   name: 'methods-ii',
-  date: '2026-01-02T03:04:05.000Z',
-  commit: '0123456789abcdef0123456789abcdef01234567',
-  machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' },
-  smoke: false,
+  ...PROVENANCE,
   config: {
     model: { name: 'mlp', hidden: [8, 4] },
     batchSize: 32,

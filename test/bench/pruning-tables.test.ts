@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderers, type PruningResult } from '../../bench/tables/pruning.js';
+import { PROVENANCE } from './helpers.js';
 
 const row = (over: Partial<PruningResult['rows'][number]>): PruningResult['rows'][number] => ({
   group: 'one-shot',
@@ -24,10 +25,7 @@ const row = (over: Partial<PruningResult['rows'][number]>): PruningResult['rows'
 test('the pruning table: one row per experiment, the per-step cost and provenance', () => {
   const result: PruningResult = {
     name: 'pruning',
-    date: '2026-01-02T03:04:05.000Z',
-    commit: '0123456789abcdef0123456789abcdef01234567',
-    machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' },
-    smoke: false,
+    ...PROVENANCE,
     config: {
       trainSamples: 2000,
       testSamples: 1000,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderers, type SearchBenchResult } from '../../bench/tables/search.js';
+import { PROVENANCE } from './helpers.js';
 
 type Row = SearchBenchResult['rows'][number];
 
@@ -22,10 +23,7 @@ const row = (over: Partial<Row>): Row => ({
 test('the search table: one row per scheduler (mean ± sd over seeds), every pick, provenance', () => {
   const result: SearchBenchResult = {
     name: 'search',
-    date: '2026-01-02T03:04:05.000Z',
-    commit: '0123456789abcdef0123456789abcdef01234567',
-    machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' },
-    smoke: false,
+    ...PROVENANCE,
     config: {
       trainSamples: 2000,
       testSamples: 10000,

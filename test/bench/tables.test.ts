@@ -12,13 +12,9 @@ import {
   type MethodsResult,
   type TrainResult,
 } from '../../bench/tables.js';
+import { PROVENANCE } from './helpers.js';
 
-const base = {
-  date: '2026-01-02T03:04:05.000Z',
-  commit: '0123456789abcdef0123456789abcdef01234567+dirty',
-  machine: { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' },
-  smoke: false,
-};
+const base = { ...PROVENANCE, commit: `${PROVENANCE.commit}+dirty` };
 const footer = (name: string) =>
   `_Test CPU, 2 cores, node v20.0.0; commit 0123456789+dirty; 2026-01-02. ` +
   `Generated from bench/results/${name}.json by \`npm run bench:tables\`._`;
