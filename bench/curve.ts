@@ -15,7 +15,7 @@
  */
 import { loadDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
-import { parseRecipe } from '../src/train/recipe.js';
+import { parseRecipe } from '../src/runs/recipe.js';
 import { compareRecipes } from '../src/tradeoff/index.js';
 import { writeResult } from './lib/results.js';
 

@@ -20,7 +20,7 @@ import { createMethod } from '../src/methods/registry.js';
 import { createModel } from '../src/models/index.js';
 import type { TrainerOptions } from '../src/train/trainer.js';
 import { Trainer } from '../src/train/trainer.js';
-import { planBatchSizes } from '../src/train/time.js';
+import { planBatchSizes } from '../src/time/index.js';
 import { mean, pairedMeanDifference, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 

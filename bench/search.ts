@@ -20,7 +20,7 @@ import {
   parseRecipe,
   recipeTrainerOptions,
   type Recipe,
-} from '../src/train/recipe.js';
+} from '../src/runs/recipe.js';
 import { Trainer } from '../src/train/trainer.js';
 import { writeResult } from './lib/results.js';
 

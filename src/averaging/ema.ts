@@ -7,11 +7,11 @@
  */
 import type { Dataset } from '../data/index.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { Event } from '../train/events.js';
 import type { Logger, Method, MethodState } from '../train/method.js';
 import type { TrainState } from '../train/state.js';
-import type { DurationLike, Timeline } from '../train/time.js';
+import type { DurationLike, Timeline } from '../time/index.js';
 import { evaluateSync } from '../train/evaluate.js';
 import { withWeights } from './evaluate.js';
 import { Interval } from '../train/interval.js';

@@ -7,11 +7,11 @@
  * its accuracy for every number of members. See README.md.
  */
 import { defineSchedule, type Schedule } from '../schedules/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { Event } from '../train/events.js';
 import type { Logger, Method, MethodState } from '../train/method.js';
 import type { TrainState } from '../train/state.js';
-import type { DurationLike } from '../train/time.js';
+import type { DurationLike } from '../time/index.js';
 import { evaluateEnsemble, type EnsembleEvaluation } from './evaluate.js';
 
 export interface FgeOptions {

@@ -33,4 +33,3 @@ export {
   type WeightSegment,
   type WeightSet,
 } from './soups.js';
-export { loadRunModel, loadWeightsInto, type RunModel } from './run-model.js';

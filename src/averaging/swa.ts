@@ -8,12 +8,12 @@
  */
 import type { Dataset } from '../data/index.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { swalr, type Schedule } from '../schedules/index.js';
 import { Event } from '../train/events.js';
 import type { Logger, Method, MethodState } from '../train/method.js';
 import type { TrainState } from '../train/state.js';
-import type { DurationLike } from '../train/time.js';
+import type { DurationLike } from '../time/index.js';
 import { refreshBatchNorm } from './batch-norm.js';
 import { evaluateSync } from '../train/evaluate.js';
 import { withWeights } from './evaluate.js';

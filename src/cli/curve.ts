@@ -7,8 +7,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
-import { loadRecipeInputs } from '../train/recipe.js';
-import { openRunDir, writeJsonAtomic } from '../train/run-dir.js';
+import { loadRecipeInputs } from '../runs/recipe.js';
+import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import {
   checkMultiRun,
   compareRecipes,

@@ -6,7 +6,7 @@
  * The model and data are rebuilt from the (first) run's recipe.
  */
 import { Option, type Command } from 'commander';
-import { loadRunModel, type RunModel } from '../averaging/run-model.js';
+import { loadRunModel, type RunModel } from '../runs/run-model.js';
 import { checkSameArchitecture, readCheckpointWeights } from '../averaging/soups.js';
 import { UsageError } from '../errors.js';
 import { evaluateBezier, trainBezierCurve } from '../flatness/connectivity.js';
@@ -14,7 +14,7 @@ import { lineSlice, plane2d, randomSlice, type Plane, type Slice } from '../flat
 import { FLATNESS_MEASURES, measureFlatness, parseMeasures } from '../flatness/measures.js';
 import { ModelObjective } from '../flatness/objective.js';
 import { createFlatOps, type FlatVector, type KernelChoice } from '../kernels/index.js';
-import { writeJsonAtomic } from '../train/run-dir.js';
+import { writeJsonAtomic } from '../runs/run-dir.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 import { textTable } from './soup.js';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatChart, sampleSteps } from '../schedules/index.js';
 import { findLr, type LrFinderResult, type LrRangeMode } from '../train/lr-finder.js';
-import { loadRecipeInputs } from '../train/recipe.js';
-import { writeJsonAtomic } from '../train/run-dir.js';
+import { loadRecipeInputs } from '../runs/recipe.js';
+import { writeJsonAtomic } from '../runs/run-dir.js';
 import { oneOf, positiveInt, positiveNumber } from './parse.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
 

@@ -15,7 +15,7 @@ import {
   RECIPE_DEFAULTS,
   setField,
   type Recipe,
-} from '../train/recipe.js';
+} from '../runs/recipe.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 
 interface RecipeFlag {

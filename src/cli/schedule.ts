@@ -9,8 +9,8 @@ import { UsageError } from '../errors.js';
 import { renderSvg, scheduleChart } from '../report/charts.js';
 import { formatPreview, previewSchedule, sampleSteps } from '../schedules/index.js';
 import { writeFileAtomic } from '../train/atomic.js';
-import { writeJsonAtomic } from '../train/run-dir.js';
-import { Timeline } from '../train/time.js';
+import { writeJsonAtomic } from '../runs/run-dir.js';
+import { Timeline } from '../time/index.js';
 import { positiveInt } from './parse.js';
 import { parseScheduleFlag } from './recipe-flags.js';
 

@@ -7,7 +7,7 @@
 import { Option, type Command } from 'commander';
 import { withWeights } from '../averaging/evaluate.js';
 import { evaluateSync } from '../train/evaluate.js';
-import { loadRunModel, type RunModel } from '../averaging/run-model.js';
+import { loadRunModel, type RunModel } from '../runs/run-model.js';
 import {
   checkSameArchitecture,
   greedySoup,

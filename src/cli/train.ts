@@ -7,8 +7,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { machine } from '../machine.js';
-import { CsvLogger } from '../report/csv.js';
-import { JsonlLogger } from '../report/jsonl.js';
+import { CsvLogger } from '../logs/csv.js';
+import { JsonlLogger } from '../logs/jsonl.js';
 import type { Callback } from '../train/method.js';
 import {
   getField,
@@ -17,8 +17,8 @@ import {
   recipeTrainerOptions,
   setField,
   type Recipe,
-} from '../train/recipe.js';
-import { openRunDir, readRunRecipe, runDirPaths, writeJsonAtomic } from '../train/run-dir.js';
+} from '../runs/recipe.js';
+import { openRunDir, readRunRecipe, runDirPaths, writeJsonAtomic } from '../runs/run-dir.js';
 import type { TrainState } from '../train/state.js';
 import { Trainer } from '../train/trainer.js';
 import {

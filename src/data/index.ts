@@ -46,3 +46,13 @@ export {
   type LabelNoiseKind,
   type LabelNoiseOptions,
 } from './label-noise.js';
+export {
+  augmentBatch,
+  flipHorizontal,
+  randomCrop,
+  shiftImage,
+  translate,
+  type AugmentDraws,
+  type AugmentOptions,
+  type PadMode,
+} from './augment.js';

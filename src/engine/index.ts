@@ -26,6 +26,20 @@ export {
 } from './backend.js';
 export { FAST_GRADIENT_KERNELS, fastGradientsEnabled, useFastGradients } from './gradients.js';
 export {
+  ParamVector,
+  inferKind,
+  decayFactors,
+  DEFAULT_DECAY_BY_KIND,
+  SEGMENT_KINDS,
+  type ParamSegment,
+  type SegmentKind,
+  type DecayOptions,
+  type DecayRule,
+  type DecayFactor,
+  type ParamVectorOptions,
+  type ParamSource,
+} from './param-vector.js';
+export {
   conv2dFilterGrad,
   conv2dInputGradViaForward,
   depthwiseFilterGrad,

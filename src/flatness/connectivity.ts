@@ -10,7 +10,7 @@
  */
 import { Rng } from '../data/index.js';
 import type { FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { momentumStep, type Objective } from './objective.js';
 import type { Slice } from './landscape.js';
 

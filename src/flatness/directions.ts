@@ -7,7 +7,7 @@
  * as in Li et al.
  */
 import type { FlatOps, FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import type { ShapedSegment } from './objective.js';
 
 export interface DirectionOptions {

@@ -8,7 +8,7 @@
  *   (a, b) is w1 + a u^ + b v^.
  */
 import type { FlatOps, FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { norm, randomDirection } from './directions.js';
 import type { Objective } from './objective.js';
 

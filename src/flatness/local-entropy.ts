@@ -7,7 +7,7 @@
  * also gives the local-entropy gradient gamma (x0 - mu) (Entropy-SGD's outer direction).
  */
 import type { FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import type { Objective } from './objective.js';
 
 export interface LocalEntropyOptions {

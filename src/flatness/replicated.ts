@@ -7,7 +7,7 @@
  * The centre is the solution.
  */
 import type { FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { momentumStep, type Objective } from './objective.js';
 
 export interface ReplicatedSgdOptions {

@@ -13,7 +13,7 @@
  */
 import { Rng } from '../data/index.js';
 import type { FlatVector } from '../kernels/index.js';
-import { invalidOption } from '../methods/options.js';
+import { invalidOption } from '../options.js';
 import { norm, randomDirection } from './directions.js';
 import type { Objective } from './objective.js';
 

@@ -36,6 +36,7 @@ export * from './bag-of-tricks/index.js';
 export * from './adversarial/index.js';
 export * from './noilin/index.js';
 export * from './alasca/index.js';
+export * from './gradual-pruning/index.js';
 export * from './shrink-perturb/index.js';
 export * from './reinit/index.js';
 export { replaceBatchTensors } from './batch.js';

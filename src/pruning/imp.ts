@@ -18,7 +18,7 @@ import { constant, createSchedule, type Schedule, type ScheduleSpec } from '../s
 import type { Callback } from '../train/method.js';
 import { isLayersModel } from '../train/model.js';
 import type { ModelLike } from '../train/state.js';
-import { Timeline, type DurationLike } from '../train/time.js';
+import { Timeline, type DurationLike } from '../time/index.js';
 import { Trainer } from '../train/trainer.js';
 import { installMask } from './apply.js';
 import {

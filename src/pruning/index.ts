@@ -41,10 +41,3 @@ export {
 } from './metrics.js';
 export { savePrunedModel, loadPrunedModel, type PrunedModelFile } from './export.js';
 export { prune, type PruneOptions, type PruneResult, type CycleResult } from './imp.js';
-export {
-  GradualPruning,
-  gradualPruning,
-  gradualSparsityAt,
-  GRADUAL_CRITERIA,
-  type GradualPruningOptions,
-} from '../methods/gradual-pruning/index.js';

@@ -15,7 +15,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { renderSvg, trainingCurvesChart, type TrainingPoint } from './charts.js';
 import type { HtmlReport, ReportSection, TableRow } from './html.js';
-import { readJsonl } from './jsonl.js';
+import { readJsonl } from '../logs/jsonl.js';
 import type { Json, RunData } from './runs.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, normalize, relative, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { runDirPaths } from '../train/run-dir.js';
-import { readJsonl } from './jsonl.js';
+import { runDirPaths } from '../runs/run-dir.js';
+import { readJsonl } from '../logs/jsonl.js';
 
 /** A JSON object as read from a file: fields are checked where they are used. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -11,7 +11,7 @@
  * - Unknown names and unknown keys are errors that list what is accepted.
  */
 import { UsageError } from '../errors.js';
-import { Timeline, type DurationLike } from '../train/time.js';
+import { Timeline, type DurationLike } from '../time/index.js';
 import type { Schedule } from './types.js';
 import { badArgument } from './validate.js';
 import {

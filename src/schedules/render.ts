@@ -3,7 +3,7 @@
  * its values over the run, a summary and a text chart). The CLI only parses flags and prints.
  */
 import { UsageError } from '../errors.js';
-import type { Timeline } from '../train/time.js';
+import type { Timeline } from '../time/index.js';
 import type { Schedule } from './types.js';
 import { createSchedule } from './registry.js';
 

@@ -14,9 +14,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { variesBatchSize } from '../methods/registry.js';
-import type { Recipe } from '../train/recipe.js';
-import { writeJsonAtomic } from '../train/run-dir.js';
-import { formatDuration, parseDuration, type TimeUnit } from '../train/time.js';
+import type { Recipe } from '../runs/recipe.js';
+import { writeJsonAtomic } from '../runs/run-dir.js';
+import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
 import { WorkerPool } from './pool.js';
 import {

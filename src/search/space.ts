@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { deriveSeed, Rng } from '../data/index.js';
 import { UsageError } from '../errors.js';
-import { parseRecipe, RecipeSchema, setField, type Recipe } from '../train/recipe.js';
+import { parseRecipe, RecipeSchema, setField, type Recipe } from '../runs/recipe.js';
 
 export interface LogUniform {
   type: 'loguniform';

@@ -18,12 +18,12 @@ import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DataLoader, splitValidation, type Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
-import { JsonlLogger } from '../report/jsonl.js';
+import { JsonlLogger } from '../logs/jsonl.js';
 import { createSchedule, type Schedule, type ScheduleSpec } from '../schedules/index.js';
 import { evaluate } from '../train/evaluate.js';
-import { loadRecipeInputs, recipeTrainerOptions, type Recipe } from '../train/recipe.js';
-import { writeJsonAtomic } from '../train/run-dir.js';
-import { Timeline, type TimeUnit } from '../train/time.js';
+import { loadRecipeInputs, recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
+import { writeJsonAtomic } from '../runs/run-dir.js';
+import { Timeline, type TimeUnit } from '../time/index.js';
 import { Trainer, type TrainerSchedules } from '../train/trainer.js';
 import type { Job } from './schedulers.js';
 

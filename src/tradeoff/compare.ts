@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import type { Dataset } from '../data/index.js';
 import { machine, type Machine } from '../machine.js';
-import { csvField } from '../report/csv.js';
+import { csvField } from '../logs/csv.js';
 import { writeFileAtomic } from '../train/atomic.js';
-import type { Recipe } from '../train/recipe.js';
-import { writeJsonAtomic } from '../train/run-dir.js';
+import type { Recipe } from '../runs/recipe.js';
+import { writeJsonAtomic } from '../runs/run-dir.js';
 import {
   lrTrace,
   planCurve,

@@ -21,8 +21,8 @@ import {
 } from '../schedules/index.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import type { Callback } from '../train/method.js';
-import { recipeModel, recipeTrainerOptions, type Recipe } from '../train/recipe.js';
-import { parseDuration, Timeline, type DurationLike } from '../train/time.js';
+import { recipeModel, recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
+import { parseDuration, Timeline, type DurationLike } from '../time/index.js';
 import { Trainer } from '../train/trainer.js';
 import type { ModelLike } from '../train/state.js';
 

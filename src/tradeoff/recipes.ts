@@ -8,7 +8,7 @@
 import { UsageError } from '../errors.js';
 import { methodNames, variesBatchSize } from '../methods/registry.js';
 import { resolveOptimizer } from '../optim/index.js';
-import { parseRecipe, type Recipe } from '../train/recipe.js';
+import { parseRecipe, type Recipe } from '../runs/recipe.js';
 
 export const BASELINE = 'baseline';
 

@@ -1,4 +1,4 @@
-/** The Trainer and what it is made of: events, methods, callbacks, state, time, checkpoints. */
+/** The Trainer and what it is made of: events, methods, callbacks, state, checkpoints. */
 export {
   Trainer,
   type CheckpointOptions,
@@ -43,18 +43,7 @@ export {
   trainerCheckpoint,
   type RestoredCheckpoint,
 } from './resume.js';
-export { openRunDir, runDirPaths, writeJsonAtomic, type RunDir } from './run-dir.js';
 export { writeFileAtomic } from './atomic.js';
-export {
-  Timeline,
-  compareDurations,
-  formatDuration,
-  parseDuration,
-  type Duration,
-  type DurationLike,
-  type TimeUnit,
-  type TimelineInit,
-} from './time.js';
 export {
   findLr,
   lossSmoother,
@@ -70,20 +59,3 @@ export {
   type LrSuggestions,
   type SuggestionTrim,
 } from './lr-finder.js';
-export {
-  RECIPE_DEFAULTS,
-  RecipeSchema,
-  loadRecipe,
-  loadRecipeInputs,
-  parseRecipe,
-  readRecipeFile,
-  recipeMethods,
-  recipeModel,
-  recipeTrainerOptions,
-  getField,
-  setField,
-  type Recipe,
-  type RecipeInput,
-  type RecipeInputs,
-  type RecipeSource,
-} from './recipe.js';

@@ -5,7 +5,7 @@
  */
 import { Event } from './events.js';
 import type { Timestamp } from './state.js';
-import { parseDuration, type DurationLike, type Timeline } from './time.js';
+import { parseDuration, type DurationLike, type Timeline } from '../time/index.js';
 
 export class Interval {
   private readonly epochs: number | null;

@@ -9,7 +9,7 @@ import type { Batch, DataLoader, Dataset } from '../data/index.js';
 import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps } from '../kernels/index.js';
 import type { Optimizer } from '../optim/index.js';
-import type { Timeline } from './time.js';
+import type { Timeline } from '../time/index.js';
 
 /** A model given as plain variables and a forward function (no tfjs-layers needed). */
 export interface PlainModel {

@@ -43,7 +43,7 @@ import { forward, isLayersModel, trainableVariables } from './model.js';
 import { applyTrainerCheckpoint, readTrainerCheckpoint, trainerCheckpoint } from './resume.js';
 import type { LossFn, ModelLike, Timestamp, TrainState } from './state.js';
 import { Interval } from './interval.js';
-import { Timeline, type DurationLike } from './time.js';
+import { Timeline, type DurationLike } from '../time/index.js';
 
 /** A schedule function of the step, or a registry spec such as `{ name: 'cosine' }`. */
 export type ScheduleLike = Schedule | ScheduleSpec;

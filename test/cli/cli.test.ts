@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { anneal, assertUserError, root } from './helpers.js';
 import { loadCheckpoint, resolveCheckpointPath } from '../../src/train/checkpoint.js';
-import { readCsv } from '../../src/report/csv.js';
-import { readJsonl } from '../../src/report/jsonl.js';
+import { readCsv } from '../../src/logs/csv.js';
+import { readJsonl } from '../../src/logs/jsonl.js';
 
 test('npm start (the main job: tradeoff curves) runs with a tiny budget and writes its report', () => {
   const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;

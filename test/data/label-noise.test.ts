@@ -58,7 +58,7 @@ test('a rate outside [0, 1] or an unknown kind is a UsageError naming it', () =>
 });
 
 test('a recipe with data.labelNoise trains on noisy labels and tests on clean ones', async () => {
-  const { loadRecipeInputs, parseRecipe } = await import('../../src/train/recipe.js');
+  const { loadRecipeInputs, parseRecipe } = await import('../../src/runs/recipe.js');
   const recipe = (labelNoise?: object) =>
     parseRecipe(
       {

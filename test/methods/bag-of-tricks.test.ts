@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { bagOfTricks } from '../../src/methods/bag-of-tricks/index.js';
 import { createModel } from '../../src/models/index.js';
 import { createSchedule, type ScheduleSpec } from '../../src/schedules/index.js';
-import { Timeline } from '../../src/train/time.js';
+import { Timeline } from '../../src/time/index.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { FAST_KERNELS, tinyData, useTfCpu } from '../train/helpers.js';
 

@@ -8,7 +8,7 @@ import {
   withWarmup,
   type Schedule,
 } from '../../src/schedules/index.js';
-import { Timeline } from '../../src/train/time.js';
+import { Timeline } from '../../src/time/index.js';
 
 const STEPS = 240;
 const timeline = new Timeline({ stepsPerEpoch: 12, samplesPerStep: 16, maxDuration: '20ep' });

@@ -8,7 +8,7 @@ import {
   linear,
   scheduleNames,
 } from '../../src/schedules/index.js';
-import { Timeline } from '../../src/train/time.js';
+import { Timeline } from '../../src/time/index.js';
 import { close, cosineAt, table, throwsCode } from './helpers.js';
 
 // 10 steps per epoch at batch 32, a 20-epoch run of 200 steps.

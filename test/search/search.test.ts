@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readJsonl } from '../../src/report/jsonl.js';
+import { readJsonl } from '../../src/logs/jsonl.js';
 import {
   parseResources,
   parseSpace,
@@ -19,7 +19,7 @@ import {
   type TrialRequest,
   type SearchResult,
 } from '../../src/search/index.js';
-import { parseRecipe } from '../../src/train/recipe.js';
+import { parseRecipe } from '../../src/runs/recipe.js';
 import { anneal, assertUserError } from '../cli/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anneal-search-'));

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyConfig, parseSpace, sampleConfig } from '../../src/search/index.js';
-import { parseRecipe } from '../../src/train/recipe.js';
+import { parseRecipe } from '../../src/runs/recipe.js';
 
 const base = parseRecipe({ data: 'synthetic', model: 'mlp' }, { source: 'test' });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { createSchedule } from '../../src/schedules/index.js';
 import { evaluate } from '../../src/train/evaluate.js';
-import { parseRecipe } from '../../src/train/recipe.js';
+import { parseRecipe } from '../../src/runs/recipe.js';
 import {
   compareRecipes,
   curveLrSpec,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRecipe } from '../../src/train/recipe.js';
+import { parseRecipe } from '../../src/runs/recipe.js';
 import {
   applyRecipeName,
   checkMultiRun,

@@ -9,7 +9,7 @@ import { DataLoader } from '../../src/data/index.js';
 import { UsageError } from '../../src/errors.js';
 import { throwsCode } from '../schedules/helpers.js';
 import { Interval } from '../../src/train/interval.js';
-import { planBatchSizes, Timeline } from '../../src/train/time.js';
+import { planBatchSizes, Timeline } from '../../src/time/index.js';
 import { tinyData } from './helpers.js';
 
 test('take() draws by sample offset, stops at the epoch end, and agrees with batches()', () => {

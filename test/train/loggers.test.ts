@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { ProgressCallback } from '../../src/cli/progress.js';
-import { CsvLogger, csvField, parseCsvLine, readCsv } from '../../src/report/csv.js';
-import { JsonlLogger, readJsonl } from '../../src/report/jsonl.js';
+import { CsvLogger, csvField, parseCsvLine, readCsv } from '../../src/logs/csv.js';
+import { JsonlLogger, readJsonl } from '../../src/logs/jsonl.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { tinyData, tinyEvalData, tinyMlp, useTfCpu } from './helpers.js';
 

@@ -21,7 +21,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { earlyStopping, nanGuard } from '../../src/methods/index.js';
 import { packageRoot } from '../../src/package-root.js';
-import { readJsonl } from '../../src/report/jsonl.js';
+import { readJsonl } from '../../src/logs/jsonl.js';
 import { loadCheckpoint, resolveCheckpointPath } from '../../src/train/checkpoint.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import {

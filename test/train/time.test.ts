@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareDurations, parseDuration, Timeline } from '../../src/train/time.js';
+import { compareDurations, parseDuration, Timeline } from '../../src/time/index.js';
 import { throwsCode } from '../schedules/helpers.js';
 
 test('parseDuration reads every unit', () => {

@@ -5,7 +5,7 @@
  * Usage: node --import tsx test/train/train-child.ts <run-dir> fresh|resume [delayMs]
  */
 import { join } from 'node:path';
-import { JsonlLogger } from '../../src/report/jsonl.js';
+import { JsonlLogger } from '../../src/logs/jsonl.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { killRunOptions, useTfCpu } from './helpers.js';
 

@@ -23,7 +23,7 @@ import { forward } from '../../train/model.js';
 import type { LossFn, ModelLike, TrainState } from '../../train/state.js';
 import { replaceBatchTensors } from '../batch.js';
 import { EarlyStopping } from '../early-stopping/index.js';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 
 export type AttackNorm = 'linf' | 'l2';
 

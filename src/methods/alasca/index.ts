@@ -23,8 +23,8 @@ import { Event } from '../../train/events.js';
 import type { Logger, Method, MethodState } from '../../train/method.js';
 import { isLayersModel } from '../../train/model.js';
 import type { TrainState } from '../../train/state.js';
-import { parseDuration, type DurationLike } from '../../train/time.js';
-import { checkNumber, invalidOption } from '../options.js';
+import { parseDuration, type DurationLike } from '../../time/index.js';
+import { checkNumber, invalidOption } from '../../options.js';
 
 type LayerArgs = ConstructorParameters<typeof tfl.layers.Layer>[0];
 type LayerVariable = ReturnType<tfl.layers.Layer['addWeight']>;

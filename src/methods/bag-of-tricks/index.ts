@@ -8,7 +8,7 @@ import { UsageError } from '../../errors.js';
 import type { DecayOptions, ParamVectorOptions } from '../../engine/param-vector.js';
 import type { ScheduleSpec } from '../../schedules/index.js';
 import type { Method } from '../../train/method.js';
-import type { DurationLike } from '../../train/time.js';
+import type { DurationLike } from '../../time/index.js';
 import type { TrainerSchedules } from '../../train/trainer.js';
 import { labelSmoothing } from '../label-smoothing/index.js';
 import { mixup } from '../mixup/index.js';

@@ -12,7 +12,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../../errors.js';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 import { BlurPool2D, MAX_BLUR_FILTER_SIZE, type BlurPadding } from '../../models/blurpool.js';
 import { rebuildModel } from '../../models/rebuild.js';
 import { Event } from '../../train/events.js';

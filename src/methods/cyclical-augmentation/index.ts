@@ -13,7 +13,7 @@ import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
 import { checkMinMax, RunSchedule } from '../cyclical-weight-decay/index.js';
 import { replaceBatchTensors } from '../batch.js';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 
 export interface CyclicalAugmentationOptions {
   /** Largest shift in pixels at the easy ends of the run (an integer >= 0). */

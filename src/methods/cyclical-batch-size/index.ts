@@ -14,7 +14,7 @@ import {
 import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 
 export interface CyclicalBatchSizeOptions {
   /** The large (easy) size at the start and end of the run. Default: the Trainer's batchSize. */

@@ -4,7 +4,7 @@
  * evaluation loss stays plain cross-entropy). See README.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 import { easyHardEasy, type Schedule } from '../../schedules/index.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';

@@ -18,8 +18,8 @@ import type { Schedule } from '../../schedules/index.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method, MethodState } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import type { DurationLike } from '../../train/time.js';
-import { invalidOption } from '../options.js';
+import type { DurationLike } from '../../time/index.js';
+import { invalidOption } from '../../options.js';
 
 export const GRADUAL_CRITERIA = ['global-magnitude', 'layer-magnitude', 'random'] as const;
 

@@ -3,7 +3,7 @@
  * so the model is not pushed towards infinite logit gaps. See README.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';

@@ -11,9 +11,9 @@ import { deriveSeed, flipLabels, Rng } from '../../data/index.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method, MethodState } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import { parseDuration, type DurationLike } from '../../train/time.js';
+import { parseDuration, type DurationLike } from '../../time/index.js';
 import { replaceBatchTensors } from '../batch.js';
-import { invalidOption } from '../options.js';
+import { invalidOption } from '../../options.js';
 
 export interface NoilinOptions {
   /** The first injection rate (default 0.05, the paper's). */

@@ -11,8 +11,8 @@ import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
 import { isLayersModel } from '../../train/model.js';
 import type { ModelLike, TrainState } from '../../train/state.js';
-import { parseDuration, type DurationLike } from '../../train/time.js';
-import { invalidOption } from '../options.js';
+import { parseDuration, type DurationLike } from '../../time/index.js';
+import { invalidOption } from '../../options.js';
 
 /** When a reinitialisation method acts: every `every`, up to `until`. */
 export interface ReinitSchedule {

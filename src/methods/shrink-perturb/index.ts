@@ -9,7 +9,7 @@ import type { FlatOps, FlatVector } from '../../kernels/index.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import { checkNumber } from '../options.js';
+import { checkNumber } from '../../options.js';
 import { StepSchedule, type ReinitSchedule } from '../reinit/index.js';
 
 export interface ShrinkPerturbOptions extends ReinitSchedule {

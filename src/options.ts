@@ -1,5 +1,5 @@
 /** The one-line error every method gives for a bad option: method, option, value, what fits. */
-import { UsageError } from '../errors.js';
+import { UsageError } from './errors.js';
 
 export function invalidOption(
   method: string,

@@ -9,15 +9,15 @@ import type { Dataset } from '../data/index.js';
 import { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps } from '../kernels/index.js';
 import { resolveCheckpointPath } from '../train/checkpoint.js';
-import { readRunRecipe, runDirOfCheckpoint } from '../train/run-dir.js';
-import { loadRecipeInputs, recipeTrainerOptions, type Recipe } from '../train/recipe.js';
-import { refreshBatchNorm } from './batch-norm.js';
+import { readRunRecipe, runDirOfCheckpoint } from './run-dir.js';
+import { loadRecipeInputs, recipeTrainerOptions, type Recipe } from './recipe.js';
+import { refreshBatchNorm } from '../averaging/batch-norm.js';
 import {
   checkSameArchitecture,
   readCheckpointWeights,
   segmentsOf,
   type WeightSet,
-} from './soups.js';
+} from '../averaging/soups.js';
 
 export interface RunModel {
   recipe: Recipe;

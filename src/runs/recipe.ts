@@ -39,9 +39,9 @@ import { createModel, MODEL_NAMES } from '../models/index.js';
 import { resolveOptimizer, type OptimizerSpec } from '../optim/index.js';
 import type { ScheduleSpec } from '../schedules/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Method } from './method.js';
-import { parseDuration } from './time.js';
-import type { TrainerOptions } from './trainer.js';
+import type { Method } from '../train/method.js';
+import { parseDuration } from '../time/index.js';
+import type { TrainerOptions } from '../train/trainer.js';
 
 export const KERNEL_CHOICES = ['auto', 'cuda', 'wasm', 'js'] as const;
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

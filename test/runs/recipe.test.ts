@@ -15,7 +15,7 @@ import {
   recipeMethods,
   recipeTrainerOptions,
   type Recipe,
-} from '../../src/train/recipe.js';
+} from '../../src/runs/recipe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anneal-recipe-'));
 function file(name: string, text: string): string {
