@@ -130,7 +130,7 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   const { engine, train, test, model } = await loadRecipeInputs(base);
   model.dispose();
   const plan = planCurve(base, train, settings);
-  openRunDir(opts.out, { overwrite: opts.overwrite, resumable: false });
+  openRunDir(opts.out, { command: 'curve', overwrite: opts.overwrite, resumable: false });
   // The base recipe's own length plays no part: each run's is set by the cycles.
   const longest = plan.budgets[plan.budgets.length - 1];
   const compare = {

@@ -127,7 +127,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       await trainer.resume(runPath);
       console.log(`anneal: resuming ${runPath} at step ${trainer.state.timestamp.step}`);
     } else {
-      openRunDir(runPath, { overwrite: opts.overwrite });
+      openRunDir(runPath, { command: 'train', overwrite: opts.overwrite });
       writeJsonAtomic(paths.configPath, config);
     }
     jsonl.log.write({ event: 'run', ...config, resumed: Boolean(opts.resume) });
@@ -175,7 +175,7 @@ function resumedRecipe(opts: TrainCommandOptions): { recipe: Recipe; runPath: st
       `--recipe ${opts.recipe} cannot be combined with --resume: a resumed run keeps the recipe in ${runPath}/config.json`,
     );
   }
-  openRunDir(runPath, { resume: true });
+  openRunDir(runPath, { command: 'train', resume: true });
   let recipe: unknown = readRunRecipe(runPath);
   for (const [path, value] of flagFields(opts)) {
     const field = path.join('.');

@@ -20,5 +20,15 @@ export {
   type RecipeInputs,
   type RecipeSource,
 } from './recipe.js';
-export { openRunDir, runDirPaths, writeJsonAtomic, type RunDir } from './run-dir.js';
+export {
+  openRunDir,
+  readRunMarker,
+  runDirPaths,
+  writeJsonAtomic,
+  RUN_MARKER,
+  type OpenRunDirOptions,
+  type RunCommand,
+  type RunDir,
+  type RunMarker,
+} from './run-dir.js';
 export { loadRunModel, loadWeightsInto, type RunModel } from './run-model.js';

@@ -4,7 +4,7 @@
  * the CSV and checkpoints are written atomically; the log is append-only. An existing run is
  * never overwritten unless asked, and resuming one requires its config.json.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../train/atomic.js';
@@ -30,14 +30,46 @@ export function runDirPaths(path: string): RunDir {
   };
 }
 
+/** The commands that make output directories; each marks its own (RUN_MARKER). */
+export type RunCommand = 'train' | 'curve' | 'prune' | 'search';
+
 /**
- * Creates (or with `overwrite`, empties) a run directory; with `resume`, opens an existing one
- * as it is.
+ * The file that marks a directory as made by an anneal command: `--overwrite` replaces only a
+ * directory whose marker names the same command. Directories made before markers existed
+ * have none and are refused like any other folder.
  */
-export function openRunDir(
-  path: string,
-  opts: { overwrite?: boolean; resume?: boolean; resumable?: boolean } = {},
-): RunDir {
+export const RUN_MARKER = '.anneal-run.json';
+
+export interface RunMarker {
+  command: RunCommand;
+  created: string;
+}
+
+/** The marker of a directory, or undefined when it has none (or an unreadable one). */
+export function readRunMarker(path: string): RunMarker | undefined {
+  try {
+    const marker = JSON.parse(readFileSync(join(path, RUN_MARKER), 'utf8')) as Partial<RunMarker>;
+    return typeof marker.command === 'string' ? (marker as RunMarker) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface OpenRunDirOptions {
+  /** The command that makes the directory: written into its marker, checked by `overwrite`. */
+  command: RunCommand;
+  overwrite?: boolean;
+  resume?: boolean;
+  /** False for commands without --resume: the refusal does not suggest it. */
+  resumable?: boolean;
+}
+
+/**
+ * Creates a run directory and marks it as `command`'s; with `overwrite`, first removes an
+ * existing one, but only one that `command` made (it carries its marker). With `resume`, opens
+ * an existing one as it is.
+ */
+export function openRunDir(path: string, opts: OpenRunDirOptions): RunDir {
   const run = runDirPaths(path);
   if (opts.resume) {
     if (!existsSync(run.configPath)) {
@@ -49,18 +81,47 @@ export function openRunDir(
     }
     return run;
   }
+  if (existsSync(path) && !statSync(path).isDirectory()) {
+    throw new UsageError(
+      'ANNEAL_RUN_EXISTS',
+      `--out ${path} is a file, expected a directory (new or made by \`anneal ${opts.command}\`); choose another --out`,
+    );
+  }
   if (existsSync(path) && readdirSync(path).length > 0) {
     if (!opts.overwrite) {
       throw new UsageError(
         'ANNEAL_RUN_EXISTS',
-        `run directory ${path} already exists and is not empty; pass --overwrite to replace it, ` +
+        `directory ${path} already exists and is not empty; pass --overwrite to replace it, ` +
           `${opts.resumable === false ? '' : '--resume to continue it, '}or choose another --out`,
       );
     }
+    checkOverwritable(path, opts.command);
     rmSync(path, { recursive: true, force: true });
   }
   mkdirSync(path, { recursive: true });
+  const marker: RunMarker = { command: opts.command, created: new Date().toISOString() };
+  writeJsonAtomic(join(path, RUN_MARKER), marker);
   return run;
+}
+
+/** Refuses to replace a directory that `command` did not make. */
+function checkOverwritable(path: string, command: RunCommand): void {
+  const marker = readRunMarker(path);
+  if (!marker) {
+    throw new UsageError(
+      'ANNEAL_NOT_A_RUN',
+      `refusing to --overwrite ${path}: it has no ${RUN_MARKER}, so it was not made by ` +
+        `\`anneal ${command}\` (or was made before anneal marked its directories); delete it yourself ` +
+        'if it holds nothing you need, or choose another --out',
+    );
+  }
+  if (marker.command !== command) {
+    throw new UsageError(
+      'ANNEAL_NOT_A_RUN',
+      `refusing to --overwrite ${path}: it was made by \`anneal ${marker.command}\`, and ` +
+        `\`anneal ${command} --overwrite\` replaces only its own directories; choose another --out`,
+    );
+  }
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

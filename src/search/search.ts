@@ -10,12 +10,11 @@
  * search.json is rewritten atomically after every finished job, so a killed search leaves a
  * readable record of what finished.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { variesBatchSize } from '../methods/registry.js';
 import type { Recipe } from '../runs/recipe.js';
-import { writeJsonAtomic } from '../runs/run-dir.js';
+import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
 import { WorkerPool } from './pool.js';
@@ -135,20 +134,6 @@ export function parseResources(
   return { unit: max.unit, min: min.value, max: max.value };
 }
 
-/** Creates the out directory; a non-empty one is refused, or emptied with `overwrite`. */
-function openOut(out: string, overwrite: boolean): void {
-  if (existsSync(out) && readdirSync(out).length > 0) {
-    if (!overwrite) {
-      throw new UsageError(
-        'ANNEAL_RUN_EXISTS',
-        `search directory ${out} already exists and is not empty; pass --overwrite to replace it or choose another --out`,
-      );
-    }
-    rmSync(out, { recursive: true, force: true });
-  }
-  mkdirSync(out, { recursive: true });
-}
-
 export function trialDir(out: string, trial: number): string {
   return join(out, 'trials', `trial-${String(trial).padStart(3, '0')}`);
 }
@@ -197,7 +182,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     configs: opts.configs,
     minTrials: opts.minTrials,
   });
-  openOut(opts.out, opts.overwrite ?? false);
+  openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: false });
 
   const configs = new Map<number, TrialConfig>();
   const details = new Map<string, { loss: number | null; steps: number | null; seconds: number }>();

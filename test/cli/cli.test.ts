@@ -92,6 +92,23 @@ test('anneal train writes a complete run directory', () => {
   assertUserError(anneal(['train', '--out', out, '--limit', '64']), out, '--overwrite');
 });
 
+test('--overwrite deletes nothing anneal did not make (the folder keeps its files)', () => {
+  const out = mkdtempSync(join(tmpdir(), 'anneal-not-a-run-'));
+  mkdirSync(join(out, 'src'));
+  writeFileSync(join(out, 'src', 'main.c'), 'int main;');
+  const train = ['train', '--data', 'synthetic', '--model', 'mlp', '--limit', '64'];
+  assertUserError(anneal([...train, '--out', out, '--overwrite']), out, '.anneal-run.json');
+  assert.equal(readFileSync(join(out, 'src', 'main.c'), 'utf8'), 'int main;');
+  // A train run is not a curve's to replace either.
+  const run = join(out, 'run');
+  assert.equal(anneal([...train, '--epochs', '1', '--out', run, '--no-progress']).code, 0);
+  assertUserError(
+    anneal(['curve', '--data', 'synthetic', '--out', run, '--overwrite']),
+    'made by `anneal train`',
+  );
+  assert.ok(existsSync(join(run, 'summary.json')));
+});
+
 test('bad input gives one clear line and exit 2', () => {
   assertUserError(
     anneal(['train', '--model', 'transformerxl', '--limit', '64', '--out', join(tmpdir(), 'x')]),
