@@ -24,6 +24,16 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
+      // Spreading an array into Math.min/max overflows the call stack at ~100k values.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.object.name='Math'][callee.property.name=/^(min|max)$/] > SpreadElement",
+          message:
+            'Math.min/max(...array) overflows the stack on long arrays: use minOf/maxOf from src/stats.ts.',
+        },
+      ],
     },
   },
 );

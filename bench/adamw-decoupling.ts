@@ -31,6 +31,7 @@ import { createFlatOps, type FlatOps } from '../src/kernels/index.js';
 import { createModel } from '../src/models/index.js';
 import { Trainer } from '../src/train/trainer.js';
 import { resultsDir, writeResult } from './lib/results.js';
+import { minOf, maxOf } from '../src/stats.js';
 
 const smoke = process.argv.includes('--smoke');
 
@@ -198,7 +199,7 @@ function movement(family: Family, rows: { lr: number; decay: number }[]): Moveme
   const indices = perLr.map((r) => r.decayIndex);
   return {
     perLr,
-    spread: Math.max(...indices) - Math.min(...indices),
+    spread: maxOf(indices) - minOf(indices),
     correlation: rankCorrelation(
       perLr.map((r) => r.lr),
       indices,

@@ -27,7 +27,7 @@ import type { ScheduleSpec } from '../src/schedules/index.js';
 import { evaluate } from '../src/train/evaluate.js';
 import type { Method } from '../src/train/method.js';
 import { Trainer } from '../src/train/trainer.js';
-import { mean, std } from '../src/stats.js';
+import { maxOf, mean, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -273,7 +273,7 @@ async function noiseRun(
   const seconds = (performance.now() - t0) / 1000;
   trainer.dispose();
   model.dispose();
-  return { seed, curve, finalTest: curve[curve.length - 1], bestTest: Math.max(...curve), seconds };
+  return { seed, curve, finalTest: curve[curve.length - 1], bestTest: maxOf(curve), seconds };
 }
 
 // ---- main ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import { prune } from '../src/pruning/imp.js';
 import { evaluateTopK, pruningMetrics } from '../src/pruning/metrics.js';
 import type { RetrainSchedule } from '../src/pruning/schedule.js';
 import { Trainer } from '../src/train/trainer.js';
-import { mean, std } from '../src/stats.js';
+import { mean, minOf, std } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -378,9 +378,7 @@ async function overhead() {
     return (performance.now() - t0) / micro;
   };
   const maskVector = ops.fromArray(mask);
-  const applyMaskMs = Math.min(
-    ...[0, 1, 2].map(() => timeMs(() => ops.applyMask(pv.grads, maskVector))),
-  );
+  const applyMaskMs = minOf([0, 1, 2].map(() => timeMs(() => ops.applyMask(pv.grads, maskVector))));
   ops.free(maskVector);
   const optimizer = t.state.optimizer;
   const plain: number[] = [];
@@ -391,13 +389,13 @@ async function overhead() {
     pv.setMask(mask);
     withMask.push(timeMs(() => optimizer.step(pv)));
   }
-  const optimizerStepMs = Math.min(...plain);
-  const maskedOptimizerStepMs = Math.min(...withMask);
+  const optimizerStepMs = minOf(plain);
+  const maskedOptimizerStepMs = minOf(withMask);
   const params = pv.length;
   t.dispose();
   model.dispose();
-  const denseMs = 1000 * Math.min(...dense);
-  const maskedMs = 1000 * Math.min(...masked);
+  const denseMs = 1000 * minOf(dense);
+  const maskedMs = 1000 * minOf(masked);
   const maskMs = applyMaskMs + Math.max(0, maskedOptimizerStepMs - optimizerStepMs);
   return {
     model: 'cnn (32, 64 filters; 128 units)',

@@ -25,6 +25,7 @@ import {
   type SectionsRenderer,
   type ResultBase,
 } from './lib/tables.js';
+import { maxOf } from '../src/stats.js';
 
 export { markdownTable, provenance, replaceSection, type ResultBase } from './lib/tables.js';
 
@@ -319,7 +320,7 @@ function renderKernels(r: KernelsResult): string {
       ratio(t.selectionVsSort),
     ]),
   );
-  const n = Math.max(...r.rows.map((row) => row.n));
+  const n = maxOf(r.rows.map((row) => row.n));
   const at = r.rows.filter((row) => row.n === n);
   const ops = [...new Set(at.filter((row) => row.bound !== 'reference').map((row) => row.op))];
   const gbps = (backend: string, op: string) =>

@@ -1,4 +1,4 @@
-/** Mean and spread over seeds: what curve summaries and every experiment script report. */
+/** Mean and spread over seeds (what curve summaries and experiments report), min and max. */
 
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -24,4 +24,21 @@ export function pairedMeanDifference(
       return value - other;
     }),
   );
+}
+
+/**
+ * Smallest and largest of `xs`, by a loop: `Math.min(...xs)` passes every value as an argument
+ * and overflows the call stack beyond about 100,000 of them. Empty: Infinity and -Infinity, as
+ * Math.min() and Math.max() give.
+ */
+export function minOf(xs: Iterable<number>): number {
+  let m = Infinity;
+  for (const x of xs) if (x < m || Number.isNaN(x)) m = x;
+  return m;
+}
+
+export function maxOf(xs: Iterable<number>): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m || Number.isNaN(x)) m = x;
+  return m;
 }

@@ -11,7 +11,7 @@ import {
   type Renderer,
   type ResultBase,
 } from '../lib/tables.js';
-import { mean, std } from '../../src/stats.js';
+import { mean, minOf, std } from '../../src/stats.js';
 
 interface Shared extends ResultBase {
   config: {
@@ -120,7 +120,7 @@ export const renderAveraging: Renderer = (r: AveragingResult) => {
       ];
     }),
   );
-  const k = Math.min(...r.fge.runs.map((x) => x.ensemble.length));
+  const k = minOf(r.fge.runs.map((x) => x.ensemble.length));
   const fge = markdownTable(
     ['FGE members', 'ensemble test accuracy %', 'member alone %'],
     [

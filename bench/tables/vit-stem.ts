@@ -5,6 +5,7 @@
  */
 import type { VitStemRow } from '../vit-stem.js';
 import { markdownTable, provenance, sci, type Renderer, type ResultBase } from '../lib/tables.js';
+import { minOf, maxOf } from '../../src/stats.js';
 
 export interface VitStemResult extends ResultBase {
   config: {
@@ -33,15 +34,15 @@ export function vitStemSensitivity(rows: readonly VitStemRow[]) {
         .map((r) => r.accuracy);
     const adamw = of('adamw');
     const sgd = of('momentum');
-    const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+    const spread = (xs: number[]) => maxOf(xs) - minOf(xs);
     return {
       epochs: Number(epochs),
       stem,
-      bestAdamw: Math.max(...adamw),
-      bestSgd: Math.max(...sgd),
+      bestAdamw: maxOf(adamw),
+      bestSgd: maxOf(sgd),
       lrSpreadAdamw: spread(adamw),
       lrSpreadSgd: spread(sgd),
-      optimizerGap: Math.max(...adamw) - Math.max(...sgd),
+      optimizerGap: maxOf(adamw) - maxOf(sgd),
     };
   });
 }

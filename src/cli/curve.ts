@@ -87,8 +87,8 @@ export function addCurveCommand(program: Command): Command {
     .option(
       '--seeds <n|list>',
       'seeds per recipe: a count from --seed on, or a list',
-      (text) => text,
-      '1',
+      parseSeeds,
+      1,
     )
     .option(
       '--multi-run [recipes]',
@@ -97,13 +97,12 @@ export function addCurveCommand(program: Command): Command {
     .option('--out <dir>', 'output directory', 'runs/curve')
     .option('--overwrite', 'replace an existing output directory', false)
     .option('--no-progress', 'no progress bar')
-    .action((opts: Omit<CurveCommandOptions, 'seeds'> & { seeds: string }) =>
+    .action((opts: Omit<CurveCommandOptions, 'seeds'> & { seeds: number[] | number }) =>
       curveCommand({ ...opts, seeds: seedList(opts.seeds, opts.seed) }),
     );
 }
 
-function seedList(text: string, first: unknown): number[] {
-  const parsed = parseSeeds(text);
+function seedList(parsed: number[] | number, first: unknown): number[] {
   const start = typeof first === 'number' ? first : 0;
   return typeof parsed === 'number' ? Array.from({ length: parsed }, (_, i) => start + i) : parsed;
 }

@@ -17,6 +17,7 @@ import { createFlatOps, type FlatVector, type KernelChoice } from '../kernels/in
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 import { textTable } from './soup.js';
+import { minOf, maxOf } from '../stats.js';
 
 interface FlatnessOptions {
   checkpoint: string;
@@ -239,7 +240,7 @@ export async function landscapeCommand(opts: LandscapeOptions): Promise<void> {
       const flat = plane.losses.flat();
       console.log(
         `plane through ${sets.length} solutions at ${plane.solutions.map(([x, y]) => `(${x.toFixed(3)}, ${y.toFixed(3)})`).join(', ')}: ` +
-          `${plane.as.length} x ${plane.bs.length} grid, loss ${Math.min(...flat).toFixed(4)} to ${Math.max(...flat).toFixed(4)}`,
+          `${plane.as.length} x ${plane.bs.length} grid, loss ${minOf(flat).toFixed(4)} to ${maxOf(flat).toFixed(4)}`,
       );
     }
     if (opts.out) console.log(`grid written to ${opts.out}`);

@@ -9,13 +9,14 @@ import { METHODS } from '../methods/registry.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { OPTIMIZERS } from '../optim/registry.js';
 import { describeSchedules } from '../schedules/index.js';
+import { maxOf } from '../stats.js';
 
 export const LIST_KINDS = ['methods', 'schedules', 'optimizers', 'models', 'all'] as const;
 export type ListKind = (typeof LIST_KINDS)[number];
 
 /** Name-aligned lines under a heading. */
 function section(heading: string, rows: readonly [string, string][]): string {
-  const width = Math.max(...rows.map(([name]) => name.length));
+  const width = maxOf(rows.map(([name]) => name.length));
   const lines = rows.map(([name, what]) => `  ${name.padEnd(width)}  ${what}`.trimEnd());
   return [heading, ...lines].join('\n');
 }

@@ -27,6 +27,7 @@ import { parseDuration } from '../time/index.js';
 import { Trainer } from '../train/trainer.js';
 import { oneOf, positiveInt } from './parse.js';
 import { createProgress } from './progress.js';
+import { maxOf } from '../stats.js';
 
 interface PruneCommandOptions {
   checkpoint: string;
@@ -200,7 +201,7 @@ function cycleLine(c: CycleResult, cycles: number): string {
 
 /** A plain-text table with right-aligned columns but the first. */
 function textTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i].length))));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -1,7 +1,8 @@
 /**
  * `anneal schedule`: a preview of a schedule spec over a run of --steps steps: its first, last,
  * min and max values, where its cycles end, and a text chart; `--out` writes every step's value
- * as JSON, or with a .svg name the schedule as a chart (src/report/charts.ts).
+ * as JSON, or with a .svg name the schedule as a chart (src/report/charts.ts). Runs longer than
+ * PREVIEW_POINTS steps are sampled at that many evenly spaced steps.
  */
 import { extname } from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +14,10 @@ import { writeJsonAtomic } from '../runs/run-dir.js';
 import { Timeline } from '../time/index.js';
 import { positiveInt } from './parse.js';
 import { parseScheduleFlag } from './recipe-flags.js';
+import { minOf, maxOf } from '../stats.js';
+
+/** The most steps a preview evaluates and writes: longer runs are sampled evenly. */
+export const PREVIEW_POINTS = 100_000;
 
 interface ScheduleOptions {
   spec: string;
@@ -43,7 +48,7 @@ export function addScheduleCommand(program: Command): Command {
     .option('--height <n>', 'rows of the chart', positiveInt, 12)
     .option(
       '--out <file>',
-      'write { step, value, ... } of every step as JSON, or a chart if <file> ends in .svg',
+      `write { step, value, ... } of every step (at most ${PREVIEW_POINTS.toLocaleString('en')}, evenly spaced) as JSON, or a chart if <file> ends in .svg`,
     )
     .action(scheduleCommand);
 }
@@ -53,7 +58,7 @@ export function addScheduleCommand(program: Command): Command {
  * rises again after falling (a warm restart, or the trough of a triangle), as steps completed.
  */
 export function cycleEndsOf(values: readonly number[]): number[] {
-  const scale = Math.max(...values.map(Math.abs), 1e-300);
+  const scale = Math.max(maxOf(values.map(Math.abs)), 1e-300);
   const ends: number[] = [];
   let lastDirection = 0;
   for (let t = 1; t < values.length; t++) {
@@ -74,7 +79,7 @@ async function scheduleCommand(opts: ScheduleOptions): Promise<void> {
   const spec = parseScheduleFlag(opts.spec, '--spec');
   let full;
   try {
-    full = previewSchedule(spec, timeline);
+    full = previewSchedule(spec, timeline, PREVIEW_POINTS);
   } catch (e) {
     if (e instanceof UsageError && /stepsPerEpoch|samplesPerStep/.test(e.message)) {
       throw new UsageError(
@@ -84,21 +89,23 @@ async function scheduleCommand(opts: ScheduleOptions): Promise<void> {
     }
     throw e;
   }
-  const cycleEnds = full.cycleEnds ?? cycleEndsOf(full.value);
+  // Cycle ends found in the values are exact when every step was evaluated, and within one
+  // sampling interval otherwise.
+  const cycleEnds = full.cycleEnds ?? cycleEndsOf(full.value).map((i) => full.step[i]);
   const preview = { ...full, cycleEnds };
-  const columns = sampleSteps(opts.steps, opts.width);
-  // Exact first/last/min/max from every step; the chart shows one column per sampled step.
+  const columns = sampleSteps(preview.step.length, opts.width);
+  // First/last/min/max from every evaluated step; the chart shows one column per sampled step.
   const sampled = {
     ...preview,
-    step: columns.map((t) => preview.step[t]),
-    value: columns.map((t) => preview.value[t]),
+    step: columns.map((i) => preview.step[i]),
+    value: columns.map((i) => preview.value[i]),
     cycleEnds: cycleEnds.length > 0 ? cycleEnds : undefined,
   };
   console.log(formatPreview(sampled, opts.height));
   if (preview.momentum) {
     console.log(
-      `momentum: first ${preview.momentum[0].toPrecision(4)}, min ${Math.min(...preview.momentum).toPrecision(4)}, ` +
-        `max ${Math.max(...preview.momentum).toPrecision(4)}`,
+      `momentum: first ${preview.momentum[0].toPrecision(4)}, min ${minOf(preview.momentum).toPrecision(4)}, ` +
+        `max ${maxOf(preview.momentum).toPrecision(4)}`,
     );
   }
   if (opts.out && extname(opts.out).toLowerCase() === '.svg') {

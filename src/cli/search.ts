@@ -17,6 +17,7 @@ import {
 } from '../search/index.js';
 import { oneOf, positiveInt } from './parse.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
+import { maxOf } from '../stats.js';
 
 interface SearchCommandOptions extends RecipeFlagValues {
   recipe?: string;
@@ -255,7 +256,7 @@ export function renderTable(result: SearchResult, maxRows: number): string {
       ...paths.map((p) => formatValue(t.config[p])),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i].length))));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
   const more = order.length > maxRows ? [`... ${order.length - maxRows} more`] : [];
   return [line(header), ...rows.map(line), ...more].join('\n');

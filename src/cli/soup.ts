@@ -19,6 +19,7 @@ import { UsageError } from '../errors.js';
 import { createFlatOps, type KernelChoice } from '../kernels/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { oneOf, positiveInt } from './parse.js';
+import { maxOf } from '../stats.js';
 
 interface SoupOptions {
   checkpoints: string[];
@@ -31,7 +32,7 @@ interface SoupOptions {
 
 /** A plain text table: columns padded to their widest cell, numbers right-aligned. */
 export function textTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i].length))));
   const numeric = header.map((_, i) => rows.every((r) => /^-?[\d.e+-]+$|^-$/.test(r[i])));
   const line = (cells: string[]) =>
     cells
@@ -123,7 +124,7 @@ export async function soupCommand(opts: SoupOptions): Promise<void> {
       });
     const greedy = greedySoup(ops, sets, accuracy);
     const uniformAccuracy = accuracy(uniformSoup(ops, sets));
-    const best = Math.max(...greedy.scores);
+    const best = maxOf(greedy.scores);
     if (opts.out) {
       saveCheckpoint(opts.out, {
         tensors: sets[0].segments.map((s, i) => {

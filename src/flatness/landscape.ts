@@ -11,6 +11,7 @@ import type { FlatOps, FlatVector } from '../kernels/index.js';
 import { invalidOption } from '../options.js';
 import { norm, randomDirection } from './directions.js';
 import type { Objective } from './objective.js';
+import { minOf, maxOf } from '../stats.js';
 
 export interface SliceOptions {
   /** Coordinates a (default [-1, 1]). */
@@ -169,8 +170,8 @@ export function plane2d(
     const points = opts.points ?? 11;
     const range = (k: 0 | 1): [number, number] => {
       const vals = basis.coords.map((c) => c[k]);
-      const lo = Math.min(...vals);
-      const hi = Math.max(...vals);
+      const lo = minOf(vals);
+      const hi = maxOf(vals);
       const pad = margin * (hi - lo || 1);
       return [lo - pad, hi + pad];
     };

@@ -9,6 +9,7 @@
  * an axis, and JSON cannot hold it).
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { minOf, maxOf } from '../stats.js';
 
 export type ChartSpec = TopLevelSpec;
 
@@ -110,7 +111,7 @@ export function trainingCurvesChart(
   const perSeries = new Map<string, number>();
   for (const r of rows)
     perSeries.set(r.run + '\0' + r.metric, (perSeries.get(r.run + '\0' + r.metric) ?? 0) + 1);
-  const fewPoints = Math.max(0, ...perSeries.values()) <= 30;
+  const fewPoints = Math.max(0, maxOf(perSeries.values())) <= 30;
   return {
     ...frame(opts),
     data: { values: rows },
@@ -782,8 +783,8 @@ export function lrWdHeatmapChart(cells: readonly LrWdCell[], opts: HeatmapOption
     axis: { ...axisFormat, labelAngle: 0 },
   };
   // Dark text on the bright (yellow) half of viridis, white on the dark half.
-  const lo = Math.min(...rows.map((r) => r.value));
-  const hi = Math.max(...rows.map((r) => r.value));
+  const lo = minOf(rows.map((r) => r.value));
+  const hi = maxOf(rows.map((r) => r.value));
   const bright = opts.lowerIsBetter
     ? `datum.value < ${(lo + hi) / 2}`
     : `datum.value > ${(lo + hi) / 2}`;

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import type { Timeline } from '../time/index.js';
 import type { Schedule } from './types.js';
 import { createSchedule } from './registry.js';
+import { minOf, maxOf } from '../stats.js';
 
 export interface RenderedSchedule {
   step: number[];
@@ -82,8 +83,8 @@ export function previewSchedule(
     ...rendered,
     momentum: built.momentum && rendered.step.map((t) => built.momentum!(t)),
     cycleEnds: built.cycleEnds,
-    min: Math.min(...rendered.value),
-    max: Math.max(...rendered.value),
+    min: minOf(rendered.value),
+    max: maxOf(rendered.value),
     first: rendered.value[0],
     last: rendered.value[rendered.value.length - 1],
   };
@@ -107,8 +108,8 @@ export interface ChartOptions {
 export function formatChart(values: readonly number[], opts: ChartOptions): string[] {
   const height = opts.height ?? 10;
   const finite = values.filter(Number.isFinite);
-  const min = opts.min ?? Math.min(...finite);
-  const max = opts.max ?? Math.max(...finite);
+  const min = opts.min ?? minOf(finite);
+  const max = opts.max ?? maxOf(finite);
   const span = max - min || 1;
   const rowOf = (x: number) =>
     Math.min(height - 1, Math.max(0, Math.round(((x - min) / span) * (height - 1))));

@@ -16,6 +16,7 @@
  *   learning-rate cycle ('repeated') instead of the next piece of one long one ('truncated').
  */
 import { UsageError } from '../errors.js';
+import { maxOf } from '../stats.js';
 
 /** How a job's training continues the trial's previous rung. */
 export type Fidelity = 'truncated' | 'repeated';
@@ -487,7 +488,7 @@ export class MedianStopping extends OneLadder {
   /** Whether the rule stops `trial` after its report at rung k. */
   shouldStop(trial: number, k: number): boolean {
     const own = this.table.get(trial)!.results.filter((r) => r.rung <= k);
-    const best = Math.max(...own.map((r) => r.score));
+    const best = maxOf(own.map((r) => r.score));
     const averages: number[] = [];
     for (const other of this.table.values()) {
       if (other.trial === trial || !other.results.some((r) => r.rung === k)) continue;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { flagForPath, recipeFromOptions } from '../../src/cli/recipe-flags.js';
 import { anneal, assertUserError } from './helpers.js';
+import { minOf } from '../../src/stats.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anneal-commands-'));
 function file(name: string, text: string): string {
@@ -136,7 +137,7 @@ test('anneal schedule previews SGDR: its values, cycle ends and a chart; --out w
   assert.deepEqual(written.step, [...Array(70).keys()]);
   written.value.forEach((v: number, t: number) => assert.ok(Math.abs(v - expected[t]) < 1e-12));
   assert.deepEqual(written.cycleEnds, [10, 30]);
-  const min = Math.min(...expected);
+  const min = minOf(expected);
   const header = r.stdout.split('\n')[0];
   assert.ok(header.startsWith('sgdr: 70 steps'), header);
   assert.ok(header.includes(`min ${min.toPrecision(4)}, max 1.000`), header);

@@ -30,6 +30,7 @@ import {
   runBoth,
   special,
 } from './helpers.js';
+import { minOf } from '../../src/stats.js';
 
 const sizeRand = prng(2024);
 /** Tails of 4-lane loops and of GPU grids: 0, 1, 3, 4, 5, 1023, 1e6+1, and two random sizes. */
@@ -633,7 +634,7 @@ for (const backend of backendsUnderTest()) {
         return {
           mean,
           variance: x.reduce((s, v) => s + (v - mean) ** 2, 0) / n,
-          min: Math.min(...x.subarray(0, 1000)),
+          min: minOf(x.subarray(0, 1000)),
         };
       };
       // Standard errors at n = 2e5: mean ~ sd / 447, variance ~ 0.003 for N(0,1); 5 of them allowed.

@@ -12,6 +12,7 @@ import {
 import { createModel } from '../../src/models/index.js';
 import { Trainer } from '../../src/train/index.js';
 import { paramsOf, tinyData, tinyEvalData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { maxOf } from '../../src/stats.js';
 
 before(useTfCpu);
 
@@ -59,7 +60,7 @@ for (const norm of ['linf', 'l2'] as const) {
       const radius = norm === 'linf' ? linf : l2;
       for (const r of radius) assert.ok(r <= epsilon * (1 + 1e-5), `${r} > ${epsilon}`);
       // The steps reach the boundary: the attack is not a no-op.
-      assert.ok(Math.max(...radius) > 0.5 * epsilon);
+      assert.ok(maxOf(radius) > 0.5 * epsilon);
       losses.push(meanCe(model, adv));
       adv.dispose();
     }
@@ -98,7 +99,7 @@ test('FGSM equals x + eps * sign(grad) worked out by hand, and one PGD step of s
   for (let i = 0; i < 12; i++) {
     const row = Array.from(xs.subarray(i * 64, (i + 1) * 64));
     const z = [0, 1, 2, 3].map((k) => b[k] + row.reduce((s, v, j) => s + v * w[j * 4 + k], 0));
-    const max = Math.max(...z);
+    const max = maxOf(z);
     const e = z.map((v) => Math.exp(v - max));
     const p = e.map((v) => v / e.reduce((s, t) => s + t, 0));
     for (let j = 0; j < 64; j++) {

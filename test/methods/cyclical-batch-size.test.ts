@@ -19,6 +19,7 @@ import { createMethod, methodNames, variesBatchSize } from '../../src/methods/re
 import { Trainer, type TrainerOptions } from '../../src/train/index.js';
 import { throwsCode } from '../schedules/helpers.js';
 import { paramsOf, tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { maxOf } from '../../src/stats.js';
 
 before(useTfCpu);
 
@@ -91,7 +92,7 @@ test('the Trainer trains on the planned sizes, and each epoch visits every sampl
     seen.map((b) => b.size),
     expected,
   );
-  assert.equal(Math.max(...expected), 16);
+  assert.equal(maxOf(expected), 16);
   assert.ok(expected.includes(4), `the smallest batch (4) comes mid-run: ${expected}`);
   for (const epoch of [0, 1]) {
     const visited = seen.filter((b) => b.epoch === epoch).flatMap((b) => b.indices);

@@ -1,10 +1,11 @@
 /** Shared by the loss-method suites: a plain-JS log-softmax and a spy on each step's loss. */
 import { Event } from '../../src/train/events.js';
 import type { Method } from '../../src/train/method.js';
+import { maxOf } from '../../src/stats.js';
 
 /** log softmax of one row of logits, computed stably in float64. */
 export function logSoftmax(row: number[]): number[] {
-  const max = Math.max(...row);
+  const max = maxOf(row);
   const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
   return row.map((v) => v - logSum);
 }

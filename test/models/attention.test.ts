@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { MultiHeadSelfAttention, PositionEmbedding } from '../../src/models/index.js';
+import { maxOf } from '../../src/stats.js';
 
 before(async () => {
   assert.ok(await tf.setBackend('cpu'));
@@ -17,7 +18,7 @@ const addBias = (a: Matrix, bias: number[]): Matrix =>
 const columns = (a: Matrix, from: number, to: number): Matrix =>
   a.map((row) => row.slice(from, to));
 const softmaxRow = (row: number[]) => {
-  const m = Math.max(...row);
+  const m = maxOf(row);
   const e = row.map((v) => Math.exp(v - m));
   const s = e.reduce((x, y) => x + y, 0);
   return e.map((v) => v / s);

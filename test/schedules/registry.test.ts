@@ -10,6 +10,7 @@ import {
 } from '../../src/schedules/index.js';
 import { Timeline } from '../../src/time/index.js';
 import { close, cosineAt, table, throwsCode } from './helpers.js';
+import { maxOf } from '../../src/stats.js';
 
 // 10 steps per epoch at batch 32, a 20-epoch run of 200 steps.
 const timeline = new Timeline({ stepsPerEpoch: 10, samplesPerStep: 32, maxDuration: '20ep' });
@@ -178,7 +179,7 @@ test('previewSchedule summarises a spec and formatPreview draws it', () => {
   assert.equal(preview.step.length, 50);
   assert.equal(preview.momentum?.length, 50);
   close(preview.first, 0.4 / 25, 'first');
-  close(preview.max, Math.max(...preview.value), 'max');
+  close(preview.max, maxOf(preview.value), 'max');
   const text = formatPreview(preview, 8);
   assert.ok(text.startsWith('onecycle: 200 steps'));
   assert.equal(text.split('\n').length, 1 + 8 + 2);

@@ -16,6 +16,7 @@ import {
 } from '../../src/train/lr-finder.js';
 import { batchTensors, crossEntropy } from '../../src/train/loss.js';
 import { modelWeights, tensorsLeft, tinyData, tinyMlp, useTfCpu } from './helpers.js';
+import { minOf } from '../../src/stats.js';
 
 before(useTfCpu);
 
@@ -153,12 +154,12 @@ test('the test stops when the loss diverges, before that step, and restores the 
   assert.ok(curve.length < steps, `ran all ${steps} steps`);
   assert.ok(stopReason === 'diverged' || stopReason === 'non-finite loss', stopReason);
   const last = curve[curve.length - 1];
-  const bestBefore = Math.min(...curve.slice(0, -1).map((p) => p.smoothedLoss));
+  const bestBefore = minOf(curve.slice(0, -1).map((p) => p.smoothedLoss));
   if (stopReason === 'diverged') assert.ok(last.smoothedLoss > 4 * bestBefore);
   else assert.ok(!Number.isFinite(last.loss));
   // Every earlier point was below the threshold, or the run would have stopped there.
   curve.slice(0, -1).forEach((p, i) => {
-    const best = Math.min(...curve.slice(0, i + 1).map((q) => q.smoothedLoss));
+    const best = minOf(curve.slice(0, i + 1).map((q) => q.smoothedLoss));
     assert.ok(Number.isFinite(p.loss) && p.smoothedLoss <= 4 * best);
   });
   assert.ok(suggestions.minimum === null || suggestions.minimum < last.lr);

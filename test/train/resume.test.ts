@@ -34,6 +34,7 @@ import {
   tinyMlp,
   useTfCpu,
 } from './helpers.js';
+import { maxOf } from '../../src/stats.js';
 
 before(useTfCpu);
 
@@ -123,7 +124,7 @@ test('a training process killed between checkpoints resumes to the uninterrupted
       text += chunk.toString();
       const steps = [...text.matchAll(/step (\d+)/g)].map((m) => Number(m[1]));
       if (killedAt < 0 && steps.some((s) => s >= 35)) {
-        killedAt = Math.max(...steps);
+        killedAt = maxOf(steps);
         child.kill('SIGKILL');
       }
     });

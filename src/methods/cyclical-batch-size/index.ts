@@ -15,6 +15,7 @@ import { Event } from '../../train/events.js';
 import type { Logger, Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
 import { invalidOption } from '../../options.js';
+import { maxOf, minOf } from '../../stats.js';
 
 export interface CyclicalBatchSizeOptions {
   /** The large (easy) size at the start and end of the run. Default: the Trainer's batchSize. */
@@ -98,11 +99,10 @@ export class CyclicalBatchSize implements Method {
       return;
     }
     const sizes = state.timeline.batchSizes!;
-    // A loop, not Math.min(...sizes): a long run has more batches than a call takes arguments.
     log.log(NAME, {
       steps: sizes.length,
-      smallest: sizes.reduce((a, b) => Math.min(a, b)),
-      largest: sizes.reduce((a, b) => Math.max(a, b)),
+      smallest: minOf(sizes),
+      largest: maxOf(sizes),
     });
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * The `anneal` command's program: its commands, and `main`, which runs one command line and
+ * returns the exit code. User errors (bad flags, bad files, unknown names) print one line and
+ * exit 2; anything else is a bug and prints its stack. src/cli/main.ts is the executable.
+ */
+import { Command, CommanderError } from 'commander';
+import { isAnnealError } from '../errors.js';
+import { packageVersion } from '../package-root.js';
+import { addCurveCommand } from './curve.js';
+import { dataInfoCommand } from './data.js';
+import { addFlatnessCommand, addLandscapeCommand } from './flatness.js';
+import { addListCommand } from './list.js';
+import { addLrFindCommand } from './lr-find.js';
+import { addPruneCommand } from './prune.js';
+import { addReportCommand } from './report.js';
+import { addScheduleCommand } from './schedule.js';
+import { addSoupCommand } from './soup.js';
+import { addSearchCommand } from './search.js';
+import { addTrainCommand } from './train.js';
+import { addViewCommand } from './view.js';
+
+const USER_ERROR = 2;
+
+/** Whether commander printed an error of its own since the program was built. */
+interface ProgramState {
+  printedError: boolean;
+}
+
+export function buildProgram(state: ProgramState = { printedError: false }): Command {
+  const program = new Command('anneal')
+    .description('Training-efficiency methods for TensorFlow.js: train, measure, compare.')
+    .version(packageVersion())
+    .exitOverride()
+    // commander puts "(Did you mean train?)" on a line of its own: keep user errors to one line.
+    .configureOutput({
+      outputError: (text, write) => {
+        state.printedError = true;
+        write(text.trimEnd().replace(/\n+/g, ' ') + '\n');
+      },
+    })
+    .showSuggestionAfterError();
+
+  addTrainCommand(program);
+  addLrFindCommand(program);
+  addScheduleCommand(program);
+  addSoupCommand(program);
+  addFlatnessCommand(program);
+  addLandscapeCommand(program);
+  addSearchCommand(program);
+  addCurveCommand(program);
+  addPruneCommand(program);
+  addReportCommand(program);
+  addViewCommand(program);
+  addListCommand(program);
+
+  const data = program.command('data').description('inspect datasets');
+  data
+    .command('info')
+    .description('print counts, shape, classes and source of a dataset')
+    .option('--data <name>', 'dataset: mnist, fashion-mnist, cifar10, synthetic', 'mnist')
+    .option('--data-dir <dir>', 'directory of the dataset files')
+    .option('--json', 'print JSON', false)
+    .action(dataInfoCommand);
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const state: ProgramState = { printedError: false };
+  try {
+    await buildProgram(state).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0; // --help, --version
+      // commander prints the errors of its own parsing; one thrown by an action (an option
+      // parser called there) is not printed yet.
+      if (!state.printedError) console.error(`anneal: ${e.message.replace(/^error: /, '')}`);
+      return USER_ERROR;
+    }
+    if (isAnnealError(e)) {
+      console.error(`anneal: ${e.message}`);
+      return USER_ERROR;
+    }
+    throw e;
+  }
+}
