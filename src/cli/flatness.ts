@@ -15,6 +15,7 @@ import { FLATNESS_MEASURES, measureFlatness, parseMeasures } from '../flatness/m
 import { ModelObjective } from '../flatness/objective.js';
 import { createFlatOps, type FlatVector, type KernelChoice } from '../kernels/index.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
+import { checkOutFile } from './output.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 import { textTable } from './soup.js';
 import { minOf, maxOf } from '../stats.js';
@@ -128,6 +129,7 @@ interface LandscapeOptions {
   steps: number;
   lr: number;
   out?: string;
+  overwrite: boolean;
   kernels?: KernelChoice;
 }
 
@@ -160,6 +162,7 @@ export function addLandscapeCommand(program: Command): Command {
     .option('--steps <n>', 'Bezier training steps', positiveInt, 200)
     .option('--lr <x>', 'Bezier training learning rate', positiveNumber, 0.05)
     .option('--out <file>', 'write the grid as JSON')
+    .option('--overwrite', 'replace an existing --out file', false)
     .addOption(
       new Option('--kernels <kernels>', 'flat-vector kernels').argParser(
         oneOf(['auto', 'cuda', 'wasm', 'js'] as const),
@@ -169,6 +172,7 @@ export function addLandscapeCommand(program: Command): Command {
 }
 
 export async function landscapeCommand(opts: LandscapeOptions): Promise<void> {
+  if (opts.out) checkOutFile(opts.out, opts.overwrite);
   const needed = LANDSCAPE_CHECKPOINTS[opts.kind];
   if (opts.checkpoints.length !== needed) {
     throw new UsageError(

@@ -10,6 +10,7 @@ import { formatChart, sampleSteps } from '../schedules/index.js';
 import { findLr, type LrFinderResult, type LrRangeMode } from '../train/lr-finder.js';
 import { loadRecipeInputs } from '../runs/recipe.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
+import { checkOutDir } from './output.js';
 import { oneOf, positiveInt, positiveNumber } from './parse.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
 
@@ -81,6 +82,7 @@ function unitInterval(value: string): number {
 }
 
 async function lrFindCommand(opts: LrFindOptions): Promise<void> {
+  checkOutDir(opts.out);
   const recipe = recipeFromOptions(opts);
   const { engine, train, model } = await loadRecipeInputs(recipe);
   // The range test sets the learning rate itself.

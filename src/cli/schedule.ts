@@ -12,6 +12,7 @@ import { formatPreview, previewSchedule, sampleSteps } from '../schedules/index.
 import { writeFileAtomic } from '../train/atomic.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import { Timeline } from '../time/index.js';
+import { checkOutFile } from './output.js';
 import { positiveInt } from './parse.js';
 import { parseScheduleFlag } from './recipe-flags.js';
 import { minOf, maxOf } from '../stats.js';
@@ -27,6 +28,7 @@ interface ScheduleOptions {
   width: number;
   height: number;
   out?: string;
+  overwrite: boolean;
 }
 
 /** Adds `anneal schedule` to the program. */
@@ -50,6 +52,7 @@ export function addScheduleCommand(program: Command): Command {
       '--out <file>',
       `write { step, value, ... } of every step (at most ${PREVIEW_POINTS.toLocaleString('en')}, evenly spaced) as JSON, or a chart if <file> ends in .svg`,
     )
+    .option('--overwrite', 'replace an existing --out file', false)
     .action(scheduleCommand);
 }
 
@@ -71,6 +74,7 @@ export function cycleEndsOf(values: readonly number[]): number[] {
 }
 
 async function scheduleCommand(opts: ScheduleOptions): Promise<void> {
+  if (opts.out) checkOutFile(opts.out, opts.overwrite);
   const timeline = new Timeline({
     totalSteps: opts.steps,
     stepsPerEpoch: opts.stepsPerEpoch,

@@ -18,6 +18,7 @@ import { loadDataset, type Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { createFlatOps, type KernelChoice } from '../kernels/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
+import { checkOutFile } from './output.js';
 import { oneOf, positiveInt } from './parse.js';
 import { maxOf } from '../stats.js';
 
@@ -26,6 +27,7 @@ interface SoupOptions {
   heldOut: 'val' | 'test';
   heldOutSize: number;
   out?: string;
+  overwrite: boolean;
   kernels?: KernelChoice;
   json: boolean;
 }
@@ -60,6 +62,7 @@ export function addSoupCommand(program: Command): Command {
     )
     .option('--held-out-size <n>', 'held-out samples', positiveInt, 1000)
     .option('--out <file>', 'write the greedy soup as a checkpoint (.ck)')
+    .option('--overwrite', 'replace an existing --out file', false)
     .addOption(
       new Option('--kernels <kernels>', 'flat-vector kernels').argParser(
         oneOf(['auto', 'cuda', 'wasm', 'js'] as const),
@@ -109,6 +112,7 @@ async function heldOutData(run: RunModel, which: 'val' | 'test', size: number): 
 }
 
 export async function soupCommand(opts: SoupOptions): Promise<void> {
+  if (opts.out) checkOutFile(opts.out, opts.overwrite);
   // Every checkpoint is read and checked before any model is built.
   const sets = opts.checkpoints.map((p) => readCheckpointWeights(p));
   for (const s of sets.slice(1)) checkSameArchitecture(sets[0], s);

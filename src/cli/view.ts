@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { isDirectory, startViewer } from '../report/server.js';
-import { nonNegativeInt, oneOf } from './parse.js';
+import { oneOf, port } from './parse.js';
 
 interface ViewOptions {
   port: number;
@@ -21,7 +21,7 @@ export function addViewCommand(program: Command): Command {
       'serve a live, read-only page of the runs under a folder (loopback only by default)',
     )
     .argument('<runs-dir>', 'the folder of run directories (e.g. runs)')
-    .option('--port <n>', 'port to listen on (0 picks a free one)', nonNegativeInt, 6006)
+    .option('--port <n>', 'port to listen on (0 picks a free one)', port, 6006)
     .option(
       '--host [address]',
       'listen on this address instead of 127.0.0.1; without an address, on every interface (0.0.0.0)',
