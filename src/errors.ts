@@ -21,6 +21,35 @@ export class UsageError extends AnnealError {
   }
 }
 
+/**
+ * The `anneal` command's exit codes, a contract (README's "Exit codes" and `anneal --help`):
+ * 1 is reserved for bugs (an unexpected error, printed with its stack).
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  bug: 1,
+  usage: 2,
+  /** The run diverged: the NaN guard stopped it (its directory keeps the log and checkpoints). */
+  diverged: 3,
+  /** Every trial of a search failed. */
+  allTrialsFailed: 4,
+} as const;
+
+/**
+ * A run that ended without a usable result (it diverged; every trial of a search failed). What
+ * it wrote stays on disk; the CLI prints the message as one line and exits with `exitCode`.
+ */
+export class RunFailure extends AnnealError {
+  constructor(
+    code: string,
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(code, message);
+    this.name = 'RunFailure';
+  }
+}
+
 export function isAnnealError(e: unknown): e is AnnealError {
   return e instanceof AnnealError;
 }

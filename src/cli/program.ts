@@ -4,7 +4,7 @@
  * exit 2; anything else is a bug and prints its stack. src/cli/main.ts is the executable.
  */
 import { Command, CommanderError } from 'commander';
-import { isAnnealError } from '../errors.js';
+import { EXIT_CODES, isAnnealError, RunFailure } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { addCurveCommand } from './curve.js';
 import { dataInfoCommand } from './data.js';
@@ -18,8 +18,6 @@ import { addSoupCommand } from './soup.js';
 import { addSearchCommand } from './search.js';
 import { addTrainCommand } from './train.js';
 import { addViewCommand } from './view.js';
-
-const USER_ERROR = 2;
 
 /** Whether commander printed an error of its own since the program was built. */
 interface ProgramState {
@@ -38,7 +36,13 @@ export function buildProgram(state: ProgramState = { printedError: false }): Com
         write(text.trimEnd().replace(/\n+/g, ' ') + '\n');
       },
     })
-    .showSuggestionAfterError();
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `\nExit codes: ${EXIT_CODES.ok} success, ${EXIT_CODES.usage} bad input (one line on stderr), ` +
+        `${EXIT_CODES.diverged} the run diverged (stopped by the NaN guard), ` +
+        `${EXIT_CODES.allTrialsFailed} every trial of a search failed, ${EXIT_CODES.bug} a bug (with its stack).`,
+    );
 
   addTrainCommand(program);
   addLrFindCommand(program);
@@ -76,11 +80,11 @@ export async function main(argv: string[]): Promise<number> {
       // commander prints the errors of its own parsing; one thrown by an action (an option
       // parser called there) is not printed yet.
       if (!state.printedError) console.error(`anneal: ${e.message.replace(/^error: /, '')}`);
-      return USER_ERROR;
+      return EXIT_CODES.usage;
     }
     if (isAnnealError(e)) {
       console.error(`anneal: ${e.message}`);
-      return USER_ERROR;
+      return e instanceof RunFailure ? e.exitCode : EXIT_CODES.usage;
     }
     throw e;
   }

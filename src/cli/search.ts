@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { EXIT_CODES, RunFailure } from '../errors.js';
 import {
   readSpaceFile,
   runSearch,
@@ -157,6 +158,14 @@ export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
     );
   } else {
     console.log('best: none (every trial failed)');
+  }
+  if (result.trials.length > 0 && failed === result.trials.length) {
+    const first = result.trials.find((t) => t.error !== undefined)?.error ?? 'no error recorded';
+    throw new RunFailure(
+      'ANNEAL_ALL_TRIALS_FAILED',
+      `every one of the ${failed} trials failed (the first: ${first}); see ${opts.out}/trials`,
+      EXIT_CODES.allTrialsFailed,
+    );
   }
   if (opts.report) console.log(`report: ${await writeReport(result, opts.out)}`);
   console.log(`search directory: ${opts.out}`);

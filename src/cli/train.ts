@@ -5,7 +5,8 @@
  * the full recipe, and `--resume <run-dir>` continues a run from its latest checkpoint with it.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { EXIT_CODES, RunFailure, UsageError } from '../errors.js';
+import { isDivergence } from '../methods/nan-guard/index.js';
 import { machine } from '../machine.js';
 import { CsvLogger } from '../logs/csv.js';
 import { JsonlLogger } from '../logs/jsonl.js';
@@ -158,8 +159,15 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       machine: machine(),
     };
     writeJsonAtomic(paths.summaryPath, summary);
-    if (result.stopReason) console.error(`anneal: stopped early: ${result.stopReason}`);
     console.log(`run directory: ${runPath}`);
+    if (isDivergence(result.stopReason)) {
+      throw new RunFailure(
+        'ANNEAL_DIVERGED',
+        `diverged: ${result.stopReason}; ${runPath} keeps the log and the checkpoints before it`,
+        EXIT_CODES.diverged,
+      );
+    }
+    if (result.stopReason) console.error(`anneal: stopped early: ${result.stopReason}`);
     if (result.eval) console.log(`test accuracy: ${result.eval.accuracy.toFixed(4)}`);
   } finally {
     trainer.dispose();

@@ -17,6 +17,7 @@ export {
   NanGuard,
   nanGuard,
   findNonFiniteSegments,
+  isDivergence,
   type NanGuardOptions,
   type NanPolicy,
   type NonFiniteSegment,

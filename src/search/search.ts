@@ -28,7 +28,7 @@ import {
   type TrialStatus,
 } from './schedulers.js';
 import { applyConfig, sampleConfig, type SearchSpace, type TrialConfig } from './space.js';
-import type { TrialRequest, TrialResult } from './trial.js';
+import { timelineOf, trialData, type TrialRequest, type TrialResult } from './trial.js';
 
 export interface SearchOptions {
   space: SearchSpace;
@@ -134,6 +134,30 @@ export function parseResources(
   return { unit: max.unit, min: min.value, max: max.value };
 }
 
+/**
+ * Refuses a minimum resource below one step of the base recipe before any trial is queued
+ * (each trial would fail with it). A space that changes the batch size or the data is still
+ * checked trial by trial.
+ */
+async function checkFirstRung(
+  base: Recipe,
+  resources: { unit: TimeUnit; min: number },
+  valFraction: number,
+  splitSeed: number,
+): Promise<void> {
+  const { train, model } = await trialData(base, valFraction, splitSeed);
+  model.dispose();
+  const probe = timelineOf(train, base);
+  if (probe.toSteps({ value: resources.min, unit: resources.unit }) < 1) {
+    throw new UsageError(
+      'ANNEAL_BAD_SEARCH',
+      `min resource ${resources.min}${resources.unit} is less than one step of the base recipe ` +
+        `(${probe.stepsPerEpoch} steps an epoch of ${train.length} samples at batch size ${base.batchSize}): ` +
+        'raise --min-resource',
+    );
+  }
+}
+
 export function trialDir(out: string, trial: number): string {
   return join(out, 'trials', `trial-${String(trial).padStart(3, '0')}`);
 }
@@ -182,6 +206,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     configs: opts.configs,
     minTrials: opts.minTrials,
   });
+  await checkFirstRung(opts.base, resources, valFraction, seed);
   openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: false });
 
   const configs = new Map<number, TrialConfig>();

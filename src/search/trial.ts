@@ -62,7 +62,7 @@ export async function trialData(
   return { train, val, model: inputs.model };
 }
 
-function timelineOf(train: Dataset, recipe: Recipe): Timeline {
+export function timelineOf(train: Dataset, recipe: Recipe): Timeline {
   return Timeline.ofLoader(new DataLoader(train, { batchSize: recipe.batchSize, shuffle: false }));
 }
 

@@ -10,6 +10,9 @@ import { Event } from '../../train/events.js';
 import type { Logger, Method, MethodState } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
 
+/** How the guard's stop reasons begin; `isDivergence` tells them from other stops. */
+const NAN_GUARD_STOP = 'NaN guard';
+
 export type NanPolicy = 'skip' | 'stop';
 
 export interface NanGuardOptions {
@@ -83,7 +86,7 @@ export class NanGuard implements Method {
     });
     if (this.policy === 'stop' && !state.stopRequested) {
       state.stopRequested = true;
-      state.stopReason = `NaN guard: ${where} at step ${state.timestamp.step}; the step was skipped`;
+      state.stopReason = `${NAN_GUARD_STOP}: ${where} at step ${state.timestamp.step}; the step was skipped`;
     }
   }
 
@@ -94,6 +97,11 @@ export class NanGuard implements Method {
   loadStateDict(saved: MethodState): void {
     this.skipped = saved.skipped as number;
   }
+}
+
+/** Whether a run's stop reason is the NaN guard's: the run diverged. */
+export function isDivergence(stopReason: string | null | undefined): boolean {
+  return stopReason?.startsWith(`${NAN_GUARD_STOP}:`) ?? false;
 }
 
 export function nanGuard(opts: NanGuardOptions = {}): NanGuard {
