@@ -83,7 +83,13 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_CODES.usage;
     }
     if (isAnnealError(e)) {
-      console.error(`anneal: ${e.message}`);
+      // One line, even for a message written as a list (the kernel loader's reasons and fixes).
+      console.error(
+        `anneal: ${e.message
+          .split('\n')
+          .map((l) => l.trim())
+          .join(' ')}`,
+      );
       return e instanceof RunFailure ? e.exitCode : EXIT_CODES.usage;
     }
     throw e;

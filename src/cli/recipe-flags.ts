@@ -188,10 +188,15 @@ export function addRecipeOptions(command: Command, names: readonly RecipeFlagNam
   return command;
 }
 
-/** The flag that sets a dotted recipe path, e.g. '--lr' for 'optimizer.lr'. */
-export function flagForPath(path: string): string | undefined {
-  const found = Object.values(RECIPE_FLAGS).find((f: RecipeFlag) => f.path.join('.') === path);
-  return found?.flags.split(' ')[0];
+/**
+ * The flag that sets a dotted recipe path, e.g. '--lr' for 'optimizer.lr'. Where two flags set
+ * one path (--epochs and --duration), the one given in `values`.
+ */
+export function flagForPath(path: string, values: RecipeFlagValues = {}): string | undefined {
+  const setting = Object.entries(RECIPE_FLAGS).filter(([, f]) => f.path.join('.') === path);
+  const found =
+    setting.find(([name]) => values[name as RecipeFlagName] !== undefined) ?? setting[0];
+  return found?.[1].flags.split(' ')[0];
 }
 
 /** The recipe fields the given flags set, as [path, value] pairs. */
@@ -226,7 +231,7 @@ export function recipeFromOptions(options: RecipeFlagValues & { recipe?: string 
   for (const [path, value] of flagFields(options)) doc = setField(doc, path, value);
   return parseRecipe(doc, {
     source: options.recipe === undefined ? 'options' : `options over recipe ${options.recipe}`,
-    label: (path) => flagForPath(path) ?? path,
+    label: (path) => flagForPath(path, options) ?? path,
   });
 }
 

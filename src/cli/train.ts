@@ -4,6 +4,7 @@
  * recipe (src/train/recipe.ts): a `--recipe` file, flags, or both (flags win); config.json keeps
  * the full recipe, and `--resume <run-dir>` continues a run from its latest checkpoint with it.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_CODES, RunFailure, UsageError } from '../errors.js';
 import { isDivergence } from '../methods/nan-guard/index.js';
@@ -66,6 +67,7 @@ const TRAIN_FLAGS: readonly RecipeFlagName[] = [
 ];
 
 /** Recipe fields a resumed run may change: how it runs, and how long. */
+const DEFAULT_OUT = 'runs/train';
 const RESUME_OVERRIDES: readonly string[] = ['duration', 'backend', 'kernels'];
 
 /** Adds `anneal train` with its options to the program. */
@@ -76,7 +78,7 @@ export function addTrainCommand(program: Command): Command {
       'train a model on a dataset and write a run directory (config.json, log.jsonl, metrics.csv, checkpoints/, summary.json)',
     );
   return addRecipeOptions(command, TRAIN_FLAGS)
-    .option('--out <dir>', 'run directory to write', 'runs/train')
+    .option('--out <dir>', 'run directory to write', DEFAULT_OUT)
     .option('--overwrite', 'replace an existing run directory', false)
     .option(
       '--resume <run-dir>',
@@ -183,6 +185,18 @@ function resumedRecipe(opts: TrainCommandOptions): { recipe: Recipe; runPath: st
       `--recipe ${opts.recipe} cannot be combined with --resume: a resumed run keeps the recipe in ${runPath}/config.json`,
     );
   }
+  if (opts.overwrite) {
+    throw new UsageError(
+      'ANNEAL_RESUME_SETTING',
+      `--overwrite cannot be combined with --resume ${runPath}: a resume continues the run, --overwrite would start it again; drop one`,
+    );
+  }
+  if (opts.out !== DEFAULT_OUT && resolve(opts.out) !== resolve(runPath)) {
+    throw new UsageError(
+      'ANNEAL_RESUME_SETTING',
+      `--out ${opts.out} cannot be combined with --resume ${runPath}: a resumed run writes into its own directory; drop --out`,
+    );
+  }
   openRunDir(runPath, { command: 'train', resume: true });
   let recipe: unknown = readRunRecipe(runPath);
   for (const [path, value] of flagFields(opts)) {
@@ -190,9 +204,10 @@ function resumedRecipe(opts: TrainCommandOptions): { recipe: Recipe; runPath: st
     if (RESUME_OVERRIDES.includes(field)) {
       recipe = setField(recipe, path, value);
     } else if (JSON.stringify(value) !== JSON.stringify(getField(recipe, path))) {
+      const was = getField(recipe, path);
       throw new UsageError(
         'ANNEAL_RESUME_SETTING',
-        `${flagForPath(field) ?? field} ${JSON.stringify(value)} differs from the run's ${JSON.stringify(getField(recipe, path))}: ` +
+        `${flagForPath(field) ?? field} ${JSON.stringify(value)} differs from the run's ${was === undefined ? 'default' : JSON.stringify(was)}: ` +
           `a resumed run keeps its recipe (it may change only ${RESUME_OVERRIDES.join(', ')}, e.g. --epochs, --backend, --kernels); ` +
           'drop the flag, or start a new run with --out',
       );

@@ -61,7 +61,7 @@ function unavailableError(
   choice: KernelChoice,
   failures: Map<KernelBackendName, string>,
 ): KernelError {
-  const lines = [`anneal: the ${choice} kernels could not be loaded.`];
+  const lines = [`the ${choice} kernels could not be loaded:`];
   for (const name of ORDER) lines.push(`  ${name}: ${failures.get(name) ?? status(name)}`);
   lines.push('Possible solutions:');
   for (const name of failures.keys()) for (const s of SOLUTIONS[name]) lines.push(`- ${s}`);
