@@ -5,10 +5,15 @@
  * server-sent events). Charts are rendered to SVG here, so the page loads nothing from the
  * network.
  *
- * Safety: only GET and HEAD; it binds 127.0.0.1 unless told otherwise; /files/ serves regular
- * files under the runs folder only: each URL segment is decoded and checked (no '..', '.',
- * empty, hidden, or containing a slash, backslash or NUL), and the real path (symlinks
- * followed) must still lie under the folder's real path. Anything else is 404.
+ * Safety: only GET and HEAD; it binds 127.0.0.1 unless told otherwise; it answers only requests
+ * whose Host is a loopback name (localhost, 127.x.x.x, [::1], any port; or, when bound to
+ * another address, an IP address), so a page on another site cannot read it through DNS
+ * rebinding (others get 403); /files/ serves regular files under the runs folder only: each URL
+ * segment is decoded and checked (no '..', '.', empty, hidden, or containing a slash, backslash
+ * or NUL), and the real path (symlinks followed) must still lie under the folder's real path.
+ * Anything else is 404. A run that cannot be read (a corrupt summary.json, say) is skipped, not
+ * fatal: /api/runs lists the others and names it in its X-Anneal-Skipped header, the charts
+ * note it, and the server warns once on stderr.
  */
 import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,7 +34,19 @@ export interface ViewerOptions {
   pollMs?: number;
   /** The x axis of the training curves. */
   x?: RunReportOptions['x'];
+  /** Where warnings go (a run skipped as unreadable); default: a line on stderr. */
+  warn?: (message: string) => void;
 }
+
+/** A run the viewer could not read, left out of the list: its name and why. */
+export interface SkippedRun {
+  /** The run's path relative to the runs folder, as it is named in the list. */
+  path: string;
+  reason: string;
+}
+
+/** The header of /api/runs naming the runs left out: URI-encoded JSON of SkippedRun[]. */
+export const SKIPPED_HEADER = 'X-Anneal-Skipped';
 
 export interface Viewer {
   url: string;
@@ -97,6 +114,28 @@ function send(res: ServerResponse, status: number, type: string, body: string, h
 const notFound = (res: ServerResponse, head: boolean) =>
   send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
 
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+const IP_HOST = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Whether a request's Host header may be answered by a viewer bound to `bound`: a loopback name
+ * always; an IP address too when the viewer was bound to another address (--host), so it can be
+ * opened by address from the network. A DNS-rebinding page always sends its own host name, which
+ * is neither.
+ */
+export function isAllowedHost(host: string | undefined, bound: string): boolean {
+  if (host === undefined) return false;
+  if (LOOPBACK_HOST.test(host)) return true;
+  return !LOOPBACK_ADDRESSES.has(bound) && IP_HOST.test(host);
+}
+
+/** An error's message as one line of at most 300 characters. */
+function reasonOf(e: unknown): string {
+  const text = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
+
 /** A fingerprint of what the run's charts are drawn from: sizes and times of its files. */
 function fingerprint(path: string): string {
   const parts: string[] = [];
@@ -115,26 +154,60 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
   const root = resolve(opts.runsDir);
   const pollMs = opts.pollMs ?? 1000;
   const host = opts.host ?? '127.0.0.1';
+  const warn =
+    opts.warn ?? ((message: string) => process.stderr.write(`anneal view: ${message}\n`));
 
   /** Runs by name (their path relative to the runs folder, '.' for the folder itself). */
   const runs = (): Map<string, string> =>
     new Map(findRuns(root).map((p) => [relative(root, p).split(sep).join('/') || '.', p]));
 
-  const load = (names: string[], all: Map<string, string>): RunData[] =>
-    names.map((n) => loadRun(all.get(n)!, n));
+  /** Why each unreadable run was skipped, as last warned (so each is warned once). */
+  const warned = new Map<string, string>();
+  /**
+   * Loads the runs named (and gives each to `use`, which may throw too), skipping those that
+   * cannot be read instead of failing them all.
+   */
+  function load<T>(
+    names: string[],
+    all: Map<string, string>,
+    use: (run: RunData) => T,
+  ): { loaded: T[]; skipped: SkippedRun[] } {
+    const loaded: T[] = [];
+    const skipped: SkippedRun[] = [];
+    for (const name of names) {
+      const path = all.get(name)!;
+      try {
+        loaded.push(use(loadRun(path, name)));
+        warned.delete(name);
+      } catch (e) {
+        const reason = reasonOf(e);
+        skipped.push({ path: name, reason });
+        if (warned.get(name) !== reason) warn(`skipped run ${path}: ${reason}`);
+        warned.set(name, reason);
+      }
+    }
+    return { loaded, skipped };
+  }
 
   const cache = new Map<string, string>();
   async function chartsHtml(names: string[], all: Map<string, string>): Promise<string> {
     const key = names.map((n) => `${n}=${fingerprint(all.get(n)!)}`).join('&');
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
-    const loaded = load(names, all);
-    const sections = await runSections(loaded, { x: opts.x });
+    const { loaded, skipped } = load(names, all, (run) => ({ run, row: summaryRow(run) }));
+    const runsLoaded = loaded.map((l) => l.run);
+    const sections = runsLoaded.length > 0 ? await runSections(runsLoaded, { x: opts.x }) : [];
+    const rows = loaded.map((l) => l.row);
     const html = [
       `<h2>${escapeHtml(names.length === 1 ? names[0] : 'All runs')}</h2>`,
-      renderTable(loaded.map(summaryRow), 'table summary'),
+      ...skipped.map(
+        (s) => `<p class="skipped">Skipped ${escapeHtml(s.path)}: ${escapeHtml(s.reason)}</p>`,
+      ),
+      rows.length > 0 ? renderTable(rows, 'table summary') : '',
       ...sections.map((s) => renderSection(s)),
-    ].join('\n');
+    ]
+      .filter((part) => part !== '')
+      .join('\n');
     if (cache.size > 32) cache.clear();
     cache.set(key, html);
     return html;
@@ -157,6 +230,13 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const head = req.method === 'HEAD';
+    if (!isAllowedHost(req.headers.host, host)) {
+      const { port } = server.address() as AddressInfo;
+      const body =
+        'forbidden: this viewer answers only to a loopback host name (a guard against DNS ' +
+        `rebinding); open http://127.0.0.1:${port}/ or http://localhost:${port}/\n`;
+      return send(res, 403, 'text/plain; charset=utf-8', body, head);
+    }
     if (req.method !== 'GET' && !head) {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' });
       res.end('read-only\n');
@@ -170,12 +250,17 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', viewerPage(root), head);
     if (path === '/api/runs') {
       const all = runs();
-      const list = load([...all.keys()], all).map((r) => ({
+      const { loaded, skipped } = load([...all.keys()], all, (r) => ({
         name: r.name,
         row: summaryRow(r),
         files: r.files,
       }));
-      return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(list), head);
+      // The body stays the list of runs; the runs left out go in a header, at most 20 of them.
+      const shown = skipped.slice(0, 20);
+      if (skipped.length > shown.length)
+        shown.push({ path: '...', reason: `and ${skipped.length - shown.length} more` });
+      res.setHeader(SKIPPED_HEADER, encodeURIComponent(JSON.stringify(shown)));
+      return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(loaded), head);
     }
     if (path === '/api/charts') {
       const all = runs();
@@ -263,6 +348,7 @@ aside li a:hover { background: #e2e2e2; }
 aside li a.selected { background: #2a5db0; color: white; }
 aside .status { color: #777; font-size: 11px; }
 aside li a.selected .status { color: #dde; }
+aside li.skipped { padding: 4px 6px; color: #a33; word-break: break-all; }
 main { flex: 1; min-width: 0; }
 #live { color: #777; font-size: 12px; }
 </style>
@@ -289,7 +375,9 @@ function el(tag, attrs, text) {
   return e;
 }
 async function loadRuns() {
-  const runs = await (await fetch('/api/runs')).json();
+  const res = await fetch('/api/runs');
+  const runs = await res.json();
+  const skipped = JSON.parse(decodeURIComponent(res.headers.get('${SKIPPED_HEADER}') || '%5B%5D'));
   list.replaceChildren();
   const all = el('a', { href: '#', 'data-run': '' }, 'All runs');
   list.append(el('li')); list.lastChild.append(all);
@@ -298,6 +386,11 @@ async function loadRuns() {
     const s = el('div', { class: 'status' }, [r.row.status, r.row.accuracy == null ? '' : 'acc ' + Number(r.row.accuracy).toFixed(4)].filter(Boolean).join(', '));
     a.append(s);
     const li = el('li'); li.append(a); list.append(li);
+  }
+  for (const s of skipped) {
+    const li = el('li', { class: 'skipped', title: s.reason });
+    li.append(el('span', {}, s.path), el('div', { class: 'status' }, 'skipped: cannot be read'));
+    list.append(li);
   }
   for (const a of list.querySelectorAll('a')) a.classList.toggle('selected', a.dataset.run === state.selected);
 }

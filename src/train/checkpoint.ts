@@ -12,8 +12,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { AnnealError, UsageError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { removeStaleTempFiles, writeFileAtomic } from './atomic.js';
 
 const MAGIC = 'ANNEALCK';
 const VERSION = 1;
@@ -65,6 +66,59 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
   return out;
 }
 
+/** The JSON header as written by encodeCheckpoint; anything else is a corrupt checkpoint. */
+const TensorEntrySchema = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  dtype: z.literal('float32'),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+});
+
+const HeaderSchema = z.object({
+  version: z.literal(VERSION),
+  tensors: z.array(TensorEntrySchema),
+  meta: z.record(z.string(), z.unknown()),
+});
+
+/** `tensors[0].shape` for the zod path ['tensors', 0, 'shape']. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`))
+    .join('');
+}
+
+/** A value shown in a message: JSON, cut short so the message stays one short line. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length > 0 ? `header field ${fieldName(issue.path)}` : 'header';
+  const received = 'input' in issue ? `, received ${shown(issue.input)}` : '';
+  let expected: string;
+  switch (issue.code) {
+    case 'invalid_type':
+      expected =
+        issue.expected === 'int'
+          ? 'an integer'
+          : issue.expected === 'object' || issue.expected === 'record'
+            ? 'a JSON object'
+            : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+      break;
+    case 'invalid_value':
+      expected = issue.values.map((v) => JSON.stringify(v)).join(' or ');
+      break;
+    case 'too_small':
+      expected = `a number >= ${issue.minimum}`;
+      break;
+    default:
+      expected = issue.message.replace(/^Invalid input: /, '');
+  }
+  return `${field}: expected ${expected}${received}`;
+}
+
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): CheckpointContents {
   const corrupt = (why: string) =>
     new AnnealError(
@@ -76,21 +130,58 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) throw corrupt('truncated header');
-  let header: { version: number; tensors: TensorEntry[]; meta: Record<string, unknown> };
+  let raw: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerLength)).toString());
+    raw = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerLength)).toString());
   } catch {
     throw corrupt('unreadable header');
   }
-  if (header.version !== VERSION) throw corrupt(`version ${header.version}, expected ${VERSION}`);
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && version !== VERSION)
+    throw corrupt(`version ${shown(version)}, expected ${VERSION}`);
+  const parsed = HeaderSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw corrupt(describeIssue(parsed.error.issues[0]));
+  const header = parsed.data;
+
+  // Every tensor's shape must hold its values, and its values must lie in the data part of the
+  // file without overlapping another tensor's.
+  const named = (i: number) => `tensors[${i}] (${shown(header.tensors[i].name)})`;
+  header.tensors.forEach((t, i) => {
+    const expected = t.shape.reduce((a, b) => a * b, 1);
+    if (expected !== t.length) {
+      throw corrupt(
+        `header field ${named(i)}.shape: [${t.shape}] holds ${expected} values, ` +
+          `expected a shape of ${t.length} values (its length)`,
+      );
+    }
+  });
   const dataStart = align4(12 + headerLength);
+  const floats = Math.max(0, Math.floor((bytes.length - dataStart) / 4));
   const total = header.tensors.reduce((n, t) => n + t.length, 0);
-  if (dataStart + total * 4 > bytes.length) {
-    throw corrupt(`truncated data: ${bytes.length - dataStart} bytes, expected ${total * 4}`);
+  if (total > floats) {
+    throw corrupt(
+      `truncated data: ${Math.max(0, bytes.length - dataStart)} bytes, expected ${total * 4}`,
+    );
+  }
+  const byOffset = header.tensors.map((t, i) => ({ ...t, i })).sort((a, b) => a.offset - b.offset);
+  let end = 0;
+  for (const t of byOffset) {
+    if (t.offset + t.length > floats) {
+      throw corrupt(
+        `header field ${named(t.i)}.offset: ${t.offset} + length ${t.length} runs past the ` +
+          `${floats} values in the file, expected offset + length <= ${floats}`,
+      );
+    }
+    if (t.offset < end && t.length > 0) {
+      throw corrupt(
+        `header field ${named(t.i)}.offset: ${t.offset} overlaps another tensor, expected >= ${end}`,
+      );
+    }
+    end = Math.max(end, t.offset + t.length);
   }
   // Copy (Buffer.slice would not) so the floats are aligned and own their memory.
   const data = new Float32Array(
-    new Uint8Array(bytes.subarray(dataStart, dataStart + total * 4)).buffer,
+    new Uint8Array(bytes.subarray(dataStart, dataStart + end * 4)).buffer,
   );
   const tensors = header.tensors.map((t) => ({
     name: t.name,
@@ -144,9 +235,18 @@ export class CheckpointStore {
     }
   }
 
-  /** Writes the checkpoint of `step`, points `latest` at it, then deletes the oldest extra ones. */
+  private cleaned = false;
+
+  /**
+   * Writes the checkpoint of `step`, points `latest` at it, then deletes the oldest extra ones.
+   * The first save also deletes the temp files killed writers left in the directory.
+   */
   save(step: number, contents: CheckpointContents): string {
     mkdirSync(this.dir, { recursive: true });
+    if (!this.cleaned) {
+      this.removeStaleTempFiles();
+      this.cleaned = true;
+    }
     const name = checkpointFileName(step);
     const path = join(this.dir, name);
     saveCheckpoint(path, contents);
@@ -165,12 +265,12 @@ export class CheckpointStore {
       .sort((a, b) => a.step - b.step);
   }
 
-  /** Deletes temp files a killed writer left behind (they are never read). */
-  removeStaleTempFiles(): void {
-    if (!existsSync(this.dir)) return;
-    for (const name of readdirSync(this.dir)) {
-      if (name.startsWith('.') && name.endsWith('.tmp')) unlinkSync(join(this.dir, name));
-    }
+  /**
+   * Deletes the temp files of `checkpoint-<step>.ck` and `latest` that a killed writer left
+   * (`.<name>.<pid>.tmp` of a PID no longer alive; a live writer's are kept). Returns their names.
+   */
+  removeStaleTempFiles(): string[] {
+    return removeStaleTempFiles(this.dir, (name) => name === LATEST || CHECKPOINT_FILE.test(name));
   }
 }
 
