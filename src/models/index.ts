@@ -5,6 +5,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../errors.js';
+import { checkKnownKeys, optionKeys, type OptionKeys } from '../options.js';
 import { cnn } from './cnn.js';
 import type { BaseModelOptions } from './init.js';
 import { mlp } from './mlp.js';
@@ -23,17 +24,68 @@ export interface ModelOptions extends BaseModelOptions {
 
 type Factory = (opts: ModelOptions & Record<string, unknown>) => tfl.LayersModel;
 
-const FACTORIES: Record<ModelName, Factory> = { mlp, cnn, resnet, vit };
-
-export const MODEL_NAMES: readonly ModelName[] = Object.freeze(
-  Object.keys(FACTORIES) as ModelName[],
-);
-
-export function isModelName(name: string): name is ModelName {
-  return Object.prototype.hasOwnProperty.call(FACTORIES, name);
+interface ModelEntry {
+  readonly factory: Factory;
+  /** Every option the factory takes (ModelOptions' and its own); any other is an error. */
+  readonly keys: readonly string[];
 }
 
-/** Builds a model by name; model-specific options (e.g. `hidden`, `blurPool`) ride along in opts. */
+/** The options every model takes, each marked `true` (see OptionKeys). */
+const BASE_KEYS = { inputShape: true, numClasses: true, seed: true } as const;
+
+/**
+ * A model's entry; `keys` is typed from the factory's options, so the compiler refuses a list
+ * that misses an option or names one the factory does not take.
+ */
+function model<O extends BaseModelOptions>(
+  factory: (opts: O) => tfl.LayersModel,
+  keys: string extends keyof O ? never : OptionKeys<O>,
+): ModelEntry {
+  return Object.freeze({
+    factory: factory as unknown as Factory,
+    keys: optionKeys<O>(keys),
+  });
+}
+
+const MODELS: Record<ModelName, ModelEntry> = {
+  mlp: model(mlp, { ...BASE_KEYS, hidden: true }),
+  cnn: model(cnn, { ...BASE_KEYS, filters: true, denseUnits: true }),
+  resnet: model(resnet, {
+    ...BASE_KEYS,
+    depth: true,
+    blocksPerStage: true,
+    width: true,
+    blurPool: true,
+    blurFilterSize: true,
+    blurPadding: true,
+    zeroInitLastBnGamma: true,
+  }),
+  vit: model(vit, {
+    ...BASE_KEYS,
+    stem: true,
+    patchSize: true,
+    dim: true,
+    depth: true,
+    heads: true,
+    mlpRatio: true,
+  }),
+};
+
+export const MODEL_NAMES: readonly ModelName[] = Object.freeze(Object.keys(MODELS) as ModelName[]);
+
+export function isModelName(name: string): name is ModelName {
+  return Object.prototype.hasOwnProperty.call(MODELS, name);
+}
+
+/** The option keys of the model called `name`: the common ones, then its own. */
+export function modelOptionKeys(name: ModelName): readonly string[] {
+  return MODELS[name].keys;
+}
+
+/**
+ * Builds a model by name; model-specific options (e.g. `hidden`, `blurPool`) ride along in opts.
+ * An option the model does not take is an error naming it and the ones it takes.
+ */
 export function createModel(
   name: string,
   opts: ModelOptions & Record<string, unknown>,
@@ -44,7 +96,9 @@ export function createModel(
       `unknown model '${name}'; expected one of: ${MODEL_NAMES.join(', ')}.`,
     );
   }
-  return FACTORIES[name](opts);
+  const entry = MODELS[name];
+  checkKnownKeys(`model '${name}'`, opts, entry.keys, 'ANNEAL_BAD_MODEL_OPTION');
+  return entry.factory(opts);
 }
 
 export { mlp, type MlpOptions } from './mlp.js';

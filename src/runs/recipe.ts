@@ -18,8 +18,9 @@
  * ```
  *
  * Every object is strict: an unknown key is an error naming it. A missing `name` is the default
- * one (`optimizer: { lr: 0.01 }` is AdamW). Schedule specs and model options
- * are checked by the schedule registry and the model factory, which name their fields too.
+ * one (`optimizer: { lr: 0.01 }` is AdamW). Model options and the options of methods.use entries
+ * are checked here against the keys their model or method takes (the same check createModel and
+ * createMethod make); schedule specs by the schedule registry, which names their fields too.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -34,8 +35,9 @@ import {
 } from '../data/index.js';
 import { initEngine, type EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
-import { createMethod, earlyStopping, nanGuard } from '../methods/index.js';
-import { createModel, MODEL_NAMES } from '../models/index.js';
+import { createMethod, earlyStopping, METHODS, nanGuard } from '../methods/index.js';
+import { createModel, isModelName, MODEL_NAMES, modelOptionKeys } from '../models/index.js';
+import { unknownKeysMessage } from '../options.js';
 import { resolveOptimizer, type OptimizerSpec } from '../optim/index.js';
 import type { ScheduleSpec } from '../schedules/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -76,13 +78,14 @@ function duration(allowFractionOfRun: boolean) {
     try {
       const d = parseDuration(text);
       if (d.unit === 'dur' && !allowFractionOfRun) throw new Error('a fraction of the run');
+      if (!(d.value > 0)) throw new Error('nothing to train');
     } catch {
       const forms = allowFractionOfRun
         ? "'2ep', '500ba', '12000sp' or '0.5dur'"
         : "'2ep', '500ba' or '12000sp'";
       ctx.addIssue({
         code: 'custom',
-        message: `expected a duration such as ${forms}, received ${JSON.stringify(text)}`,
+        message: `expected a positive duration such as ${forms}, received ${JSON.stringify(text)}`,
       });
     }
   });
@@ -97,6 +100,45 @@ const optimizerName = z.string().superRefine((name, ctx) => {
 });
 
 const scheduleSpec = named(z.looseObject({ name: z.string() }));
+
+/** Model options the recipe itself sets (recipeModel): from the data and the recipe's seed. */
+const SET_BY_RECIPE = ['inputShape', 'numClasses', 'seed'];
+
+/** model.options: only keys the model takes, less those the recipe sets. */
+function checkModelOptions(
+  model: { name: string; options?: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+): void {
+  if (model.options === undefined || !isModelName(model.name)) return;
+  const { options } = model;
+  const owner = `model '${model.name}'`;
+  const set = Object.keys(options).filter((k) => SET_BY_RECIPE.includes(k));
+  if (set.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['options'],
+      message:
+        `${owner}: ${set.map((k) => `'${k}'`).join(', ')} cannot be set in model.options: ` +
+        "the recipe sets inputShape and numClasses from its data, and seed from its 'seed'",
+    });
+  }
+  const known = modelOptionKeys(model.name).filter((k) => !SET_BY_RECIPE.includes(k));
+  const rest = Object.fromEntries(Object.entries(options).filter(([k]) => !set.includes(k)));
+  const message = unknownKeysMessage(owner, rest, known);
+  if (message !== undefined) ctx.addIssue({ code: 'custom', path: ['options'], message });
+}
+
+/**
+ * methods.use: each { name, ...options } of a known method takes only that method's keys. An
+ * unknown name is left to createMethod, whose error lists the names.
+ */
+function checkMethodOptions(use: readonly (string | { name: string })[], ctx: z.RefinementCtx) {
+  for (const m of use) {
+    if (typeof m === 'string' || !Object.prototype.hasOwnProperty.call(METHODS, m.name)) continue;
+    const message = unknownKeysMessage(m.name, m, METHODS[m.name].keys);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  }
+}
 
 export const RecipeSchema = z.strictObject({
   /** Free text, kept in config.json. */
@@ -119,11 +161,13 @@ export const RecipeSchema = z.strictObject({
     }),
   ).prefault({}),
   model: named(
-    z.strictObject({
-      name: z.enum(MODEL_NAMES as [string, ...string[]]).default(RECIPE_DEFAULTS.model),
-      /** Model-specific options, e.g. `hidden` (mlp), `blurPool` (resnet). */
-      options: z.record(z.string(), z.unknown()).optional(),
-    }),
+    z
+      .strictObject({
+        name: z.enum(MODEL_NAMES as [string, ...string[]]).default(RECIPE_DEFAULTS.model),
+        /** Model-specific options, e.g. `hidden` (mlp), `blurPool` (resnet). */
+        options: z.record(z.string(), z.unknown()).optional(),
+      })
+      .superRefine(checkModelOptions),
   ).prefault({}),
   optimizer: named(
     z.strictObject({
@@ -173,9 +217,13 @@ export const RecipeSchema = z.strictObject({
         .optional(),
       /**
        * Training methods by registry name, in the order they run: 'label-smoothing', or
-       * { name: 'mixup', alpha: 0.4 } with the method's options (checked by its factory).
+       * { name: 'mixup', alpha: 0.4 } with the method's options (the keys checked here, the
+       * values by its factory).
        */
-      use: z.array(z.union([z.string(), z.looseObject({ name: z.string() })])).default([]),
+      use: z
+        .array(z.union([z.string(), z.looseObject({ name: z.string() })]))
+        .superRefine(checkMethodOptions)
+        .default([]),
     })
     .prefault({}),
   /** The run's length. */

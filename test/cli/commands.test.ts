@@ -41,7 +41,7 @@ test('anneal train --recipe bad.json with a wrong field type: the field path and
   // A bad value given by a flag is named by the flag.
   assertUserError(
     anneal(['train', '--recipe', file('ok.yaml', TINY_RECIPE), '--eval-interval', 'often']),
-    '--eval-interval: expected a duration',
+    '--eval-interval: expected a positive duration',
   );
 });
 

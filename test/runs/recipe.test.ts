@@ -124,11 +124,11 @@ test('a wrong type names the field path and the expected type, on one line', () 
   );
   rejects(
     () => parseRecipe({ duration: '300' }, source),
-    "recipe r.yaml: duration: expected a duration such as '2ep', '500ba' or '12000sp', received \"300\"",
+    "recipe r.yaml: duration: expected a positive duration such as '2ep', '500ba' or '12000sp', received \"300\"",
   );
   rejects(
     () => parseRecipe({ duration: '0.5dur' }, source),
-    "recipe r.yaml: duration: expected a duration such as '2ep', '500ba' or '12000sp', received \"0.5dur\"",
+    "recipe r.yaml: duration: expected a positive duration such as '2ep', '500ba' or '12000sp', received \"0.5dur\"",
   );
   rejects(
     () => parseRecipe({ seed: -1, data: { name: 'mnist', limit: 0 } }, source),

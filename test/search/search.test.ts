@@ -256,15 +256,16 @@ describe('anneal search: user errors', () => {
     assert.equal(existsSync(join(dir, 'never')), false);
   });
 
-  it('a rung shorter than one step fails its trials with the reason, and the search ends', async () => {
-    const space = parseSpace({ 'optimizer.lr': { type: 'loguniform', low: 1e-3, high: 0.1 } });
-    // 216 training samples in batches of 32: 7 steps an epoch; 0.05ep is 0.35 steps.
+  it("a rung shorter than one step at a trial's own batch size fails that trial, and the search ends", async () => {
+    // The base recipe (batch 32, 7 steps an epoch of 216 samples) passes the up-front check at
+    // 0.2ep (1.4 steps); a trial at batch 216 has 1 step an epoch, so 0.2ep is 0.2 steps.
+    const space = parseSpace({ batchSize: { type: 'choice', values: [216] } }, 'space', base);
     const result = await runSearch({
       space,
       base,
       scheduler: 'sha',
-      maxResource: '0.05ep',
-      minResource: '0.05ep',
+      maxResource: '0.2ep',
+      minResource: '0.2ep',
       configs: 2,
       out: join(dir, 'tiny'),
       runJob: runTrialJob, // in this thread: no worker needed
@@ -276,7 +277,7 @@ describe('anneal search: user errors', () => {
     );
     assert.match(
       result.trials[0].error!,
-      /less than one step \(7 steps an epoch\): raise --min-resource/,
+      /less than one step \(1 steps an epoch\): raise --min-resource/,
     );
   });
 });
