@@ -131,8 +131,10 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       console.log(`anneal: resuming ${runPath} at step ${trainer.state.timestamp.step}`);
     } else {
       openRunDir(runPath, { command: 'train', overwrite: opts.overwrite });
-      writeJsonAtomic(paths.configPath, config);
     }
+    // A resume may lengthen the run (--epochs): config.json records the run as it now is, so
+    // what reads it later (prune, soup, flatness) sees the new length.
+    writeJsonAtomic(paths.configPath, config);
     jsonl.log.write({ event: 'run', ...config, resumed: Boolean(opts.resume) });
     console.log(
       `anneal: training ${recipe.model.name} (${params.toLocaleString('en')} parameters) on ${recipe.data.name} ` +

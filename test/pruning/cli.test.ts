@@ -85,3 +85,19 @@ test('anneal prune a trained run: cycles, table, pruned.ck with its mask', () =>
   const again = anneal(['prune', '--checkpoint', run, '--target', '0.5', '--budget', '0ba']);
   assertUserError(again, 'already exists');
 });
+
+test('anneal prune takes a run that a resume lengthened (config.json follows the resume)', () => {
+  const run = join(dir, 'extended');
+  const tiny = ['--data', 'synthetic', '--model', 'mlp', '--limit', '128', '--no-progress'];
+  assert.equal(anneal(['train', ...tiny, '--epochs', '1', '--out', run]).code, 0);
+  const resumed = anneal(['train', '--resume', run, '--epochs', '2', '--no-progress']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+  assert.equal(config.recipe.duration, '2ep');
+  // 128 samples at batch 64: the checkpoint is at step 4, inside the 2-epoch run's 4 steps.
+  const r = anneal([
+    ...['prune', '--checkpoint', run, '--target', '0.5', '--budget', '1ba'],
+    ...['--out', join(dir, 'extended-pruned'), '--no-progress'],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+});
