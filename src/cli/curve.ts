@@ -244,7 +244,15 @@ function printSummary(result: CurveResult): void {
     console.log(
       `${r.recipe.padEnd(30)} ${String(r.cycle).padStart(5)} ${r.epochs.toFixed(2).padStart(8)} ` +
         `${r.trainSecondsMean.toFixed(1).padStart(9)}   ${spread(r.accuracyMean, r.accuracySd)}` +
-        (r.frontier ? '  (frontier)' : ''),
+        (r.frontier ? '  (frontier)' : r.diverged ? '  (diverged)' : ''),
+    );
+  }
+  const diverged = rows.filter((r) => r.diverged);
+  if (diverged.length > 0) {
+    console.error(
+      `anneal: warning: ${diverged.length} budget${diverged.length > 1 ? 's' : ''} diverged (a non-finite test loss: ` +
+        `${diverged.map((r) => `${r.recipe} cycle ${r.cycle}${r.run === 'multi' ? ' (separate run)' : ''}`).join(', ')}); ` +
+        'they are kept off the frontier: lower the learning rate',
     );
   }
   if (singleVsMulti.length > 0) {

@@ -34,7 +34,7 @@ export function curveCharts(result: CurveData): {
   // The frontier of the epochs chart is its own: the best accuracy within each epoch budget.
   const byEpochs = new Set(
     paretoFrontier(
-      single,
+      single.filter((r) => !r.diverged),
       (r) => r.epochs,
       (r) => r.accuracyMean,
     ),

@@ -31,6 +31,7 @@ export {
 export { applyRecipeName, BASELINE, checkMultiRun, parseRecipeList } from './recipes.js';
 export {
   curveRows,
+  isDivergedPoint,
   summarizeCurves,
   type CostComparison,
   type CurveRow,

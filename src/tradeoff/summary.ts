@@ -24,6 +24,8 @@ export interface CurveRow {
   evalSecondsMean: number;
   /** On the Pareto frontier of all single-run rows (accuracy vs. training time). */
   frontier: boolean;
+  /** A seed's loss was not finite at this budget: never on a frontier. */
+  diverged: boolean;
 }
 
 export interface SingleVsMultiRow {
@@ -61,6 +63,14 @@ export interface CurveSummary {
   vsBaseline: { recipe: string; points: EqualCostComparison[]; helpsAt: number; of: number }[];
 }
 
+/**
+ * A point whose test loss is not finite came from weights that diverged (its accuracy is an
+ * artefact, often chance). NaN is saved as null in curve.json, so this reads old files too.
+ */
+export function isDivergedPoint(p: Pick<CurvePoint, 'loss'>): boolean {
+  return !Number.isFinite(p.loss);
+}
+
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -94,9 +104,10 @@ export function curveRows(points: readonly CurvePoint[]): CurveRow[] {
       trainSecondsMean: mean(group.map((q) => q.trainSeconds)),
       evalSecondsMean: mean(group.map((q) => q.evalSeconds)),
       frontier: false,
+      diverged: group.some(isDivergedPoint),
     });
   }
-  const single = rows.filter((r) => r.run === 'single');
+  const single = rows.filter((r) => r.run === 'single' && !r.diverged);
   for (const r of paretoFrontier(
     single,
     (r) => r.trainSecondsMean,

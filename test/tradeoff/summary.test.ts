@@ -129,3 +129,21 @@ test('recipe names: methods and an optimizer joined by +, checked with clear err
   assert.deepEqual(r.methods.use, ['cutmix', 'label-smoothing']);
   assert.equal(applyRecipeName(base, 'baseline'), base);
 });
+
+test('a diverged budget (non-finite loss, null in curve.json) is marked and never on the frontier', () => {
+  const points = [
+    point({ recipe: 'baseline', cycle: 1, trainSeconds: 2, accuracy: 0.8 }),
+    // A huge lr: chance accuracy at the cheapest cost would be on the frontier if it counted.
+    point({ recipe: 'hot', cycle: 1, trainSeconds: 1, accuracy: 0.1, loss: NaN }),
+    point({ recipe: 'hot', cycle: 2, trainSeconds: 3, accuracy: 0.1, loss: null as never }),
+  ];
+  const s = summarizeCurves(points);
+  assert.deepEqual(
+    s.rows.filter((r) => r.diverged).map((r) => `${r.recipe}/${r.cycle}`),
+    ['hot/1', 'hot/2'],
+  );
+  assert.deepEqual(
+    s.rows.filter((r) => r.frontier).map((r) => `${r.recipe}/${r.cycle}`),
+    ['baseline/1'],
+  );
+});
