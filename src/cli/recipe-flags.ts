@@ -259,10 +259,15 @@ export function parseScheduleFlag(text: string, flag = '--schedule'): unknown {
 /** Method names separated by commas, or a JSON list of names and { name, ...options }. */
 export function parseMethodsFlag(text: string): unknown {
   if (!text.trim().startsWith('[')) {
-    return text
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== '');
+    const names = text.split(',').map((name) => name.trim());
+    if (names.includes('')) {
+      throw new UsageError(
+        'ANNEAL_BAD_OPTION',
+        `--methods '${text}' has an empty name: expected names such as label-smoothing,mixup ` +
+          "(or '[]' for no methods)",
+      );
+    }
+    return names;
   }
   try {
     return JSON.parse(text);

@@ -3,12 +3,11 @@
  * training curves of every run overlaid, and sections for extra files such as a tradeoff
  * curve), viewable offline. Prints the report's path.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { writeHtmlReport } from '../report/html.js';
 import { buildRunReport } from '../report/run-report.js';
 import { loadRun, resolveRuns } from '../report/runs.js';
+import { checkOutFile } from './output.js';
 import { oneOf } from './parse.js';
 
 interface ReportOptions {
@@ -37,12 +36,13 @@ export function addReportCommand(program: Command): Command {
 }
 
 async function reportCommand(dirs: string[], opts: ReportOptions): Promise<void> {
+  // The report is regenerated in place (no --overwrite), but never into a directory.
+  checkOutFile(opts.out, true);
   const runs = resolveRuns(dirs).map((r) => loadRun(r.path, r.name));
   const report = await buildRunReport(runs, {
     title: opts.title,
     x: opts.x === 'time' ? 'seconds' : 'step',
   });
-  mkdirSync(dirname(opts.out), { recursive: true });
   writeHtmlReport(opts.out, report);
   console.log(`report: ${opts.out}`);
 }

@@ -53,7 +53,8 @@ async function viewCommand(runsDir: string, opts: ViewOptions): Promise<void> {
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    // ENOTFOUND / EAI_AGAIN: --host names no address of this machine.
+    if (['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code ?? '')) {
       throw new UsageError(
         'ANNEAL_VIEW_LISTEN',
         `cannot listen on ${host}:${opts.port} (${code}); pass another --port (0 picks a free one) or --host`,

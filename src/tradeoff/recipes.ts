@@ -25,11 +25,8 @@ function kindOf(part: string): 'method' | 'optimizer' | undefined {
 
 /** Splits and checks a comma-separated list of recipe names (e.g. `--recipes`). */
 export function parseRecipeList(text: string): string[] {
-  const names = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (names.length === 0) {
+  const names = text.split(',').map((s) => s.trim());
+  if (names.includes('')) {
     throw new UsageError(
       'ANNEAL_BAD_OPTION',
       `--recipes '${text}': expected a comma-separated list such as 'baseline,label-smoothing,mixup'`,

@@ -1,12 +1,13 @@
 /**
  * Atomic file writes: write a temp file beside the target, fsync it, rename it over the
  * target, fsync the directory. A kill at any point leaves either the old file or the new one,
- * never a torn one. The temp file is `.<name>.<pid>.tmp`; a failed write or rename removes it,
+ * never a torn one. A missing folder is made. The temp file is `.<name>.<pid>.tmp`; a failed write or rename removes it,
  * and one a killed writer left behind is removed by removeStaleTempFiles once its PID is dead.
  */
 import {
   closeSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readdirSync,
   renameSync,
@@ -16,6 +17,8 @@ import {
 import { dirname, basename, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  // Outputs are checked before a command's work and their folders made only when written.
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), tempFileName(basename(path), process.pid));
   const fd = openSync(tmp, 'w');
   try {
