@@ -19,6 +19,7 @@ import {
   type CurveResult,
 } from '../tradeoff/index.js';
 import { writeCurveReport } from '../report/curve-report.js';
+import { checkPlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { positiveInt, positiveNumber } from './parse.js';
 import { createProgress } from './progress.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
@@ -36,6 +37,7 @@ export interface CurveCommandOptions extends RecipeFlagValues {
   out: string;
   overwrite: boolean;
   progress: boolean;
+  force: boolean;
 }
 
 /** `--seeds 3` is three seeds from --seed on; `--seeds 0,4,7` lists them. */
@@ -96,6 +98,7 @@ export function addCurveCommand(program: Command): Command {
     )
     .option('--out <dir>', 'output directory', 'runs/curve')
     .option('--overwrite', 'replace an existing output directory', false)
+    .option('--force', FORCE_HELP, false)
     .option('--no-progress', 'no progress bar')
     .action((opts: Omit<CurveCommandOptions, 'seeds'> & { seeds: number[] | number }) =>
       curveCommand({ ...opts, seeds: seedList(opts.seeds, opts.seed) }),
@@ -126,9 +129,13 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     cycleWarmup: opts.cycleWarmup,
   };
   // Check everything a user can get wrong before touching the output directory.
+  checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
   const { engine, train, test, model } = await loadRecipeInputs(base);
+  const bytes = recipeDataBytes(base) + trainingBytes(model, base.batchSize);
   model.dispose();
   const plan = planCurve(base, train, settings);
+  const total = comparisonSteps(plan, { base, recipes, seeds: opts.seeds, multiRun });
+  checkPlan({ steps: total, cycles: plan.budgets.length, bytes }, opts.force);
   openRunDir(opts.out, { command: 'curve', overwrite: opts.overwrite, resumable: false });
   // The base recipe's own length plays no part: each run's is set by the cycles.
   const longest = plan.budgets[plan.budgets.length - 1];
@@ -146,7 +153,6 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     machine: machine(),
   });
 
-  const total = comparisonSteps(plan, compare);
   console.log(
     `anneal: ${recipes.length} recipe(s) x ${opts.seeds.length} seed(s), ${plan.budgets.length} cycles ` +
       `(budgets ${plan.budgets.join(', ')} steps of ${base.batchSize})` +

@@ -10,6 +10,7 @@ import { formatChart, sampleSteps } from '../schedules/index.js';
 import { findLr, type LrFinderResult, type LrRangeMode } from '../train/lr-finder.js';
 import { loadRecipeInputs } from '../runs/recipe.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
+import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
 import { checkOutDir } from './output.js';
 import { oneOf, positiveInt, positiveNumber } from './parse.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
@@ -25,6 +26,7 @@ interface LrFindOptions extends RecipeFlagValues {
   smoothing: number;
   divergeThreshold: number;
   out: string;
+  force: boolean;
 }
 
 /** Adds `anneal lr-find` to the program. */
@@ -72,6 +74,7 @@ export function addLrFindCommand(program: Command): Command {
       'directory to write lr-find.json to (an existing one is replaced)',
       'runs/lr-find',
     )
+    .option('--force', FORCE_HELP, false)
     .action(lrFindCommand);
 }
 
@@ -84,6 +87,7 @@ function unitInterval(value: string): number {
 async function lrFindCommand(opts: LrFindOptions): Promise<void> {
   checkOutDir(opts.out);
   const recipe = recipeFromOptions(opts);
+  checkPlan({ steps: opts.steps, bytes: recipeDataBytes(recipe) }, opts.force);
   const { engine, train, model } = await loadRecipeInputs(recipe);
   // The range test sets the learning rate itself.
   const { lr: _ignored, ...optimizer } = recipe.optimizer;

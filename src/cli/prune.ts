@@ -25,6 +25,7 @@ import { readRunRecipe, runDirOfCheckpoint } from '../runs/run-dir.js';
 import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import { parseDuration } from '../time/index.js';
 import { Trainer } from '../train/trainer.js';
+import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
 import { oneOf, positiveInt } from './parse.js';
 import { createProgress } from './progress.js';
 import { maxOf } from '../stats.js';
@@ -42,6 +43,7 @@ interface PruneCommandOptions {
   out?: string;
   overwrite: boolean;
   progress: boolean;
+  force: boolean;
 }
 
 /** A sparsity in (0, 1): the fraction of the prunable weights pruned at the end. */
@@ -99,6 +101,7 @@ export function addPruneCommand(program: Command): Command {
     .option('--include-last', 'prune the last layer (classifier) too', false)
     .option('--out <dir>', 'directory to write (default: <run>/pruned)')
     .option('--overwrite', 'replace an existing output directory', false)
+    .option('--force', FORCE_HELP, false)
     .option('--no-progress', 'no progress bars')
     .action(pruneCommand);
 }
@@ -107,6 +110,7 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<void> {
   const file = resolveCheckpointPath(opts.checkpoint);
   const runDir = runDirOfCheckpoint(file, opts.checkpoint);
   const recipe = readRunRecipe(runDir);
+  checkPlan({ cycles: opts.cycles, bytes: recipeDataBytes(recipe) }, opts.force);
   const inputs = await loadRecipeInputs(recipe);
   const trainerOptions = recipeTrainerOptions(recipe, inputs);
   // The run's Trainer loads the checkpoint into the model (and refuses one of another model).

@@ -16,6 +16,7 @@ import {
   type SearchResult,
   type TrialRecord,
 } from '../search/index.js';
+import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
 import { oneOf, positiveInt } from './parse.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
 import { maxOf } from '../stats.js';
@@ -35,6 +36,7 @@ interface SearchCommandOptions extends RecipeFlagValues {
   out: string;
   overwrite: boolean;
   live: boolean;
+  force: boolean;
   report: boolean;
 }
 
@@ -118,6 +120,7 @@ export function addSearchCommand(program: Command): Command {
       'also write <out>/report.html: trials per rung and scores across rungs',
       false,
     )
+    .option('--force', FORCE_HELP, false)
     .action(searchCommand);
 }
 
@@ -125,6 +128,7 @@ export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
   // --seed of this command seeds the search; the recipe's own seed comes from --recipe.
   const { seed, ...flags } = opts as SearchCommandOptions & { seed: number };
   const base = recipeFromOptions(flags);
+  checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
   const space = readSpaceFile(opts.space, base);
   const live = opts.live && process.stdout.isTTY === true;
   const table = new LiveTable(live);

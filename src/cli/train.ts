@@ -31,6 +31,7 @@ import {
   type RecipeFlagName,
   type RecipeFlagValues,
 } from './recipe-flags.js';
+import { checkPlan, describePlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { ProgressCallback } from './progress.js';
 
 export interface TrainCommandOptions extends RecipeFlagValues {
@@ -39,6 +40,7 @@ export interface TrainCommandOptions extends RecipeFlagValues {
   overwrite: boolean;
   progress: boolean;
   resume?: string;
+  force: boolean;
 }
 
 const TRAIN_FLAGS: readonly RecipeFlagName[] = [
@@ -84,6 +86,7 @@ export function addTrainCommand(program: Command): Command {
       '--resume <run-dir>',
       "continue a run from its latest checkpoint, with the run's recipe",
     )
+    .option('--force', FORCE_HELP, false)
     .option('--no-progress', 'no progress bar')
     .action(trainCommand);
 }
@@ -94,6 +97,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     : { recipe: recipeFromOptions(opts), runPath: opts.out };
 
   // Check everything a user can get wrong before touching the run directory.
+  checkPlan({ bytes: recipeDataBytes(recipe) }, opts.force);
   const { engine, train, test, model } = await loadRecipeInputs(recipe);
   const paths = runDirPaths(runPath);
   const jsonl = new JsonlLogger(paths.logPath, { everySteps: recipe.logEvery });
@@ -113,6 +117,14 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     },
   });
   try {
+    const { timeline } = trainer.state;
+    const plan = {
+      steps: timeline.totalSteps!,
+      samples: timeline.samplesAt(timeline.totalSteps!),
+      bytes: recipeDataBytes(recipe) + trainingBytes(model, recipe.batchSize),
+    };
+    checkPlan(plan, opts.force);
+    console.log(`anneal: plan: ${describePlan(plan)}`);
     const params = trainer.state.pv.length;
     const config = {
       recipe,

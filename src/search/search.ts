@@ -135,25 +135,35 @@ export function parseResources(
 }
 
 /**
- * Refuses a minimum resource below one step of the base recipe before any trial is queued
- * (each trial would fail with it). A space that changes the batch size or the data is still
- * checked trial by trial.
+ * Refuses, before any trial is queued, a search whose smallest job is less than one step of the
+ * base recipe (each such job would fail): the first rung (min resource), and for schedulers that
+ * continue a trial from its last rung, the step from one rung to the next (min * (eta - 1)). A
+ * space that changes the batch size or the data is still checked trial by trial.
  */
-async function checkFirstRung(
-  base: Recipe,
+async function checkSmallestJob(
+  opts: Pick<SearchOptions, 'base' | 'scheduler'>,
   resources: { unit: TimeUnit; min: number },
+  eta: number,
   valFraction: number,
   splitSeed: number,
 ): Promise<void> {
+  const { base } = opts;
   const { train, model } = await trialData(base, valFraction, splitSeed);
   model.dispose();
   const probe = timelineOf(train, base);
-  if (probe.toSteps({ value: resources.min, unit: resources.unit }) < 1) {
+  const continues = opts.scheduler !== 'morl';
+  const smallest = resources.min * (continues ? Math.min(1, eta - 1) : 1);
+  if (probe.toSteps({ value: smallest, unit: resources.unit }) < 1) {
+    const show = (x: number) => `${Number(x.toPrecision(4))}${resources.unit}`;
+    const what =
+      smallest === resources.min
+        ? `min resource ${show(resources.min)}`
+        : `the step between rungs (${show(resources.min)} x (eta ${eta} - 1) = ${show(smallest)})`;
     throw new UsageError(
       'ANNEAL_BAD_SEARCH',
-      `min resource ${resources.min}${resources.unit} is less than one step of the base recipe ` +
+      `${what} is less than one step of the base recipe ` +
         `(${probe.stepsPerEpoch} steps an epoch of ${train.length} samples at batch size ${base.batchSize}): ` +
-        'raise --min-resource',
+        `raise --min-resource${smallest === resources.min ? '' : ' or --eta'}`,
     );
   }
 }
@@ -206,7 +216,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     configs: opts.configs,
     minTrials: opts.minTrials,
   });
-  await checkFirstRung(opts.base, resources, valFraction, seed);
+  await checkSmallestJob(opts, resources, eta, valFraction, seed);
   openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: false });
 
   const configs = new Map<number, TrialConfig>();

@@ -87,7 +87,10 @@ export interface CompareContext extends Omit<CurveContext, 'train' | 'test' | 'o
 }
 
 /** Steps each run of the comparison trains (for progress bars): single run, then multi. */
-export function comparisonSteps(plan: CurvePlan, opts: CompareOptions): number {
+export function comparisonSteps(
+  plan: CurvePlan,
+  opts: Pick<CompareOptions, 'base' | 'recipes' | 'seeds' | 'multiRun'>,
+): number {
   const seeds = (opts.seeds ?? [opts.base.seed]).length;
   const single = plan.budgets[plan.budgets.length - 1] * opts.recipes.length;
   const multi = plan.budgets.reduce((a, b) => a + b, 0) * (opts.multiRun ?? []).length;
