@@ -53,7 +53,7 @@ export function addFlatnessCommand(program: Command): Command {
     )
     .option('--samples <n>', 'samples of the split (the first n)', positiveInt, 1000)
     .option('--seed <n>', 'seed of the random directions and Langevin noise', nonNegativeInt, 0)
-    .option('--epsilon <x>', 'epsilon-sharpness radius (default 1e-3)', positiveNumber)
+    .option('--epsilon <x>', 'epsilon-sharpness radius in (0, 1] (default 1e-3)', positiveNumber)
     .option(
       '--sigma <x>',
       'perturbation sigma (default 0.01; 0.1 filter-normalised)',

@@ -47,7 +47,10 @@ export function epsilonSharpness(
   const kind = opts.norm ?? 'box';
   const steps = opts.steps ?? 10;
   const frac = opts.stepFraction ?? 0.25;
-  if (!(eps > 0)) throw invalidOption('sharpness', 'epsilon', eps, 'a number > 0');
+  // Beyond 1 the box is wider than the weights themselves, and far beyond it the radius
+  // overflows float32 (1e308 gave NaN).
+  if (!(eps > 0 && eps <= 1))
+    throw invalidOption('sharpness', 'epsilon', eps, 'a radius in (0, 1], e.g. 1e-3');
   if (kind !== 'box' && kind !== 'ball')
     throw invalidOption('sharpness', 'norm', kind, "'box' or 'ball'");
   if (!(Number.isInteger(steps) && steps >= 0))

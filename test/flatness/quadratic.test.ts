@@ -98,6 +98,12 @@ test('epsilon-sharpness in a box around the minimum of a diagonal quadratic: the
   // In a ball of radius eps, no point beats 0.5 lambda_max eps^2.
   const ball = epsilonSharpness(obj, x0, { epsilon: eps, norm: 'ball', steps: 30, seed: 3 });
   assert.ok(ball.increase <= 0.5 * 4 * eps * eps * (1 + 1e-5));
+  // A radius past 1 (1e308 overflowed float32 and gave NaN) is refused with the range.
+  for (const epsilon of [1e308, 1.5, 0])
+    assert.throws(
+      () => epsilonSharpness(obj, x0, { epsilon }),
+      /epsilon = .* a radius in \(0, 1\]/,
+    );
   assert.ok(ball.increase > 0.5 * 0.9 * 4 * eps * eps, `${ball.increase}`);
   ops.dispose();
 });

@@ -128,3 +128,14 @@ test('bad options are refused with their name', () => {
   assert.throws(() => blurPool({ filterSize: 0 }), /blurpool: filterSize = 0/);
   assert.throws(() => blurPool({ padding: 'edge' as never }), /blurpool: padding = "edge"/);
 });
+
+test('a model with nothing to blur (an MLP) is refused instead of trained unchanged', () => {
+  const mlp = createModel('mlp', { inputShape: [8, 8, 1], numClasses: 4, seed: 0 });
+  assert.throws(
+    () => blurPool().transformModel(mlp),
+    (e: unknown) =>
+      (e as { code?: string }).code === 'ANNEAL_BLURPOOL_NOTHING' &&
+      /no strided convolution or pooling/.test((e as Error).message),
+  );
+  mlp.dispose();
+});

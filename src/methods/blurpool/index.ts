@@ -212,9 +212,21 @@ export class BlurPoolMethod implements Method {
     this.options = checkOptions(opts);
   }
 
-  /** For recipes and the CLI: the model to hand to the Trainer. */
+  /**
+   * For recipes and the CLI: the model to hand to the Trainer. A model with nothing to blur (no
+   * strided conv or pool, and no BlurPool layer yet: an MLP) is refused, not trained unchanged.
+   */
   transformModel(model: tfl.LayersModel): BlurPoolResult {
-    return applyBlurPool(model, this.options);
+    const result = applyBlurPool(model, this.options);
+    if (!result.model.layers.some((l) => l instanceof BlurPool2D)) {
+      result.model.dispose();
+      throw new UsageError(
+        'ANNEAL_BLURPOOL_NOTHING',
+        `blurpool: the model '${model.name}' has no strided convolution or pooling to blur, so ` +
+          'BlurPool would change nothing; drop blurpool, or use a model that downsamples (cnn, resnet)',
+      );
+    }
+    return result;
   }
 
   match(event: Event): boolean {
