@@ -122,7 +122,7 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<void> {
   }
   const model = trainerOptions.model;
   const out = opts.out ?? join(runDir, 'pruned');
-  openRunDir(out, { command: 'prune', overwrite: opts.overwrite });
+  openRunDir(out, { command: 'prune', overwrite: opts.overwrite, resumable: false });
   console.log(
     `anneal: pruning ${recipe.model.name} of ${runDir} (${basename(file)}) to ${opts.target} with ` +
       `${opts.criterion} in ${opts.cycles} cycle(s), retraining ${opts.retrain} over ${opts.budget}`,

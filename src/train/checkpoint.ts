@@ -282,7 +282,7 @@ export function resolveCheckpointPath(path: string): string {
   if (!existsSync(path)) {
     throw new AnnealError(
       'ANNEAL_CHECKPOINT_NOT_FOUND',
-      `cannot resume from ${path}: no such file or directory; pass a run directory, a checkpoint ` +
+      `no checkpoint at ${path}: no such file or directory; pass a run directory, a checkpoint ` +
         'directory or a .ck file',
     );
   }
@@ -304,7 +304,8 @@ export function resolveCheckpointPath(path: string): string {
   throw new AnnealError(
     'ANNEAL_CHECKPOINT_NOT_FOUND',
     `no checkpoint in ${path}: neither ${join(path, LATEST)} nor ` +
-      `${join(path, 'checkpoints', LATEST)} exists; pass a .ck file or a run that wrote checkpoints`,
+      `${join(path, 'checkpoints', LATEST)} exists; pass a .ck file or a run that wrote checkpoints ` +
+      '(a run stopped before its first checkpoint has none: start it again with `anneal train --overwrite`)',
   );
 }
 

@@ -127,7 +127,7 @@ export function trainerCheckpoint(
 function mismatch(path: string, what: string, fix: string): AnnealError {
   return new AnnealError(
     'ANNEAL_CHECKPOINT_MISMATCH',
-    `cannot resume from ${path}: ${what}; nothing was changed. ${fix}`,
+    `cannot load checkpoint ${path}: ${what}; nothing was changed. ${fix}`,
   );
 }
 

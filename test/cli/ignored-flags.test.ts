@@ -2,7 +2,7 @@
  * Flags that used to be ignored, or errors that used to read badly, now say what happened in
  * one line.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -40,4 +40,40 @@ test('kernels that cannot load are one line that does not repeat "anneal:"', () 
   const r = anneal(['train', ...tiny, '--kernels', 'cuda', '--out', out]);
   assertUserError(r, 'the cuda kernels could not be loaded', 'Possible solutions');
   assert.doesNotMatch(r.stderr, /anneal: anneal:/);
+});
+
+test('wording: no "resume" where there is none; a run without checkpoints says how to restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'anneal-flags-'));
+  const missing = join(dir, 'missing');
+  const soup = anneal(['soup', '--checkpoints', missing, missing]);
+  assertUserError(soup, `no checkpoint at ${missing}`);
+  assert.doesNotMatch(soup.stderr, /resume/);
+  const run = join(dir, 'run');
+  assert.equal(anneal(['train', ...tiny, '--epochs', '1', '--out', run]).code, 0);
+  const pruned = join(dir, 'pruned');
+  assert.equal(
+    anneal([
+      'prune',
+      '--checkpoint',
+      run,
+      '--target',
+      '0.5',
+      '--budget',
+      '1ba',
+      '--out',
+      pruned,
+      '--no-progress',
+    ]).code,
+    0,
+  );
+  const again = anneal(['prune', '--checkpoint', run, '--target', '0.5', '--out', pruned]);
+  assertUserError(again, '--overwrite');
+  assert.doesNotMatch(again.stderr, /--resume/);
+  // A run killed before its first checkpoint: config.json but no checkpoints.
+  rmSync(join(run, 'checkpoints'), { recursive: true });
+  assertUserError(
+    anneal(['train', '--resume', run]),
+    'no checkpoint in',
+    'anneal train --overwrite',
+  );
 });
