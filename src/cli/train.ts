@@ -140,6 +140,15 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     if (opts.resume) {
       // Refuses a checkpoint of another model or run before anything is written.
       await trainer.resume(runPath);
+      // Training on from non-finite weights would only report the stale result of before.
+      if (trainer.ops.countNonFinite(trainer.state.pv.params) > 0) {
+        throw new RunFailure(
+          'ANNEAL_DIVERGED',
+          `the checkpoint of ${runPath} at step ${trainer.state.timestamp.step} has non-finite weights ` +
+            '(the run diverged); start it again with --overwrite, at a lower learning rate',
+          EXIT_CODES.diverged,
+        );
+      }
       console.log(`anneal: resuming ${runPath} at step ${trainer.state.timestamp.step}`);
     } else {
       openRunDir(runPath, { command: 'train', overwrite: opts.overwrite });

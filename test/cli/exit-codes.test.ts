@@ -9,6 +9,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { anneal } from './helpers.js';
 import { EXIT_CODES } from '../../src/errors.js';
+import {
+  loadCheckpoint,
+  resolveCheckpointPath,
+  saveCheckpoint,
+} from '../../src/train/checkpoint.js';
 
 test('a run the NaN guard stops exits with the diverged code, one line, its directory kept', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'anneal-diverge-')), 'run');
@@ -33,4 +38,20 @@ test('anneal --help states the exit codes', () => {
     r.stdout,
     /Exit codes: 0 success, 2 bad input .* 3 the run diverged .* 4 every trial of a search failed/s,
   );
+});
+
+test('resuming a checkpoint with non-finite weights is refused, not reported as before', () => {
+  const run = join(mkdtempSync(join(tmpdir(), 'anneal-nan-resume-')), 'run');
+  const tiny = ['--data', 'synthetic', '--model', 'mlp', '--limit', '64', '--no-progress'];
+  assert.equal(anneal(['train', ...tiny, '--epochs', '1', '--out', run]).code, 0);
+  // Poison one weight of the latest checkpoint, as a diverged step would have.
+  const file = resolveCheckpointPath(run);
+  const contents = loadCheckpoint(file);
+  const param = contents.tensors.find((t) => t.name.startsWith('param:'))!;
+  param.data[0] = NaN;
+  saveCheckpoint(file, contents);
+  const r = anneal(['train', '--resume', run, '--epochs', '2', '--no-progress']);
+  assert.equal(r.code, EXIT_CODES.diverged, r.stderr);
+  assert.match(r.stderr.trim(), /^anneal: the checkpoint of .* has non-finite weights/);
+  assert.doesNotMatch(r.stdout, /test accuracy/);
 });
