@@ -3,6 +3,7 @@
  * a finished run) summary.json, with a known loss and accuracy at every step.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 
 export interface FakeRun {
@@ -78,4 +79,36 @@ export function writeRun(dir: string, run: FakeRun): string {
     );
   }
   return dir;
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * A request to the viewer at `url` with the path sent exactly as written (fetch would normalise
+ * '..' away), and optionally another Host header.
+ */
+export function viewerRequest(
+  url: string,
+  path: string,
+  opts: { method?: string; host?: string } = {},
+): Promise<Reply> {
+  const port = new URL(url).port;
+  const headers = opts.host === undefined ? {} : { Host: opts.host };
+  return new Promise((ok, fail) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => ok({ status: res.statusCode!, body, headers: res.headers }));
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
 }

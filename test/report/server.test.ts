@@ -17,33 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startViewer, type Viewer } from '../../src/report/server.js';
-import { writeRun } from './fixtures.js';
+import { viewerRequest, writeRun } from './fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'anneal-view-'));
 const runs = join(root, 'runs');
 const SECRET = 'top secret: outside the runs folder';
 let viewer: Viewer;
 
-interface Reply {
-  status: number;
-  body: string;
-  headers: Record<string, unknown>;
-}
-
-/** A request with the path sent exactly as written (fetch would normalise '..' away). */
-function get(path: string, method = 'GET'): Promise<Reply> {
-  const url = new URL(viewer.url);
-  return new Promise((ok, fail) => {
-    const req = request({ host: url.hostname, port: url.port, path, method }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => ok({ status: res.statusCode!, body, headers: res.headers }));
-    });
-    req.on('error', fail);
-    req.end();
-  });
-}
+/** A request with the path sent exactly as written. */
+const get = (path: string, method = 'GET') => viewerRequest(viewer.url, path, { method });
 
 before(async () => {
   writeRun(join(runs, 'a'), { steps: 6, epochSteps: 3 });

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,33 +17,15 @@ import {
   type SkippedRun,
   type Viewer,
 } from '../../src/report/server.js';
-import { writeRun } from './fixtures.js';
+import { viewerRequest, writeRun } from './fixtures.js';
 
 const runs = mkdtempSync(join(tmpdir(), 'anneal-view-hard-'));
 const warnings: string[] = [];
 let viewer: Viewer;
 
-interface Reply {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
 /** A GET to the viewer (or `to`) with the Host header set to `host` (default: as in its URL). */
-function get(path: string, host?: string, to: Viewer = viewer): Promise<Reply> {
-  const url = new URL(to.url);
-  return new Promise((ok, fail) => {
-    const headers = host === undefined ? {} : { Host: host };
-    const req = request({ host: '127.0.0.1', port: url.port, path, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => ok({ status: res.statusCode!, body, headers: res.headers }));
-    });
-    req.on('error', fail);
-    req.end();
-  });
-}
+const get = (path: string, host?: string, to: Viewer = viewer) =>
+  viewerRequest(to.url, path, { host });
 
 const port = () => new URL(viewer.url).port;
 

@@ -53,9 +53,9 @@ export async function tensorsLeft(fn: () => Promise<unknown>): Promise<number> {
  * The run the kill test trains in a child process and again in the test (helpers are shared so
  * both build the very same run): 400 samples, batches of 20, 8 epochs = 160 steps, AdamW with a
  * cosine schedule, the NaN guard and early stopping (whose state rides in checkpoints),
- * checkpoints every 10 steps, keeping 2.
+ * checkpoints every 10 steps (or `checkpointInterval`), keeping 2.
  */
-export function killRunOptions(runDir?: string) {
+export function killRunOptions(runDir?: string, checkpointInterval = '10ba') {
   return {
     model: tinyMlp([16], 7),
     trainData: tinyData(400, 11),
@@ -68,7 +68,7 @@ export function killRunOptions(runDir?: string) {
     schedules: { lr: { name: 'cosine' } },
     methods: [nanGuard(), earlyStopping({ patience: 100 })],
     ...(runDir !== undefined && {
-      checkpoint: { dir: join(runDir, 'checkpoints'), interval: '10ba', keep: 2 },
+      checkpoint: { dir: join(runDir, 'checkpoints'), interval: checkpointInterval, keep: 2 },
     }),
   };
 }

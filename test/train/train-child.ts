@@ -13,10 +13,8 @@ import { killRunOptions, useTfCpu } from './helpers.js';
 const [runDir, mode, delay = '0', interval] = process.argv.slice(2);
 const delayMs = Number(delay);
 await useTfCpu();
-const options = killRunOptions(runDir);
 const trainer = new Trainer({
-  ...options,
-  checkpoint: { ...options.checkpoint, interval: interval ?? options.checkpoint.interval },
+  ...killRunOptions(runDir, interval),
   resumeFrom: mode === 'resume' ? runDir : undefined,
   callbacks: [
     new JsonlLogger(join(runDir, 'log.jsonl'), { everySteps: 1 }),
