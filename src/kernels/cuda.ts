@@ -12,10 +12,7 @@
  * This module imports nothing but node built-ins and the addon, so it runs from dist/ without
  * node_modules (the GPU check in bench/device-check.sh relies on that).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon, type LoadedAddon } from '../addons.js';
 import {
   VectorGuard,
   checkAllocLength,
@@ -145,45 +142,13 @@ const ADDON_FILES: Record<AddonBuild, string> = {
   cpu: 'anneal_cpu.node',
 };
 
-/** build/Release seen from src/kernels (tsx) and from dist/src/kernels (compiled). */
-function addonDirs(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dirs = [
-    join(here, '..', '..', 'build', 'Release'),
-    join(here, '..', '..', '..', 'build', 'Release'),
-  ];
-  if (process.env.ANNEAL_ADDON_DIR) dirs.unshift(resolve(process.env.ANNEAL_ADDON_DIR));
-  return dirs;
-}
-
-type Loaded = { addon: NativeAddon; path: string } | { reason: string };
-const loadedAddons = new Map<AddonBuild, Loaded>();
-
-/** Loads one build of the addon once; on failure keeps the reason (sharp's loader is the model). */
-function loadAddon(build: AddonBuild): Loaded {
-  const cached = loadedAddons.get(build);
-  if (cached) return cached;
-  const file = ADDON_FILES[build];
-  const dirs = addonDirs();
-  const path = dirs.map((dir) => join(dir, file)).find((candidate) => existsSync(candidate));
-  let loaded: Loaded;
-  if (!path) {
-    const how =
-      build === 'cuda'
-        ? 'install the CUDA toolkit (nvcc) and cmake, then run `npm run build:addon`'
-        : 'install cmake and a C++17 compiler, then run `npm run build:addon`';
-    loaded = { reason: `${file} is not built (looked in ${dirs.join(', ')}); ${how}` };
-  } else {
-    try {
-      loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, path };
-    } catch (e) {
-      loaded = {
-        reason: `loading ${path} failed (${(e as Error).message}); rebuild it with \`npm run build:addon\``,
-      };
-    }
-  }
-  loadedAddons.set(build, loaded);
-  return loaded;
+/** Loads one build of the addon once (src/addons.ts keeps a failure's reason). */
+function loadBuild(build: AddonBuild): LoadedAddon<NativeAddon> {
+  const how =
+    build === 'cuda'
+      ? 'install the CUDA toolkit (nvcc) and cmake, then run `npm run build:addon`'
+      : 'install cmake and a C++17 compiler, then run `npm run build:addon`';
+  return loadAddon<NativeAddon>(ADDON_FILES[build], how);
 }
 
 // ---- probing -------------------------------------------------------------------------------
@@ -212,7 +177,7 @@ let cudaProbe: CudaProbe | undefined;
  */
 export function probeCuda(): CudaProbe {
   if (cudaProbe) return cudaProbe;
-  const loaded = loadAddon('cuda');
+  const loaded = loadBuild('cuda');
   if ('reason' in loaded) {
     cudaProbe = { ok: false, reason: loaded.reason };
   } else {
@@ -631,7 +596,7 @@ class NativeOps implements NativeFlatOps {
  */
 export function loadCudaOps(): NativeFlatOps {
   const probe = probeCuda();
-  const loaded = loadAddon('cuda');
+  const loaded = loadBuild('cuda');
   if (!probe.ok || 'reason' in loaded) {
     throw new KernelError('ANNEAL_KERNEL_UNAVAILABLE', `cuda kernels unavailable: ${probe.reason}`);
   }
@@ -644,7 +609,7 @@ export function loadCudaOps(): NativeFlatOps {
  * backend `auto` picks. Throws ANNEAL_KERNEL_UNAVAILABLE when the addon is not built.
  */
 export function loadNativeCpuOps(): NativeFlatOps {
-  const loaded = loadAddon('cpu');
+  const loaded = loadBuild('cpu');
   if ('reason' in loaded) {
     throw new KernelError(
       'ANNEAL_KERNEL_UNAVAILABLE',
