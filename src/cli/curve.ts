@@ -19,6 +19,7 @@ import {
   type CurveResult,
 } from '../tradeoff/index.js';
 import { writeCurveReport } from '../report/curve-report.js';
+import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { positiveInt, positiveNumber } from './parse.js';
 import { createProgress } from './progress.js';
@@ -129,6 +130,7 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     cycleWarmup: opts.cycleWarmup,
   };
   // Check everything a user can get wrong before touching the output directory.
+  checkOutDir(opts.out);
   checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
   const { engine, train, test, model } = await loadRecipeInputs(base);
   const bytes = recipeDataBytes(base) + trainingBytes(model, base.batchSize);

@@ -15,7 +15,7 @@ import { FLATNESS_MEASURES, measureFlatness, parseMeasures } from '../flatness/m
 import { ModelObjective } from '../flatness/objective.js';
 import { createFlatOps, type FlatVector, type KernelChoice } from '../kernels/index.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
-import { checkOutFile } from './output.js';
+import { checkOutFile } from '../runs/outputs.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 import { textTable } from './soup.js';
 import { minOf, maxOf } from '../stats.js';

@@ -11,7 +11,7 @@ import { findLr, type LrFinderResult, type LrRangeMode } from '../train/lr-finde
 import { loadRecipeInputs } from '../runs/recipe.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
-import { checkOutDir } from './output.js';
+import { checkOutDir } from '../runs/outputs.js';
 import { oneOf, positiveInt, positiveNumber } from './parse.js';
 import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { writeHtmlReport } from '../report/html.js';
 import { buildRunReport } from '../report/run-report.js';
 import { loadRun, resolveRuns } from '../report/runs.js';
-import { checkOutFile } from './output.js';
+import { checkOutFile } from '../runs/outputs.js';
 import { oneOf } from './parse.js';
 
 interface ReportOptions {

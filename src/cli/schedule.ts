@@ -12,7 +12,7 @@ import { formatPreview, previewSchedule, sampleSteps } from '../schedules/index.
 import { writeFileAtomic } from '../train/atomic.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import { Timeline } from '../time/index.js';
-import { checkOutFile } from './output.js';
+import { checkOutFile } from '../runs/outputs.js';
 import { positiveInt } from './parse.js';
 import { parseScheduleFlag } from './recipe-flags.js';
 import { minOf, maxOf } from '../stats.js';

@@ -18,7 +18,7 @@ import { loadDataset, type Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { createFlatOps, type KernelChoice } from '../kernels/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
-import { checkOutFile } from './output.js';
+import { checkOutFile } from '../runs/outputs.js';
 import { oneOf, positiveInt } from './parse.js';
 import { maxOf } from '../stats.js';
 

@@ -31,6 +31,7 @@ import {
   type RecipeFlagName,
   type RecipeFlagValues,
 } from './recipe-flags.js';
+import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, describePlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { ProgressCallback } from './progress.js';
 
@@ -97,6 +98,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     : { recipe: recipeFromOptions(opts), runPath: opts.out };
 
   // Check everything a user can get wrong before touching the run directory.
+  if (!opts.resume) checkOutDir(runPath);
   checkPlan({ bytes: recipeDataBytes(recipe) }, opts.force);
   const { engine, train, test, model } = await loadRecipeInputs(recipe);
   const paths = runDirPaths(runPath);

@@ -4,10 +4,11 @@
  * the CSV and checkpoints are written atomically; the log is append-only. An existing run is
  * never overwritten unless asked, and resuming one requires its config.json.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../train/atomic.js';
+import { checkOutDir } from './outputs.js';
 import { parseRecipe, type Recipe } from './recipe.js';
 
 export interface RunDir {
@@ -81,12 +82,7 @@ export function openRunDir(path: string, opts: OpenRunDirOptions): RunDir {
     }
     return run;
   }
-  if (existsSync(path) && !statSync(path).isDirectory()) {
-    throw new UsageError(
-      'ANNEAL_RUN_EXISTS',
-      `--out ${path} is a file, expected a directory (new or made by \`anneal ${opts.command}\`); choose another --out`,
-    );
-  }
+  checkOutDir(path);
   if (existsSync(path) && readdirSync(path).length > 0) {
     if (!opts.overwrite) {
       throw new UsageError(

@@ -13,7 +13,8 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { variesBatchSize } from '../methods/registry.js';
-import type { Recipe } from '../runs/recipe.js';
+import { recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
+import { Trainer } from '../train/trainer.js';
 import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
@@ -135,12 +136,13 @@ export function parseResources(
 }
 
 /**
- * Refuses, before any trial is queued, a search whose smallest job is less than one step of the
- * base recipe (each such job would fail): the first rung (min resource), and for schedulers that
- * continue a trial from its last rung, the step from one rung to the next (min * (eta - 1)). A
- * space that changes the batch size or the data is still checked trial by trial.
+ * Refuses, before any trial is queued, what would fail every trial: a base recipe whose Trainer
+ * cannot be built (a bad schedule or method option, blurpool on an MLP), and a smallest job of
+ * less than one step (the first rung, and for schedulers that continue a trial from its last
+ * rung, the step from one rung to the next: min * (eta - 1)). A space that changes the batch
+ * size, the data or the methods is still checked trial by trial.
  */
-async function checkSmallestJob(
+async function checkBaseRecipe(
   opts: Pick<SearchOptions, 'base' | 'scheduler'>,
   resources: { unit: TimeUnit; min: number },
   eta: number,
@@ -148,8 +150,12 @@ async function checkSmallestJob(
   splitSeed: number,
 ): Promise<void> {
   const { base } = opts;
-  const { train, model } = await trialData(base, valFraction, splitSeed);
-  model.dispose();
+  const { train, val, model } = await trialData(base, valFraction, splitSeed);
+  try {
+    new Trainer(recipeTrainerOptions(base, { train, test: val, model })).dispose();
+  } finally {
+    model.dispose();
+  }
   const probe = timelineOf(train, base);
   const continues = opts.scheduler !== 'morl';
   const smallest = resources.min * (continues ? Math.min(1, eta - 1) : 1);
@@ -216,7 +222,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     configs: opts.configs,
     minTrials: opts.minTrials,
   });
-  await checkSmallestJob(opts, resources, eta, valFraction, seed);
+  await checkBaseRecipe(opts, resources, eta, valFraction, seed);
   openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: false });
 
   const configs = new Map<number, TrialConfig>();

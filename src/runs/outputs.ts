@@ -1,7 +1,7 @@
 /**
  * Outputs are checked before any work starts, so a bad path fails in one line at once instead
- * of as a stack trace after the whole run. Files are replaced only with --overwrite (run
- * directories have their own rule: src/runs/run-dir.ts).
+ * of as a stack trace after the whole run. Files are replaced only with --overwrite; run
+ * directories (run-dir.ts) are replaced only when their own command made them.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
