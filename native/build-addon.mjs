@@ -5,7 +5,7 @@
 // Environment: ANNEAL_CUDA_ARCH ("90;80", default 90 = sm_90 SASS + compute_90 PTX), CUDACXX,
 // CUDA_PATH / CUDA_HOME (where to look for nvcc).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,17 @@ async function build(withCuda, nvcc) {
   await system.build();
 }
 
+/** The addons now in build/Release, and a note when the host device is missing. */
+function built() {
+  const names = ['anneal_cpu.node', 'anneal_cuda.node', 'anneal_host.node'].filter((name) =>
+    existsSync(join(root, 'build', 'Release', name)),
+  );
+  const host = names.includes('anneal_host.node')
+    ? ''
+    : '; oneDNN not found, so no anneal_host.node (the anneal-cpu backend): apt-get install libdnnl-dev, then npm run build:addon';
+  return names.join(', ') + host;
+}
+
 async function main() {
   const started = Date.now();
   const seconds = () => `${Math.round((Date.now() - started) / 1000)} s`;
@@ -85,7 +96,7 @@ async function main() {
   if (nvcc) {
     try {
       await build(true, nvcc);
-      say(`built anneal_cpu.node and anneal_cuda.node (nvcc ${nvcc}) in ${seconds()}`);
+      say(`built ${built()} (nvcc ${nvcc}) in ${seconds()}`);
       return;
     } catch (error) {
       say(`the CUDA addon did not build (${firstLine(error)}); building the CPU addon only`);
@@ -99,7 +110,7 @@ async function main() {
   }
   try {
     await build(false, null);
-    say(`built anneal_cpu.node in ${seconds()}`);
+    say(`built ${built()} in ${seconds()}`);
   } catch (error) {
     say(
       `native addons skipped: the build failed (${firstLine(error)}); a C++17 compiler is needed, then run npm run build:addon`,

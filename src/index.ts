@@ -5,6 +5,7 @@
  */
 export { AnnealError, UsageError, isAnnealError } from './errors.js';
 export * from './kernels/index.js';
+export * from './backend/index.js';
 export * from './time/index.js';
 export * from './engine/index.js';
 export * from './data/index.js';

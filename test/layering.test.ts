@@ -24,6 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['data'],
   ['time'],
   ['schedules'],
+  ['backend'],
   ['engine'],
   ['models'],
   ['optim'],

@@ -1,22 +1,29 @@
 /**
  * TensorFlow.js backend choice. Preference: `tensorflow` (native TF through
  * @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, optional peers that anneal never requires),
- * then `wasm` (the default), then `cpu`. Each candidate is tried by importing its package and
+ * then `wasm` (the default), then `cpu`. `anneal-cpu` (anneal's own backend on the addon's
+ * host device, oneDNN: src/backend) is chosen by name; `auto` does not pick it yet. Each candidate is tried by importing its package and
  * calling tf.setBackend, whose `false` (it does not throw when a backend fails to start) is always
  * checked; the reason tfjs only prints is captured instead, so `auto` stays quiet and a forced
  * backend that fails can say why in one line.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerAnnealCpu } from '../backend/index.js';
 import { UsageError } from '../errors.js';
 
-export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** Every backend a user may name. */
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu', 'anneal-cpu'] as const;
+export type TfBackendName = (typeof BACKEND_NAMES)[number];
 export type BackendRequest = 'auto' | TfBackendName;
 
+/** What `auto` tries, in order. */
 export const BACKEND_PREFERENCE: readonly TfBackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 interface Candidate {
   /** Packages tried in order; the first that imports registers the backend. */
   packages: readonly string[];
+  /** Or: registers the backend itself (throws why it cannot). */
+  register?: () => void;
   fix: string;
 }
 
@@ -32,6 +39,11 @@ const CANDIDATES: Readonly<Record<TfBackendName, Candidate>> = {
   cpu: {
     packages: ['@tensorflow/tfjs-backend-cpu'],
     fix: 'reinstall @tensorflow/tfjs-backend-cpu',
+  },
+  'anneal-cpu': {
+    packages: [],
+    register: registerAnnealCpu,
+    fix: 'install oneDNN (apt-get install libdnnl-dev) and run `npm run build:addon`, or use --backend wasm',
   },
 };
 
@@ -49,7 +61,7 @@ export interface BackendChoice {
 }
 
 export function isBackendRequest(value: string): value is BackendRequest {
-  return value === 'auto' || (BACKEND_PREFERENCE as readonly string[]).includes(value);
+  return value === 'auto' || (BACKEND_NAMES as readonly string[]).includes(value);
 }
 
 /** Parses a user-given backend name (flag or ANNEAL_BACKEND), naming the source on error. */
@@ -57,7 +69,7 @@ export function parseBackendRequest(value: string, source: string): BackendReque
   if (isBackendRequest(value)) return value;
   throw new UsageError(
     'ANNEAL_BAD_BACKEND',
-    `${source} is '${value}', expected one of auto, ${BACKEND_PREFERENCE.join(', ')}: pass one of those`,
+    `${source} is '${value}', expected one of auto, ${BACKEND_NAMES.join(', ')}: pass one of those`,
   );
 }
 
@@ -72,6 +84,14 @@ function firstLine(text: string): string {
 
 /** Imports the first package of the candidate that loads; returns null or the failure reason. */
 async function importBackendPackage(candidate: Candidate): Promise<string | null> {
+  if (candidate.register) {
+    try {
+      candidate.register();
+      return null;
+    } catch (e) {
+      return firstLine((e as Error).message);
+    }
+  }
   const failures: string[] = [];
   for (const pkg of candidate.packages) {
     try {

@@ -16,6 +16,7 @@ import {
 import { FAST_GRADIENT_KERNELS, useFastGradients } from './gradients.js';
 
 export {
+  BACKEND_NAMES,
   BACKEND_PREFERENCE,
   parseBackendRequest,
   selectBackend,
@@ -91,9 +92,10 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineState>
   useFastGradients(wantFast);
   current = {
     backend: chosen.backend,
+    // anneal-cpu's conv and matmul gradients are native kernels of its own.
     fastGradients:
       wantFast &&
-      chosen.backend !== 'tensorflow' &&
+      (chosen.backend === 'wasm' || chosen.backend === 'cpu') &&
       FAST_GRADIENT_KERNELS[chosen.backend].length > 0,
     attempts: chosen.attempts,
   };

@@ -33,7 +33,7 @@ import {
   loadDataset,
   type Dataset,
 } from '../data/index.js';
-import { initEngine, type EngineState } from '../engine/index.js';
+import { BACKEND_NAMES, initEngine, type EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { createMethod, earlyStopping, METHODS, nanGuard } from '../methods/index.js';
 import { createModel, isModelName, MODEL_NAMES, modelOptionKeys } from '../models/index.js';
@@ -46,7 +46,7 @@ import { parseDuration } from '../time/index.js';
 import type { TrainerOptions } from '../train/trainer.js';
 
 export const KERNEL_CHOICES = ['auto', 'cuda', 'wasm', 'js'] as const;
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 export const NAN_POLICIES = ['skip', 'stop', 'off'] as const;
 
 /** The values a recipe (or `anneal train` without one) gets for what it leaves out. */

@@ -1,0 +1,264 @@
+/*
+ * The N-API addon over anneal_device.h for the TensorFlow.js backend (src/backend): the host
+ * device's build is anneal_host.node. Tensors arrive as Float32Arrays (tfjs's own buffers, used
+ * in place) with their sizes; every length is checked against the sizes here, so a wrong
+ * argument is a JS exception with a `code`, never a write out of bounds.
+ */
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "anneal_device.h"
+
+namespace {
+
+[[noreturn]] void fail(Napi::Env env, const std::string &message, const char *code) {
+  Napi::Error error = Napi::TypeError::New(env, message);
+  error.Set("code", code);
+  throw error;
+}
+
+void check_status(Napi::Env env, int status) {
+  if (status == ANNEAL_DEVICE_OK) return;
+  Napi::Error error = Napi::Error::New(env, anneal_device_error());
+  error.Set("code", status == ANNEAL_DEVICE_INVALID ? "ANNEAL_DEVICE_INVALID"
+                                                    : "ANNEAL_DEVICE_FAILED");
+  throw error;
+}
+
+int64_t integer(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (!info[i].IsNumber()) fail(info.Env(), std::string(name) + " must be a number", "ANNEAL_DEVICE_ARGUMENT");
+  return info[i].As<Napi::Number>().Int64Value();
+}
+
+/** A Float32Array argument of exactly `length` values (or null when `optional`). */
+float *floats(const Napi::CallbackInfo &info, size_t i, const char *name, int64_t length,
+              bool optional = false) {
+  if (optional && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+  if (!info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    fail(info.Env(), std::string(name) + " must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
+  auto array = info[i].As<Napi::Float32Array>();
+  if (int64_t(array.ElementLength()) != length)
+    fail(info.Env(),
+         std::string(name) + " has " + std::to_string(array.ElementLength()) +
+             " values, expected " + std::to_string(length),
+         "ANNEAL_DEVICE_ARGUMENT");
+  return array.Data();
+}
+
+Napi::Value Describe(const Napi::CallbackInfo &info) {
+  char text[256];
+  anneal_device_describe(text, sizeof text);
+  return Napi::String::New(info.Env(), text);
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  anneal_device_set_threads(int(integer(info, 0, "threads")));
+  return Napi::Number::New(info.Env(), anneal_device_threads());
+}
+
+/** matmul(a, b, bias | null, c, batchA, batchB, m, k, n, transposeA, transposeB, act, alpha) */
+Napi::Value Matmul(const Napi::CallbackInfo &info) {
+  const int64_t batch_a = integer(info, 4, "batchA"), batch_b = integer(info, 5, "batchB");
+  const int64_t m = integer(info, 6, "m"), k = integer(info, 7, "k"), n = integer(info, 8, "n");
+  const int64_t batch = batch_a > batch_b ? batch_a : batch_b;
+  const float *a = floats(info, 0, "a", batch_a * m * k);
+  const float *b = floats(info, 1, "b", batch_b * k * n);
+  const float *bias = floats(info, 2, "bias", n, true);
+  float *c = floats(info, 3, "c", batch * m * n);
+  check_status(info.Env(),
+               anneal_device_matmul(a, b, bias, c, batch_a, batch_b, m, k, n,
+                                    info[9].ToBoolean(), info[10].ToBoolean(),
+                                    int(integer(info, 11, "activation")),
+                                    float(info[12].ToNumber().DoubleValue())));
+  return info.Env().Undefined();
+}
+
+/** The conv2d shape from an array of 17 numbers, in anneal_conv2d's field order. */
+anneal_conv2d conv_shape(const Napi::CallbackInfo &info) {
+  if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() != 17)
+    fail(info.Env(), "shape must be an array of 17 numbers", "ANNEAL_DEVICE_ARGUMENT");
+  auto array = info[0].As<Napi::Array>();
+  int64_t v[17];
+  for (uint32_t i = 0; i < 17; i++) v[i] = array.Get(i).ToNumber().Int64Value();
+  return {v[0], v[1], v[2],  v[3],  v[4],  v[5],  v[6],  v[7], v[8],
+          v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
+}
+
+int64_t x_size(const anneal_conv2d &s) { return s.batch * s.in_height * s.in_width * s.in_channels; }
+int64_t w_size(const anneal_conv2d &s) {
+  return s.filter_height * s.filter_width * s.in_channels * s.out_channels;
+}
+int64_t y_size(const anneal_conv2d &s) {
+  return s.batch * s.out_height * s.out_width * s.out_channels;
+}
+
+/** conv2d(shape, x, w, bias | null, y, activation, alpha) */
+Napi::Value Conv2d(const Napi::CallbackInfo &info) {
+  const anneal_conv2d s = conv_shape(info);
+  const float *x = floats(info, 1, "x", x_size(s));
+  const float *w = floats(info, 2, "filter", w_size(s));
+  const float *bias = floats(info, 3, "bias", s.out_channels, true);
+  float *y = floats(info, 4, "y", y_size(s));
+  check_status(info.Env(), anneal_device_conv2d(&s, x, w, bias, y,
+                                                int(integer(info, 5, "activation")),
+                                                float(info[6].ToNumber().DoubleValue())));
+  return info.Env().Undefined();
+}
+
+/** conv2dBackpropInput(shape, dy, w, dx) */
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo &info) {
+  const anneal_conv2d s = conv_shape(info);
+  const float *dy = floats(info, 1, "dy", y_size(s));
+  const float *w = floats(info, 2, "filter", w_size(s));
+  float *dx = floats(info, 3, "dx", x_size(s));
+  check_status(info.Env(), anneal_device_conv2d_backprop_input(&s, dy, w, dx));
+  return info.Env().Undefined();
+}
+
+/** conv2dBackpropFilter(shape, x, dy, dw) */
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo &info) {
+  const anneal_conv2d s = conv_shape(info);
+  const float *x = floats(info, 1, "x", x_size(s));
+  const float *dy = floats(info, 2, "dy", y_size(s));
+  float *dw = floats(info, 3, "dw", w_size(s));
+  check_status(info.Env(), anneal_device_conv2d_backprop_filter(&s, x, dy, dw));
+  return info.Env().Undefined();
+}
+
+/** Up to 6 integers from a JS array argument. */
+std::vector<int64_t> dims(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (!info[i].IsArray()) fail(info.Env(), std::string(name) + " must be an array", "ANNEAL_DEVICE_ARGUMENT");
+  auto array = info[i].As<Napi::Array>();
+  if (array.Length() < 1 || array.Length() > 6)
+    fail(info.Env(), std::string(name) + " must have 1 to 6 entries", "ANNEAL_DEVICE_ARGUMENT");
+  std::vector<int64_t> out(array.Length());
+  for (uint32_t k = 0; k < array.Length(); k++) out[k] = array.Get(k).ToNumber().Int64Value();
+  return out;
+}
+
+/** The values an input of `strides` over `out` reads: 1 + the largest offset. */
+int64_t extent(const std::vector<int64_t> &out, const std::vector<int64_t> &strides) {
+  int64_t last = 0;
+  for (size_t k = 0; k < out.size(); k++) {
+    if (out[k] <= 0 || strides[k] < 0) return -1;
+    last += (out[k] - 1) * strides[k];
+  }
+  return last + 1;
+}
+
+/** binary(op, outDims, a, aStrides, b, bStrides, out) */
+Napi::Value Binary(const Napi::CallbackInfo &info) {
+  const int op = int(integer(info, 0, "op"));
+  const auto out_dims = dims(info, 1, "outDims");
+  const auto a_strides = dims(info, 3, "aStrides");
+  const auto b_strides = dims(info, 5, "bStrides");
+  if (a_strides.size() != out_dims.size() || b_strides.size() != out_dims.size())
+    fail(info.Env(), "strides must have one entry per output dim", "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t na = extent(out_dims, a_strides), nb = extent(out_dims, b_strides);
+  if (na < 0 || nb < 0) fail(info.Env(), "dims must be >= 1 and strides >= 0", "ANNEAL_DEVICE_ARGUMENT");
+  int64_t n = 1;
+  for (int64_t d : out_dims) n *= d;
+  // An input may hold more values than it reads (a broadcast row), never fewer.
+  auto input = [&](size_t i, const char *name, int64_t reads) {
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(info.Env(), std::string(name) + " must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
+    auto array = info[i].As<Napi::Float32Array>();
+    if (int64_t(array.ElementLength()) < reads)
+      fail(info.Env(), std::string(name) + " is too short for its strides", "ANNEAL_DEVICE_ARGUMENT");
+    return array.Data();
+  };
+  const float *a = input(2, "a", na);
+  const float *b = input(4, "b", nb);
+  float *out = floats(info, 6, "out", n);
+  check_status(info.Env(), anneal_device_binary(op, int(out_dims.size()), out_dims.data(), a,
+                                                a_strides.data(), b, b_strides.data(), out));
+  return info.Env().Undefined();
+}
+
+/** unary(op, x, y, alpha) */
+Napi::Value Unary(const Napi::CallbackInfo &info) {
+  if (!info[1].IsTypedArray()) fail(info.Env(), "x must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t n = int64_t(info[1].As<Napi::TypedArray>().ElementLength());
+  const float *x = floats(info, 1, "x", n);
+  float *y = floats(info, 2, "y", n);
+  check_status(info.Env(), anneal_device_unary(int(integer(info, 0, "op")), x, y, n,
+                                               float(info[3].ToNumber().DoubleValue())));
+  return info.Env().Undefined();
+}
+
+/** reduce(op, x, y, outer, reduce, inner) */
+Napi::Value Reduce(const Napi::CallbackInfo &info) {
+  const int64_t outer = integer(info, 3, "outer"), reduce = integer(info, 4, "reduce"),
+                inner = integer(info, 5, "inner");
+  const float *x = floats(info, 1, "x", outer * reduce * inner);
+  float *y = floats(info, 2, "y", outer * inner);
+  check_status(info.Env(), anneal_device_reduce(int(integer(info, 0, "op")), x, y, outer, reduce, inner));
+  return info.Env().Undefined();
+}
+
+/** The pool2d shape from an array of 14 numbers, in anneal_pool2d's field order. */
+anneal_pool2d pool_shape(const Napi::CallbackInfo &info) {
+  if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() != 14)
+    fail(info.Env(), "shape must be an array of 14 numbers", "ANNEAL_DEVICE_ARGUMENT");
+  auto array = info[0].As<Napi::Array>();
+  int64_t v[14];
+  for (uint32_t i = 0; i < 14; i++) v[i] = array.Get(i).ToNumber().Int64Value();
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+}
+
+int64_t pool_in(const anneal_pool2d &s) { return s.batch * s.in_height * s.in_width * s.channels; }
+int64_t pool_out(const anneal_pool2d &s) {
+  return s.batch * s.out_height * s.out_width * s.channels;
+}
+
+/** pool(kind, shape, x, y): kind 'max' or 'avg' */
+Napi::Value Pool(const Napi::CallbackInfo &info) {
+  const anneal_pool2d s = pool_shape(info);
+  const float *x = floats(info, 1, "x", pool_in(s));
+  float *y = floats(info, 2, "y", pool_out(s));
+  const bool max = info[3].ToBoolean();
+  check_status(info.Env(), max ? anneal_device_max_pool(&s, x, y) : anneal_device_avg_pool(&s, x, y));
+  return info.Env().Undefined();
+}
+
+/** maxPoolGrad(shape, x, dy, dx) */
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
+  const anneal_pool2d s = pool_shape(info);
+  const float *x = floats(info, 1, "x", pool_in(s));
+  const float *dy = floats(info, 2, "dy", pool_out(s));
+  float *dx = floats(info, 3, "dx", pool_in(s));
+  check_status(info.Env(), anneal_device_max_pool_grad(&s, x, dy, dx));
+  return info.Env().Undefined();
+}
+
+/** avgPoolGrad(shape, dy, dx) */
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {
+  const anneal_pool2d s = pool_shape(info);
+  const float *dy = floats(info, 1, "dy", pool_out(s));
+  float *dx = floats(info, 2, "dx", pool_in(s));
+  check_status(info.Env(), anneal_device_avg_pool_grad(&s, dy, dx));
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("pool", Napi::Function::New(env, Pool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
+  exports.Set("describe", Napi::Function::New(env, Describe));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(anneal_host, Init)

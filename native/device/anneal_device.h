@@ -1,0 +1,150 @@
+/*
+ * The device interface of anneal's TensorFlow.js backend (src/backend): the kernels a device
+ * runs on tensors that live in its memory, behind a plain C ABI. The host device implements it
+ * on oneDNN (native/host/device_host.cpp); the CUDA device is to implement the same header.
+ *
+ * Layouts are TensorFlow.js's: row-major, images NHWC, convolution filters HWIO
+ * ([kh, kw, in, out]). Every function returns 0 or a status from the list below, and
+ * anneal_device_error() says what went wrong in the calling thread's last failed call.
+ */
+#ifndef ANNEAL_DEVICE_H
+#define ANNEAL_DEVICE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum anneal_device_status {
+  ANNEAL_DEVICE_OK = 0,
+  /* The arguments do not describe a valid op (a size <= 0, a shape that does not fit). */
+  ANNEAL_DEVICE_INVALID = 1,
+  /* The device library refused or failed the op; anneal_device_error() has its message. */
+  ANNEAL_DEVICE_FAILED = 2,
+};
+
+/* The activation fused after a matmul or convolution (+ bias), as tfjs's fused ops name them. */
+enum anneal_activation {
+  ANNEAL_ACT_LINEAR = 0,
+  ANNEAL_ACT_RELU = 1,
+  ANNEAL_ACT_RELU6 = 2,
+  ANNEAL_ACT_ELU = 3,
+  ANNEAL_ACT_LEAKYRELU = 4, /* with alpha */
+  ANNEAL_ACT_SIGMOID = 5,
+};
+
+/* The device's name ("host: oneDNN 2.6.3, 2 threads") into `out` (at most `size` bytes). */
+void anneal_device_describe(char *out, int size);
+
+/* The calling thread's message for its last failed call. */
+const char *anneal_device_error(void);
+
+/* Threads the device's kernels use (0: the machine's cores). */
+void anneal_device_set_threads(int threads);
+int anneal_device_threads(void);
+
+/*
+ * c[b] = act(op(a[b]) x op(b[b]) + bias), op = transpose or not; a is [batchA, M, K] (or
+ * [batchA, K, M] with transpose_a), b is [batchB, K, N] (or [batchB, N, K]), c is
+ * [max(batchA, batchB), M, N]. A batch of 1 broadcasts. bias: NULL or N values.
+ */
+int anneal_device_matmul(const float *a, const float *b, const float *bias, float *c,
+                         int64_t batch_a, int64_t batch_b, int64_t m, int64_t k, int64_t n,
+                         int transpose_a, int transpose_b, int activation, float alpha);
+
+/* One 2-D convolution's shapes, NHWC with HWIO filters; padding as tfjs computes it. */
+struct anneal_conv2d {
+  int64_t batch, in_height, in_width, in_channels;
+  int64_t filter_height, filter_width, out_channels;
+  int64_t out_height, out_width;
+  int64_t stride_height, stride_width;
+  int64_t dilation_height, dilation_width; /* 1 = no dilation */
+  int64_t pad_top, pad_left, pad_bottom, pad_right;
+};
+
+/* y = act(conv(x, w) + bias); bias: NULL or out_channels values. */
+int anneal_device_conv2d(const struct anneal_conv2d *shape, const float *x, const float *w,
+                         const float *bias, float *y, int activation, float alpha);
+
+/* dx = the gradient of conv(x, w) with respect to x, given dy. */
+int anneal_device_conv2d_backprop_input(const struct anneal_conv2d *shape, const float *dy,
+                                        const float *w, float *dx);
+
+/* dw = the gradient of conv(x, w) with respect to w, given dy. */
+int anneal_device_conv2d_backprop_filter(const struct anneal_conv2d *shape, const float *x,
+                                         const float *dy, float *dw);
+
+/* Elementwise binary ops, as tfjs's kernels of the same names compute them. */
+enum anneal_binary {
+  ANNEAL_BIN_ADD = 0,
+  ANNEAL_BIN_SUB = 1,
+  ANNEAL_BIN_MUL = 2,
+  ANNEAL_BIN_DIV = 3,
+  ANNEAL_BIN_MAX = 4,
+  ANNEAL_BIN_MIN = 5,
+  ANNEAL_BIN_SQUARED_DIFFERENCE = 6,
+};
+
+/*
+ * out[i] = op(a[ia], b[ib]) over an output of `rank` (<= 6) dims; a_strides and b_strides give
+ * each input's stride per output dim, 0 where it broadcasts.
+ */
+int anneal_device_binary(int op, int rank, const int64_t *out_dims, const float *a,
+                         const int64_t *a_strides, const float *b, const int64_t *b_strides,
+                         float *out);
+
+/* Elementwise unary ops; alpha is Step's value for x <= 0 (tfjs's Step) and unused otherwise. */
+enum anneal_unary {
+  ANNEAL_UN_RELU = 0,
+  ANNEAL_UN_STEP = 1,
+  ANNEAL_UN_SQUARE = 2,
+  ANNEAL_UN_NEG = 3,
+  ANNEAL_UN_EXP = 4,
+  ANNEAL_UN_LOG = 5,
+  ANNEAL_UN_SQRT = 6,
+  ANNEAL_UN_RSQRT = 7,
+  ANNEAL_UN_SIGMOID = 8,
+  ANNEAL_UN_TANH = 9,
+  ANNEAL_UN_ABS = 10,
+};
+
+int anneal_device_unary(int op, const float *x, float *y, int64_t n, float alpha);
+
+/* Reductions of x viewed as [outer, reduce, inner] to y [outer, inner]. */
+enum anneal_reduce {
+  ANNEAL_RED_SUM = 0,
+  ANNEAL_RED_MEAN = 1,
+  ANNEAL_RED_MAX = 2,
+  ANNEAL_RED_MIN = 3,
+};
+
+/* The same result whatever the thread count: each output is summed by one thread, in order. */
+int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_t reduce,
+                         int64_t inner);
+
+/* One 2-D pooling's shapes, NHWC; padding as tfjs computes it. */
+struct anneal_pool2d {
+  int64_t batch, in_height, in_width, channels;
+  int64_t filter_height, filter_width, out_height, out_width;
+  int64_t stride_height, stride_width, dilation_height, dilation_width;
+  int64_t pad_top, pad_left;
+};
+
+/* Max pooling (padding never wins) and its gradient: dy goes to each window's first maximum. */
+int anneal_device_max_pool(const struct anneal_pool2d *shape, const float *x, float *y);
+int anneal_device_max_pool_grad(const struct anneal_pool2d *shape, const float *x,
+                                const float *dy, float *dx);
+
+/*
+ * Average pooling over each window's positions inside the image, and its gradient, which (as
+ * tfjs's AvgPoolGrad does) spreads dy / (filter_height * filter_width) over the whole window.
+ */
+int anneal_device_avg_pool(const struct anneal_pool2d *shape, const float *x, float *y);
+int anneal_device_avg_pool_grad(const struct anneal_pool2d *shape, const float *dy, float *dx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANNEAL_DEVICE_H */

@@ -1,0 +1,283 @@
+/*
+ * The host device's kernels that oneDNN 2.6 does not provide, or not in the form tfjs calls them,
+ * as plain loops on the same OpenMP pool: broadcasting binary ops (oneDNN broadcasts only its
+ * second input), unary ops, reductions, and pooling with tfjs's MaxPoolGrad signature (dy, x, y,
+ * no workspace). Each follows tfjs-backend-cpu's arithmetic: NaN rules, which maximum wins a
+ * tie, which positions a padded window counts. Sums accumulate in double, as tfjs's JavaScript
+ * numbers do, and each output is summed by one thread in a fixed order, so results do not
+ * depend on the thread count.
+ */
+#include "anneal_device.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace {
+
+constexpr int kMaxRank = 6;
+
+inline float binary(int op, float a, float b) {
+  switch (op) {
+    case ANNEAL_BIN_ADD: return a + b;
+    case ANNEAL_BIN_SUB: return a - b;
+    case ANNEAL_BIN_MUL: return a * b;
+    case ANNEAL_BIN_DIV: return a / b;
+    // Math.max / Math.min: NaN wins.
+    case ANNEAL_BIN_MAX: return std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b);
+    case ANNEAL_BIN_MIN: return std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b);
+    default: {  // ANNEAL_BIN_SQUARED_DIFFERENCE
+      const float d = a - b;
+      return d * d;
+    }
+  }
+}
+
+template <int Op>
+void binary_row(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = binary(Op, a[i * sa], b[i * sb]);
+}
+
+using RowFn = void (*)(const float *, int64_t, const float *, int64_t, float *, int64_t);
+
+RowFn row_function(int op) {
+  switch (op) {
+    case ANNEAL_BIN_ADD: return binary_row<ANNEAL_BIN_ADD>;
+    case ANNEAL_BIN_SUB: return binary_row<ANNEAL_BIN_SUB>;
+    case ANNEAL_BIN_MUL: return binary_row<ANNEAL_BIN_MUL>;
+    case ANNEAL_BIN_DIV: return binary_row<ANNEAL_BIN_DIV>;
+    case ANNEAL_BIN_MAX: return binary_row<ANNEAL_BIN_MAX>;
+    case ANNEAL_BIN_MIN: return binary_row<ANNEAL_BIN_MIN>;
+    case ANNEAL_BIN_SQUARED_DIFFERENCE: return binary_row<ANNEAL_BIN_SQUARED_DIFFERENCE>;
+    default: return nullptr;
+  }
+}
+
+inline float unary(int op, float x, float alpha) {
+  switch (op) {
+    case ANNEAL_UN_RELU: return x < 0 ? 0.f : x;  // NaN stays NaN
+    case ANNEAL_UN_STEP: return std::isnan(x) ? NAN : (x > 0 ? 1.f : alpha);
+    case ANNEAL_UN_SQUARE: return x * x;
+    case ANNEAL_UN_NEG: return -x;
+    case ANNEAL_UN_EXP: return std::exp(x);
+    case ANNEAL_UN_LOG: return std::log(x);
+    case ANNEAL_UN_SQRT: return std::sqrt(x);
+    case ANNEAL_UN_RSQRT: return 1.f / std::sqrt(x);
+    case ANNEAL_UN_SIGMOID: return 1.f / (1.f + std::exp(-x));
+    case ANNEAL_UN_TANH: return std::tanh(x);
+    default: return std::fabs(x);  // ANNEAL_UN_ABS
+  }
+}
+
+/** The window of output row (or column) `out` along one axis, as tfjs's pool loops walk it. */
+struct Window {
+  int64_t begin, end, step;
+};
+
+inline Window window(int64_t out, int64_t stride, int64_t pad, int64_t filter, int64_t dilation,
+                     int64_t size) {
+  const int64_t corner = out * stride - pad;
+  int64_t begin = corner;
+  while (begin < 0) begin += dilation;
+  const int64_t effective = (filter - 1) * dilation + 1;
+  const int64_t end = corner + effective < size ? corner + effective : size;
+  return {begin, end, dilation};
+}
+
+bool bad_pool(const anneal_pool2d *s) {
+  if (s == nullptr) return true;
+  const int64_t sizes[] = {s->batch,        s->in_height,     s->in_width,       s->channels,
+                           s->filter_height, s->filter_width, s->out_height,     s->out_width,
+                           s->stride_height, s->stride_width, s->dilation_height, s->dilation_width};
+  for (int64_t v : sizes)
+    if (v <= 0) return true;
+  return s->pad_top < 0 || s->pad_left < 0;
+}
+
+/**
+ * Max pooling of one image: y's maxima, and (when `argmax` is given) where each came from as an
+ * index into the image, -1 where no value beat -Infinity (tfjs then passes no gradient on).
+ */
+void max_pool_image(const anneal_pool2d &s, const float *x, float *y, int64_t *argmax) {
+  const int64_t c = s.channels;
+  std::vector<float> best(static_cast<size_t>(c));
+  std::vector<int64_t> where(static_cast<size_t>(c));
+  for (int64_t oy = 0; oy < s.out_height; oy++) {
+    const Window rows = window(oy, s.stride_height, s.pad_top, s.filter_height, s.dilation_height,
+                               s.in_height);
+    for (int64_t ox = 0; ox < s.out_width; ox++) {
+      const Window cols = window(ox, s.stride_width, s.pad_left, s.filter_width,
+                                 s.dilation_width, s.in_width);
+      std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+      std::fill(where.begin(), where.end(), -1);
+      for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
+        for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
+          const int64_t at = (r * s.in_width + q) * c;
+          for (int64_t d = 0; d < c; d++) {
+            // Strictly greater: the first maximum wins a tie, and NaN never does (as in tfjs).
+            if (x[at + d] > best[d]) {
+              best[d] = x[at + d];
+              where[d] = at + d;
+            }
+          }
+        }
+      }
+      const int64_t out = (oy * s.out_width + ox) * c;
+      if (y != nullptr) std::memcpy(y + out, best.data(), size_t(c) * sizeof(float));
+      if (argmax != nullptr) std::memcpy(argmax + out, where.data(), size_t(c) * sizeof(int64_t));
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int anneal_device_binary(int op, int rank, const int64_t *out_dims, const float *a,
+                         const int64_t *a_strides, const float *b, const int64_t *b_strides,
+                         float *out) {
+  const RowFn row = row_function(op);
+  if (row == nullptr || rank < 1 || rank > kMaxRank) return ANNEAL_DEVICE_INVALID;
+  int64_t rows = 1;
+  for (int i = 0; i < rank - 1; i++) rows *= out_dims[i];
+  const int64_t n = out_dims[rank - 1];
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    // The row's offsets in a and b, from its multi-index over the leading dims.
+    int64_t rest = r, oa = 0, ob = 0;
+    for (int i = rank - 2; i >= 0; i--) {
+      const int64_t index = rest % out_dims[i];
+      rest /= out_dims[i];
+      oa += index * a_strides[i];
+      ob += index * b_strides[i];
+    }
+    row(a + oa, a_strides[rank - 1], b + ob, b_strides[rank - 1], out + r * n, n);
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_unary(int op, const float *x, float *y, int64_t n, float alpha) {
+  if (op < ANNEAL_UN_RELU || op > ANNEAL_UN_ABS || n < 0) return ANNEAL_DEVICE_INVALID;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) y[i] = unary(op, x[i], alpha);
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_t reduce,
+                         int64_t inner) {
+  if (op < ANNEAL_RED_SUM || op > ANNEAL_RED_MIN || outer < 1 || reduce < 1 || inner < 1)
+    return ANNEAL_DEVICE_INVALID;
+  const bool extreme = op == ANNEAL_RED_MAX || op == ANNEAL_RED_MIN;
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t i = 0; i < inner; i++) {
+      const float *p = x + o * reduce * inner + i;
+      if (extreme) {
+        float v = p[0];
+        for (int64_t r = 1; r < reduce; r++) {
+          const float e = p[r * inner];
+          // tfjs: a NaN is taken, and then kept.
+          if (std::isnan(e) || (op == ANNEAL_RED_MAX ? e > v : e < v)) v = e;
+          if (std::isnan(v)) break;
+        }
+        y[o * inner + i] = v;
+      } else {
+        double sum = 0;
+        for (int64_t r = 0; r < reduce; r++) sum += p[r * inner];
+        y[o * inner + i] = float(op == ANNEAL_RED_MEAN ? sum / double(reduce) : sum);
+      }
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_max_pool(const anneal_pool2d *s, const float *x, float *y) {
+  if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
+  const int64_t in = s->in_height * s->in_width * s->channels;
+  const int64_t out = s->out_height * s->out_width * s->channels;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < s->batch; b++) max_pool_image(*s, x + b * in, y + b * out, nullptr);
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_max_pool_grad(const anneal_pool2d *s, const float *x, const float *dy,
+                                float *dx) {
+  if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
+  const int64_t in = s->in_height * s->in_width * s->channels;
+  const int64_t out = s->out_height * s->out_width * s->channels;
+  // Images are independent: each thread scatters into its own images' dx.
+#pragma omp parallel
+  {
+    std::vector<int64_t> argmax(static_cast<size_t>(out));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < s->batch; b++) {
+      max_pool_image(*s, x + b * in, nullptr, argmax.data());
+      float *g = dx + b * in;
+      std::memset(g, 0, size_t(in) * sizeof(float));
+      const float *d = dy + b * out;
+      for (int64_t o = 0; o < out; o++)
+        if (argmax[o] >= 0) g[argmax[o]] += d[o];
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_avg_pool(const anneal_pool2d *s, const float *x, float *y) {
+  if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
+  const int64_t c = s->channels;
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t b = 0; b < s->batch; b++) {
+    for (int64_t oy = 0; oy < s->out_height; oy++) {
+      const float *image = x + b * s->in_height * s->in_width * c;
+      const Window rows = window(oy, s->stride_height, s->pad_top, s->filter_height,
+                                 s->dilation_height, s->in_height);
+      std::vector<double> sum(static_cast<size_t>(c));
+      for (int64_t ox = 0; ox < s->out_width; ox++) {
+        const Window cols = window(ox, s->stride_width, s->pad_left, s->filter_width,
+                                   s->dilation_width, s->in_width);
+        std::fill(sum.begin(), sum.end(), 0.0);
+        int64_t count = 0;
+        for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
+          for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
+            const float *p = image + (r * s->in_width + q) * c;
+            for (int64_t d = 0; d < c; d++) sum[d] += p[d];
+            count++;
+          }
+        }
+        float *o = y + ((b * s->out_height + oy) * s->out_width + ox) * c;
+        for (int64_t d = 0; d < c; d++) o[d] = float(sum[d] / double(count));
+      }
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_avg_pool_grad(const anneal_pool2d *s, const float *dy, float *dx) {
+  if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
+  const int64_t c = s->channels;
+  const int64_t in = s->in_height * s->in_width * c;
+  const float share = 1.f / float(s->filter_height * s->filter_width);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < s->batch; b++) {
+    float *g = dx + b * in;
+    std::memset(g, 0, size_t(in) * sizeof(float));
+    for (int64_t oy = 0; oy < s->out_height; oy++) {
+      const Window rows = window(oy, s->stride_height, s->pad_top, s->filter_height,
+                                 s->dilation_height, s->in_height);
+      for (int64_t ox = 0; ox < s->out_width; ox++) {
+        const Window cols = window(ox, s->stride_width, s->pad_left, s->filter_width,
+                                   s->dilation_width, s->in_width);
+        const float *d = dy + ((b * s->out_height + oy) * s->out_width + ox) * c;
+        for (int64_t r = rows.begin; r < rows.end; r += rows.step)
+          for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
+            float *p = g + (r * s->in_width + q) * c;
+            for (int64_t k = 0; k < c; k++) p[k] += d[k] * share;
+          }
+      }
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,110 @@
+/**
+ * The host device: anneal_host.node (native/binding/backend_addon.cc over
+ * native/device/anneal_device.h, on oneDNN). Tensors are passed as their Float32Arrays, used in
+ * place; sizes are checked again on the native side.
+ */
+import { loadAddon, type LoadedAddon } from '../addons.js';
+import { UsageError } from '../errors.js';
+
+/** The conv2d shape, in anneal_device.h's `anneal_conv2d` field order (17 numbers). */
+export type Conv2dShape = readonly number[];
+
+export interface HostDevice {
+  describe(): string;
+  /** Sets the kernels' thread count (0: the machine's cores); returns the count now in force. */
+  setThreads(threads: number): number;
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    c: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    k: number,
+    n: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    activation: number,
+    alpha: number,
+  ): void;
+  conv2d(
+    shape: Conv2dShape,
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    activation: number,
+    alpha: number,
+  ): void;
+  conv2dBackpropInput(
+    shape: Conv2dShape,
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+  ): void;
+  conv2dBackpropFilter(
+    shape: Conv2dShape,
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+  ): void;
+  binary(
+    op: number,
+    outDims: readonly number[],
+    a: Float32Array,
+    aStrides: readonly number[],
+    b: Float32Array,
+    bStrides: readonly number[],
+    out: Float32Array,
+  ): void;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  reduce(
+    op: number,
+    x: Float32Array,
+    y: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+  ): void;
+  pool(shape: Pool2dShape, x: Float32Array, y: Float32Array, max: boolean): void;
+  maxPoolGrad(shape: Pool2dShape, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  avgPoolGrad(shape: Pool2dShape, dy: Float32Array, dx: Float32Array): void;
+}
+
+/** The pool2d shape, in anneal_device.h's `anneal_pool2d` field order (14 numbers). */
+export type Pool2dShape = readonly number[];
+
+export const HOST_ADDON = 'anneal_host.node';
+
+/**
+ * OpenMP's threads spin after each parallel region by default (OMP_WAIT_POLICY=active); between
+ * kernels the main thread runs JavaScript, so on a small machine the spinning threads take the
+ * cores it and V8 need (a CNN step: 570 ms spinning, 106 ms passive, on 2 cores). libgomp reads
+ * the variable when it loads, so it is set before the addon is.
+ */
+function loadHost(): LoadedAddon<HostDevice> {
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+  return loadAddon<HostDevice>(HOST_ADDON, HOW_TO_BUILD);
+}
+
+/** Why the host device cannot load here, or null when it can. */
+export function hostDeviceProblem(): string | null {
+  const loaded = loadHost();
+  return 'reason' in loaded ? loaded.reason : null;
+}
+
+const HOW_TO_BUILD =
+  'install oneDNN (`apt-get install libdnnl-dev`), then run `npm run build:addon`';
+
+/** The host device, or a UsageError that says why it is missing and how to get it. */
+export function hostDevice(): HostDevice {
+  const loaded = loadHost();
+  if ('reason' in loaded) {
+    throw new UsageError(
+      'ANNEAL_BACKEND_UNAVAILABLE',
+      `the anneal-cpu backend cannot load: ${loaded.reason}`,
+    );
+  }
+  return loaded.addon;
+}

@@ -1,0 +1,14 @@
+/**
+ * anneal's own TensorFlow.js backend over the addon: `anneal-cpu`, the host device (oneDNN,
+ * threads). See DESIGN.md's "Native backend".
+ */
+export { registerAnnealCpu, NATIVE_KERNELS } from './register.js';
+export { AnnealCpuBackend } from './host-backend.js';
+export {
+  fallbackTally,
+  nativeTally,
+  resetKernelTally,
+  BACKEND_NAME,
+  type KernelCount,
+} from './kernels/fallback.js';
+export { hostDevice, hostDeviceProblem, type HostDevice } from './device.js';

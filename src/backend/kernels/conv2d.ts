@@ -1,0 +1,137 @@
+/**
+ * Conv2D, FusedConv2D (bias and activation fused) and both backprops on the host device's oneDNN
+ * convolutions, NHWC with HWIO filters as tfjs stores them; NCHW calls fall back.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Conv2dShape } from '../device.js';
+import { nativeActivation } from './activation.js';
+import { nativeOr } from './fallback.js';
+
+type Info = tf.backend_util.Conv2DInfo;
+type Shape4 = [number, number, number, number];
+
+/** The device's shape of a conv, or null where it does not take it (NCHW, an empty tensor). */
+function deviceShape(info: Info): Conv2dShape | null {
+  if (info.dataFormat !== 'channelsLast') return null;
+  const { top, left, bottom, right } = info.padInfo;
+  const shape = [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+  ];
+  return shape.slice(0, 13).every((d) => d > 0) && shape.slice(13).every((p) => p >= 0)
+    ? shape
+    : null;
+}
+
+const allFloat = (...ts: (tf.TensorInfo | undefined)[]) =>
+  ts.every((t) => t === undefined || t.dtype === 'float32');
+
+function forward(
+  args: Parameters<Parameters<typeof nativeOr>[1]>[0],
+  bias: tf.TensorInfo | undefined,
+  activation: string | undefined,
+  alpha: number,
+): tf.TensorInfo | null {
+  const { x, filter } = args.inputs as unknown as Record<'x' | 'filter', tf.TensorInfo>;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } =
+    args.attrs as unknown as tf.Conv2DAttrs;
+  const act = nativeActivation(activation);
+  if (act === null || !allFloat(x, filter, bias)) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filter.shape as Shape4,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  const shape = deviceShape(info);
+  if (!shape) return null;
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return null;
+  const { backend } = args;
+  const y = new Float32Array(tf.util.sizeFromShape(info.outShape));
+  backend.device.conv2d(
+    shape,
+    backend.floats(x),
+    backend.floats(filter),
+    bias ? backend.floats(bias) : null,
+    y,
+    act,
+    alpha,
+  );
+  return backend.makeTensorInfo(info.outShape, 'float32', y);
+}
+
+export const conv2dConfig = nativeOr(tf.Conv2D, (args) => forward(args, undefined, 'linear', 0));
+
+export const fusedConv2dConfig = nativeOr(tf.FusedConv2D, (args) => {
+  const { bias, preluActivationWeights } = args.inputs as Partial<
+    Record<'bias' | 'preluActivationWeights', tf.TensorInfo>
+  >;
+  const { activation, leakyreluAlpha } = args.attrs as unknown as tf.FusedConv2DAttrs;
+  if (preluActivationWeights) return null;
+  return forward(args, bias, activation, leakyreluAlpha ?? 0);
+});
+
+export const conv2dBackpropInputConfig = nativeOr(tf.Conv2DBackpropInput, (args) => {
+  const { dy, filter } = args.inputs as unknown as Record<'dy' | 'filter', tf.TensorInfo>;
+  const { inputShape, strides, pad, dataFormat, dimRoundingMode } =
+    args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  if (!allFloat(dy, filter)) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape as Shape4,
+    filter.shape as Shape4,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  const shape = deviceShape(info);
+  if (!shape) return null;
+  const { backend } = args;
+  const dx = new Float32Array(tf.util.sizeFromShape(inputShape));
+  backend.device.conv2dBackpropInput(shape, backend.floats(dy), backend.floats(filter), dx);
+  return backend.makeTensorInfo(inputShape, 'float32', dx);
+});
+
+export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (args) => {
+  const { x, dy } = args.inputs as unknown as Record<'x' | 'dy', tf.TensorInfo>;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (!allFloat(x, dy)) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filterShape as Shape4,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  const shape = deviceShape(info);
+  if (!shape) return null;
+  const { backend } = args;
+  const dw = new Float32Array(tf.util.sizeFromShape(filterShape));
+  backend.device.conv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);
+  return backend.makeTensorInfo(filterShape, 'float32', dw);
+});

@@ -1,0 +1,98 @@
+/**
+ * Elementwise kernels on float32: binary ops with tfjs's broadcasting (both sides may broadcast,
+ * which oneDNN's binary primitive does not take), and unary ops; the native loops follow
+ * tfjs-backend-cpu's arithmetic, NaN rules included (native/host/loops.cpp).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { nativeOr } from './fallback.js';
+
+/** anneal_device.h's anneal_binary numbers. */
+const BINARY: Record<string, number> = {
+  [tf.Add]: 0,
+  [tf.Sub]: 1,
+  [tf.Multiply]: 2,
+  [tf.RealDiv]: 3,
+  [tf.Maximum]: 4,
+  [tf.Minimum]: 5,
+  [tf.SquaredDifference]: 6,
+};
+
+/** anneal_device.h's anneal_unary numbers. */
+const UNARY: Record<string, number> = {
+  [tf.Relu]: 0,
+  [tf.Step]: 1,
+  [tf.Square]: 2,
+  [tf.Neg]: 3,
+  [tf.Exp]: 4,
+  [tf.Log]: 5,
+  [tf.Sqrt]: 6,
+  [tf.Rsqrt]: 7,
+  [tf.Sigmoid]: 8,
+  [tf.Tanh]: 9,
+  [tf.Abs]: 10,
+};
+
+const MAX_RANK = 6;
+
+/**
+ * The output dims and each input's strides over them (0 where it broadcasts), with adjacent
+ * dims merged wherever both inputs read them as one run, so rows are as long as they can be.
+ */
+export function broadcastStrides(
+  aShape: readonly number[],
+  bShape: readonly number[],
+): { dims: number[]; a: number[]; b: number[] } {
+  const out = tf.backend_util.assertAndGetBroadcastShape([...aShape], [...bShape]);
+  const dims = out.length === 0 ? [1] : out;
+  const stridesOf = (shape: readonly number[]) => {
+    const padded = [...Array(dims.length - shape.length).fill(1), ...shape];
+    const strides = new Array<number>(dims.length);
+    let step = 1;
+    for (let k = dims.length - 1; k >= 0; k--) {
+      strides[k] = padded[k] === 1 && dims[k] !== 1 ? 0 : step;
+      step *= padded[k];
+    }
+    return strides;
+  };
+  const sa = stridesOf(aShape);
+  const sb = stridesOf(bShape);
+  const merged = { dims: [dims.at(-1)!], a: [sa.at(-1)!], b: [sb.at(-1)!] };
+  for (let k = dims.length - 2; k >= 0; k--) {
+    const joins = (s: number[], inner: number) =>
+      s[k] === s[k + 1] * dims[k + 1] || (s[k] === 0 && inner === 0);
+    if (joins(sa, merged.a[0]) && joins(sb, merged.b[0])) {
+      merged.dims[0] *= dims[k];
+    } else {
+      merged.dims.unshift(dims[k]);
+      merged.a.unshift(sa[k]);
+      merged.b.unshift(sb[k]);
+    }
+  }
+  return merged;
+}
+
+export const binaryConfigs: tf.KernelConfig[] = Object.entries(BINARY).map(([name, op]) =>
+  nativeOr(name, ({ inputs, backend }) => {
+    const { a, b } = inputs as unknown as Record<'a' | 'b', tf.TensorInfo>;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+    const size = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape);
+    if (size(a) === 0 || size(b) === 0) return null;
+    const { dims, a: sa, b: sb } = broadcastStrides(a.shape, b.shape);
+    if (dims.length > MAX_RANK) return null;
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const out = new Float32Array(tf.util.sizeFromShape(outShape));
+    backend.device.binary(op, dims, backend.floats(a), sa, backend.floats(b), sb, out);
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  }),
+);
+
+export const unaryConfigs: tf.KernelConfig[] = Object.entries(UNARY).map(([name, op]) =>
+  nativeOr(name, ({ inputs, attrs, backend }) => {
+    const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+    if (x.dtype !== 'float32') return null;
+    const alpha = name === tf.Step ? ((attrs as { alpha?: number }).alpha ?? 0) : 0;
+    const y = new Float32Array(tf.util.sizeFromShape(x.shape));
+    backend.device.unary(op, backend.floats(x), y, alpha);
+    return backend.makeTensorInfo(x.shape, 'float32', y);
+  }),
+);

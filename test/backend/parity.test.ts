@@ -1,0 +1,187 @@
+/**
+ * anneal-cpu against tfjs-backend-cpu, kernel by kernel: values and gradients on random shapes
+ * (odd sizes, strides 1 and 2, 'same' and 'valid' padding, dilation, batch 1, broadcasting from
+ * either side), within a relative error of 1e-5 (oneDNN sums in another order than tfjs's
+ * loops); and every call in this file ran natively (the fallback tally names any that did not).
+ * Skipped, with the reason, where the host device is not built; CI builds it and sets
+ * ANNEAL_REQUIRE_HOST=1, so there a missing device fails instead.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import {
+  fallbackTally,
+  hostDeviceProblem,
+  registerAnnealCpu,
+  resetKernelTally,
+} from '../../src/backend/index.js';
+
+const problem = hostDeviceProblem();
+if (problem && process.env.ANNEAL_REQUIRE_HOST === '1') {
+  throw new Error(`ANNEAL_REQUIRE_HOST=1 but the host device cannot load: ${problem}`);
+}
+const skip = problem ?? false;
+
+before(() => {
+  if (!problem) registerAnnealCpu();
+});
+
+const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+const r4 = (shape: number[], seed: number) => rnd(shape, seed) as tf.Tensor4D;
+
+/** Every value of every output of `f`, on `backend`. */
+async function valuesOn(backend: string, f: () => tf.Tensor[]): Promise<number[][]> {
+  assert.ok(await tf.setBackend(backend));
+  return tf.tidy(() => f().map((t) => [...t.dataSync()]));
+}
+
+/** Runs `f` on both backends: same shapes, values within 1e-5 relative, nothing fell back. */
+async function same(f: () => tf.Tensor[], allowed: string[] = []): Promise<void> {
+  const expected = await valuesOn('cpu', f);
+  resetKernelTally();
+  const actual = await valuesOn('anneal-cpu', f);
+  const fellBack = fallbackTally()
+    .map(([name]) => name)
+    .filter((name) => !['Identity', 'Reshape', 'Cast', ...allowed].includes(name));
+  assert.deepEqual(fellBack, [], 'kernels that fell back to tfjs-backend-cpu');
+  assert.equal(actual.length, expected.length);
+  expected.forEach((want, i) => {
+    assert.equal(actual[i].length, want.length, `output ${i}: size`);
+    want.forEach((w, j) => {
+      const got = actual[i][j];
+      if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `output ${i}[${j}]: ${got} vs NaN`);
+      assert.ok(Math.abs(got - w) <= 1e-5 * (1 + Math.abs(w)), `output ${i}[${j}]: ${got} vs ${w}`);
+    });
+  });
+}
+
+const grads = (f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) =>
+  tf.grads((...args: tf.Tensor[]) => tf.sum(tf.square(f(...args))))(xs);
+
+test(
+  'MatMul and _FusedMatMul: transposes, batch broadcasting, bias and activations',
+  { skip },
+  () =>
+    same(() => [
+      tf.matMul(rnd([5, 7], 1), rnd([7, 3], 2)),
+      tf.matMul(rnd([7, 5], 1), rnd([3, 7], 2), true, true),
+      tf.matMul(rnd([4, 5, 7], 1), rnd([7, 3], 2)),
+      tf.matMul(rnd([1, 5], 1), rnd([4, 5, 3], 2)),
+      ...(['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const).map((activation) =>
+        tf.fused.matMul({ a: rnd([6, 9], 3), b: rnd([9, 4], 4), bias: rnd([4], 5), activation }),
+      ),
+      ...grads((a, b) => tf.matMul(a, b, false, true), [rnd([6, 9], 6), rnd([4, 9], 7)]),
+    ]),
+);
+
+test('Conv2D, FusedConv2D and both backprops: strides, padding, dilation, batch 1', { skip }, () =>
+  same(() => [
+    tf.conv2d(r4([2, 9, 11, 3], 1), r4([3, 3, 3, 4], 2), 2, 'same'),
+    tf.conv2d(r4([1, 9, 8, 2], 1), r4([3, 2, 2, 5], 2), 1, 'valid', 'NHWC', 2),
+    tf.fused.conv2d({
+      x: r4([2, 7, 7, 3], 3),
+      filter: r4([3, 3, 3, 2], 4),
+      bias: rnd([2], 5),
+      strides: 1,
+      pad: 'same',
+      activation: 'relu',
+    }),
+    ...grads(
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'),
+      [r4([2, 7, 9, 3], 6), r4([3, 3, 3, 4], 7)],
+    ),
+    ...grads(
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'),
+      [r4([1, 6, 5, 2], 8), r4([5, 3, 2, 3], 9)],
+    ),
+    ...grads(
+      (x, w, b) =>
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          bias: b,
+          strides: 2,
+          pad: 'valid',
+          activation: 'relu',
+        }),
+      [r4([2, 9, 9, 3], 10), r4([3, 3, 3, 4], 11), rnd([4], 12)],
+    ),
+  ]),
+);
+
+test('MaxPool, AvgPool and their gradients, odd sizes', { skip }, () =>
+  same(() => {
+    const x = r4([2, 9, 7, 3], 1);
+    return [
+      tf.maxPool(x, 2, 2, 'valid'),
+      tf.maxPool(x, 3, 2, 'same'),
+      tf.avgPool(x, 3, 2, 'same'),
+      tf.avgPool(x, 2, 1, 'valid'),
+      ...grads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [x]),
+      ...grads((a) => tf.avgPool(a as tf.Tensor4D, 3, 2, 'same'), [x]),
+      ...grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [r4([1, 5, 5, 1], 2)]),
+    ];
+  }),
+);
+
+test('a max pool tie goes to the first maximum, as in tfjs', { skip }, () =>
+  same(() => {
+    const x = tf.tensor4d([1, 1, 1, 1, 0, 2, 2, 0, 3, 3, 3, 3, 1, 0, 0, 1], [1, 4, 4, 1]);
+    return grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [x]);
+  }),
+);
+
+test('binary ops broadcasting from either side, unary ops, NaN', { skip }, () =>
+  same(() => {
+    const withNaN = tf.tensor1d([1, NaN, -2, 0, 3]);
+    return [
+      tf.add(rnd([4, 1, 5], 1), rnd([3, 1], 2)),
+      tf.mul(rnd([2, 3], 3), rnd([3], 4)),
+      tf.sub(rnd([3], 5), rnd([2, 3], 6)),
+      tf.div(rnd([6, 7], 1), rnd([7], 2)),
+      tf.maximum(rnd([6, 7], 1), rnd([6, 1], 2)),
+      tf.minimum(rnd([6, 7], 1), 0.1),
+      tf.squaredDifference(rnd([6, 7], 1), rnd([6, 7], 2)),
+      tf.maximum(withNaN, tf.scalar(0.5)),
+      tf.add(rnd([2, 3, 4, 5, 6, 7], 8), rnd([3, 1, 5, 1, 7], 9)),
+      tf.relu(withNaN),
+      tf.step(withNaN, 0.3),
+      tf.relu(rnd([50], 1)),
+      tf.exp(rnd([50], 1)),
+      tf.log(tf.abs(rnd([50], 1))),
+      tf.sigmoid(rnd([50], 1)),
+      tf.tanh(rnd([50], 1)),
+      tf.rsqrt(tf.abs(rnd([50], 3))),
+      tf.sqrt(tf.abs(rnd([50], 3))),
+      tf.neg(rnd([50], 3)),
+      tf.square(rnd([50], 3)),
+    ];
+  }),
+);
+
+test(
+  'Sum, Mean, Max and Min over adjacent axes; other axis sets fall back, counted',
+  { skip },
+  async () => {
+    await same(() => {
+      const x = rnd([3, 4, 5, 6], 1);
+      return [
+        tf.sum(x),
+        tf.sum(x, 0),
+        tf.sum(x, [1, 2]),
+        tf.mean(x, -1, true),
+        tf.max(x, [0, 1]),
+        tf.min(x, 3),
+      ];
+    });
+    await same(() => [tf.sum(rnd([3, 4, 5], 1), [0, 2])], ['Sum']);
+    assert.deepEqual(
+      fallbackTally()
+        .map(([name, c]) => [name, c.calls])
+        .filter(([name]) => name === 'Sum'),
+      [['Sum', 1]],
+    );
+  },
+);
