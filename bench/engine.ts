@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
 import { createModel } from '../src/models/index.js';
+import { median } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -64,12 +65,6 @@ const MODELS: Record<ModelName, () => tfl.LayersModel> = {
 interface Timing {
   medianMs: number;
   samples: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Warm-up once, then time `run` until enough samples or the budget is spent. */

@@ -42,3 +42,10 @@ export function maxOf(xs: Iterable<number>): number {
   for (const x of xs) if (x > m || Number.isNaN(x)) m = x;
   return m;
 }
+
+/** The middle value of `xs` (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

@@ -1,0 +1,234 @@
+/**
+ * anneal-cpu (anneal's own tfjs backend, host device: oneDNN + OpenMP loops) against the
+ * alternatives a user would pick, in one run: tfjs-backend-wasm (the default, one thread in
+ * Node, with anneal's fast gradients) and PyTorch on the CPU (bench/torch_cpu_baseline.py, same
+ * models, batch sizes and thread count) when python3 can import torch. One training step of the
+ * MLP and the CNN (and the ViT, tfjs only) at batch 64 and 256: forward, softmax cross-entropy,
+ * backward, one SGD update, reading the loss. For anneal-cpu the step is broken down into native
+ * kernel time, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).
+ *
+ * Usage: npm run bench:backend [-- --smoke]
+ */
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fallbackTally, nativeTally, resetKernelTally } from '../src/backend/index.js';
+import { initEngine } from '../src/engine/index.js';
+import { createModel } from '../src/models/index.js';
+import { median } from '../src/stats.js';
+import { writeResult } from './lib/results.js';
+
+const smoke = process.argv.includes('--smoke');
+const threads = availableParallelism();
+const config = {
+  batches: smoke ? [8] : [64, 256],
+  samples: smoke ? 1 : 10,
+  budgetMs: smoke ? 2_000 : 20_000,
+  threads,
+  inputShape: [28, 28, 1] as [number, number, number],
+  numClasses: 10,
+  learningRate: 0.01,
+};
+
+type ModelName = 'mlp' | 'cnn' | 'vit';
+const MODELS: Record<ModelName, () => tfl.LayersModel> = {
+  // The same layers as bench/torch_cpu_baseline.py.
+  mlp: () =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: config.inputShape }),
+        tfl.layers.dense({ units: 256, activation: 'relu' }),
+        tfl.layers.dense({ units: 128, activation: 'relu' }),
+        tfl.layers.dense({ units: config.numClasses }),
+      ],
+    }),
+  cnn: () =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({
+          inputShape: config.inputShape,
+          filters: 32,
+          kernelSize: 3,
+          activation: 'relu',
+        }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 128, activation: 'relu' }),
+        tfl.layers.dense({ units: config.numClasses }),
+      ],
+    }),
+  vit: () =>
+    createModel('vit', { inputShape: config.inputShape, numClasses: config.numClasses, seed: 0 }),
+};
+
+export interface BackendRow {
+  model: ModelName;
+  batch: number;
+  backend: 'wasm' | 'anneal-cpu' | 'torch';
+  ms: number;
+  samples: number;
+  /** anneal-cpu only: per step, in native kernels, in tfjs-backend-cpu fallbacks. */
+  nativeMs?: number;
+  fallbackMs?: number;
+  /** anneal-cpu only: the kernels that fell back, with their calls per step. */
+  fallbacks?: Record<string, number>;
+}
+
+/** Median ms of a training step of `model` at `batch` on the active tfjs backend. */
+function stepTime(modelName: ModelName, batch: number, onWarm: () => void) {
+  const model = MODELS[modelName]();
+  const optimizer = tf.train.sgd(config.learningRate);
+  const x = tf.randomNormal([batch, ...config.inputShape], 0, 1, 'float32', 1);
+  const labels = tf.oneHot(
+    tf.randomUniform([batch], 0, config.numClasses, 'int32', 2),
+    config.numClasses,
+  );
+  const step = () => {
+    const loss = optimizer.minimize(
+      () =>
+        tf.losses.softmaxCrossEntropy(
+          labels,
+          model.apply(x, { training: true }) as tf.Tensor,
+        ) as tf.Scalar,
+      true,
+    )!;
+    loss.dataSync();
+    loss.dispose();
+  };
+  try {
+    step();
+    onWarm();
+    const times: number[] = [];
+    const start = performance.now();
+    while (
+      times.length < config.samples &&
+      (times.length === 0 || performance.now() - start < config.budgetMs)
+    ) {
+      const t0 = performance.now();
+      step();
+      times.push(performance.now() - t0);
+    }
+    return { ms: median(times), samples: times.length };
+  } finally {
+    tf.dispose([x, labels]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+const rows: BackendRow[] = [];
+for (const backend of ['wasm', 'anneal-cpu'] as const) {
+  await initEngine({ backend });
+  for (const model of ['mlp', 'cnn', 'vit'] as const) {
+    for (const batch of config.batches) {
+      const t = stepTime(model, batch, resetKernelTally);
+      const row: BackendRow = { model, batch, backend, ...t };
+      if (backend === 'anneal-cpu') {
+        const perStep = (entries: [string, { calls: number; ms: number }][]) =>
+          entries.reduce((a, [, c]) => a + c.ms, 0) / t.samples;
+        row.nativeMs = perStep(nativeTally());
+        row.fallbackMs = perStep(fallbackTally());
+        row.fallbacks = Object.fromEntries(
+          fallbackTally().map(([k, c]) => [k, c.calls / t.samples]),
+        );
+      }
+      rows.push(row);
+    }
+  }
+}
+
+/** PyTorch's rows, when a python3 on this machine imports torch (Debian's is /usr/bin/python3). */
+function torchRows(): { rows: BackendRow[]; torch?: string; blas?: string; why?: string } {
+  const script = join(import.meta.dirname, 'torch_cpu_baseline.py');
+  const args = [
+    script,
+    '--threads',
+    String(threads),
+    '--batches',
+    config.batches.join(','),
+    '--samples',
+    String(config.samples),
+  ];
+  const failures: string[] = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, args, { encoding: 'utf8' });
+    if (r.status === 0) {
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+        torch: string;
+        blas: string;
+        rows: { model: ModelName; batch: number; ms: number; samples: number }[];
+      };
+      return {
+        torch: out.torch,
+        blas: out.blas,
+        rows: out.rows.map((x) => ({ ...x, backend: 'torch' as const })),
+      };
+    }
+    failures.push(`${python}: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
+  }
+  return { rows: [], why: failures.join('; ') };
+}
+const torch = torchRows();
+rows.push(...torch.rows);
+
+const find = (model: string, batch: number, backend: string) =>
+  rows.find((r) => r.model === model && r.batch === batch && r.backend === backend);
+console.log(`training step, ms (median); anneal-cpu and PyTorch on ${threads} threads, wasm on 1`);
+console.log(
+  [
+    'model',
+    'batch',
+    'wasm',
+    'anneal-cpu',
+    'torch',
+    'vs wasm',
+    'vs torch',
+    'native',
+    'fallback',
+    'other',
+  ]
+    .map((h) => h.padStart(11))
+    .join(''),
+);
+for (const model of ['mlp', 'cnn', 'vit'] as const) {
+  for (const batch of config.batches) {
+    const [w, a, p] = [
+      find(model, batch, 'wasm')!,
+      find(model, batch, 'anneal-cpu')!,
+      find(model, batch, 'torch'),
+    ];
+    console.log(
+      [
+        model,
+        String(batch),
+        w.ms.toFixed(1),
+        a.ms.toFixed(1),
+        p ? p.ms.toFixed(1) : '-',
+        `${(w.ms / a.ms).toFixed(2)}x`,
+        p ? `${(p.ms / a.ms).toFixed(2)}x` : '-',
+        a.nativeMs!.toFixed(1),
+        a.fallbackMs!.toFixed(1),
+        (a.ms - a.nativeMs! - a.fallbackMs!).toFixed(1),
+      ]
+        .map((v) => v.padStart(11))
+        .join(''),
+    );
+  }
+}
+if (torch.why) console.log(`PyTorch not measured: ${torch.why}`);
+
+const result = {
+  config: {
+    ...config,
+    tfjs: tf.version_core,
+    torch: torch.torch ?? null,
+    blas: torch.blas ?? null,
+  },
+  rows,
+};
+console.log(JSON.stringify({ bench: 'backend', ...result }));
+console.log(`wrote ${writeResult('backend', result, { smoke })}`);
