@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Registers the cpu backend's kernels, which anneal-cpu falls back to.
 import '@tensorflow/tfjs-backend-cpu';
+import { UsageError } from '../errors.js';
 import { hostDevice } from './device.js';
 import { AnnealCpuBackend } from './host-backend.js';
 import {
@@ -45,11 +46,22 @@ let registered = false;
 
 /**
  * Registers anneal-cpu once (after which tf.setBackend('anneal-cpu') starts it); throws the
- * host device's UsageError, which says how to build it, where it cannot load.
+ * host device's UsageError, which says how to build it, where it cannot load. ANNEAL_THREADS
+ * sets the device's thread count (default: every core).
  */
 export function registerAnnealCpu(): void {
   if (registered) return;
-  hostDevice();
+  const device = hostDevice();
+  const threads = process.env.ANNEAL_THREADS;
+  if (threads !== undefined) {
+    if (!/^[1-9]\d*$/.test(threads)) {
+      throw new UsageError(
+        'ANNEAL_BAD_THREADS',
+        `ANNEAL_THREADS is '${threads}', expected a whole number >= 1 (the host device's threads; unset: every core)`,
+      );
+    }
+    device.setThreads(Number(threads));
+  }
   tf.registerBackend(BACKEND_NAME, () => new AnnealCpuBackend());
   const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
   for (const kernel of tf.getKernelsForBackend('cpu')) {

@@ -1,17 +1,26 @@
 /**
  * `anneal list [kind]`: the names a flag or a recipe can use (training methods, schedules,
- * optimizers, models), one line each with what it is, read from the registries themselves so
+ * optimizers, models, tfjs backends), one line each with what it is, read from the registries themselves so
  * the list cannot fall behind them (what timm.list_models and Composer's algorithm registry give
  * their users).
  */
 import { Argument, type Command } from 'commander';
+import { hostDeviceProblem } from '../backend/index.js';
+import { describeBackends } from '../engine/index.js';
 import { METHODS } from '../methods/registry.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { OPTIMIZERS } from '../optim/registry.js';
 import { describeSchedules } from '../schedules/index.js';
 import { maxOf } from '../stats.js';
 
-export const LIST_KINDS = ['methods', 'schedules', 'optimizers', 'models', 'all'] as const;
+export const LIST_KINDS = [
+  'methods',
+  'schedules',
+  'optimizers',
+  'models',
+  'backends',
+  'all',
+] as const;
 export type ListKind = (typeof LIST_KINDS)[number];
 
 /** Name-aligned lines under a heading. */
@@ -42,6 +51,16 @@ const SECTIONS: Record<Exclude<ListKind, 'all'>, () => string> = {
       'models (--model; their options in src/models/README.md):',
       MODEL_NAMES.map((name) => [name, '']),
     ),
+  backends: () => {
+    const host = hostDeviceProblem();
+    return section(
+      'backends (--backend; auto takes tensorflow, else wasm, else cpu):',
+      describeBackends().map(({ name, summary }) => [
+        name,
+        name === 'anneal-cpu' && host ? `${summary} (not available here: ${host})` : summary,
+      ]),
+    );
+  },
 };
 
 export function listing(kind: ListKind): string {
@@ -52,7 +71,9 @@ export function listing(kind: ListKind): string {
 export function addListCommand(program: Command): void {
   program
     .command('list')
-    .description('list the names a flag or recipe can use: methods, schedules, optimizers, models')
+    .description(
+      'list the names a flag or recipe can use: methods, schedules, optimizers, models, backends',
+    )
     .addArgument(new Argument('[kind]', 'what to list').choices(LIST_KINDS).default('all'))
     .action((kind: ListKind) => console.log(listing(kind)));
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerAnnealCpu } from '../backend/index.js';
-import { UsageError } from '../errors.js';
+import { isAnnealError, UsageError } from '../errors.js';
 
 /** Every backend a user may name. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu', 'anneal-cpu'] as const;
@@ -20,6 +20,8 @@ export type BackendRequest = 'auto' | TfBackendName;
 export const BACKEND_PREFERENCE: readonly TfBackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 interface Candidate {
+  /** What it is, for `anneal list backends`. */
+  summary: string;
   /** Packages tried in order; the first that imports registers the backend. */
   packages: readonly string[];
   /** Or: registers the backend itself (throws why it cannot). */
@@ -29,18 +31,23 @@ interface Candidate {
 
 const CANDIDATES: Readonly<Record<TfBackendName, Candidate>> = {
   tensorflow: {
+    summary: 'libtensorflow through @tensorflow/tfjs-node(-gpu), when the user installs it',
     packages: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
     fix: 'install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 and cuDNN 8.1) or @tensorflow/tfjs-node, or use --backend wasm',
   },
   wasm: {
+    summary:
+      'tfjs-backend-wasm (XNNPACK, SIMD, one thread in Node), with anneal gradient kernels; the default',
     packages: ['@tensorflow/tfjs-backend-wasm'],
     fix: 'reinstall @tensorflow/tfjs-backend-wasm (its dist/*.wasm files must be present), or use --backend cpu',
   },
   cpu: {
+    summary: "tfjs-backend-cpu: plain JavaScript, tfjs's reference",
     packages: ['@tensorflow/tfjs-backend-cpu'],
     fix: 'reinstall @tensorflow/tfjs-backend-cpu',
   },
   'anneal-cpu': {
+    summary: "anneal's own backend, host device: oneDNN convolutions and matmuls, OpenMP loops",
     packages: [],
     register: registerAnnealCpu,
     fix: 'install oneDNN (apt-get install libdnnl-dev) and run `npm run build:addon`, or use --backend wasm',
@@ -58,6 +65,11 @@ export interface BackendChoice {
   backend: TfBackendName;
   /** Every candidate tried, in order, with the reason each failed one gave. */
   attempts: BackendAttempt[];
+}
+
+/** Every backend with what it is (`anneal list backends`). */
+export function describeBackends(): { name: TfBackendName; summary: string }[] {
+  return BACKEND_NAMES.map((name) => ({ name, summary: CANDIDATES[name].summary }));
 }
 
 export function isBackendRequest(value: string): value is BackendRequest {
@@ -89,6 +101,8 @@ async function importBackendPackage(candidate: Candidate): Promise<string | null
       candidate.register();
       return null;
     } catch (e) {
+      // A setting the user got wrong (ANNEAL_THREADS) is its own error, not "unavailable".
+      if (isAnnealError(e) && e.code !== 'ANNEAL_BACKEND_UNAVAILABLE') throw e;
       return firstLine((e as Error).message);
     }
   }

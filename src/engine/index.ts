@@ -17,6 +17,7 @@ import { FAST_GRADIENT_KERNELS, useFastGradients } from './gradients.js';
 
 export {
   BACKEND_NAMES,
+  describeBackends,
   BACKEND_PREFERENCE,
   parseBackendRequest,
   selectBackend,

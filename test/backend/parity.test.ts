@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import {
   fallbackTally,
+  hostDevice,
   hostDeviceProblem,
   registerAnnealCpu,
   resetKernelTally,
@@ -185,3 +186,16 @@ test(
     );
   },
 );
+
+test('a reduction gives the same bits on 1 thread and on 2', { skip }, () => {
+  const device = hostDevice();
+  const x = Float32Array.from({ length: 3 * 1000 * 7 }, (_, i) => Math.sin(i) * 1e3);
+  const sums = [1, 2].map((threads) => {
+    device.setThreads(threads);
+    const y = new Float32Array(3 * 7);
+    device.reduce(0, x, y, 3, 1000, 7);
+    return [...y];
+  });
+  device.setThreads(0);
+  assert.deepEqual(sums[0], sums[1]);
+});

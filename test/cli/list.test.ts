@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { listing } from '../../src/cli/list.js';
+import { BACKEND_NAMES } from '../../src/engine/index.js';
 import { METHODS } from '../../src/methods/registry.js';
 import { MODEL_NAMES } from '../../src/models/index.js';
 import { OPTIMIZERS } from '../../src/optim/registry.js';
@@ -35,8 +36,12 @@ test('each kind lists every registered name with its summary', () => {
   assert.deepEqual([...schedules.keys()].sort(), scheduleNames().sort());
   assert.match(schedules.get('cosine')!, /cosine/);
   assert.deepEqual([...listed(listing('models'), 'models').keys()], [...MODEL_NAMES]);
+  const backends = listed(listing('backends'), 'backends');
+  assert.deepEqual([...backends.keys()], [...BACKEND_NAMES]);
+  assert.match(backends.get('anneal-cpu')!, /oneDNN/);
   const all = listing('all');
-  for (const kind of ['methods', 'schedules', 'optimizers', 'models']) listed(all, kind);
+  for (const kind of ['methods', 'schedules', 'optimizers', 'models', 'backends'])
+    listed(all, kind);
 });
 
 test('anneal list prints the listing; an unknown kind is one line and exit 2', () => {
