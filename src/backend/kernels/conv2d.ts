@@ -106,7 +106,8 @@ export const conv2dBackpropInputConfig = nativeOr(tf.Conv2DBackpropInput, (args)
     tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   const shape = deviceShape(info);
-  if (!shape) return null;
+  // tfjs checks only dy's rank and depth; a dy of another size falls back.
+  if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
   const dx = new Float32Array(tf.util.sizeFromShape(inputShape));
   backend.device.conv2dBackpropInput(shape, backend.floats(dy), backend.floats(filter), dx);
@@ -129,7 +130,7 @@ export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (arg
     tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   const shape = deviceShape(info);
-  if (!shape) return null;
+  if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
   const dw = new Float32Array(tf.util.sizeFromShape(filterShape));
   backend.device.conv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);

@@ -40,7 +40,13 @@ function poolShape(
     info.padInfo.top,
     info.padInfo.left,
   ];
-  return dims.slice(0, 12).every((d) => d > 0) ? { dims, out: info.outShape } : null;
+  // tfjs returns a 1x1 pooling whose output has the input's shape unchanged, whatever its
+  // stride and padding say (tfjs-core's pool specs test it): that case falls back.
+  const identity =
+    info.filterHeight === 1 &&
+    info.filterWidth === 1 &&
+    tf.util.arraysEqual(info.inShape, info.outShape);
+  return !identity && dims.slice(0, 12).every((d) => d > 0) ? { dims, out: info.outShape } : null;
 }
 
 const pool = (name: string, max: boolean) =>
