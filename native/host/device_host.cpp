@@ -1,8 +1,10 @@
 /*
  * The host device of anneal_device.h on oneDNN 2.6 (Debian's libdnnl, OpenMP threads): the
  * v2 API, whose ops are built from operation descriptors. Tensors are used where they are
- * (tfjs's row-major NHWC / HWIO memory, described to oneDNN by format tags or strides), so no
- * reorder runs; oneDNN's own primitive cache keeps the primitives of each shape.
+ * (tfjs's row-major NHWC / HWIO memory, described to oneDNN by format tags or strides), with
+ * one exception: a convolution's filter is reordered into (its gradient out of) the blocked
+ * layout oneDNN picks, see ConvDescs. oneDNN's own primitive cache keeps the primitives of each
+ * shape (creating the descriptors costs ~5 us a call, too little to be worth a cache of ours).
  */
 #include "anneal_device.h"
 
@@ -88,6 +90,15 @@ memory user_memory(const memory::desc &md, const float *data) {
 /** oneDNN's view of a conv2d: NCHW-ordered dims over NHWC memory, HWIO filters. */
 struct ConvDescs {
   memory::desc src, weights, bias, dst;
+  // The filter the convolutions are created with: any layout, oneDNN's choice. With an HWIO
+  // filter oneDNN 2.6 offers only its gemm convolutions (x64:gemm:jit), which at CNN sizes
+  // take 2-3x the time of the jit / brgemm ones it picks with a blocked filter (~10x with a
+  // fused bias + activation), reorder of the small filter included. The data stays NHWC,
+  // which those kernels read as is: `any` data too costs reorders of large tensors (slower
+  // overall, measured), and NHWC mixed with `any` data gets only the reference kernels.
+  // (Backprop input from 1-3 channels runs a little slower: its blocks pad them to 16; in
+  // training tfjs never asks for it, since the first layer's input needs no gradient.)
+  memory::desc any_weights;
   memory::dims strides, dilates, pad_l, pad_r;
 
   explicit ConvDescs(const anneal_conv2d &s)
@@ -96,6 +107,7 @@ struct ConvDescs {
                 tag::hwio),
         bias({s.out_channels}, dt::f32, tag::x),
         dst({s.batch, s.out_channels, s.out_height, s.out_width}, dt::f32, tag::nhwc),
+        any_weights(weights.dims(), dt::f32, tag::any),
         strides({s.stride_height, s.stride_width}),
         // oneDNN counts dilation from 0 (no dilation), tfjs from 1.
         dilates({s.dilation_height - 1, s.dilation_width - 1}),
@@ -106,13 +118,23 @@ struct ConvDescs {
                                                     const dnnl::primitive_attr &attr) const {
     auto desc = with_bias ? dnnl::convolution_forward::desc(
                                 dnnl::prop_kind::forward_training, algorithm::convolution_direct,
-                                src, weights, bias, dst, strides, dilates, pad_l, pad_r)
+                                src, any_weights, bias, dst, strides, dilates, pad_l, pad_r)
                           : dnnl::convolution_forward::desc(
                                 dnnl::prop_kind::forward_training, algorithm::convolution_direct,
-                                src, weights, dst, strides, dilates, pad_l, pad_r);
+                                src, any_weights, dst, strides, dilates, pad_l, pad_r);
     return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
   }
 };
+
+/** The HWIO filter `w` in the layout `want`: w's own memory if it is already, else a copy
+ *  (made anew each call: the filter changes every training step). */
+memory filter_in(const ConvDescs &d, const memory::desc &want, const float *w) {
+  memory user = user_memory(d.weights, w);
+  if (want == d.weights) return user;
+  memory blocked(want, engine());
+  dnnl::reorder(user, blocked).execute(stream(), user, blocked);
+  return blocked;
+}
 
 const char *check_conv(const anneal_conv2d *s) {
   if (s == nullptr) return "no shape";
@@ -191,7 +213,7 @@ int anneal_device_conv2d(const anneal_conv2d *shape, const float *x, const float
     auto pd = d.forward(bias != nullptr, attr);
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, user_memory(d.src, x)},
-        {DNNL_ARG_WEIGHTS, user_memory(d.weights, w)},
+        {DNNL_ARG_WEIGHTS, filter_in(d, pd.weights_desc(), w)},
         {DNNL_ARG_DST, memory(d.dst, engine(), y)},
     };
     if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, user_memory(d.bias, bias));
@@ -208,12 +230,14 @@ int anneal_device_conv2d_backprop_input(const anneal_conv2d *shape, const float 
   return guarded(op, [&] {
     const ConvDescs d(*shape);
     auto hint = d.forward(false, dnnl::primitive_attr());
-    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, d.src, d.weights,
-                                               d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
+    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, d.src,
+                                               d.any_weights, d.dst, d.strides, d.dilates,
+                                               d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, engine(), hint);
+    const memory filter = filter_in(d, pd.weights_desc(), w);
     dnnl::convolution_backward_data(pd).execute(
         stream(), {{DNNL_ARG_DIFF_DST, user_memory(d.dst, dy)},
-                   {DNNL_ARG_WEIGHTS, user_memory(d.weights, w)},
+                   {DNNL_ARG_WEIGHTS, filter},
                    {DNNL_ARG_DIFF_SRC, memory(d.src, engine(), dx)}});
     stream().wait();
     return int(ANNEAL_DEVICE_OK);
@@ -228,13 +252,18 @@ int anneal_device_conv2d_backprop_filter(const anneal_conv2d *shape, const float
     const ConvDescs d(*shape);
     auto hint = d.forward(false, dnnl::primitive_attr());
     dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, d.src,
-                                                  d.weights, d.dst, d.strides, d.dilates,
+                                                  d.any_weights, d.dst, d.strides, d.dilates,
                                                   d.pad_l, d.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, engine(), hint);
+    // The gradient comes out in oneDNN's filter layout; reorder it into dw (HWIO) after.
+    memory user_dw(d.weights, engine(), dw);
+    const bool blocked = pd.diff_weights_desc() != d.weights;
+    memory conv_dw = blocked ? memory(pd.diff_weights_desc(), engine()) : user_dw;
     dnnl::convolution_backward_weights(pd).execute(
         stream(), {{DNNL_ARG_SRC, user_memory(d.src, x)},
                    {DNNL_ARG_DIFF_DST, user_memory(d.dst, dy)},
-                   {DNNL_ARG_DIFF_WEIGHTS, memory(d.weights, engine(), dw)}});
+                   {DNNL_ARG_DIFF_WEIGHTS, conv_dw}});
+    if (blocked) dnnl::reorder(conv_dw, user_dw).execute(stream(), conv_dw, user_dw);
     stream().wait();
     return int(ANNEAL_DEVICE_OK);
   });

@@ -36,7 +36,18 @@ inline float binary(int op, float a, float b) {
 
 template <int Op>
 void binary_row(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; i++) out[i] = binary(Op, a[i * sa], b[i * sb]);
+  // The common strides get loops of their own, which the compiler vectorises.
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; i++) out[i] = binary(Op, a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = b[0];
+    for (int64_t i = 0; i < n; i++) out[i] = binary(Op, a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = a[0];
+    for (int64_t i = 0; i < n; i++) out[i] = binary(Op, av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) out[i] = binary(Op, a[i * sa], b[i * sb]);
+  }
 }
 
 using RowFn = void (*)(const float *, int64_t, const float *, int64_t, float *, int64_t);
@@ -67,6 +78,31 @@ inline float unary(int op, float x, float alpha) {
     case ANNEAL_UN_SIGMOID: return 1.f / (1.f + std::exp(-x));
     case ANNEAL_UN_TANH: return std::tanh(x);
     default: return std::fabs(x);  // ANNEAL_UN_ABS
+  }
+}
+
+/** One op over a block, its switch resolved at compile time so the loop vectorises. */
+template <int Op>
+void unary_block(const float *x, float *y, int64_t n, float alpha) {
+  for (int64_t i = 0; i < n; i++) y[i] = unary(Op, x[i], alpha);
+}
+
+using UnaryFn = void (*)(const float *, float *, int64_t, float);
+
+UnaryFn unary_function(int op) {
+  switch (op) {
+    case ANNEAL_UN_RELU: return unary_block<ANNEAL_UN_RELU>;
+    case ANNEAL_UN_STEP: return unary_block<ANNEAL_UN_STEP>;
+    case ANNEAL_UN_SQUARE: return unary_block<ANNEAL_UN_SQUARE>;
+    case ANNEAL_UN_NEG: return unary_block<ANNEAL_UN_NEG>;
+    case ANNEAL_UN_EXP: return unary_block<ANNEAL_UN_EXP>;
+    case ANNEAL_UN_LOG: return unary_block<ANNEAL_UN_LOG>;
+    case ANNEAL_UN_SQRT: return unary_block<ANNEAL_UN_SQRT>;
+    case ANNEAL_UN_RSQRT: return unary_block<ANNEAL_UN_RSQRT>;
+    case ANNEAL_UN_SIGMOID: return unary_block<ANNEAL_UN_SIGMOID>;
+    case ANNEAL_UN_TANH: return unary_block<ANNEAL_UN_TANH>;
+    case ANNEAL_UN_ABS: return unary_block<ANNEAL_UN_ABS>;
+    default: return nullptr;
   }
 }
 
@@ -158,9 +194,16 @@ int anneal_device_binary(int op, int rank, const int64_t *out_dims, const float 
 }
 
 int anneal_device_unary(int op, const float *x, float *y, int64_t n, float alpha) {
-  if (op < ANNEAL_UN_RELU || op > ANNEAL_UN_ABS || n < 0) return ANNEAL_DEVICE_INVALID;
+  const UnaryFn fn = unary_function(op);
+  if (fn == nullptr || n < 0) return ANNEAL_DEVICE_INVALID;
+  // Blocks of 64K values: one call per block, whose loop the compiler vectorises for its op.
+  constexpr int64_t kBlock = 1 << 16;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) y[i] = unary(op, x[i], alpha);
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t begin = b * kBlock;
+    fn(x + begin, y + begin, (n - begin < kBlock ? n - begin : kBlock), alpha);
+  }
   return ANNEAL_DEVICE_OK;
 }
 
