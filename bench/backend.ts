@@ -17,7 +17,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { fallbackTally, nativeTally, resetKernelTally } from '../src/backend/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { createModel } from '../src/models/index.js';
-import { median } from '../src/stats.js';
+import { mean, median } from '../src/stats.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -71,7 +71,9 @@ export interface BackendRow {
   backend: 'wasm' | 'anneal-cpu' | 'torch';
   ms: number;
   samples: number;
-  /** anneal-cpu only: per step, in native kernels, in tfjs-backend-cpu fallbacks. */
+  /** Mean ms of the same steps: what the breakdown below adds up to. */
+  meanMs: number;
+  /** anneal-cpu only: per step (mean), in native kernels, in tfjs-backend-cpu fallbacks. */
   nativeMs?: number;
   fallbackMs?: number;
   /** anneal-cpu only: the kernels that fell back, with their calls per step. */
@@ -112,7 +114,7 @@ function stepTime(modelName: ModelName, batch: number, onWarm: () => void) {
       step();
       times.push(performance.now() - t0);
     }
-    return { ms: median(times), samples: times.length };
+    return { ms: median(times), meanMs: mean(times), samples: times.length };
   } finally {
     tf.dispose([x, labels]);
     optimizer.dispose();
@@ -160,7 +162,7 @@ function torchRows(): { rows: BackendRow[]; torch?: string; blas?: string; why?:
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
         torch: string;
         blas: string;
-        rows: { model: ModelName; batch: number; ms: number; samples: number }[];
+        rows: { model: ModelName; batch: number; ms: number; meanMs: number; samples: number }[];
       };
       return {
         torch: out.torch,
@@ -212,7 +214,7 @@ for (const model of ['mlp', 'cnn', 'vit'] as const) {
         p ? `${(p.ms / a.ms).toFixed(2)}x` : '-',
         a.nativeMs!.toFixed(1),
         a.fallbackMs!.toFixed(1),
-        (a.ms - a.nativeMs! - a.fallbackMs!).toFixed(1),
+        (a.meanMs - a.nativeMs! - a.fallbackMs!).toFixed(1),
       ]
         .map((v) => v.padStart(11))
         .join(''),

@@ -3,7 +3,7 @@ sizes, same thread count, in the same run.
 
 Each step: forward, softmax cross-entropy, backward, one SGD update, as bench/backend.ts times
 on anneal-cpu and wasm. The CNN runs channels-last (NHWC, tfjs's layout; oneDNN's fast path in
-PyTorch). Prints one JSON object: {torch, threads, blas, rows: [{model, batch, ms, samples}]}.
+PyTorch). Prints one JSON object: {torch, threads, blas, rows: [{model, batch, ms (median), meanMs, samples}]}.
 
 Install (Debian): apt-get install python3-torch libopenblas0-pthread (without the pthread
 OpenBLAS, Debian's torch uses the slow reference BLAS).
@@ -57,7 +57,7 @@ def step_ms(name, make, batch, samples, budget_s):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), len(times)
+    return statistics.median(times), statistics.mean(times), len(times)
 
 
 def main():
@@ -71,8 +71,8 @@ def main():
     rows = []
     for name, make in models().items():
         for batch in (int(b) for b in args.batches.split(",")):
-            ms, n = step_ms(name, make, batch, args.samples, args.budget)
-            rows.append({"model": name, "batch": batch, "ms": ms, "samples": n})
+            ms, mean_ms, n = step_ms(name, make, batch, args.samples, args.budget)
+            rows.append({"model": name, "batch": batch, "ms": ms, "meanMs": mean_ms, "samples": n})
     # Debian's torch links the generic libblas; which BLAS that is shows in the loaded libraries.
     with open("/proc/self/maps") as maps:
         loaded = maps.read()

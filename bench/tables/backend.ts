@@ -42,7 +42,7 @@ function renderBackend(r: BackendResult): string {
         p ? `${(p.ms / a.ms).toFixed(2)}x` : '–',
         a.nativeMs!.toFixed(1),
         a.fallbackMs!.toFixed(1),
-        (a.ms - a.nativeMs! - a.fallbackMs!).toFixed(1),
+        (a.meanMs - a.nativeMs! - a.fallbackMs!).toFixed(1),
       ];
     }),
   );
@@ -50,7 +50,7 @@ function renderBackend(r: BackendResult): string {
     ? `PyTorch ${r.config.torch} (${r.config.blas} BLAS, oneDNN convolutions, channels-last)`
     : 'PyTorch not measured (no python3 with torch)';
   return [
-    `Training step (forward, softmax cross-entropy, backward, SGD update, read the loss), median ms. anneal-cpu and ${torch} on ${r.config.threads} threads, wasm on one. "vs" is the other's time over anneal-cpu's (above 1: anneal-cpu is faster). anneal-cpu's step splits into native kernels, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).`,
+    `Training step (forward, softmax cross-entropy, backward, SGD update, read the loss), median ms. anneal-cpu and ${torch} on ${r.config.threads} threads, wasm on one. "vs" is the other's time over anneal-cpu's (above 1: anneal-cpu is faster). anneal-cpu's mean step splits into native kernels, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).`,
     '',
     table,
     '',
