@@ -199,6 +199,15 @@ Napi::Value Reduce(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** softmax(x, y, rows, n) */
+Napi::Value Softmax(const Napi::CallbackInfo &info) {
+  const int64_t rows = integer(info, 2, "rows"), n = integer(info, 3, "n");
+  const float *x = floats(info, 0, "x", rows * n);
+  float *y = floats(info, 1, "y", rows * n);
+  check_status(info.Env(), anneal_device_softmax(x, y, rows, n));
+  return info.Env().Undefined();
+}
+
 /** The pool2d shape from an array of 14 numbers, in anneal_pool2d's field order. */
 anneal_pool2d pool_shape(const Napi::CallbackInfo &info) {
   if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() != 14)
@@ -247,6 +256,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("pool", Napi::Function::New(env, Pool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));

@@ -84,6 +84,8 @@ enum anneal_binary {
   ANNEAL_BIN_MAX = 4,
   ANNEAL_BIN_MIN = 5,
   ANNEAL_BIN_SQUARED_DIFFERENCE = 6,
+  /* out = a (b unused): a strided gather, for Transpose, Tile and slices. */
+  ANNEAL_BIN_COPY = 7,
 };
 
 /*
@@ -122,6 +124,9 @@ enum anneal_reduce {
 /* The same result whatever the thread count: each output is summed by one thread, in order. */
 int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_t reduce,
                          int64_t inner);
+
+/* Softmax over the last axis of x viewed as [rows, n]: exp(x - max) / sum, row by row. */
+int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n);
 
 /* One 2-D pooling's shapes, NHWC; padding as tfjs computes it. */
 struct anneal_pool2d {

@@ -27,6 +27,7 @@ inline float binary(int op, float a, float b) {
     // Math.max / Math.min: NaN wins.
     case ANNEAL_BIN_MAX: return std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b);
     case ANNEAL_BIN_MIN: return std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b);
+    case ANNEAL_BIN_COPY: return a;
     default: {  // ANNEAL_BIN_SQUARED_DIFFERENCE
       const float d = a - b;
       return d * d;
@@ -61,6 +62,7 @@ RowFn row_function(int op) {
     case ANNEAL_BIN_MAX: return binary_row<ANNEAL_BIN_MAX>;
     case ANNEAL_BIN_MIN: return binary_row<ANNEAL_BIN_MIN>;
     case ANNEAL_BIN_SQUARED_DIFFERENCE: return binary_row<ANNEAL_BIN_SQUARED_DIFFERENCE>;
+    case ANNEAL_BIN_COPY: return binary_row<ANNEAL_BIN_COPY>;
     default: return nullptr;
   }
 }
@@ -231,6 +233,23 @@ int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_
         y[o * inner + i] = float(op == ANNEAL_RED_MEAN ? sum / double(reduce) : sum);
       }
     }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n) {
+  if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *in = x + r * n;
+    float *out = y + r * n;
+    // tfjs's order: the row's max (NaN taken, and kept), exp of the difference, their sum.
+    float max = in[0];
+    for (int64_t i = 1; i < n; i++)
+      if (std::isnan(in[i]) || in[i] > max) max = in[i];
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += (out[i] = std::exp(in[i] - max));
+    for (int64_t i = 0; i < n; i++) out[i] = float(out[i] / sum);
   }
   return ANNEAL_DEVICE_OK;
 }

@@ -67,6 +67,7 @@ export interface HostDevice {
     reduce: number,
     inner: number,
   ): void;
+  softmax(x: Float32Array, y: Float32Array, rows: number, n: number): void;
   pool(shape: Pool2dShape, x: Float32Array, y: Float32Array, max: boolean): void;
   maxPoolGrad(shape: Pool2dShape, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   avgPoolGrad(shape: Pool2dShape, dy: Float32Array, dx: Float32Array): void;

@@ -17,6 +17,7 @@ import {
 } from './kernels/conv2d.js';
 import { binaryConfigs, unaryConfigs } from './kernels/elementwise.js';
 import { BACKEND_NAME, cpuFallback } from './kernels/fallback.js';
+import { splitVConfig, tileConfig, transposeConfig } from './kernels/layout.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './kernels/matmul.js';
 import {
   avgPoolConfig,
@@ -24,7 +25,7 @@ import {
   maxPoolConfig,
   maxPoolGradConfig,
 } from './kernels/pool.js';
-import { reduceConfigs } from './kernels/reduce.js';
+import { reduceConfigs, softmaxConfig } from './kernels/reduce.js';
 
 export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
@@ -37,9 +38,13 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   avgPoolConfig,
   avgPoolGradConfig,
+  transposeConfig,
+  tileConfig,
+  splitVConfig,
   ...binaryConfigs,
   ...unaryConfigs,
   ...reduceConfigs,
+  softmaxConfig,
 ];
 
 let registered = false;

@@ -162,30 +162,24 @@ test('binary ops broadcasting from either side, unary ops, NaN', { skip }, () =>
   }),
 );
 
-test(
-  'Sum, Mean, Max and Min over adjacent axes; other axis sets fall back, counted',
-  { skip },
-  async () => {
-    await same(() => {
-      const x = rnd([3, 4, 5, 6], 1);
-      return [
-        tf.sum(x),
-        tf.sum(x, 0),
-        tf.sum(x, [1, 2]),
-        tf.mean(x, -1, true),
-        tf.max(x, [0, 1]),
-        tf.min(x, 3),
-      ];
-    });
-    await same(() => [tf.sum(rnd([3, 4, 5], 1), [0, 2])], ['Sum']);
-    assert.deepEqual(
-      fallbackTally()
-        .map(([name, c]) => [name, c.calls])
-        .filter(([name]) => name === 'Sum'),
-      [['Sum', 1]],
-    );
-  },
-);
+test('Sum, Mean, Max and Min over adjacent axes and over any others', { skip }, async () => {
+  await same(() => {
+    const x = rnd([3, 4, 5, 6], 1);
+    return [
+      tf.sum(x),
+      tf.sum(x, 0),
+      tf.sum(x, [1, 2]),
+      tf.mean(x, -1, true),
+      tf.max(x, [0, 1]),
+      tf.min(x, 3),
+    ];
+  });
+  // Axes that are not adjacent: gathered first, then reduced.
+  await same(() => {
+    const x = rnd([3, 4, 5, 2], 2);
+    return [tf.sum(x, [0, 2]), tf.max(x, [1, 3], true), tf.mean(x, [0, 3]), tf.min(x, [0, 2, 3])];
+  });
+});
 
 test('a reduction gives the same bits on 1 thread and on 2', { skip }, () => {
   const device = hostDevice();
@@ -199,3 +193,31 @@ test('a reduction gives the same bits on 1 thread and on 2', { skip }, () => {
   device.setThreads(0);
   assert.deepEqual(sums[0], sums[1]);
 });
+
+test('Transpose, Tile and SplitV (strided gathers), -0 kept', { skip }, async () => {
+  const [transposed] = await valuesOn('anneal-cpu', () => [
+    tf.transpose(tf.tensor2d([-0, 1, 2, -0], [2, 2])),
+  ]);
+  assert.ok(Object.is(transposed[0], -0) && Object.is(transposed[3], -0), `${transposed}`);
+  await same(() => {
+    const x = rnd([2, 3, 4, 5], 1);
+    return [
+      tf.transpose(x, [3, 1, 0, 2]),
+      tf.transpose(x),
+      tf.transpose(tf.tensor2d([-0, 1, 2, -0], [2, 2])),
+      tf.tile(rnd([3], 2), [4]),
+      tf.tile(rnd([2, 1, 3], 3), [1, 5, 2]),
+      ...tf.split(x, [1, 3, 1], 3),
+      ...tf.split(x, 3, 1),
+      ...tf.split(rnd([4, 6], 4), [2, 0, 4], 1),
+    ];
+  });
+});
+
+test('Softmax over the last axis', { skip }, () =>
+  same(() => [
+    tf.softmax(rnd([5, 7], 1)),
+    tf.softmax(tf.mul(rnd([2, 3, 9], 2), 30)),
+    tf.softmax(tf.tensor1d([1, NaN, 2])),
+  ]),
+);

@@ -55,7 +55,7 @@ export function nativeTally(): [string, KernelCount][] {
 /** A kernel that runs `native`, or the cpu fallback where `native` returns null. */
 export function nativeOr(
   kernelName: string,
-  native: (args: NativeArgs) => tf.TensorInfo | null,
+  native: (args: NativeArgs) => tf.TensorInfo | tf.TensorInfo[] | null,
 ): tf.KernelConfig {
   const fallback = cpuFallback(kernelName);
   return {

@@ -1,0 +1,131 @@
+/**
+ * Kernels that only move values: Transpose, Tile and SplitV, each one strided gather on the host
+ * device (anneal_device.h's ANNEAL_BIN_COPY: out = a, read by strides over the output's dims).
+ * float32 only; other dtypes fall back.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AnnealCpuBackend } from '../host-backend.js';
+import { nativeOr } from './fallback.js';
+
+const COPY = 7;
+const MAX_RANK = 6;
+
+/** Row-major strides of `shape`. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    strides[k] = step;
+    step *= shape[k];
+  }
+  return strides;
+}
+
+/** Adjacent dims merged wherever the source reads them as one run; size-1 dims dropped. */
+function merge(dims: readonly number[], strides: readonly number[]) {
+  const out = { dims: [] as number[], strides: [] as number[] };
+  for (let k = dims.length - 1; k >= 0; k--) {
+    if (dims[k] === 1) continue;
+    const inner = out.strides[0];
+    if (inner !== undefined && strides[k] === inner * out.dims[0]) out.dims[0] *= dims[k];
+    else {
+      out.dims.unshift(dims[k]);
+      out.strides.unshift(strides[k]);
+    }
+  }
+  return out.dims.length === 0 ? { dims: [1], strides: [1] } : out;
+}
+
+/**
+ * `size` values of `source`, read with `strides` over `dims`: the output, or null where the
+ * gather needs more than MAX_RANK dims.
+ */
+export function gather(
+  backend: AnnealCpuBackend,
+  source: Float32Array,
+  dims: readonly number[],
+  strides: readonly number[],
+): Float32Array | null {
+  const m = merge(dims, strides);
+  if (m.dims.length > MAX_RANK) return null;
+  const out = new Float32Array(tf.util.sizeFromShape([...dims]));
+  if (out.length === 0) return out;
+  const none = m.dims.map(() => 0);
+  backend.device.binary(COPY, m.dims, source, m.strides, source, none, out);
+  return out;
+}
+
+export const transposeConfig = nativeOr(tf.Transpose, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { perm } = attrs as unknown as { perm: number[] };
+  if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const strides = stridesOf(x.shape);
+  const out = gather(
+    backend,
+    backend.floats(x),
+    perm.map((p) => x.shape[p]),
+    perm.map((p) => strides[p]),
+  );
+  return (
+    out &&
+    backend.makeTensorInfo(
+      perm.map((p) => x.shape[p]),
+      'float32',
+      out,
+    )
+  );
+});
+
+/** Tile as a gather: the output [r0, d0, r1, d1, ...] reads x with stride 0 along each r. */
+export const tileConfig = nativeOr(tf.Tile, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { reps } = attrs as unknown as { reps: number[] };
+  if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const strides = stridesOf(x.shape);
+  const out = gather(
+    backend,
+    backend.floats(x),
+    x.shape.flatMap((d, k) => [reps[k], d]),
+    strides.flatMap((s) => [0, s]),
+  );
+  return (
+    out &&
+    backend.makeTensorInfo(
+      x.shape.map((d, k) => d * reps[k]),
+      'float32',
+      out,
+    )
+  );
+});
+
+export const splitVConfig: tf.KernelConfig = nativeOr(tf.SplitV, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { numOrSizeSplits, axis } = attrs as unknown as {
+    numOrSizeSplits: number | number[];
+    axis: number;
+  };
+  if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const a = tf.util.parseAxisParam(axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, a);
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, a));
+  const inner = tf.util.sizeFromShape(x.shape.slice(a + 1));
+  const values = backend.floats(x);
+  const parts: tf.TensorInfo[] = [];
+  let start = 0;
+  for (const size of sizes) {
+    const shape = x.shape.map((d, k) => (k === a ? size : d));
+    // Each part: `outer` rows of size * inner values, one axis-length apart, from its start.
+    const out =
+      size === 0
+        ? new Float32Array(0)
+        : gather(
+            backend,
+            values.subarray(start * inner),
+            [outer, size * inner],
+            [x.shape[a] * inner, 1],
+          );
+    parts.push(backend.makeTensorInfo(shape, 'float32', out!));
+    start += size;
+  }
+  return parts;
+});
