@@ -13,11 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { fallbackTally, nativeTally, resetKernelTally } from '../src/backend/index.js';
 import { initEngine } from '../src/engine/index.js';
-import { createModel } from '../src/models/index.js';
 import { mean, median } from '../src/stats.js';
+import { BENCH_MODELS, INPUT_SHAPE, NUM_CLASSES, type BenchModel } from './lib/models.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -27,46 +26,13 @@ const config = {
   samples: smoke ? 1 : 10,
   budgetMs: smoke ? 2_000 : 20_000,
   threads,
-  inputShape: [28, 28, 1] as [number, number, number],
-  numClasses: 10,
+  inputShape: INPUT_SHAPE,
+  numClasses: NUM_CLASSES,
   learningRate: 0.01,
 };
 
-type ModelName = 'mlp' | 'cnn' | 'vit';
-const MODELS: Record<ModelName, () => tfl.LayersModel> = {
-  // The same layers as bench/torch_cpu_baseline.py.
-  mlp: () =>
-    tfl.sequential({
-      layers: [
-        tfl.layers.flatten({ inputShape: config.inputShape }),
-        tfl.layers.dense({ units: 256, activation: 'relu' }),
-        tfl.layers.dense({ units: 128, activation: 'relu' }),
-        tfl.layers.dense({ units: config.numClasses }),
-      ],
-    }),
-  cnn: () =>
-    tfl.sequential({
-      layers: [
-        tfl.layers.conv2d({
-          inputShape: config.inputShape,
-          filters: 32,
-          kernelSize: 3,
-          activation: 'relu',
-        }),
-        tfl.layers.maxPooling2d({ poolSize: 2 }),
-        tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-        tfl.layers.maxPooling2d({ poolSize: 2 }),
-        tfl.layers.flatten(),
-        tfl.layers.dense({ units: 128, activation: 'relu' }),
-        tfl.layers.dense({ units: config.numClasses }),
-      ],
-    }),
-  vit: () =>
-    createModel('vit', { inputShape: config.inputShape, numClasses: config.numClasses, seed: 0 }),
-};
-
 export interface BackendRow {
-  model: ModelName;
+  model: BenchModel;
   batch: number;
   backend: 'wasm' | 'anneal-cpu' | 'torch';
   ms: number;
@@ -81,8 +47,8 @@ export interface BackendRow {
 }
 
 /** Median ms of a training step of `model` at `batch` on the active tfjs backend. */
-function stepTime(modelName: ModelName, batch: number, onWarm: () => void) {
-  const model = MODELS[modelName]();
+function stepTime(modelName: BenchModel, batch: number, onWarm: () => void) {
+  const model = BENCH_MODELS[modelName]();
   const optimizer = tf.train.sgd(config.learningRate);
   const x = tf.randomNormal([batch, ...config.inputShape], 0, 1, 'float32', 1);
   const labels = tf.oneHot(
@@ -162,7 +128,7 @@ function torchRows(): { rows: BackendRow[]; torch?: string; blas?: string; why?:
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
         torch: string;
         blas: string;
-        rows: { model: ModelName; batch: number; ms: number; meanMs: number; samples: number }[];
+        rows: { model: BenchModel; batch: number; ms: number; meanMs: number; samples: number }[];
       };
       return {
         torch: out.torch,

@@ -13,10 +13,9 @@
  * Usage: npm run bench:engine [-- --smoke]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../src/engine/index.js';
-import { createModel } from '../src/models/index.js';
 import { median } from '../src/stats.js';
+import { BENCH_MODELS, INPUT_SHAPE, NUM_CLASSES, type BenchModel } from './lib/models.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -24,42 +23,9 @@ const config = {
   batch: smoke ? 8 : 64,
   samples: smoke ? 1 : 10,
   budgetMs: smoke ? 2_000 : 20_000,
-  inputShape: [28, 28, 1] as [number, number, number],
-  numClasses: 10,
+  inputShape: INPUT_SHAPE,
+  numClasses: NUM_CLASSES,
   learningRate: 0.01,
-};
-
-type ModelName = 'mlp' | 'cnn' | 'vit';
-const MODELS: Record<ModelName, () => tfl.LayersModel> = {
-  mlp: () =>
-    tfl.sequential({
-      layers: [
-        tfl.layers.flatten({ inputShape: config.inputShape }),
-        tfl.layers.dense({ units: 256, activation: 'relu' }),
-        tfl.layers.dense({ units: 128, activation: 'relu' }),
-        tfl.layers.dense({ units: config.numClasses }),
-      ],
-    }),
-  cnn: () =>
-    tfl.sequential({
-      layers: [
-        tfl.layers.conv2d({
-          inputShape: config.inputShape,
-          filters: 32,
-          kernelSize: 3,
-          activation: 'relu',
-        }),
-        tfl.layers.maxPooling2d({ poolSize: 2 }),
-        tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-        tfl.layers.maxPooling2d({ poolSize: 2 }),
-        tfl.layers.flatten(),
-        tfl.layers.dense({ units: 128, activation: 'relu' }),
-        tfl.layers.dense({ units: config.numClasses }),
-      ],
-    }),
-  // src/models' ViT: 7x7 patches (16 tokens), dim 64, 2 blocks of 4 heads, LayerNorms.
-  vit: () =>
-    createModel('vit', { inputShape: config.inputShape, numClasses: config.numClasses, seed: 0 }),
 };
 
 interface Timing {
@@ -84,7 +50,7 @@ function time(run: () => void): Timing {
 }
 
 interface Cell {
-  model: ModelName;
+  model: BenchModel;
   backend: 'wasm' | 'cpu';
   stockMs: number | null;
   stockError?: string;
@@ -94,7 +60,7 @@ interface Cell {
   samples: { stock: number; ours: number; forward: number };
 }
 
-async function measure(modelName: ModelName, backend: 'wasm' | 'cpu'): Promise<Cell> {
+async function measure(modelName: BenchModel, backend: 'wasm' | 'cpu'): Promise<Cell> {
   await initEngine({ backend });
   const x = tf.randomNormal([config.batch, ...config.inputShape], 0, 1, 'float32', 1);
   const labels = tf.oneHot(
@@ -104,7 +70,7 @@ async function measure(modelName: ModelName, backend: 'wasm' | 'cpu'): Promise<C
 
   const trainingStep = async (fast: boolean): Promise<Timing> => {
     await initEngine({ backend, fastGradients: fast });
-    const model = MODELS[modelName]();
+    const model = BENCH_MODELS[modelName]();
     const optimizer = tf.train.sgd(config.learningRate);
     try {
       return time(() => {
@@ -125,7 +91,7 @@ async function measure(modelName: ModelName, backend: 'wasm' | 'cpu'): Promise<C
     }
   };
 
-  const model = MODELS[modelName]();
+  const model = BENCH_MODELS[modelName]();
   const forward = time(() => {
     const y = model.predict(x) as tf.Tensor;
     y.dataSync();

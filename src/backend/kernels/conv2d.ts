@@ -38,6 +38,26 @@ function deviceShape(info: Info): Conv2dShape | null {
     : null;
 }
 
+/** tfjs's Conv2DInfo of a conv of x by a filter of these shapes (dilation 1 unless given). */
+function convInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'> & {
+    dilations?: tf.Conv2DAttrs['dilations'];
+  },
+): Info {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
+}
+
 const allFloat = (...ts: (tf.TensorInfo | undefined)[]) =>
   ts.every((t) => t === undefined || t.dtype === 'float32');
 
@@ -48,20 +68,10 @@ function forward(
   alpha: number,
 ): tf.TensorInfo | null {
   const { x, filter } = args.inputs as unknown as Record<'x' | 'filter', tf.TensorInfo>;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } =
-    args.attrs as unknown as tf.Conv2DAttrs;
+  const attrs = args.attrs as unknown as tf.Conv2DAttrs;
   const act = nativeActivation(activation);
   if (act === null || !allFloat(x, filter, bias)) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filter.shape as Shape4,
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const info = convInfo(x.shape, filter.shape, attrs);
   const shape = deviceShape(info);
   if (!shape) return null;
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return null;
@@ -92,19 +102,10 @@ export const fusedConv2dConfig = nativeOr(tf.FusedConv2D, (args) => {
 
 export const conv2dBackpropInputConfig = nativeOr(tf.Conv2DBackpropInput, (args) => {
   const { dy, filter } = args.inputs as unknown as Record<'dy' | 'filter', tf.TensorInfo>;
-  const { inputShape, strides, pad, dataFormat, dimRoundingMode } =
-    args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const { inputShape } = attrs;
   if (!allFloat(dy, filter)) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as Shape4,
-    filter.shape as Shape4,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const info = convInfo(inputShape, filter.shape, attrs);
   const shape = deviceShape(info);
   // tfjs checks only dy's rank and depth; a dy of another size falls back.
   if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
@@ -116,19 +117,10 @@ export const conv2dBackpropInputConfig = nativeOr(tf.Conv2DBackpropInput, (args)
 
 export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (args) => {
   const { x, dy } = args.inputs as unknown as Record<'x' | 'dy', tf.TensorInfo>;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const { filterShape } = attrs;
   if (!allFloat(x, dy)) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filterShape as Shape4,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const info = convInfo(x.shape, filterShape, attrs);
   const shape = deviceShape(info);
   if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
