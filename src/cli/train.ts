@@ -31,6 +31,7 @@ import {
   type RecipeFlagName,
   type RecipeFlagValues,
 } from './recipe-flags.js';
+import { fallbackTally, nativeTally, resetKernelTally } from '../backend/index.js';
 import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, describePlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { ProgressCallback } from './progress.js';
@@ -42,6 +43,7 @@ export interface TrainCommandOptions extends RecipeFlagValues {
   progress: boolean;
   resume?: string;
   force: boolean;
+  profile: boolean;
 }
 
 const TRAIN_FLAGS: readonly RecipeFlagName[] = [
@@ -88,6 +90,11 @@ export function addTrainCommand(program: Command): Command {
       "continue a run from its latest checkpoint, with the run's recipe",
     )
     .option('--force', FORCE_HELP, false)
+    .option(
+      '--profile',
+      "print where the training time went, kernel by kernel (the anneal-cpu backend's tally)",
+      false,
+    )
     .option('--no-progress', 'no progress bar')
     .action(trainCommand);
 }
@@ -165,7 +172,9 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
         `${engine.backend}, ${trainer.ops.name} kernels`,
     );
 
+    resetKernelTally();
     const result = await trainer.fit();
+    if (opts.profile) console.log(kernelProfile(engine.backend, result.timestamp.step));
     const ts = result.timestamp;
     const summary = {
       model: recipe.model.name,
@@ -255,4 +264,28 @@ function printEvaluation(state: TrainState): void {
       `${ts.trainSeconds.toFixed(1)} s train (${Math.round(ts.samples / ts.trainSeconds)} samples/s), ` +
       `${ts.evalSeconds.toFixed(1)} s eval`,
   );
+}
+
+/**
+ * The kernels of a run by time, native and fallback (anneal-cpu tallies them; other backends
+ * say so): the top of each list, in ms a step.
+ */
+function kernelProfile(backend: string, steps: number): string {
+  if (backend !== 'anneal-cpu') {
+    return `profile: only the anneal-cpu backend tallies its kernels (this run used ${backend})`;
+  }
+  const rows = (title: string, tally: [string, { calls: number; ms: number }][]) => {
+    const total = tally.reduce((a, [, c]) => a + c.ms, 0);
+    const top = tally
+      .slice(0, 10)
+      .map(
+        ([name, c]) =>
+          `  ${name.padEnd(28)} ${(c.ms / steps).toFixed(2).padStart(8)} ms ${(c.calls / steps).toFixed(1).padStart(7)} calls`,
+      );
+    return [`${title}: ${(total / steps).toFixed(2)} ms a step`, ...top];
+  };
+  return [
+    ...rows('profile, native kernels', nativeTally()),
+    ...rows('profile, tfjs-backend-cpu fallbacks', fallbackTally()),
+  ].join('\n');
 }

@@ -358,6 +358,7 @@ const TABLE: Record<string, CommandTable> = {
       },
       '--no-progress': { flag: NO_VALUE },
       '--force': { flag: NO_VALUE },
+      '--profile': { flag: NO_VALUE },
     },
   },
   'lr-find': {
