@@ -3,13 +3,26 @@
  * host buffers (this class is its MathBackendCPU, so data management, reads and every fallback
  * kernel work on the same memory with no copy); the hot kernels (src/backend/kernels) run on
  * oneDNN through anneal_host.node, on those buffers in place.
+ *
+ * Native kernels write into buffers from a pool: a buffer whose tensor is disposed serves the
+ * next output of its size (writing fresh memory costs about 5x writing reused memory, and
+ * elementwise kernels are memory-bound). A pooled buffer must never be seen after its tensor is
+ * gone, so reads of it (dataSync, data) return a copy, and a fallback kernel's output that is a
+ * view into one is copied (fallback.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { hostDevice, type HostDevice } from './device.js';
 
+/** Free buffers kept for reuse, in all (bytes); beyond it, disposed buffers go to the GC. */
+const POOL_BYTES = 256 * 2 ** 20;
+
 export class AnnealCpuBackend extends MathBackendCPU {
   readonly device: HostDevice = hostDevice();
+  /** Buffers allocated by allocFloats: the only ones ever reused. */
+  private readonly owned = new WeakSet<Float32Array>();
+  private readonly free = new Map<number, Float32Array[]>();
+  private freeBytes = 0;
 
   constructor() {
     super();
@@ -22,6 +35,41 @@ export class AnnealCpuBackend extends MathBackendCPU {
    * typed array (one made from a Float64Array or an Int32Array); that one is converted once,
    * and kept converted.
    */
+  /** A buffer of `n` values for a native kernel to fill entirely (its old values are garbage). */
+  allocFloats(n: number): Float32Array {
+    const reused = this.free.get(n)?.pop();
+    if (reused) {
+      this.freeBytes -= reused.byteLength;
+      return reused;
+    }
+    const fresh = new Float32Array(n);
+    this.owned.add(fresh);
+    return fresh;
+  }
+
+  /** Whether `values` is a pooled buffer (fallback.ts copies views into one). */
+  isPooled(values: unknown): values is Float32Array {
+    return values instanceof Float32Array && this.owned.has(values);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const deleted = super.disposeData(dataId, force);
+    if (deleted && this.isPooled(values) && this.freeBytes + values.byteLength <= POOL_BYTES) {
+      const list = this.free.get(values.length) ?? [];
+      list.push(values);
+      this.free.set(values.length, list);
+      this.freeBytes += values.byteLength;
+    }
+    return deleted;
+  }
+
+  /** A copy of a pooled buffer (the buffer itself will serve another tensor later). */
+  override readSync(dataId: object): tf.backend_util.BackendValues {
+    const values = this.data.get(dataId).values;
+    return this.isPooled(values) ? values.slice() : super.readSync(dataId);
+  }
+
   floats(t: tf.TensorInfo): Float32Array {
     const data = this.data.get(t.dataId);
     if (!(data.values instanceof Float32Array)) {

@@ -221,3 +221,18 @@ test('Softmax over the last axis', { skip }, () =>
     tf.softmax(tf.tensor1d([1, NaN, 2])),
   ]),
 );
+
+test('reused buffers are never seen after their tensor is gone', { skip }, async () => {
+  assert.ok(await tf.setBackend('anneal-cpu'));
+  const x = tf.tensor1d([-1, 2, -3, 4]);
+  const a = tf.relu(x); // a native output: a buffer of the pool
+  const read = a.dataSync();
+  const slice = tf.slice(a, [0], [4]); // tfjs-backend-cpu's Slice: a view into a's buffer
+  a.dispose();
+  // The next native output of 4 values takes a's buffer back and overwrites it.
+  const b = tf.neg(tf.tensor1d([9, 9, 9, 9]));
+  assert.deepEqual([...b.dataSync()], [-9, -9, -9, -9]);
+  assert.deepEqual([...read], [0, 2, 0, 4]);
+  assert.deepEqual([...slice.dataSync()], [0, 2, 0, 4]);
+  tf.dispose([x, b, slice]);
+});

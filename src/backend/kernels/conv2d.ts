@@ -76,7 +76,7 @@ function forward(
   if (!shape) return null;
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return null;
   const { backend } = args;
-  const y = new Float32Array(tf.util.sizeFromShape(info.outShape));
+  const y = backend.allocFloats(tf.util.sizeFromShape(info.outShape));
   backend.device.conv2d(
     shape,
     backend.floats(x),
@@ -110,7 +110,7 @@ export const conv2dBackpropInputConfig = nativeOr(tf.Conv2DBackpropInput, (args)
   // tfjs checks only dy's rank and depth; a dy of another size falls back.
   if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
-  const dx = new Float32Array(tf.util.sizeFromShape(inputShape));
+  const dx = backend.allocFloats(tf.util.sizeFromShape(inputShape));
   backend.device.conv2dBackpropInput(shape, backend.floats(dy), backend.floats(filter), dx);
   return backend.makeTensorInfo(inputShape, 'float32', dx);
 });
@@ -124,7 +124,7 @@ export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (arg
   const shape = deviceShape(info);
   if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
-  const dw = new Float32Array(tf.util.sizeFromShape(filterShape));
+  const dw = backend.allocFloats(tf.util.sizeFromShape(filterShape));
   backend.device.conv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);
   return backend.makeTensorInfo(filterShape, 'float32', dw);
 });

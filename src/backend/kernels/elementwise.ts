@@ -80,7 +80,7 @@ export const binaryConfigs: tf.KernelConfig[] = Object.entries(BINARY).map(([nam
     const { dims, a: sa, b: sb } = broadcastStrides(a.shape, b.shape);
     if (dims.length > MAX_RANK) return null;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = new Float32Array(tf.util.sizeFromShape(outShape));
+    const out = backend.allocFloats(tf.util.sizeFromShape(outShape));
     backend.device.binary(op, dims, backend.floats(a), sa, backend.floats(b), sb, out);
     return backend.makeTensorInfo(outShape, 'float32', out);
   }),
@@ -91,7 +91,7 @@ export const unaryConfigs: tf.KernelConfig[] = Object.entries(UNARY).map(([name,
     const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
     if (x.dtype !== 'float32') return null;
     const alpha = name === tf.Step ? ((attrs as { alpha?: number }).alpha ?? 0) : 0;
-    const y = new Float32Array(tf.util.sizeFromShape(x.shape));
+    const y = backend.allocFloats(tf.util.sizeFromShape(x.shape));
     backend.device.unary(op, backend.floats(x), y, alpha);
     return backend.makeTensorInfo(x.shape, 'float32', y);
   }),

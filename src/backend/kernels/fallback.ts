@@ -26,14 +26,21 @@ export function resetKernelTally(): void {
   natives.clear();
 }
 
-/** tfjs-backend-cpu's kernel `name`, run and tallied as a fallback. */
+/**
+ * tfjs-backend-cpu's kernel `name`, run and tallied as a fallback. Some of its kernels return
+ * a view into an input's buffer (a contiguous Slice) under a new data id; when that buffer is
+ * pooled (host-backend.ts) it would be reused once the input is disposed, so such an output gets
+ * its own copy.
+ */
 export function cpuFallback(name: string): tf.KernelFunc {
   const cpu = tf.getKernel(name, 'cpu');
   if (!cpu) throw new Error(`tfjs-backend-cpu has no kernel ${name} to fall back to`);
   return (args) => {
     const started = performance.now();
     try {
-      return cpu.kernelFunc(args);
+      const out = cpu.kernelFunc(args);
+      ownViews(args.backend as AnnealCpuBackend, args.inputs, out);
+      return out;
     } finally {
       const count = tally.get(name) ?? { calls: 0, ms: 0 };
       count.calls++;
@@ -41,6 +48,40 @@ export function cpuFallback(name: string): tf.KernelFunc {
       tally.set(name, count);
     }
   };
+}
+
+/** Copies each output (under its own data id) whose values share a pooled input's buffer. */
+function ownViews(
+  backend: AnnealCpuBackend,
+  inputs: tf.NamedTensorInfoMap,
+  out: tf.TensorInfo | tf.TensorInfo[],
+): void {
+  // Inputs may be arrays of tensors (RaggedGather's splits); only tensors this backend holds.
+  const tensors = (Object.values(inputs) as unknown[])
+    .flat()
+    .filter((t): t is tf.TensorInfo => (t as tf.TensorInfo)?.dataId !== undefined)
+    .filter(
+      (t) => backend.data.has(t.dataId) && backend.isPooled(backend.data.get(t.dataId).values),
+    );
+  const pooled = tensors.map((t) => ({
+    dataId: t.dataId,
+    buffer: (backend.data.get(t.dataId).values as Float32Array).buffer,
+  }));
+  if (pooled.length === 0) return;
+  // A complex output holds its parts under data ids of their own (Complex reuses the inputs'
+  // arrays for them): those are checked too.
+  const outputs = (Array.isArray(out) ? out : [out]).flatMap((o) => {
+    const parts = backend.data.get(o.dataId).complexTensorInfos;
+    return parts ? [o, parts.real, parts.imag] : [o];
+  });
+  for (const o of outputs) {
+    if (pooled.some((p) => p.dataId === o.dataId)) continue;
+    const data = backend.data.get(o.dataId);
+    const values = data.values as ArrayBufferView | undefined;
+    if (values && ArrayBuffer.isView(values) && pooled.some((p) => p.buffer === values.buffer)) {
+      data.values = (values as Float32Array).slice();
+    }
+  }
 }
 
 type NativeArgs = Omit<Parameters<tf.KernelFunc>[0], 'backend'> & { backend: AnnealCpuBackend };

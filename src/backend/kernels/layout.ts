@@ -48,7 +48,7 @@ export function gather(
 ): Float32Array | null {
   const m = merge(dims, strides);
   if (m.dims.length > MAX_RANK) return null;
-  const out = new Float32Array(tf.util.sizeFromShape([...dims]));
+  const out = backend.allocFloats(tf.util.sizeFromShape([...dims]));
   if (out.length === 0) return out;
   const none = m.dims.map(() => 0);
   backend.device.binary(COPY, m.dims, source, m.strides, source, none, out);

@@ -37,7 +37,7 @@ function matmul(
   if (m * k * n * batch === 0) return null;
   if (bias && (bias.dtype !== 'float32' || product(bias.shape) !== n || bias.shape.at(-1) !== n))
     return null;
-  const out = new Float32Array(batch * m * n);
+  const out = backend.allocFloats(batch * m * n);
   backend.device.matmul(
     backend.floats(a),
     backend.floats(b),

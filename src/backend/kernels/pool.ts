@@ -55,7 +55,7 @@ const pool = (name: string, max: boolean) =>
     if (x.dtype !== 'float32') return null;
     const shape = poolShape(x.shape, attrs as unknown as PoolAttrs);
     if (!shape) return null;
-    const y = new Float32Array(tf.util.sizeFromShape(shape.out));
+    const y = backend.allocFloats(tf.util.sizeFromShape(shape.out));
     backend.device.pool(shape.dims, backend.floats(x), y, max);
     return backend.makeTensorInfo(shape.out, 'float32', y);
   });
@@ -68,7 +68,7 @@ export const maxPoolGradConfig = nativeOr(tf.MaxPoolGrad, ({ inputs, attrs, back
   if (dy.dtype !== 'float32' || input.dtype !== 'float32') return null;
   const shape = poolShape(input.shape, attrs as unknown as PoolAttrs);
   if (!shape) return null;
-  const dx = new Float32Array(tf.util.sizeFromShape(input.shape));
+  const dx = backend.allocFloats(tf.util.sizeFromShape(input.shape));
   backend.device.maxPoolGrad(shape.dims, backend.floats(input), backend.floats(dy), dx);
   return backend.makeTensorInfo(input.shape, 'float32', dx);
 });
@@ -78,7 +78,7 @@ export const avgPoolGradConfig = nativeOr(tf.AvgPoolGrad, ({ inputs, attrs, back
   if (dy.dtype !== 'float32') return null;
   const shape = poolShape(input.shape, attrs as unknown as PoolAttrs);
   if (!shape) return null;
-  const dx = new Float32Array(tf.util.sizeFromShape(input.shape));
+  const dx = backend.allocFloats(tf.util.sizeFromShape(input.shape));
   backend.device.avgPoolGrad(shape.dims, backend.floats(dy), dx);
   return backend.makeTensorInfo(input.shape, 'float32', dx);
 });
