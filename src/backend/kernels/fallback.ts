@@ -20,6 +20,14 @@ export function fallbackTally(): [string, KernelCount][] {
   return [...tally].sort((x, y) => y[1].ms - x[1].ms);
 }
 
+/** One call of `name` that began at `started`, in `into`. */
+function record(into: Map<string, KernelCount>, name: string, started: number): void {
+  const count = into.get(name) ?? { calls: 0, ms: 0 };
+  count.calls++;
+  count.ms += performance.now() - started;
+  into.set(name, count);
+}
+
 /** Clears both tallies (fallbacks and native calls). */
 export function resetKernelTally(): void {
   tally.clear();
@@ -42,10 +50,7 @@ export function cpuFallback(name: string): tf.KernelFunc {
       ownViews(args.backend as AnnealCpuBackend, args.inputs, out);
       return out;
     } finally {
-      const count = tally.get(name) ?? { calls: 0, ms: 0 };
-      count.calls++;
-      count.ms += performance.now() - started;
-      tally.set(name, count);
+      record(tally, name, started);
     }
   };
 }
@@ -106,10 +111,7 @@ export function nativeOr(
       const started = performance.now();
       const out = native(args as NativeArgs);
       if (out === null) return fallback(args);
-      const count = natives.get(kernelName) ?? { calls: 0, ms: 0 };
-      count.calls++;
-      count.ms += performance.now() - started;
-      natives.set(kernelName, count);
+      record(natives, kernelName, started);
       return out;
     },
   };
