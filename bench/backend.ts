@@ -16,7 +16,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fallbackTally, nativeTally, resetKernelTally } from '../src/backend/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { mean, median } from '../src/stats.js';
-import { BENCH_MODELS, INPUT_SHAPE, NUM_CLASSES, type BenchModel } from './lib/models.js';
+import {
+  BENCH_MODELS,
+  INPUT_SHAPE,
+  NUM_CLASSES,
+  trainingStep,
+  type BenchModel,
+} from './lib/models.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -55,18 +61,7 @@ function stepTime(modelName: BenchModel, batch: number, onWarm: () => void) {
     tf.randomUniform([batch], 0, config.numClasses, 'int32', 2),
     config.numClasses,
   );
-  const step = () => {
-    const loss = optimizer.minimize(
-      () =>
-        tf.losses.softmaxCrossEntropy(
-          labels,
-          model.apply(x, { training: true }) as tf.Tensor,
-        ) as tf.Scalar,
-      true,
-    )!;
-    loss.dataSync();
-    loss.dispose();
-  };
+  const step = () => trainingStep(model, optimizer, x, labels);
   try {
     step();
     onWarm();

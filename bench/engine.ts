@@ -15,7 +15,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/index.js';
 import { median } from '../src/stats.js';
-import { BENCH_MODELS, INPUT_SHAPE, NUM_CLASSES, type BenchModel } from './lib/models.js';
+import {
+  BENCH_MODELS,
+  INPUT_SHAPE,
+  NUM_CLASSES,
+  trainingStep,
+  type BenchModel,
+} from './lib/models.js';
 import { writeResult } from './lib/results.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -68,23 +74,12 @@ async function measure(modelName: BenchModel, backend: 'wasm' | 'cpu'): Promise<
     config.numClasses,
   );
 
-  const trainingStep = async (fast: boolean): Promise<Timing> => {
+  const timeSteps = async (fast: boolean): Promise<Timing> => {
     await initEngine({ backend, fastGradients: fast });
     const model = BENCH_MODELS[modelName]();
     const optimizer = tf.train.sgd(config.learningRate);
     try {
-      return time(() => {
-        const loss = optimizer.minimize(
-          () =>
-            tf.losses.softmaxCrossEntropy(
-              labels,
-              model.apply(x, { training: true }) as tf.Tensor,
-            ) as tf.Scalar,
-          true,
-        )!;
-        loss.dataSync();
-        loss.dispose();
-      });
+      return time(() => trainingStep(model, optimizer, x, labels));
     } finally {
       optimizer.dispose();
       model.dispose();
@@ -99,11 +94,11 @@ async function measure(modelName: BenchModel, backend: 'wasm' | 'cpu'): Promise<
   });
   model.dispose();
 
-  const ours = await trainingStep(true);
+  const ours = await timeSteps(true);
   let stock: Timing | null = null;
   let stockError: string | undefined;
   try {
-    stock = await trainingStep(false);
+    stock = await timeSteps(false);
   } catch (e) {
     // Stock wasm has no Conv2DBackpropFilter: a CNN cannot train there without our kernels.
     if (!/not registered/.test(String(e))) throw e;

@@ -3,6 +3,7 @@
  * classes: the MLP and CNN that bench/torch_cpu_baseline.py builds layer for layer in PyTorch,
  * and src/models' ViT (7x7 patches, 16 tokens, dim 64, 2 blocks of 4 heads, LayerNorms).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createModel } from '../../src/models/index.js';
 
@@ -40,3 +41,22 @@ export const BENCH_MODELS: Record<BenchModel, () => tfl.LayersModel> = {
     }),
   vit: () => createModel('vit', { inputShape: INPUT_SHAPE, numClasses: NUM_CLASSES, seed: 0 }),
 };
+
+/** One training step as both benches time it: forward, cross-entropy, backward, update, read. */
+export function trainingStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor,
+  labels: tf.Tensor,
+): void {
+  const loss = optimizer.minimize(
+    () =>
+      tf.losses.softmaxCrossEntropy(
+        labels,
+        model.apply(x, { training: true }) as tf.Tensor,
+      ) as tf.Scalar,
+    true,
+  )!;
+  loss.dataSync();
+  loss.dispose();
+}
