@@ -24,6 +24,7 @@ import {
   type BenchModel,
 } from './lib/models.js';
 import { writeResult } from './lib/results.js';
+import { sampleTimes } from './lib/timing.js';
 
 const smoke = process.argv.includes('--smoke');
 const threads = availableParallelism();
@@ -63,18 +64,7 @@ function stepTime(modelName: BenchModel, batch: number, onWarm: () => void) {
   );
   const step = () => trainingStep(model, optimizer, x, labels);
   try {
-    step();
-    onWarm();
-    const times: number[] = [];
-    const start = performance.now();
-    while (
-      times.length < config.samples &&
-      (times.length === 0 || performance.now() - start < config.budgetMs)
-    ) {
-      const t0 = performance.now();
-      step();
-      times.push(performance.now() - t0);
-    }
+    const times = sampleTimes(step, { ...config, afterWarmUp: onWarm });
     return { ms: median(times), meanMs: mean(times), samples: times.length };
   } finally {
     tf.dispose([x, labels]);

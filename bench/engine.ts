@@ -23,6 +23,7 @@ import {
   type BenchModel,
 } from './lib/models.js';
 import { writeResult } from './lib/results.js';
+import { sampleTimes } from './lib/timing.js';
 
 const smoke = process.argv.includes('--smoke');
 const config = {
@@ -39,19 +40,9 @@ interface Timing {
   samples: number;
 }
 
-/** Warm-up once, then time `run` until enough samples or the budget is spent. */
+/** The median of `run`'s times (bench/lib/timing.ts's sampleTimes). */
 function time(run: () => void): Timing {
-  run();
-  const times: number[] = [];
-  const start = performance.now();
-  while (
-    times.length < config.samples &&
-    (times.length === 0 || performance.now() - start < config.budgetMs)
-  ) {
-    const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
-  }
+  const times = sampleTimes(run, config);
   return { medianMs: median(times), samples: times.length };
 }
 

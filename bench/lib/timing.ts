@@ -39,3 +39,26 @@ export function measureWithClock(clock: DeviceClock, fn: () => void, targetMs: n
 
 /** GB/s of moving `bytes` bytes in `ms` milliseconds. */
 export const gbPerSecond = (bytes: number, ms: number) => bytes / (ms * 1e6);
+
+/**
+ * Times of a long call (a training step): one warm-up, then calls until `samples` are taken or
+ * `budgetMs` has passed (at least one). For calls too slow for benchmark.js's repetitions.
+ */
+export function sampleTimes(
+  run: () => void,
+  opts: { samples: number; budgetMs: number; afterWarmUp?: () => void },
+): number[] {
+  run();
+  opts.afterWarmUp?.();
+  const times: number[] = [];
+  const start = performance.now();
+  while (
+    times.length < opts.samples &&
+    (times.length === 0 || performance.now() - start < opts.budgetMs)
+  ) {
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
