@@ -8,20 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isAnnealError, EXIT_CODES } from '../../src/errors.js';
-import { parseRecipe } from '../../src/runs/recipe.js';
 import { parseSpace, runSearch } from '../../src/search/index.js';
+import { base } from './helpers.js';
 import { anneal } from '../cli/helpers.js';
-
-const base = parseRecipe(
-  {
-    data: { name: 'synthetic', limit: 240 },
-    model: { name: 'mlp', options: { hidden: [8] } },
-    batchSize: 32,
-    kernels: 'js',
-    backend: 'cpu',
-  },
-  { source: 'test' },
-);
 
 test('a minimum resource below one step is refused before any trial runs', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'anneal-search-min-')), 'search');

@@ -19,23 +19,11 @@ import {
   type TrialRequest,
   type SearchResult,
 } from '../../src/search/index.js';
-import { parseRecipe } from '../../src/runs/recipe.js';
+import { base } from './helpers.js';
 import { anneal, assertUserError } from '../cli/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anneal-search-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const base = parseRecipe(
-  {
-    data: { name: 'synthetic', limit: 240 },
-    model: { name: 'mlp', options: { hidden: [8] } },
-    batchSize: 32,
-    kernels: 'js',
-    backend: 'cpu',
-    schedules: { lr: 'cosine' },
-  },
-  { source: 'test' },
-);
 
 describe('a real search', () => {
   it('2 workers, SHA over 4 configs (one of which crashes): finishes and writes search.json', async () => {
