@@ -12,11 +12,17 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace {
 
 constexpr int kMaxRank = 6;
+
+// Below this many values an op runs on the calling thread alone: waking OpenMP's threads costs
+// 25-60 us a region on this VM, more than a small op's whole work (an MLP step ran 1.8x faster
+// with the small ops serial).
+constexpr int64_t kParallelMin = 1 << 15;
 
 inline float binary(int op, float a, float b) {
   switch (op) {
@@ -108,6 +114,112 @@ UnaryFn unary_function(int op) {
   }
 }
 
+/**
+ * A reduction's arithmetic: sums accumulate in double (as tfjs's JavaScript numbers do); a
+ * maximum or minimum takes a NaN and keeps it (tfjs's rule), and otherwise only a strictly
+ * better value, so folding parts in order gives the sequential loop's result.
+ */
+template <int Op>
+struct Fold {
+  static constexpr bool kSum = Op == ANNEAL_RED_SUM || Op == ANNEAL_RED_MEAN;
+  using Acc = typename std::conditional<kSum, double, float>::type;
+  static inline Acc apply(Acc acc, Acc e) {
+    if (kSum) return acc + e;
+    const bool better = Op == ANNEAL_RED_MAX ? e > acc : e < acc;
+    return std::isnan(e) || better ? e : acc;
+  }
+  static inline float finish(Acc acc, int64_t count) {
+    return float(Op == ANNEAL_RED_MEAN ? acc / double(count) : acc);
+  }
+};
+
+/** acc[i] = fold(acc[i], row[i]) for i < n: independent lanes, which the compiler vectorises. */
+template <int Op>
+inline void fold_row(typename Fold<Op>::Acc *acc, const float *row, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] = Fold<Op>::apply(acc[i], row[i]);
+}
+
+/** The fold of x[0..n), in 8 interleaved lanes (so it vectorises) that are then folded in order. */
+template <int Op>
+typename Fold<Op>::Acc fold_run(const float *x, int64_t n) {
+  using Acc = typename Fold<Op>::Acc;
+  constexpr int kLanes = 8;
+  if (n < kLanes) {
+    Acc acc = x[0];
+    for (int64_t i = 1; i < n; i++) acc = Fold<Op>::apply(acc, x[i]);
+    return acc;
+  }
+  Acc lanes[kLanes];
+  for (int l = 0; l < kLanes; l++) lanes[l] = x[l];
+  int64_t i = kLanes;
+  for (; i + kLanes <= n; i += kLanes) fold_row<Op>(lanes, x + i, kLanes);
+  Acc acc = lanes[0];
+  for (int l = 1; l < kLanes; l++) acc = Fold<Op>::apply(acc, lanes[l]);
+  for (; i < n; i++) acc = Fold<Op>::apply(acc, x[i]);
+  return acc;
+}
+
+// Reductions are cut into parts of about this many values, at places that depend only on the
+// shape, never on the thread count: each part is folded by one thread, and the parts' results
+// in order by one thread, so the result is the same on any number of threads.
+constexpr int64_t kPartValues = 1 << 14;
+
+/**
+ * y[o, i] = fold over r of x[o, r, i]. Rows are walked in memory order, each folded into a row
+ * of accumulators (a reduction over the first axes, a bias gradient, reads x once, where
+ * walking one output at a time strides through all of it once per output).
+ */
+template <int Op>
+void reduce_all(const float *x, float *y, int64_t outer, int64_t reduce, int64_t inner) {
+  using Acc = typename Fold<Op>::Acc;
+  const bool parallel = outer * reduce * inner >= kParallelMin;
+  if (inner >= kPartValues / 16) {
+    // Wide rows: a part is a block of columns over every row.
+    const int64_t width = kPartValues / 16;
+    const int64_t blocks = (inner + width - 1) / width;
+#pragma omp parallel for schedule(static) collapse(2) if (parallel)
+    for (int64_t o = 0; o < outer; o++) {
+      for (int64_t b = 0; b < blocks; b++) {
+        const int64_t begin = b * width;
+        const int64_t n = inner - begin < width ? inner - begin : width;
+        const float *p = x + o * reduce * inner + begin;
+        std::vector<Acc> acc(p, p + n);
+        for (int64_t r = 1; r < reduce; r++) fold_row<Op>(acc.data(), p + r * inner, n);
+        for (int64_t i = 0; i < n; i++) y[o * inner + begin + i] = Fold<Op>::finish(acc[i], reduce);
+      }
+    }
+    return;
+  }
+  // Narrow rows: a part is a run of whole rows; each part's fold is kept, then folded in order.
+  const int64_t part_rows = kPartValues / inner;
+  const int64_t parts = (reduce + part_rows - 1) / part_rows;
+  std::vector<Acc> folds(size_t(outer * parts * inner));
+#pragma omp parallel for schedule(static) collapse(2) if (parallel)
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t part = 0; part < parts; part++) {
+      const int64_t first = part * part_rows;
+      const int64_t rows = reduce - first < part_rows ? reduce - first : part_rows;
+      const float *p = x + (o * reduce + first) * inner;
+      Acc *acc = folds.data() + (o * parts + part) * inner;
+      if (inner == 1) {
+        acc[0] = fold_run<Op>(p, rows);
+      } else {
+        for (int64_t i = 0; i < inner; i++) acc[i] = p[i];
+        for (int64_t r = 1; r < rows; r++) fold_row<Op>(acc, p + r * inner, inner);
+      }
+    }
+  }
+#pragma omp parallel for schedule(static) if (outer * inner >= kParallelMin)
+  for (int64_t o = 0; o < outer; o++) {
+    const Acc *f = folds.data() + o * parts * inner;
+    for (int64_t i = 0; i < inner; i++) {
+      Acc acc = f[i];
+      for (int64_t part = 1; part < parts; part++) acc = Fold<Op>::apply(acc, f[part * inner + i]);
+      y[o * inner + i] = Fold<Op>::finish(acc, reduce);
+    }
+  }
+}
+
 /** The window of output row (or column) `out` along one axis, as tfjs's pool loops walk it. */
 struct Window {
   int64_t begin, end, step;
@@ -133,37 +245,63 @@ bool bad_pool(const anneal_pool2d *s) {
   return s->pad_top < 0 || s->pad_left < 0;
 }
 
-/**
- * Max pooling of one image: y's maxima, and (when `argmax` is given) where each came from as an
- * index into the image, -1 where no value beat -Infinity (tfjs then passes no gradient on).
- */
-void max_pool_image(const anneal_pool2d &s, const float *x, float *y, int64_t *argmax) {
+/** y (one image's maxima): each window's values folded over channel rows, which vectorises. */
+void max_pool_image(const anneal_pool2d &s, const float *x, float *y) {
   const int64_t c = s.channels;
-  std::vector<float> best(static_cast<size_t>(c));
-  std::vector<int64_t> where(static_cast<size_t>(c));
   for (int64_t oy = 0; oy < s.out_height; oy++) {
     const Window rows = window(oy, s.stride_height, s.pad_top, s.filter_height, s.dilation_height,
                                s.in_height);
     for (int64_t ox = 0; ox < s.out_width; ox++) {
       const Window cols = window(ox, s.stride_width, s.pad_left, s.filter_width,
                                  s.dilation_width, s.in_width);
-      std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-      std::fill(where.begin(), where.end(), -1);
+      float *best = y + (oy * s.out_width + ox) * c;
+      for (int64_t d = 0; d < c; d++) best[d] = -std::numeric_limits<float>::infinity();
       for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
         for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
-          const int64_t at = (r * s.in_width + q) * c;
+          const float *p = x + (r * s.in_width + q) * c;
+          // Strictly greater: the first maximum wins a tie, and NaN never does (as in tfjs).
+          for (int64_t d = 0; d < c; d++) best[d] = p[d] > best[d] ? p[d] : best[d];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx of one image: each window's maximum found as in max_pool_image, with where it came from
+ * (an index into the image, in 32 bits when the image allows, so that the search vectorises
+ * alongside the float values), then dy added there. Nothing is added for a window in which no
+ * value beat -Infinity (tfjs then passes no gradient on).
+ */
+template <typename Index>
+void max_pool_grad_image(const anneal_pool2d &s, const float *x, const float *dy, float *dx,
+                         float *best, Index *where) {
+  const int64_t c = s.channels;
+  std::memset(dx, 0, size_t(s.in_height * s.in_width * c) * sizeof(float));
+  for (int64_t oy = 0; oy < s.out_height; oy++) {
+    const Window rows = window(oy, s.stride_height, s.pad_top, s.filter_height, s.dilation_height,
+                               s.in_height);
+    for (int64_t ox = 0; ox < s.out_width; ox++) {
+      const Window cols = window(ox, s.stride_width, s.pad_left, s.filter_width,
+                                 s.dilation_width, s.in_width);
+      for (int64_t d = 0; d < c; d++) {
+        best[d] = -std::numeric_limits<float>::infinity();
+        where[d] = -1;
+      }
+      for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
+        for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
+          const Index at = Index((r * s.in_width + q) * c);
+          const float *p = x + at;
           for (int64_t d = 0; d < c; d++) {
-            // Strictly greater: the first maximum wins a tie, and NaN never does (as in tfjs).
-            if (x[at + d] > best[d]) {
-              best[d] = x[at + d];
-              where[d] = at + d;
-            }
+            const bool better = p[d] > best[d];
+            best[d] = better ? p[d] : best[d];
+            where[d] = better ? at + Index(d) : where[d];
           }
         }
       }
-      const int64_t out = (oy * s.out_width + ox) * c;
-      if (y != nullptr) std::memcpy(y + out, best.data(), size_t(c) * sizeof(float));
-      if (argmax != nullptr) std::memcpy(argmax + out, where.data(), size_t(c) * sizeof(int64_t));
+      const float *g = dy + (oy * s.out_width + ox) * c;
+      for (int64_t d = 0; d < c; d++)
+        if (where[d] >= 0) dx[where[d]] += g[d];
     }
   }
 }
@@ -180,7 +318,7 @@ int anneal_device_binary(int op, int rank, const int64_t *out_dims, const float 
   int64_t rows = 1;
   for (int i = 0; i < rank - 1; i++) rows *= out_dims[i];
   const int64_t n = out_dims[rank - 1];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     // The row's offsets in a and b, from its multi-index over the leading dims.
     int64_t rest = r, oa = 0, ob = 0;
@@ -201,7 +339,7 @@ int anneal_device_unary(int op, const float *x, float *y, int64_t n, float alpha
   // Blocks of 64K values: one call per block, whose loop the compiler vectorises for its op.
   constexpr int64_t kBlock = 1 << 16;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t b = 0; b < blocks; b++) {
     const int64_t begin = b * kBlock;
     fn(x + begin, y + begin, (n - begin < kBlock ? n - begin : kBlock), alpha);
@@ -211,35 +349,20 @@ int anneal_device_unary(int op, const float *x, float *y, int64_t n, float alpha
 
 int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_t reduce,
                          int64_t inner) {
-  if (op < ANNEAL_RED_SUM || op > ANNEAL_RED_MIN || outer < 1 || reduce < 1 || inner < 1)
-    return ANNEAL_DEVICE_INVALID;
-  const bool extreme = op == ANNEAL_RED_MAX || op == ANNEAL_RED_MIN;
-#pragma omp parallel for schedule(static) collapse(2)
-  for (int64_t o = 0; o < outer; o++) {
-    for (int64_t i = 0; i < inner; i++) {
-      const float *p = x + o * reduce * inner + i;
-      if (extreme) {
-        float v = p[0];
-        for (int64_t r = 1; r < reduce; r++) {
-          const float e = p[r * inner];
-          // tfjs: a NaN is taken, and then kept.
-          if (std::isnan(e) || (op == ANNEAL_RED_MAX ? e > v : e < v)) v = e;
-          if (std::isnan(v)) break;
-        }
-        y[o * inner + i] = v;
-      } else {
-        double sum = 0;
-        for (int64_t r = 0; r < reduce; r++) sum += p[r * inner];
-        y[o * inner + i] = float(op == ANNEAL_RED_MEAN ? sum / double(reduce) : sum);
-      }
-    }
+  if (outer < 1 || reduce < 1 || inner < 1) return ANNEAL_DEVICE_INVALID;
+  switch (op) {
+    case ANNEAL_RED_SUM: reduce_all<ANNEAL_RED_SUM>(x, y, outer, reduce, inner); break;
+    case ANNEAL_RED_MEAN: reduce_all<ANNEAL_RED_MEAN>(x, y, outer, reduce, inner); break;
+    case ANNEAL_RED_MAX: reduce_all<ANNEAL_RED_MAX>(x, y, outer, reduce, inner); break;
+    case ANNEAL_RED_MIN: reduce_all<ANNEAL_RED_MIN>(x, y, outer, reduce, inner); break;
+    default: return ANNEAL_DEVICE_INVALID;
   }
   return ANNEAL_DEVICE_OK;
 }
 
 int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n) {
   if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float *in = x + r * n;
     float *out = y + r * n;
@@ -258,8 +381,8 @@ int anneal_device_max_pool(const anneal_pool2d *s, const float *x, float *y) {
   if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
   const int64_t in = s->in_height * s->in_width * s->channels;
   const int64_t out = s->out_height * s->out_width * s->channels;
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < s->batch; b++) max_pool_image(*s, x + b * in, y + b * out, nullptr);
+#pragma omp parallel for schedule(static) if (s->batch * in >= kParallelMin)
+  for (int64_t b = 0; b < s->batch; b++) max_pool_image(*s, x + b * in, y + b * out);
   return ANNEAL_DEVICE_OK;
 }
 
@@ -268,18 +391,22 @@ int anneal_device_max_pool_grad(const anneal_pool2d *s, const float *x, const fl
   if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
   const int64_t in = s->in_height * s->in_width * s->channels;
   const int64_t out = s->out_height * s->out_width * s->channels;
+  const bool narrow = in <= std::numeric_limits<int32_t>::max();
   // Images are independent: each thread scatters into its own images' dx.
-#pragma omp parallel
+#pragma omp parallel if (s->batch * in >= kParallelMin)
   {
-    std::vector<int64_t> argmax(static_cast<size_t>(out));
+    std::vector<float> best(size_t(s->channels));
+    std::vector<int32_t> where32(narrow ? size_t(s->channels) : 0);
+    std::vector<int64_t> where64(narrow ? 0 : size_t(s->channels));
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < s->batch; b++) {
-      max_pool_image(*s, x + b * in, nullptr, argmax.data());
-      float *g = dx + b * in;
-      std::memset(g, 0, size_t(in) * sizeof(float));
-      const float *d = dy + b * out;
-      for (int64_t o = 0; o < out; o++)
-        if (argmax[o] >= 0) g[argmax[o]] += d[o];
+      if (narrow) {
+        max_pool_grad_image(*s, x + b * in, dy + b * out, dx + b * in, best.data(),
+                            where32.data());
+      } else {
+        max_pool_grad_image(*s, x + b * in, dy + b * out, dx + b * in, best.data(),
+                            where64.data());
+      }
     }
   }
   return ANNEAL_DEVICE_OK;
@@ -288,7 +415,8 @@ int anneal_device_max_pool_grad(const anneal_pool2d *s, const float *x, const fl
 int anneal_device_avg_pool(const anneal_pool2d *s, const float *x, float *y) {
   if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
   const int64_t c = s->channels;
-#pragma omp parallel for schedule(static) collapse(2)
+#pragma omp parallel for schedule(static) collapse(2) \
+    if (s->batch * s->in_height * s->in_width * c >= kParallelMin)
   for (int64_t b = 0; b < s->batch; b++) {
     for (int64_t oy = 0; oy < s->out_height; oy++) {
       const float *image = x + b * s->in_height * s->in_width * c;
@@ -320,7 +448,7 @@ int anneal_device_avg_pool_grad(const anneal_pool2d *s, const float *dy, float *
   const int64_t c = s->channels;
   const int64_t in = s->in_height * s->in_width * c;
   const float share = 1.f / float(s->filter_height * s->filter_width);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s->batch * in >= kParallelMin)
   for (int64_t b = 0; b < s->batch; b++) {
     float *g = dx + b * in;
     std::memset(g, 0, size_t(in) * sizeof(float));

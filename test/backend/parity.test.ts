@@ -123,6 +123,8 @@ test('MaxPool, AvgPool and their gradients, odd sizes', { skip }, () =>
       ...grads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [x]),
       ...grads((a) => tf.avgPool(a as tf.Tensor4D, 3, 2, 'same'), [x]),
       ...grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [r4([1, 5, 5, 1], 2)]),
+      // Large enough to run on threads.
+      ...grads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [r4([4, 31, 30, 20], 3)]),
     ];
   }),
 );
@@ -181,13 +183,44 @@ test('Sum, Mean, Max and Min over adjacent axes and over any others', { skip }, 
   });
 });
 
+test(
+  'reductions large enough to be cut into parts and run on threads, NaN in a late part',
+  { skip },
+  async () => {
+    // loops.cpp cuts a reduction into parts of 16,384 values and runs it on threads from 32,768:
+    // narrow rows over many parts (a bias gradient), one long run (lanes), and wide rows.
+    const withNaN = (shape: number[], at: number) => {
+      const values = rnd(shape, 7).dataSync().slice();
+      values[at] = NaN;
+      return tf.tensor(values, shape);
+    };
+    await same(() => {
+      const narrow = rnd([2, 20000, 3], 4);
+      const run = rnd([70001], 5);
+      const wide = rnd([3, 50, 1500], 6);
+      return [
+        tf.sum(narrow, 1),
+        tf.mean(narrow, [0, 1]),
+        tf.max(narrow, 1),
+        tf.sum(run),
+        tf.min(run),
+        tf.sum(wide, 1),
+        tf.max(wide, 1),
+        tf.max(withNaN([70001], 60000)),
+        tf.min(withNaN([2, 20000, 3], 100000), 1),
+      ];
+    });
+  },
+);
+
 test('a reduction gives the same bits on 1 thread and on 2', { skip }, () => {
   const device = hostDevice();
-  const x = Float32Array.from({ length: 3 * 1000 * 7 }, (_, i) => Math.sin(i) * 1e3);
+  // Large enough to run on threads (loops.cpp's kParallelMin) and in several parts.
+  const x = Float32Array.from({ length: 3 * 20000 * 7 }, (_, i) => Math.sin(i) * 1e3);
   const sums = [1, 2].map((threads) => {
     device.setThreads(threads);
     const y = new Float32Array(3 * 7);
-    device.reduce(0, x, y, 3, 1000, 7);
+    device.reduce(0, x, y, 3, 20000, 7);
     return [...y];
   });
   device.setThreads(0);
