@@ -252,7 +252,69 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** A Float32Array argument of any length (its length is the caller's to check). */
+Napi::Float32Array any_floats(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (!info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    fail(info.Env(), std::string(name) + " must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
+  return info[i].As<Napi::Float32Array>();
+}
+
+/** batchNorm(x, mean, variance, scale | null, offset | null, epsilon, out) */
+Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
+  auto x = any_floats(info, 0, "x");
+  auto mean = any_floats(info, 1, "mean");
+  auto variance = any_floats(info, 2, "variance");
+  const bool has_scale = !(info[3].IsNull() || info[3].IsUndefined());
+  const bool has_offset = !(info[4].IsNull() || info[4].IsUndefined());
+  auto scale = has_scale ? any_floats(info, 3, "scale") : Napi::Float32Array();
+  auto offset = has_offset ? any_floats(info, 4, "offset") : Napi::Float32Array();
+  const int64_t n = int64_t(x.ElementLength());
+  float *out = floats(info, 6, "out", n);
+  check_status(info.Env(),
+               anneal_device_batch_norm(
+                   x.Data(), n, mean.Data(), int64_t(mean.ElementLength()), variance.Data(),
+                   int64_t(variance.ElementLength()), has_scale ? scale.Data() : nullptr,
+                   has_scale ? int64_t(scale.ElementLength()) : 0,
+                   has_offset ? offset.Data() : nullptr,
+                   has_offset ? int64_t(offset.ElementLength()) : 0,
+                   info[5].ToNumber().DoubleValue(), out));
+  return info.Env().Undefined();
+}
+
+/** concat(inputs, widths, outer, out): inputs[i] holds outer * widths[i] values. */
+Napi::Value Concat(const Napi::CallbackInfo &info) {
+  if (!info[0].IsArray() || !info[1].IsArray())
+    fail(info.Env(), "inputs and widths must be arrays", "ANNEAL_DEVICE_ARGUMENT");
+  auto inputs = info[0].As<Napi::Array>();
+  auto width_list = info[1].As<Napi::Array>();
+  if (inputs.Length() < 1 || inputs.Length() != width_list.Length())
+    fail(info.Env(), "inputs and widths must have the same length, at least 1",
+         "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t outer = integer(info, 2, "outer");
+  std::vector<const float *> data(inputs.Length());
+  std::vector<int64_t> widths(inputs.Length());
+  int64_t width = 0;
+  for (uint32_t i = 0; i < inputs.Length(); i++) {
+    widths[i] = width_list.Get(i).ToNumber().Int64Value();
+    Napi::Value input = inputs.Get(i);
+    if (!input.IsTypedArray() ||
+        input.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        int64_t(input.As<Napi::Float32Array>().ElementLength()) != outer * widths[i])
+      fail(info.Env(), "input " + std::to_string(i) + " must be a Float32Array of outer * width values",
+           "ANNEAL_DEVICE_ARGUMENT");
+    data[i] = input.As<Napi::Float32Array>().Data();
+    width += widths[i];
+  }
+  float *out = floats(info, 3, "out", outer * width);
+  check_status(info.Env(), anneal_device_concat(int(data.size()), data.data(), widths.data(),
+                                                outer, out));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
+  exports.Set("concat", Napi::Function::New(env, Concat));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));

@@ -109,6 +109,8 @@ enum anneal_unary {
   ANNEAL_UN_SIGMOID = 8,
   ANNEAL_UN_TANH = 9,
   ANNEAL_UN_ABS = 10,
+  /* tfjs's Erf: Abramowitz and Stegun's 7.1.26 (error < 1.5e-7), in double, as tfjs computes it. */
+  ANNEAL_UN_ERF = 11,
 };
 
 int anneal_device_unary(int op, const float *x, float *y, int64_t n, float alpha);
@@ -147,6 +149,22 @@ int anneal_device_max_pool_grad(const struct anneal_pool2d *shape, const float *
  */
 int anneal_device_avg_pool(const struct anneal_pool2d *shape, const float *x, float *y);
 int anneal_device_avg_pool_grad(const struct anneal_pool2d *shape, const float *dy, float *dx);
+
+/*
+ * tfjs's FusedBatchNorm: out[i] = offset[i % no] + (x[i] - mean[i % nm]) * scale[i % ns] /
+ * sqrt(variance[i % nv] + epsilon), each parameter read cyclically as tfjs's kernels read it
+ * (in practice all of length channels, or 1); scale and offset may be NULL (1 and 0).
+ */
+int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64_t nm,
+                             const float *variance, int64_t nv, const float *scale, int64_t ns,
+                             const float *offset, int64_t no, double epsilon, float *out);
+
+/*
+ * Concatenation along one axis: the inputs viewed as [outer, widths[i]], the output as
+ * [outer, sum of widths]; each output row is the inputs' rows side by side.
+ */
+int anneal_device_concat(int count, const float *const *inputs, const int64_t *widths,
+                         int64_t outer, float *out);
 
 #ifdef __cplusplus
 }

@@ -85,6 +85,15 @@ inline float unary(int op, float x, float alpha) {
     case ANNEAL_UN_RSQRT: return 1.f / std::sqrt(x);
     case ANNEAL_UN_SIGMOID: return 1.f / (1.f + std::exp(-x));
     case ANNEAL_UN_TANH: return std::tanh(x);
+    case ANNEAL_UN_ERF: {
+      // tfjs's formula and constants (backend_util.ERF_*), in double as JavaScript computes it.
+      const double v = std::fabs(double(x)), t = 1.0 / (1.0 + 0.3275911 * v);
+      const double poly =
+          ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t +
+           0.254829592) * t;
+      const double e = 1.0 - poly * std::exp(-v * v);
+      return float(x < 0 ? -e : (x > 0 ? e : x));  // Math.sign: erf(±0) = ±0, NaN stays NaN
+    }
     default: return std::fabs(x);  // ANNEAL_UN_ABS
   }
 }
@@ -110,6 +119,7 @@ UnaryFn unary_function(int op) {
     case ANNEAL_UN_SIGMOID: return unary_block<ANNEAL_UN_SIGMOID>;
     case ANNEAL_UN_TANH: return unary_block<ANNEAL_UN_TANH>;
     case ANNEAL_UN_ABS: return unary_block<ANNEAL_UN_ABS>;
+    case ANNEAL_UN_ERF: return unary_block<ANNEAL_UN_ERF>;
     default: return nullptr;
   }
 }
@@ -460,6 +470,55 @@ int anneal_device_avg_pool_grad(const anneal_pool2d *s, const float *dy, float *
             for (int64_t k = 0; k < c; k++) p[k] += d[k] * share;
           }
       }
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64_t nm,
+                             const float *variance, int64_t nv, const float *scale, int64_t ns,
+                             const float *offset, int64_t no, double epsilon, float *out) {
+  if (n < 0 || nm < 1 || nv < 1 || (scale && ns < 1) || (offset && no < 1))
+    return ANNEAL_DEVICE_INVALID;
+  const float one = 1.f, zero = 0.f;
+  if (!scale) scale = &one, ns = 1;
+  if (!offset) offset = &zero, no = 1;
+  // In double, as tfjs's JavaScript computes it, then rounded once.
+  auto one_value = [&](int64_t i, int64_t im, int64_t is, int64_t io, double root) {
+    out[i] = float(double(offset[io]) + (double(x[i]) - double(mean[im])) * double(scale[is]) /
+                                            root);
+  };
+  const bool rows = nm == nv && (ns == 1 || ns == nm) && (no == 1 || no == nm) && n % nm == 0;
+  if (rows) {
+    // The usual case: every parameter has the channels' length (or 1), x is rows of channels.
+    std::vector<double> roots(static_cast<size_t>(nm));
+    for (int64_t c = 0; c < nm; c++) roots[c] = std::sqrt(double(variance[c]) + epsilon);
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (int64_t r = 0; r < n / nm; r++)
+      for (int64_t c = 0; c < nm; c++)
+        one_value(r * nm + c, c, ns == 1 ? 0 : c, no == 1 ? 0 : c, roots[c]);
+  } else {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; i++)
+      one_value(i, i % nm, i % ns, i % no, std::sqrt(double(variance[i % nv]) + epsilon));
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_concat(int count, const float *const *inputs, const int64_t *widths,
+                         int64_t outer, float *out) {
+  if (count < 1 || outer < 0) return ANNEAL_DEVICE_INVALID;
+  int64_t width = 0;
+  for (int i = 0; i < count; i++) {
+    if (widths[i] < 0) return ANNEAL_DEVICE_INVALID;
+    width += widths[i];
+  }
+#pragma omp parallel for schedule(static) if (outer * width >= kParallelMin)
+  for (int64_t r = 0; r < outer; r++) {
+    float *row = out + r * width;
+    for (int i = 0; i < count; i++) {
+      std::memcpy(row, inputs[i] + r * widths[i], size_t(widths[i]) * sizeof(float));
+      row += widths[i];
     }
   }
   return ANNEAL_DEVICE_OK;

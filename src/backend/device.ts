@@ -71,6 +71,18 @@ export interface HostDevice {
   pool(shape: Pool2dShape, x: Float32Array, y: Float32Array, max: boolean): void;
   maxPoolGrad(shape: Pool2dShape, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   avgPoolGrad(shape: Pool2dShape, dy: Float32Array, dx: Float32Array): void;
+  /** tfjs's FusedBatchNorm: each parameter read cyclically (anneal_device.h). */
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    epsilon: number,
+    out: Float32Array,
+  ): void;
+  /** The inputs, viewed as [outer, widths[i]], side by side in out: [outer, sum of widths]. */
+  concat(inputs: Float32Array[], widths: number[], outer: number, out: Float32Array): void;
 }
 
 /** The pool2d shape, in anneal_device.h's `anneal_pool2d` field order (14 numbers). */

@@ -3,6 +3,7 @@
  * counted fallback (src/backend/kernels/fallback.ts), and over them the native kernels, one
  * config per kernel collected in NATIVE_KERNELS (tfjs-backend-wasm's register_all_kernels).
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 // Registers the cpu backend's kernels, which anneal-cpu falls back to.
 import '@tensorflow/tfjs-backend-cpu';
@@ -15,9 +16,9 @@ import {
   conv2dConfig,
   fusedConv2dConfig,
 } from './kernels/conv2d.js';
-import { binaryConfigs, unaryConfigs } from './kernels/elementwise.js';
+import { batchNormConfig, binaryConfigs, unaryConfigs } from './kernels/elementwise.js';
 import { BACKEND_NAME, cpuFallback } from './kernels/fallback.js';
-import { splitVConfig, tileConfig, transposeConfig } from './kernels/layout.js';
+import { concatConfig, splitVConfig, tileConfig, transposeConfig } from './kernels/layout.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './kernels/matmul.js';
 import {
   avgPoolConfig,
@@ -41,32 +42,24 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   transposeConfig,
   tileConfig,
   splitVConfig,
+  concatConfig,
   ...binaryConfigs,
   ...unaryConfigs,
   ...reduceConfigs,
   softmaxConfig,
+  batchNormConfig,
 ];
 
 let registered = false;
 
 /**
  * Registers anneal-cpu once (after which tf.setBackend('anneal-cpu') starts it); throws the
- * host device's UsageError, which says how to build it, where it cannot load. ANNEAL_THREADS
- * sets the device's thread count (default: every core).
+ * host device's UsageError, which says how to build it, where it cannot load. Threads are set
+ * apart (setAnnealCpuThreads), on each start, since OpenMP keeps the count per calling thread.
  */
 export function registerAnnealCpu(): void {
   if (registered) return;
-  const device = hostDevice();
-  const threads = process.env.ANNEAL_THREADS;
-  if (threads !== undefined) {
-    if (!/^[1-9]\d*$/.test(threads)) {
-      throw new UsageError(
-        'ANNEAL_BAD_THREADS',
-        `ANNEAL_THREADS is '${threads}', expected a whole number >= 1 (the host device's threads; unset: every core)`,
-      );
-    }
-    device.setThreads(Number(threads));
-  }
+  hostDevice();
   tf.registerBackend(BACKEND_NAME, () => new AnnealCpuBackend());
   const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
   for (const kernel of tf.getKernelsForBackend('cpu')) {
@@ -79,4 +72,38 @@ export function registerAnnealCpu(): void {
   }
   for (const kernel of NATIVE_KERNELS) tf.registerKernel(kernel);
   registered = true;
+}
+
+/**
+ * A thread count given as `source` (--threads, ANNEAL_THREADS, the threads option): a whole
+ * number >= 1, or a one-line UsageError naming the value.
+ */
+export function parseThreads(text: string, source: string): number {
+  if (!/^[1-9]\d*$/.test(text)) {
+    throw new UsageError(
+      'ANNEAL_BAD_THREADS',
+      `${source} is '${text}', expected a whole number >= 1 (the anneal-cpu backend's threads; ` +
+        'unset: ANNEAL_THREADS, else every core): give one such as 2',
+    );
+  }
+  return Number(text);
+}
+
+/**
+ * The thread count anneal-cpu runs on: `threads` (the --threads flag, a recipe's `threads`)
+ * wins over ANNEAL_THREADS; with neither, every core this process may use.
+ */
+export function resolveThreads(threads?: number): number {
+  if (threads !== undefined) return parseThreads(String(threads), 'threads');
+  const fromEnv = process.env.ANNEAL_THREADS;
+  if (fromEnv !== undefined) return parseThreads(fromEnv, 'ANNEAL_THREADS');
+  return availableParallelism();
+}
+
+/**
+ * Sets the host device's thread count for the calling thread (OpenMP keeps one per thread, so
+ * each search worker thread sets its own) and returns the count now in force.
+ */
+export function setAnnealCpuThreads(threads?: number): number {
+  return hostDevice().setThreads(resolveThreads(threads));
 }

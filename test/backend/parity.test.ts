@@ -160,6 +160,51 @@ test('binary ops broadcasting from either side, unary ops, NaN', { skip }, () =>
       tf.sqrt(tf.abs(rnd([50], 3))),
       tf.neg(rnd([50], 3)),
       tf.square(rnd([50], 3)),
+      tf.erf(tf.concat([withNaN, tf.tensor1d([-0, 1e-4, -6, 6]), rnd([50], 4)])),
+    ];
+  }),
+);
+
+test(
+  'FusedBatchNorm: per channel, with and without scale and offset, cyclic, gradients',
+  { skip },
+  () =>
+    same(() => {
+      const x = rnd([3, 5, 4, 6], 1);
+      const [mean, variance, scale, offset] = [2, 3, 4, 5].map((seed) =>
+        seed === 3 ? tf.abs(rnd([6], seed)) : rnd([6], seed),
+      );
+      // A layer norm's statistics, one per row of x ([60, 1]), broadcast to x's shape as tfjs-layers does.
+      const rows = rnd([60, 6], 6);
+      const moments = tf.moments(rows, -1, true);
+      return [
+        tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
+        tf.batchNorm(x, mean, variance),
+        tf.batchNorm(x, mean, variance, undefined, scale, 0.1),
+        tf.batchNorm(rows, tf.tile(moments.mean, [1, 6]), tf.tile(moments.variance, [1, 6])),
+        // Large enough to run on threads.
+        tf.batchNorm(rnd([64, 30, 30, 3], 7), rnd([3], 8), tf.abs(rnd([3], 9))),
+        ...grads(
+          (a, m, v, o, sc) => tf.batchNorm(a, m, v, o, sc, 1e-3),
+          [x, mean, variance, offset, scale],
+        ),
+      ];
+    }),
+);
+
+test('Concat along every axis, empty inputs left out, gradients', { skip }, () =>
+  same(() => {
+    const a = rnd([2, 3, 4], 1);
+    const b = rnd([2, 3, 5], 2);
+    return [
+      tf.concat([a, rnd([1, 3, 4], 3)], 0),
+      tf.concat([a, rnd([2, 2, 4], 4), rnd([2, 1, 4], 5)], 1),
+      tf.concat([a, b], -1),
+      tf.concat([a, tf.zeros([2, 3, 0]), b], 2),
+      tf.concat([rnd([7], 6)], 0),
+      // Large enough to run on threads.
+      tf.concat([rnd([300, 100], 7), rnd([300, 20], 8)], 1),
+      ...grads((p, q) => tf.concat([p, q], 2), [a, b]),
     ];
   }),
 );

@@ -1,7 +1,7 @@
 /**
  * Elementwise kernels on float32: binary ops with tfjs's broadcasting (both sides may broadcast,
- * which oneDNN's binary primitive does not take), and unary ops; the native loops follow
- * tfjs-backend-cpu's arithmetic, NaN rules included (native/host/loops.cpp).
+ * which oneDNN's binary primitive does not take), unary ops, and FusedBatchNorm; the native
+ * loops follow tfjs-backend-cpu's arithmetic, NaN rules included (native/host/loops.cpp).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeOr } from './fallback.js';
@@ -30,6 +30,7 @@ const UNARY: Record<string, number> = {
   [tf.Sigmoid]: 8,
   [tf.Tanh]: 9,
   [tf.Abs]: 10,
+  [tf.Erf]: 11,
 };
 
 const MAX_RANK = 6;
@@ -96,3 +97,31 @@ export const unaryConfigs: tf.KernelConfig[] = Object.entries(UNARY).map(([name,
     return backend.makeTensorInfo(x.shape, 'float32', y);
   }),
 );
+
+/** FusedBatchNorm, each parameter read cyclically over x as tfjs-backend-cpu reads it. */
+export const batchNormConfig = nativeOr(tf.FusedBatchNorm, ({ inputs, attrs, backend }) => {
+  const { x, mean, variance, scale, offset } = inputs as unknown as Record<
+    'x' | 'mean' | 'variance',
+    tf.TensorInfo
+  > &
+    Partial<Record<'scale' | 'offset', tf.TensorInfo>>;
+  const given = [x, mean, variance, scale, offset].filter((t) => t !== undefined);
+  if (given.some((t) => t.dtype !== 'float32' || tf.util.sizeFromShape(t.shape) === 0)) {
+    return null;
+  }
+  // Parameters of unequal ranks: tfjs's kernel says what is wrong.
+  if (given.slice(1).some((t) => t.shape.length !== mean.shape.length)) return null;
+  const { varianceEpsilon } = attrs as unknown as { varianceEpsilon?: number };
+  const out = backend.allocFloats(tf.util.sizeFromShape(x.shape));
+  const floatsOf = (t: tf.TensorInfo | undefined) => (t ? backend.floats(t) : null);
+  backend.device.batchNorm(
+    backend.floats(x),
+    backend.floats(mean),
+    backend.floats(variance),
+    floatsOf(scale),
+    floatsOf(offset),
+    varianceEpsilon ?? 0.001,
+    out,
+  );
+  return backend.makeTensorInfo(x.shape, 'float32', out);
+});

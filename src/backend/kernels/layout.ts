@@ -1,7 +1,7 @@
 /**
  * Kernels that only move values: Transpose, Tile and SplitV, each one strided gather on the host
- * device (anneal_device.h's ANNEAL_BIN_COPY: out = a, read by strides over the output's dims).
- * float32 only; other dtypes fall back.
+ * device (anneal_device.h's ANNEAL_BIN_COPY: out = a, read by strides over the output's dims),
+ * and Concat, rows side by side. float32 only; other dtypes fall back.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnnealCpuBackend } from '../host-backend.js';
@@ -128,4 +128,33 @@ export const splitVConfig: tf.KernelConfig = nativeOr(tf.SplitV, ({ inputs, attr
     start += size;
   }
   return parts;
+});
+
+/** Concat: the inputs viewed as [outer, width] along the axis, their rows side by side. */
+export const concatConfig: tf.KernelConfig = nativeOr(tf.Concat, ({ inputs, attrs, backend }) => {
+  const tensors = inputs as unknown as tf.TensorInfo[];
+  const { axis } = attrs as unknown as { axis: number };
+  if (tensors.length === 0 || tensors.some((t) => t.dtype !== 'float32')) return null;
+  const a = tf.util.parseAxisParam(axis, tensors[0].shape)[0];
+  // Shapes that differ off the axis throw tfjs's error, empty inputs included.
+  tf.backend_util.assertParamsConsistent(
+    tensors.map((t) => t.shape),
+    a,
+  );
+  const shape = tf.backend_util.computeOutShape(
+    tensors.map((t) => t.shape),
+    a,
+  );
+  // Empty inputs add nothing; an empty output falls back (tfjs's edge cases, as they are).
+  const parts = tensors.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+  if (parts.length === 0 || tf.util.sizeFromShape(shape) === 0) return null;
+  const outer = tf.util.sizeFromShape(shape.slice(0, a));
+  const out = backend.allocFloats(tf.util.sizeFromShape(shape));
+  backend.device.concat(
+    parts.map((t) => backend.floats(t)),
+    parts.map((t) => tf.util.sizeFromShape(t.shape.slice(a))),
+    outer,
+    out,
+  );
+  return backend.makeTensorInfo(shape, 'float32', out);
 });
