@@ -3,7 +3,7 @@
  * alternatives a user would pick, in one run: tfjs-backend-wasm (the default, one thread in
  * Node, with anneal's fast gradients) and PyTorch on the CPU (bench/torch_cpu_baseline.py, same
  * models, batch sizes and thread count) when python3 can import torch. One training step of the
- * MLP and the CNN (and the ViT, tfjs only) at batch 64 and 256: forward, softmax cross-entropy,
+ * MLP and the CNN (and the ResNet and the ViT, tfjs only) at batch 64 and 256: forward, softmax cross-entropy,
  * backward, one SGD update, reading the loss. For anneal-cpu the step is broken down into native
  * kernel time, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).
  *
@@ -73,10 +73,12 @@ function stepTime(modelName: BenchModel, batch: number, onWarm: () => void) {
   }
 }
 
+/** PyTorch's baseline builds the MLP and the CNN; the ResNet and the ViT are tfjs only. */
+const MODELS: readonly BenchModel[] = ['mlp', 'cnn', 'resnet', 'vit'];
 const rows: BackendRow[] = [];
 for (const backend of ['wasm', 'anneal-cpu'] as const) {
   await initEngine({ backend });
-  for (const model of ['mlp', 'cnn', 'vit'] as const) {
+  for (const model of MODELS) {
     for (const batch of config.batches) {
       const t = stepTime(model, batch, resetKernelTally);
       const row: BackendRow = { model, batch, backend, ...t };
@@ -147,7 +149,7 @@ console.log(
     .map((h) => h.padStart(11))
     .join(''),
 );
-for (const model of ['mlp', 'cnn', 'vit'] as const) {
+for (const model of MODELS) {
   for (const batch of config.batches) {
     const [w, a, p] = [
       find(model, batch, 'wasm')!,

@@ -1,7 +1,8 @@
 /**
  * The engine benchmarks' models (bench/engine.ts, bench/backend.ts), on 28x28x1 inputs and 10
  * classes: the MLP and CNN that bench/torch_cpu_baseline.py builds layer for layer in PyTorch,
- * and src/models' ViT (7x7 patches, 16 tokens, dim 64, 2 blocks of 4 heads, LayerNorms).
+ * and src/models' ResNet (batch norm, residual adds) and ViT (7x7 patches, 16 tokens, dim 64,
+ * 2 blocks of 4 heads, LayerNorms).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -10,7 +11,7 @@ import { createModel } from '../../src/models/index.js';
 export const INPUT_SHAPE: [number, number, number] = [28, 28, 1];
 export const NUM_CLASSES = 10;
 
-export type BenchModel = 'mlp' | 'cnn' | 'vit';
+export type BenchModel = 'mlp' | 'cnn' | 'resnet' | 'vit';
 
 export const BENCH_MODELS: Record<BenchModel, () => tfl.LayersModel> = {
   mlp: () =>
@@ -39,6 +40,8 @@ export const BENCH_MODELS: Record<BenchModel, () => tfl.LayersModel> = {
         tfl.layers.dense({ units: NUM_CLASSES }),
       ],
     }),
+  resnet: () =>
+    createModel('resnet', { inputShape: INPUT_SHAPE, numClasses: NUM_CLASSES, seed: 0 }),
   vit: () => createModel('vit', { inputShape: INPUT_SHAPE, numClasses: NUM_CLASSES, seed: 0 }),
 };
 
