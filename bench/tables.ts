@@ -33,13 +33,18 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 
 // ---- train ------------------------------------------------------------------------------------
 
+interface Goal {
+  value: number;
+  target: number;
+  met: boolean;
+}
+
 export interface TrainResult extends ResultBase {
-  config: { batchSize: number; reps: number; kernels: string; tfjsBackend: string };
-  targets?: {
-    cnnRatio: { value: number; target: number; met: boolean };
-    cnnOverhead: { value: number; target: number; met: boolean };
-  };
+  config: { batchSize: number; reps: number; kernels: string; threads: number };
+  targets?: { cnnRatio: Goal; cnnOverhead: Goal; cnnAnnealCpuSpeedup?: Goal };
+  skipped: string[];
   rows: {
+    backend: string;
     model: string;
     params: number;
     trainerSamplesPerSec: number;
@@ -56,11 +61,14 @@ export interface TrainResult extends ResultBase {
 }
 
 function renderTrain(r: TrainResult): string {
+  const onWasm = (model: string) => r.rows.find((x) => x.model === model && x.backend === 'wasm');
   const table = markdownTable(
     [
+      'backend',
       'model',
       'params',
       'Trainer samples/s',
+      'vs wasm',
       'model.fit samples/s',
       'ratio',
       'step ms',
@@ -72,9 +80,11 @@ function renderTrain(r: TrainResult): string {
       'rest',
     ],
     r.rows.map((row) => [
+      row.backend,
       row.model,
       row.params.toLocaleString('en'),
       fixed(row.trainerSamplesPerSec, 0),
+      `${fixed(row.trainerSamplesPerSec / (onWasm(row.model)?.trainerSamplesPerSec ?? NaN), 2)}x`,
       fixed(row.fitSamplesPerSec, 0),
       fixed(row.ratio, 2),
       fixed(row.trainerStepMs, 1),
@@ -87,16 +97,25 @@ function renderTrain(r: TrainResult): string {
     ]),
   );
   const t = r.targets;
+  const met = (g: Goal) => (g.met ? 'met' : 'not met');
+  const speedup = t?.cnnAnnealCpuSpeedup;
   const goals = t
-    ? `Goals for the CNN: ratio >= ${t.cnnRatio.target} (measured ${fixed(t.cnnRatio.value, 2)}, ` +
-      `${t.cnnRatio.met ? 'met' : 'not met'}); overhead < ${percent(t.cnnOverhead.target, 0)} of a step ` +
-      `(measured ${percent(t.cnnOverhead.value)}, ${t.cnnOverhead.met ? 'met' : 'not met'}).`
+    ? `Goals for the CNN on wasm: ratio >= ${t.cnnRatio.target} (measured ${fixed(t.cnnRatio.value, 2)}, ` +
+      `${met(t.cnnRatio)}); overhead < ${percent(t.cnnOverhead.target, 0)} of a step ` +
+      `(measured ${percent(t.cnnOverhead.value)}, ${met(t.cnnOverhead)})` +
+      (speedup
+        ? `; the Trainer on anneal-cpu >= ${speedup.target}x its samples/s on wasm (measured ` +
+          `${fixed(speedup.value, 2)}x, ${met(speedup)}).`
+        : '.')
     : '';
   return [
-    `Trainer (AdamW, ${r.config.kernels} kernels) vs tfjs \`model.fit\` with \`tf.train.adam\`, tfjs ` +
-      `${r.config.tfjsBackend}, batch ${r.config.batchSize}, median of ${r.config.reps} epochs. ` +
-      'Overhead = gradient gather + fused step + write-back, as a fraction of a step; rest = what is ' +
-      'left of a step besides those and the forward/backward.',
+    `Trainer (AdamW, ${r.config.kernels} kernels) vs tfjs \`model.fit\` with \`tf.train.adam\`, on ` +
+      `each tfjs backend (wasm: one thread; anneal-cpu: ${r.config.threads}), batch ` +
+      `${r.config.batchSize}, median of ${r.config.reps} epochs. "vs wasm": the Trainer's ` +
+      'samples/s over its samples/s on wasm. Overhead = gradient gather + fused step + ' +
+      'write-back, as a fraction of a step; rest = what is left of a step besides those and the ' +
+      'forward/backward.' +
+      r.skipped.map((line) => ` Not measured: ${line}.`).join(''),
     '',
     table,
     '',

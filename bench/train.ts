@@ -1,8 +1,9 @@
 /**
  * Training throughput: anneal's Trainer (AdamW, one fused kernel call per step) against tfjs's
  * own `model.fit` with `tf.train.adam`, on the same model, MNIST samples, batch size and tfjs
- * backend (wasm, with anneal's gradient kernels for both), in one run; plus where a Trainer step's
- * time goes outside tfjs's forward/backward.
+ * backend, in one run; plus where a Trainer step's time goes outside tfjs's forward/backward.
+ * Both on wasm (with anneal's gradient kernels for both) and on anneal-cpu (anneal's own backend,
+ * when it is built), so the Trainer's samples/s on each backend come from the same run.
  *
  * - Samples/s: wall time of one epoch over the same samples, after a warm-up; `reps` epochs
  *   alternating which side goes first (the machine is shared), median reported.
@@ -18,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, type Dataset } from '../src/data/index.js';
+import { hostDeviceProblem, resolveThreads } from '../src/backend/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { createFlatOps } from '../src/kernels/index.js';
 import { createModel, type ModelName } from '../src/models/index.js';
@@ -30,7 +32,7 @@ import { writeResult } from './lib/results.js';
 const smoke = process.argv.includes('--smoke');
 const config = {
   models: ['mlp', 'cnn'] as const,
-  backend: 'wasm' as const,
+  backends: ['wasm', 'anneal-cpu'] as const,
   kernels: 'wasm' as const,
   batchSize: 64,
   /** Samples of one timed epoch, per model. */
@@ -166,6 +168,7 @@ async function fitSide(name: ModelName, data: Dataset) {
 }
 
 interface Row {
+  backend: TfBackend;
   model: ModelName;
   params: number;
   samples: number;
@@ -188,7 +191,9 @@ interface Row {
   epochMs: { trainer: number[]; fit: number[] };
 }
 
-async function measure(name: (typeof config.models)[number]): Promise<Row> {
+type TfBackend = (typeof config.backends)[number];
+
+async function measure(name: (typeof config.models)[number], backend: TfBackend): Promise<Row> {
   const samples = config.samples[name];
   const data = await loadDataset('mnist', { split: 'train', limit: samples });
   const trainer = await trainerSide(name, data);
@@ -216,6 +221,7 @@ async function measure(name: (typeof config.models)[number]): Promise<Row> {
   const forwardBackwardMs = perStep(trainer.totals.forwardBackward) - parts.gatherMs;
   const overheadMs = parts.gatherMs + parts.fusedStepMs + parts.writeBackMs;
   const row: Row = {
+    backend,
     model: name,
     params: trainer.params,
     samples,
@@ -235,11 +241,21 @@ async function measure(name: (typeof config.models)[number]): Promise<Row> {
   return row;
 }
 
-const engine = await initEngine({ backend: config.backend });
 const rows: Row[] = [];
-for (const name of config.models) rows.push(await measure(name));
+const skipped: string[] = [];
+for (const backend of config.backends) {
+  const problem = backend === 'anneal-cpu' ? hostDeviceProblem() : null;
+  if (problem) {
+    skipped.push(`${backend}: ${problem}`);
+    continue;
+  }
+  await initEngine({ backend });
+  for (const name of config.models) rows.push(await measure(name, backend));
+}
 
-const cnn = rows.find((r) => r.model === 'cnn');
+const cnn = rows.find((r) => r.model === 'cnn' && r.backend === 'wasm');
+const cnnNative = rows.find((r) => r.model === 'cnn' && r.backend === 'anneal-cpu');
+const speedup = cnn && cnnNative && cnnNative.trainerSamplesPerSec / cnn.trainerSamplesPerSec;
 const targets = cnn && {
   cnnRatio: { value: Number(cnn.ratio.toFixed(3)), target: 1, met: cnn.ratio >= 1 },
   cnnOverhead: {
@@ -247,19 +263,32 @@ const targets = cnn && {
     target: 0.05,
     met: cnn.overheadFraction < 0.05,
   },
+  ...(speedup && {
+    cnnAnnealCpuSpeedup: { value: Number(speedup.toFixed(3)), target: 4, met: speedup >= 4 },
+  }),
 };
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 console.log(
-  `Trainer (AdamW, ${config.kernels} kernels) vs tfjs model.fit (tf.train.adam), tfjs ${engine.backend}, ` +
+  `Trainer (AdamW, ${config.kernels} kernels) vs tfjs model.fit (tf.train.adam), ` +
     `batch ${config.batchSize}, median of ${config.reps} epochs`,
 );
-const header = ['model', 'params', 'Trainer sp/s', 'fit sp/s', 'ratio', 'step ms', 'fwd+bwd ms'];
+const header = [
+  'backend',
+  'model',
+  'params',
+  'Trainer sp/s',
+  'fit sp/s',
+  'ratio',
+  'step ms',
+  'fwd+bwd ms',
+];
 const header2 = ['gather ms', 'fused ms', 'writeBack ms', 'overhead', 'rest'];
 console.log([...header, ...header2].map((h) => h.padStart(13)).join(''));
 for (const r of rows) {
   console.log(
     [
+      r.backend,
       r.model,
       r.params.toLocaleString('en'),
       r.trainerSamplesPerSec.toFixed(0),
@@ -277,9 +306,11 @@ for (const r of rows) {
       .join(''),
   );
 }
+for (const line of skipped) console.log(`not measured: ${line}`);
 const result = {
-  config: { ...config, tfjs: tf.version_core, tfjsBackend: engine.backend },
+  config: { ...config, tfjs: tf.version_core, threads: resolveThreads() },
   targets,
+  skipped,
   rows,
 };
 console.log(JSON.stringify({ bench: 'train', smoke, targets }));
