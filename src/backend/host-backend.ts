@@ -15,7 +15,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { hostDevice, type HostDevice } from './device.js';
 
 /** Free buffers kept for reuse, in all (bytes); beyond it, disposed buffers go to the GC. */
-const POOL_BYTES = 256 * 2 ** 20;
+export const POOL_BYTES = 256 * 2 ** 20;
 
 export class AnnealCpuBackend extends MathBackendCPU {
   readonly device: HostDevice = hostDevice();
@@ -30,11 +30,6 @@ export class AnnealCpuBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /**
-   * The values of a float32 tensor, in place. tfjs may hold a float32 tensor's values in another
-   * typed array (one made from a Float64Array or an Int32Array); that one is converted once,
-   * and kept converted.
-   */
   /** A buffer of `n` values for a native kernel to fill entirely (its old values are garbage). */
   allocFloats(n: number): Float32Array {
     const reused = this.free.get(n)?.pop();
@@ -70,6 +65,25 @@ export class AnnealCpuBackend extends MathBackendCPU {
     return this.isPooled(values) ? values.slice() : super.readSync(dataId);
   }
 
+  /**
+   * tfjs-backend-cpu's memory report, plus the bytes of disposed buffers this backend keeps for
+   * reuse (at most POOL_BYTES): `tf.memory().numBytesInPool`.
+   */
+  override memory(): ReturnType<MathBackendCPU['memory']> & { numBytesInPool: number } {
+    return { ...super.memory(), numBytesInPool: this.freeBytes };
+  }
+
+  /** Drops the buffers kept for reuse, so the garbage collector can return them. */
+  emptyPool(): void {
+    this.free.clear();
+    this.freeBytes = 0;
+  }
+
+  /**
+   * The values of a float32 tensor, in place. tfjs may hold a float32 tensor's values in another
+   * typed array (one made from a Float64Array or an Int32Array); that one is converted once,
+   * and kept converted.
+   */
   floats(t: tf.TensorInfo): Float32Array {
     const data = this.data.get(t.dataId);
     if (!(data.values instanceof Float32Array)) {
