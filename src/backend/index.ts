@@ -2,7 +2,13 @@
  * anneal's own TensorFlow.js backend over the addon: `anneal-cpu`, the host device (oneDNN,
  * threads). See DESIGN.md's "Native backend".
  */
-export { registerAnnealCpu, NATIVE_KERNELS } from './register.js';
+export {
+  registerAnnealCpu,
+  parseThreads,
+  resolveThreads,
+  setAnnealCpuThreads,
+  NATIVE_KERNELS,
+} from './register.js';
 export { AnnealCpuBackend } from './host-backend.js';
 export {
   fallbackTally,

@@ -82,8 +82,8 @@ export function parseThreads(text: string, source: string): number {
   if (!/^[1-9]\d*$/.test(text)) {
     throw new UsageError(
       'ANNEAL_BAD_THREADS',
-      `${source} is '${text}', expected a whole number >= 1 (the anneal-cpu backend's threads; ` +
-        'unset: ANNEAL_THREADS, else every core): give one such as 2',
+      `${source} is '${text}', expected a whole number >= 1, the anneal-cpu backend's thread ` +
+        'count (default: every core): give one such as 2',
     );
   }
   return Number(text);

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
+import { describeEngine, type EngineState } from '../engine/index.js';
 import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
 import { loadRecipeInputs } from '../runs/recipe.js';
@@ -71,6 +72,7 @@ export function addCurveCommand(program: Command): Command {
     'weightDecay',
     'seed',
     'backend',
+    'threads',
     'kernels',
   ])
     .option(
@@ -151,7 +153,11 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   };
   writeJsonAtomic(join(opts.out, 'config.json'), {
     ...compare,
-    engine: { backend: engine.backend, fastGradients: engine.fastGradients },
+    engine: {
+      backend: engine.backend,
+      threads: engine.threads,
+      fastGradients: engine.fastGradients,
+    },
     machine: machine(),
   });
 
@@ -160,7 +166,7 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
       `(budgets ${plan.budgets.join(', ')} steps of ${base.batchSize})` +
       (multiRun.length ? `, separate runs for ${multiRun.join(', ')}` : '') +
       `: ${total} steps of ${base.model.name} on ${base.data.name} (${train.length} train / ${test.length} test), ` +
-      `tfjs backend ${engine.backend}`,
+      `tfjs backend ${describeEngine(engine)}`,
   );
   const bar = createProgress(
     total,
@@ -192,7 +198,7 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     bar.stop();
   }
   printSummary(result);
-  writeJsonAtomic(join(opts.out, 'summary.json'), curveRunSummary(result, engine.backend));
+  writeJsonAtomic(join(opts.out, 'summary.json'), curveRunSummary(result, engine));
   const report = await writeCurveReport(result, opts.out, engine);
   console.log(`curve data: ${join(opts.out, 'curve.json')}, ${join(opts.out, 'points.csv')}`);
   console.log(`report: ${report}`);
@@ -202,7 +208,7 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
  * summary.json of a comparison, in the fields run reports read: all training it did, and the
  * first recipe's accuracy at the longest budget.
  */
-function curveRunSummary(result: CurveResult, backend: string) {
+function curveRunSummary(result: CurveResult, engine: Pick<EngineState, 'backend' | 'threads'>) {
   // Each run's last point holds that run's totals (a single run's time and steps accumulate).
   const runEnds = new Map<string, CurvePoint>();
   for (const p of result.points) {
@@ -227,7 +233,8 @@ function curveRunSummary(result: CurveResult, backend: string) {
     evalSeconds: result.points.reduce((a, p) => a + p.evalSeconds, 0),
     samplesPerSecond: sum((p) => p.samples) / sum((p) => p.trainSeconds),
     test: first ? { accuracy: first.accuracyMean, recipe: first.recipe } : undefined,
-    backend,
+    backend: engine.backend,
+    threads: engine.threads,
     kernels: result.base.kernels ?? 'auto',
     machine: result.machine,
     stopReason: null,

@@ -6,7 +6,7 @@
  */
 import { Argument, type Command } from 'commander';
 import { hostDeviceProblem } from '../backend/index.js';
-import { describeBackends } from '../engine/index.js';
+import { BACKEND_PREFERENCE, describeBackends } from '../engine/index.js';
 import { METHODS } from '../methods/registry.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { OPTIMIZERS } from '../optim/registry.js';
@@ -54,7 +54,7 @@ const SECTIONS: Record<Exclude<ListKind, 'all'>, () => string> = {
   backends: () => {
     const host = hostDeviceProblem();
     return section(
-      'backends (--backend; auto takes tensorflow, else wasm, else cpu):',
+      `backends (--backend; auto takes the first that starts of ${BACKEND_PREFERENCE.join(', ')}):`,
       describeBackends().map(({ name, summary }) => [
         name,
         name === 'anneal-cpu' && host ? `${summary} (not available here: ${host})` : summary,

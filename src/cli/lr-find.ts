@@ -47,6 +47,7 @@ export function addLrFindCommand(program: Command): Command {
     'batchSize',
     'seed',
     'backend',
+    'threads',
     'kernels',
   ])
     .option('--min-lr <x>', 'learning rate of the first step', positiveNumber, 1e-7)
@@ -112,6 +113,7 @@ async function lrFindCommand(opts: LrFindOptions): Promise<void> {
     data: recipe.data,
     model: recipe.model,
     backend: engine.backend,
+    threads: engine.threads,
     trainSamples: train.length,
     ...result,
   });

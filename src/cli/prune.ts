@@ -28,6 +28,7 @@ import { Trainer } from '../train/trainer.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
 import { oneOf, positiveInt } from './parse.js';
 import { createProgress } from './progress.js';
+import { recipeFlagOption } from './recipe-flags.js';
 import { maxOf } from '../stats.js';
 
 interface PruneCommandOptions {
@@ -44,6 +45,7 @@ interface PruneCommandOptions {
   overwrite: boolean;
   progress: boolean;
   force: boolean;
+  threads?: number;
 }
 
 /** A sparsity in (0, 1): the fraction of the prunable weights pruned at the end. */
@@ -102,6 +104,7 @@ export function addPruneCommand(program: Command): Command {
     .option('--out <dir>', 'directory to write (default: <run>/pruned)')
     .option('--overwrite', 'replace an existing output directory', false)
     .option('--force', FORCE_HELP, false)
+    .addOption(recipeFlagOption('threads'))
     .option('--no-progress', 'no progress bars')
     .action(pruneCommand);
 }
@@ -109,7 +112,9 @@ export function addPruneCommand(program: Command): Command {
 export async function pruneCommand(opts: PruneCommandOptions): Promise<void> {
   const file = resolveCheckpointPath(opts.checkpoint);
   const runDir = runDirOfCheckpoint(file, opts.checkpoint);
-  const recipe = readRunRecipe(runDir);
+  const run = readRunRecipe(runDir);
+  // How this process runs, not what the run was: --threads overrides the run's.
+  const recipe = opts.threads === undefined ? run : { ...run, threads: opts.threads };
   checkPlan({ cycles: opts.cycles, bytes: recipeDataBytes(recipe) }, opts.force);
   const inputs = await loadRecipeInputs(recipe);
   const trainerOptions = recipeTrainerOptions(recipe, inputs);
@@ -169,6 +174,8 @@ export async function pruneCommand(opts: PruneCommandOptions): Promise<void> {
     originalEpochs: result.originalEpochs,
     retrainEpochs: result.retrainEpochs,
     results: result.cycles,
+    backend: inputs.engine.backend,
+    threads: inputs.engine.threads,
   });
   console.log(resultsTable(result.cycles));
   console.log(layerTable(result.cycles[result.cycles.length - 1]));

@@ -5,6 +5,7 @@
  * user did not give never overrides a recipe; the defaults are the recipe schema's.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseThreads } from '../backend/index.js';
 import { UsageError } from '../errors.js';
 import {
   BACKEND_CHOICES,
@@ -129,6 +130,14 @@ const RECIPE_FLAGS = {
     path: ['backend'],
     parse: oneOf(BACKEND_CHOICES),
   },
+  threads: {
+    flags: '--threads <n>',
+    description:
+      "the anneal-cpu backend's threads, a whole number >= 1 (default: ANNEAL_THREADS, else every core; " +
+      'search divides them among its workers)',
+    path: ['threads'],
+    parse: (value: string) => parseThreads(value, '--threads'),
+  },
   kernels: {
     flags: '--kernels <name>',
     description: `flat-vector kernels: ${KERNEL_CHOICES.join(', ')} (default: ANNEAL_KERNELS, else auto)`,
@@ -180,12 +189,15 @@ export function addRecipeOptions(command: Command, names: readonly RecipeFlagNam
     '--recipe <file>',
     "a JSON or YAML recipe with the run's settings; flags given too override its fields",
   );
-  for (const name of names) {
-    const flag: RecipeFlag = RECIPE_FLAGS[name];
-    const option = new Option(flag.flags, flag.description);
-    command.addOption(flag.parse ? option.argParser(flag.parse) : option);
-  }
+  for (const name of names) command.addOption(recipeFlagOption(name));
   return command;
+}
+
+/** The commander option of one recipe flag, for a command that takes no others (prune's --threads). */
+export function recipeFlagOption(name: RecipeFlagName): Option {
+  const flag: RecipeFlag = RECIPE_FLAGS[name];
+  const option = new Option(flag.flags, flag.description);
+  return flag.parse ? option.argParser(flag.parse) : option;
 }
 
 /**

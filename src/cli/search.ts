@@ -80,6 +80,7 @@ export function addSearchCommand(program: Command): Command {
     'methods',
     'batchSize',
     'backend',
+    'threads',
     'kernels',
   ])
     .requiredOption(

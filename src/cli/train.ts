@@ -31,6 +31,7 @@ import {
   type RecipeFlagName,
   type RecipeFlagValues,
 } from './recipe-flags.js';
+import { describeEngine } from '../engine/index.js';
 import { fallbackTally, nativeTally, resetKernelTally } from '../backend/index.js';
 import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, describePlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
@@ -60,6 +61,7 @@ const TRAIN_FLAGS: readonly RecipeFlagName[] = [
   'methods',
   'seed',
   'backend',
+  'threads',
   'kernels',
   'limit',
   'testLimit',
@@ -73,7 +75,7 @@ const TRAIN_FLAGS: readonly RecipeFlagName[] = [
 
 /** Recipe fields a resumed run may change: how it runs, and how long. */
 const DEFAULT_OUT = 'runs/train';
-const RESUME_OVERRIDES: readonly string[] = ['duration', 'backend', 'kernels'];
+const RESUME_OVERRIDES: readonly string[] = ['duration', 'backend', 'threads', 'kernels'];
 
 /** Adds `anneal train` with its options to the program. */
 export function addTrainCommand(program: Command): Command {
@@ -139,6 +141,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       recipe,
       engine: {
         backend: engine.backend,
+        threads: engine.threads,
         fastGradients: engine.fastGradients,
         kernels: trainer.ops.name,
       },
@@ -169,7 +172,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     console.log(
       `anneal: training ${recipe.model.name} (${params.toLocaleString('en')} parameters) on ${recipe.data.name} ` +
         `(${train.length} train / ${test.length} test) with ${trainer.state.optimizer.name}, tfjs backend ` +
-        `${engine.backend}, ${trainer.ops.name} kernels`,
+        `${describeEngine(engine)}, ${trainer.ops.name} kernels`,
     );
 
     resetKernelTally();
@@ -181,6 +184,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       data: recipe.data.name,
       optimizer: trainer.state.optimizer.name,
       backend: engine.backend,
+      threads: engine.threads,
       kernels: trainer.ops.name,
       params,
       steps: ts.step,

@@ -1,6 +1,9 @@
 /**
  * The engine: which TensorFlow.js backend runs, and the kernels that make training fast on it.
- * `initEngine()` once before building models; it is idempotent and cheap to call again.
+ * `initEngine()` once before building models; it is idempotent and cheap to call again. `auto`
+ * takes tensorflow (when the user installed tfjs-node), else anneal-cpu (when built), else wasm,
+ * else cpu: why in backend.ts. On anneal-cpu, `threads` (--threads) or else ANNEAL_THREADS sets
+ * the host device's threads; by default it uses every core.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's node bundle registers no gradients; tfjs-layers' bundle registers all of them.
@@ -14,6 +17,7 @@ import {
   type TfBackendName,
 } from './backend.js';
 import { FAST_GRADIENT_KERNELS, useFastGradients } from './gradients.js';
+import { parseThreads, setAnnealCpuThreads } from '../backend/index.js';
 
 export {
   BACKEND_NAMES,
@@ -49,8 +53,10 @@ export {
 } from './conv-math.js';
 
 export interface EngineOptions {
-  /** 'auto' (default) takes the first of tensorflow, wasm, cpu that starts; env ANNEAL_BACKEND applies when this is absent or 'auto'. */
+  /** 'auto' (default) takes the first of tensorflow, anneal-cpu, wasm, cpu that starts; env ANNEAL_BACKEND applies when this is absent or 'auto'. */
   backend?: BackendRequest;
+  /** anneal-cpu's threads, a whole number >= 1 (default: env ANNEAL_THREADS, else every core). */
+  threads?: number;
   /** Our convolution/matmul gradient kernels (default true). */
   fastGradients?: boolean;
 }
@@ -61,6 +67,8 @@ export interface EngineState {
   fastGradients: boolean;
   /** The candidates tried when the backend was chosen, with each failure's reason. */
   attempts: BackendAttempt[];
+  /** Threads anneal-cpu's kernels run on; null on the other backends, whose threads anneal does not set. */
+  threads: number | null;
 }
 
 let current: EngineState | undefined;
@@ -80,6 +88,8 @@ function resolveRequest(option: BackendRequest | undefined): BackendRequest {
  */
 export async function initEngine(opts: EngineOptions = {}): Promise<EngineState> {
   const request = resolveRequest(opts.backend);
+  // Checked whatever the backend, so a bad value never passes unnoticed.
+  if (opts.threads !== undefined) parseThreads(String(opts.threads), 'threads option');
   const wantFast = opts.fastGradients ?? true;
   const reuse =
     current !== undefined &&
@@ -99,8 +109,16 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineState>
       (chosen.backend === 'wasm' || chosen.backend === 'cpu') &&
       FAST_GRADIENT_KERNELS[chosen.backend].length > 0,
     attempts: chosen.attempts,
+    threads: chosen.backend === 'anneal-cpu' ? setAnnealCpuThreads(opts.threads) : null,
   };
   return current;
+}
+
+/** The backend, with anneal-cpu's threads: 'anneal-cpu (2 threads)', 'wasm'. */
+export function describeEngine(engine: Pick<EngineState, 'backend' | 'threads'>): string {
+  const { backend, threads } = engine;
+  if (threads === null) return backend;
+  return `${backend} (${threads} thread${threads === 1 ? '' : 's'})`;
 }
 
 /**

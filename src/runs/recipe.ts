@@ -234,6 +234,8 @@ export const RecipeSchema = z.strictObject({
   kernels: z.enum(KERNEL_CHOICES).optional(),
   /** TensorFlow.js backend. */
   backend: z.enum(BACKEND_CHOICES).default(RECIPE_DEFAULTS.backend),
+  /** anneal-cpu's threads; absent: env ANNEAL_THREADS, else every core. */
+  threads: positiveInt.optional(),
   evalInterval: duration(true).default(RECIPE_DEFAULTS.evalInterval),
   checkpointInterval: duration(true).default(RECIPE_DEFAULTS.checkpointInterval),
   keepCheckpoints: positiveInt.default(RECIPE_DEFAULTS.keepCheckpoints),
@@ -374,7 +376,7 @@ export interface RecipeInputs {
 
 /** Starts the recipe's backend, loads its data (train and test split) and builds its model. */
 export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
-  const engine = await initEngine({ backend: recipe.backend });
+  const engine = await initEngine({ backend: recipe.backend, threads: recipe.threads });
   const { name, dir, limit, testLimit, labelNoise } = recipe.data;
   const loaded = await loadDataset(name, {
     split: 'train',

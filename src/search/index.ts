@@ -54,6 +54,7 @@ export {
   searchChartPoints,
   searchProgress,
   trialDir,
+  workerThreads,
   type SearchChartPoint,
   type SearchEvent,
   type SearchOptions,

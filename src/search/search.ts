@@ -11,6 +11,8 @@
  * readable record of what finished.
  */
 import { join } from 'node:path';
+import { resolveThreads } from '../backend/index.js';
+import type { EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { variesBatchSize } from '../methods/registry.js';
 import { recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
@@ -46,7 +48,10 @@ export interface SearchOptions {
   configs?: number;
   /** Median stopping only: other trials needed at a rung before it stops anyone (default 3). */
   minTrials?: number;
-  /** Worker threads (default 1). */
+  /**
+   * Worker threads (default 1). anneal-cpu's threads (the base recipe's `threads`, else
+   * ANNEAL_THREADS, else every core) are divided among them: see workerThreads.
+   */
   workers?: number;
   /** Seeds the sampled configurations and the validation split (default 0). */
   seed?: number;
@@ -91,6 +96,8 @@ export interface SearchResult {
   minResource: number;
   maxResource: number;
   workers: number;
+  /** anneal-cpu's threads in each worker (workerThreads); null on another backend. */
+  threadsPerWorker: number | null;
   valFraction: number;
   space: SearchSpace;
   baseRecipe: Recipe;
@@ -148,9 +155,9 @@ async function checkBaseRecipe(
   eta: number,
   valFraction: number,
   splitSeed: number,
-): Promise<void> {
+): Promise<EngineState> {
   const { base } = opts;
-  const { train, val, model } = await trialData(base, valFraction, splitSeed);
+  const { train, val, model, engine } = await trialData(base, valFraction, splitSeed);
   try {
     new Trainer(recipeTrainerOptions(base, { train, test: val, model })).dispose();
   } finally {
@@ -172,6 +179,16 @@ async function checkBaseRecipe(
         `raise --min-resource${smallest === resources.min ? '' : ' or --eta'}`,
     );
   }
+  return engine;
+}
+
+/**
+ * anneal-cpu's threads in each of `workers` worker threads: `threads` (else ANNEAL_THREADS, else
+ * every core) divided among them, at least 1. OpenMP keeps a thread count per calling thread, and
+ * each worker thread runs its own kernels, so without this each worker would take every core.
+ */
+export function workerThreads(threads: number | undefined, workers: number): number {
+  return Math.max(1, Math.floor(resolveThreads(threads) / workers));
 }
 
 export function trialDir(out: string, trial: number): string {
@@ -222,7 +239,9 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     configs: opts.configs,
     minTrials: opts.minTrials,
   });
-  await checkBaseRecipe(opts, resources, eta, valFraction, seed);
+  const engine = await checkBaseRecipe(opts, resources, eta, valFraction, seed);
+  const threadsPerWorker = workerThreads(opts.base.threads, workers);
+  const base: Recipe = { ...opts.base, threads: threadsPerWorker };
   openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: false });
 
   const configs = new Map<number, TrialConfig>();
@@ -259,6 +278,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       minResource: resources.min,
       maxResource: resources.max,
       workers,
+      threadsPerWorker: engine.threads === null ? null : threadsPerWorker,
       valFraction,
       space: opts.space,
       baseRecipe: opts.base,
@@ -278,7 +298,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       scheduler,
       async (job) => {
         const config = configOf(job.trial);
-        const recipe = applyConfig(opts.base, config, `trial ${job.trial}`);
+        const recipe = applyConfig(base, config, `trial ${job.trial}`);
         const result = await runJob({
           job,
           recipe,

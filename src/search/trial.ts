@@ -17,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DataLoader, splitValidation, type Dataset } from '../data/index.js';
+import type { EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { JsonlLogger } from '../logs/jsonl.js';
 import { createSchedule, type Schedule, type ScheduleSpec } from '../schedules/index.js';
@@ -56,10 +57,10 @@ export async function trialData(
   recipe: Recipe,
   valFraction: number,
   splitSeed: number,
-): Promise<{ train: Dataset; val: Dataset; model: tfl.LayersModel }> {
+): Promise<{ train: Dataset; val: Dataset; model: tfl.LayersModel; engine: EngineState }> {
   const inputs = await loadRecipeInputs(recipe);
   const { train, val } = splitValidation(inputs.train, valFraction, splitSeed);
-  return { train, val, model: inputs.model };
+  return { train, val, model: inputs.model, engine: inputs.engine };
 }
 
 export function timelineOf(train: Dataset, recipe: Recipe): Timeline {
@@ -91,7 +92,7 @@ export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
   const { job, recipe, dir } = req;
   mkdirSync(dir, { recursive: true });
   const checkpointDir = join(dir, 'checkpoints');
-  const { train, val, model } = await trialData(recipe, req.valFraction, req.splitSeed);
+  const { train, val, model, engine } = await trialData(recipe, req.valFraction, req.splitSeed);
   const steps = (resource: number, t: Timeline) => t.toSteps({ value: resource, unit: req.unit });
   const probe = timelineOf(train, recipe);
   const start = steps(job.from, probe);
@@ -105,7 +106,12 @@ export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
     );
   }
   if (job.from === 0) {
-    writeJsonAtomic(join(dir, 'config.json'), { trial: job.trial, config: req.config, recipe });
+    writeJsonAtomic(join(dir, 'config.json'), {
+      trial: job.trial,
+      config: req.config,
+      recipe,
+      engine: { backend: engine.backend, threads: engine.threads },
+    });
   }
   const base = recipeTrainerOptions(recipe, { train, test: val, model });
   const jsonl = new JsonlLogger(join(dir, 'log.jsonl'), {

@@ -203,7 +203,7 @@ const checkpointInput = (o: string): Case[] => [
   EMPTY(o),
 ];
 
-/** The recipe flags (src/cli/recipe-flags.ts), shared by train, lr-find, search and curve. */
+/** The recipe flags (src/cli/recipe-flags.ts) of train, lr-find, search and curve (prune: --threads). */
 const RECIPE_ROWS: Record<string, Row> = {
   '--recipe': { cases: recipeFile() },
   '--data': { cases: choice('--data', 'imagenet') },
@@ -268,6 +268,7 @@ const RECIPE_ROWS: Record<string, Row> = {
   '--seed': { cases: nonNegativeInt('--seed') },
   '--backend': { cases: choice('--backend', 'tensorflowjs') },
   '--kernels': { cases: choice('--kernels', 'gpu') },
+  '--threads': { cases: [...positiveInt('--threads'), EMPTY('--threads')] },
   // Synthetic data of 1e9 samples would take about 240 GB.
   '--limit': { cases: [...positiveInt('--limit'), RUNAWAY('--limit', '1e9')] },
   '--test-limit': { cases: positiveInt('--test-limit') },
@@ -328,6 +329,7 @@ const TABLE: Record<string, CommandTable> = {
         '--methods',
         '--seed',
         '--backend',
+        '--threads',
         '--kernels',
         '--limit',
         '--test-limit',
@@ -381,6 +383,7 @@ const TABLE: Record<string, CommandTable> = {
         '--batch-size',
         '--seed',
         '--backend',
+        '--threads',
         '--kernels',
       ),
       '--min-lr': { cases: positiveNumber('--min-lr') },
@@ -537,6 +540,7 @@ const TABLE: Record<string, CommandTable> = {
         '--methods',
         '--batch-size',
         '--backend',
+        '--threads',
         '--kernels',
       ),
       '--space': {
@@ -621,6 +625,7 @@ const TABLE: Record<string, CommandTable> = {
         '--weight-decay',
         '--seed',
         '--backend',
+        '--threads',
         '--kernels',
       ),
       '--recipes': {
@@ -687,6 +692,7 @@ const TABLE: Record<string, CommandTable> = {
       '--include-first': { flag: NO_VALUE },
       '--include-last': { flag: NO_VALUE },
       '--force': { flag: NO_VALUE },
+      '--threads': RECIPE_ROWS['--threads'],
       '--out': { cases: outDir() },
       '--overwrite': { flag: NO_VALUE },
       '--no-progress': { flag: NO_VALUE },

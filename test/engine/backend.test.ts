@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { hostDeviceProblem } from '../../src/backend/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { AnnealError } from '../../src/errors.js';
 
@@ -28,12 +29,19 @@ function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> 
 }
 
 // First in the file: auto only probes when no engine has been started in this process.
-test('auto takes the first backend that starts (wasm without tfjs-node) and reports every attempt', async () => {
+test('auto takes the first backend that starts (tensorflow, anneal-cpu, wasm) and reports every attempt', async () => {
   const engine = await withEnv(undefined, () => initEngine({ backend: 'auto' }));
-  assert.equal(engine.backend, hasTfjsNode ? 'tensorflow' : 'wasm');
+  const hostProblem = hostDeviceProblem();
+  const expected = hasTfjsNode ? 'tensorflow' : hostProblem ? 'wasm' : 'anneal-cpu';
+  assert.equal(engine.backend, expected);
   assert.equal(tf.getBackend(), engine.backend);
-  assert.equal(engine.attempts[0].backend, 'tensorflow');
+  assert.deepEqual(
+    engine.attempts.map((a) => a.backend),
+    ['tensorflow', 'anneal-cpu', 'wasm'].slice(0, engine.attempts.length),
+  );
   assert.equal(engine.attempts[0].ok, hasTfjsNode);
+  // Where anneal-cpu is not built, auto passes over it with the device's reason.
+  if (!hasTfjsNode && hostProblem) assert.match(engine.attempts[1].reason!, /anneal_host\.node/);
   assert.equal(engine.attempts.at(-1)?.ok, true);
   // A second call keeps the running backend rather than probing again.
   assert.deepEqual(await withEnv(undefined, () => initEngine()), engine);
