@@ -1,11 +1,12 @@
 /**
  * anneal-cpu (anneal's own tfjs backend, host device: oneDNN + OpenMP loops) against the
- * alternatives a user would pick, in one run: tfjs-backend-wasm (the default, one thread in
- * Node, with anneal's fast gradients) and PyTorch on the CPU (bench/torch_cpu_baseline.py, same
- * models, batch sizes and thread count) when python3 can import torch. One training step of the
- * MLP and the CNN (and the ResNet and the ViT, tfjs only) at batch 64 and 256: forward, softmax cross-entropy,
- * backward, one SGD update, reading the loss. For anneal-cpu the step is broken down into native
- * kernel time, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).
+ * alternatives a user would pick, in one run: tfjs-backend-wasm (the default where anneal-cpu
+ * is not built, one thread in Node, with anneal's fast gradients) and PyTorch on the CPU
+ * (bench/torch_cpu_baseline.py, same models, batch sizes and thread count) when python3 can
+ * import torch. One training step of the MLP and the CNN (and the ResNet and the ViT, tfjs
+ * only) at batch 64 and 256: forward, softmax cross-entropy, backward, one SGD update, reading
+ * the loss. For anneal-cpu the step is broken down into native kernel time, tfjs-backend-cpu
+ * fallbacks and the rest (tfjs dispatch, allocation, JavaScript).
  *
  * Usage: npm run bench:backend [-- --smoke]
  */

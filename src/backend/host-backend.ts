@@ -92,3 +92,15 @@ export class AnnealCpuBackend extends MathBackendCPU {
     return data.values;
   }
 }
+
+/**
+ * A float32 tensor's values for reading: on anneal-cpu the tensor's own buffer, no copy (valid
+ * while the tensor lives; never write to it); elsewhere dataSync()'s array.
+ */
+export function hostValues(t: tf.Tensor): Float32Array {
+  const backend = tf.engine().backend;
+  if (backend instanceof AnnealCpuBackend && t.dtype === 'float32' && backend.data.has(t.dataId)) {
+    return backend.floats(t);
+  }
+  return t.dataSync() as Float32Array;
+}

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { hostValues } from '../backend/host-backend.js';
 import { UsageError } from '../errors.js';
 import type { FlatOps, FlatVector, Segment } from '../kernels/index.js';
 
@@ -342,7 +343,8 @@ export class ParamVector {
             `[${segment.shape}]; pass the gradients in the order of ParamVector.segments.`,
         );
       }
-      target.set(grad.dataSync() as Float32Array);
+      // On anneal-cpu, straight from the gradient's buffer (dataSync would copy it first).
+      target.set(hostValues(grad));
     });
     this.ops.upload(this.grads, this.gradStaging);
     // Pruned weights get no gradient, so optimizer state (moments, momentum) stays 0 for them.
@@ -381,7 +383,7 @@ export class ParamVector {
     this.checkAlive('readFromModel');
     const host = new Float32Array(this.length);
     for (const { variable, segment } of this.entries) {
-      host.set(variable.dataSync() as Float32Array, segment.offset);
+      host.set(hostValues(variable), segment.offset);
     }
     this.ops.upload(this.params, host);
     this.applyMask();

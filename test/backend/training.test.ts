@@ -1,6 +1,7 @@
 /**
- * Training on anneal-cpu against tfjs-backend-wasm (the default backend), the same seeded run on both: one step gives
- * the same updated weights (1e-5 relative), 200 steps of a small CNN keep the loss within 2%
+ * Training on anneal-cpu against tfjs-backend-wasm (the default where anneal-cpu is not built),
+ * the same seeded run on both: one step gives the same updated weights (1e-5 relative), 200
+ * steps of a small CNN keep the loss within 2%
  * and the accuracy within 0.5 points; and 300 steps leave no tensor or data id behind.
  * Skipped where the host device is not built (CI sets ANNEAL_REQUIRE_HOST=1: there it fails).
  */
