@@ -1,8 +1,9 @@
 /*
  * The N-API addon over anneal_kernels.h. The same source links against the CUDA build
- * (anneal_cuda.node, vectors in device memory) and the CPU build (anneal_cpu.node, vectors in
- * host memory); `backend` says which. Every argument is checked here, so a wrong type, a length
- * mismatch, a freed vector or a double free is a JS exception with a `code`, never a crash.
+ * (anneal_cuda.node, vectors in device memory) and the host build (anneal_cpu.node, vectors in
+ * host memory); `backend` says which ("cuda" or "host"). Every argument is checked here, so a
+ * wrong type, a length mismatch, a freed vector or a double free is a JS exception with a
+ * `code`, never a crash.
  * src/kernels/cuda.ts is the typed layer users see.
  */
 #include <napi.h>
@@ -291,6 +292,18 @@ void Synchronize(const Napi::CallbackInfo &info) {
   check_status(info.Env(), anneal_synchronize(), "synchronize");
 }
 
+/** setThreads(n): the host build's thread count (n >= 1, 0: every core); returns the count. */
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const double n = number_arg(info, 0, "threads");
+  if (!(n >= 0 && n <= 4096 && std::floor(n) == n)) {
+    throw_coded(Napi::RangeError::New(env, "threads: " + std::to_string(n) +
+                                               " is not an integer in [0, 4096]"),
+                "ANNEAL_KERNEL_ARGUMENT");
+  }
+  return Napi::Number::New(env, anneal_set_threads(int(n)));
+}
+
 void TimerStart(const Napi::CallbackInfo &info) {
   check_status(info.Env(), anneal_timer_start(), "timerStart");
 }
@@ -344,8 +357,12 @@ void Adam(const Napi::CallbackInfo &info) {
   const Napi::Object h = object_arg(info, 7, "hyper");
   anneal_adam_params p{};
   p.lr = float(number_field(env, h, "lr", "hyper"));
-  p.beta1 = float(number_field(env, h, "beta1", "hyper"));
-  p.beta2 = float(number_field(env, h, "beta2", "hyper"));
+  const double beta1 = number_field(env, h, "beta1", "hyper");
+  const double beta2 = number_field(env, h, "beta2", "hyper");
+  p.beta1 = float(beta1);
+  p.beta2 = float(beta2);
+  p.one_minus_beta1 = float(1.0 - beta1);
+  p.one_minus_beta2 = float(1.0 - beta2);
   p.eps = float(number_field(env, h, "eps", "hyper"));
   p.weight_decay = float(number_field(env, h, "weightDecay", "hyper"));
   p.bias_correction1 = float(number_field(env, h, "biasCorrection1", "hyper"));
@@ -589,6 +606,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("fill", Fill);
   add("copy", Copy);
   add("synchronize", Synchronize);
+  add("setThreads", SetThreads);
   add("timerStart", TimerStart);
   add("timerStop", TimerStop);
   add("scale", Scale);

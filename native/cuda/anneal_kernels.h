@@ -20,7 +20,7 @@ extern "C" {
 
 /* ---- device ------------------------------------------------------------------------------- */
 
-/** "cuda" or "cpu". */
+/** "cuda" or "host". */
 const char *anneal_backend_name(void);
 /** 0 when a device answers (its name is written to `name`), else the error that stopped it. */
 int anneal_probe(char *name, size_t name_capacity);
@@ -28,6 +28,12 @@ int anneal_probe(char *name, size_t name_capacity);
 const char *anneal_error_string(int code);
 /** The symbolic name of an error code (e.g. "cudaErrorInsufficientDriver"). */
 const char *anneal_error_name(int code);
+
+/**
+ * Threads of the host build's loops (n >= 1; 0: every core); returns the count now in effect.
+ * The CUDA build has no host loops: it ignores n and returns 1.
+ */
+int anneal_set_threads(int n);
 
 /** n zeroed floats (at least one is allocated, so the pointer is unique). */
 int anneal_alloc(float **out, size_t n);
@@ -54,6 +60,9 @@ typedef struct {
   float lr;
   float beta1;
   float beta2;
+  /** 1 - beta1 and 1 - beta2, rounded once from double (1.0f - 0.999f is off by 1.3e-5). */
+  float one_minus_beta1;
+  float one_minus_beta2;
   float eps;
   float weight_decay;
   /** 1 - beta1^step */

@@ -44,8 +44,8 @@ ANNEAL_HD void adam_element(float &p, float g, float &m, float &v, float &vmax, 
     // One rounding: g and decay * p often nearly cancel, and eps makes small g matter.
     g = fmaf(decay, p, g);
   }
-  m = h.beta1 * m + (1.0f - h.beta1) * g;
-  v = h.beta2 * v + (1.0f - h.beta2) * g * g;
+  m = h.beta1 * m + h.one_minus_beta1 * g;
+  v = h.beta2 * v + h.one_minus_beta2 * g * g;
   float second = v;
   if (amsgrad) {
     vmax = nan_max(vmax, v);

@@ -538,6 +538,8 @@ extern "C" {
 
 const char *anneal_backend_name(void) { return "cuda"; }
 
+int anneal_set_threads(int) { return 1; }
+
 int anneal_probe(char *name, size_t name_capacity) {
   int count = 0;
   ANNEAL_TRY(cudaGetDeviceCount(&count));

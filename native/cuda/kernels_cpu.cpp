@@ -1,15 +1,23 @@
 /*
- * The CPU build of anneal_kernels.h: "device" memory is host memory and every launch is a host
- * loop over the same functors (ops.cuh) and element functions (elementwise.cuh) the CUDA
- * kernels run. It exists so CI, which has no GPU, tests the GPU build's arithmetic and its
- * selection algorithm; it is not meant to be fast.
+ * The host build of anneal_kernels.h, the `host` kernel backend: "device" memory is host memory
+ * and every launch is a loop over the same functors (ops.cuh) and element functions
+ * (elementwise.cuh) the CUDA kernels run, so it also tests the GPU build's arithmetic where no
+ * GPU is present. Loops run on OpenMP threads when built with OpenMP (else on one thread).
+ * Reductions sum fixed chunks in order and then the chunks' partials in order, so a result does
+ * not depend on the thread count.
  */
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "anneal_kernels.h"
 #include "ops.cuh"
@@ -21,44 +29,154 @@ namespace {
 constexpr int kErrInvalidValue = 1;
 constexpr int kErrMemoryAllocation = 2;
 
+/*
+ * A loop runs on the pool when n * Cost<F> >= kParallelWork, else on the calling thread: waking
+ * sleeping threads costs about as much as one thread spends on 2^16 elements of axpy. Cost<F> is
+ * an op's time per element relative to axpy's, single-threaded (2 cores, bench:kernels):
+ * float64 reductions ~5x, Adam (a sqrt and two divisions) ~25x, Philox draws ~300x.
+ */
+constexpr size_t kParallelWork = size_t(1) << 16;
+template <class F>
+struct Cost {
+  static constexpr size_t value = 1;
+};
+template <>
+struct Cost<anneal::DotOp> {
+  static constexpr size_t value = 4;
+};
+template <>
+struct Cost<anneal::SumSquaresOp> {
+  static constexpr size_t value = 4;
+};
+template <>
+struct Cost<anneal::AdamOp> {
+  static constexpr size_t value = 16;
+};
+template <>
+struct Cost<anneal::RandomOp> {
+  static constexpr size_t value = 256;
+};
+template <>
+struct Cost<anneal::PerturbOp> {
+  static constexpr size_t value = 256;
+};
+template <>
+struct Cost<anneal::LangevinOp> {
+  static constexpr size_t value = 256;
+};
+
+template <class F>
+bool worth_threads(size_t n) {
+  return n >= kParallelWork / Cost<F>::value;
+}
+
+/* A reduction's unit of order: each chunk is summed alone, left to right, then the partials
+ * are summed in chunk order. A multiple of 4 (the W = 4 path stays aligned). */
+constexpr size_t kReduceChunk = 4096;
+
+/** Threads of the parallel loops: anneal_set_threads' count, else every core. */
+int g_threads = 0;
+
+int thread_count() {
+#ifdef _OPENMP
+  return g_threads > 0 ? g_threads : omp_get_num_procs();
+#else
+  return 1;
+#endif
+}
+
+/** body(k) for k in [0, count), split statically over the threads when `parallel`. */
+template <class Body>
+void parallel_for(size_t count, bool parallel, const Body &body) {
+  const ptrdiff_t end = ptrdiff_t(count);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(thread_count()) if (parallel)
+#endif
+  for (ptrdiff_t k = 0; k < end; ++k) body(size_t(k));
+  (void)parallel;
+}
+
+/** f.run<W>(i) over [begin, end); W = 4 on whole quads when `aligned` and begin % 4 == 0. */
+template <class F>
+void map_range(const F &f, size_t begin, size_t end, bool aligned) {
+  const bool parallel = worth_threads<F>(end - begin);
+  size_t done = begin;
+  if (aligned && begin % 4 == 0) {
+    const size_t quads = (end - begin) / 4;
+    parallel_for(quads, parallel, [&](size_t q) { f.template run<4>(begin + 4 * q); });
+    done = begin + 4 * quads;
+  }
+  parallel_for(end - done, worth_threads<F>(end - done),
+               [&](size_t k) { f.template run<1>(done + k); });
+}
+
 template <class F>
 int run_map(const F &f, size_t n, bool aligned) {
-  size_t done = 0;
-  if (aligned) {
-    for (; done + 4 <= n; done += 4) f.template run<4>(done);
-  }
-  for (; done < n; ++done) f.template run<1>(done);
+  map_range(f, 0, n, aligned);
   return 0;
+}
+
+/** The reduction of f over [begin, end) in kReduceChunk chunks (see the file comment). */
+template <class F>
+typename F::Acc reduce_range(const F &f, size_t begin, size_t end, bool aligned) {
+  using Acc = typename F::Acc;
+  const size_t chunks = (end - begin + kReduceChunk - 1) / kReduceChunk;
+  std::vector<Acc> partials(chunks, F::identity());
+  parallel_for(chunks, worth_threads<F>(end - begin), [&](size_t c) {
+    const size_t first = begin + c * kReduceChunk;
+    const size_t last = std::min(end, first + kReduceChunk);
+    Acc acc = F::identity();
+    size_t i = first;
+    if (aligned && first % 4 == 0) {
+      for (; i + 4 <= last; i += 4) f.template run<4>(i, acc);
+    }
+    for (; i < last; ++i) f.template run<1>(i, acc);
+    partials[c] = acc;
+  });
+  Acc total = F::identity();
+  for (const Acc &p : partials) total = F::combine(total, p);
+  return total;
 }
 
 template <class F>
 int run_reduce(const F &f, size_t n, bool aligned, typename F::Acc *out) {
-  typename F::Acc acc = F::identity();
-  size_t done = 0;
-  if (aligned) {
-    for (; done + 4 <= n; done += 4) f.template run<4>(done, acc);
-  }
-  for (; done < n; ++done) f.template run<1>(done, acc);
-  *out = acc;
+  *out = reduce_range(f, 0, n, aligned);
   return 0;
 }
+
+/** ||x_seg||^2 and ||d_seg||^2 of one segment (d: the draws the perturbation adds). */
+struct SegmentNormsOp {
+  using Acc = anneal::SegmentNorms;
+  const float *x;
+  anneal_random_spec spec;
+  static Acc identity() { return {0.0, 0.0}; }
+  static Acc combine(Acc a, Acc b) { return {a.xx + b.xx, a.dd + b.dd}; }
+  template <int W>
+  void run(size_t i, Acc &acc) const {
+    for (int j = 0; j < W; ++j) {
+      const double d = anneal::sample(spec, uint32_t(i + j));
+      acc.xx += double(x[i + j]) * x[i + j];
+      acc.dd += d * d;
+    }
+  }
+};
+template <>
+struct Cost<SegmentNormsOp> {
+  static constexpr size_t value = 256;
+};
 
 int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &spec,
                      const anneal_range *segs, size_t nsegs) {
   // All scales first: each uses the norms of x before the update.
   std::vector<float> scales(nsegs);
   for (size_t s = 0; s < nsegs; ++s) {
-    anneal::SegmentNorms norms{0.0, 0.0};
-    for (uint64_t i = segs[s].offset; i < segs[s].offset + segs[s].length; ++i) {
-      const double d = anneal::sample(spec, uint32_t(i));
-      norms.xx += double(x[i]) * x[i];
-      norms.dd += d * d;
-    }
+    const size_t begin = segs[s].offset, end = begin + segs[s].length;
+    const anneal::SegmentNorms norms = reduce_range(SegmentNormsOp{x, spec}, begin, end, false);
     scales[s] = norms.dd > 0.0 ? float(sigma * std::sqrt(norms.xx) / std::sqrt(norms.dd)) : 0.0f;
   }
   for (size_t s = 0; s < nsegs; ++s) {
-    const anneal::PerturbOp op{x, scales[s], spec};
-    for (uint64_t i = segs[s].offset; i < segs[s].offset + segs[s].length; ++i) op.run<1>(i);
+    const size_t begin = segs[s].offset, end = begin + segs[s].length;
+    map_range(anneal::PerturbOp{x, scales[s], spec}, begin, end, false);
   }
   return 0;
 }
@@ -71,11 +189,16 @@ std::chrono::steady_clock::time_point g_timer_start;
 
 extern "C" {
 
-const char *anneal_backend_name(void) { return "cpu"; }
+const char *anneal_backend_name(void) { return "host"; }
+
+int anneal_set_threads(int n) {
+  g_threads = n > 0 ? n : 0;
+  return thread_count();
+}
 
 int anneal_probe(char *name, size_t name_capacity) {
   if (name && name_capacity > 0) {
-    std::snprintf(name, name_capacity, "host CPU (anneal_cpu build of the CUDA kernels)");
+    std::snprintf(name, name_capacity, "host CPU (anneal_cpu.node: the CUDA kernels built for the host)");
   }
   return 0;
 }
