@@ -8,19 +8,20 @@
  * bench/device-check.sh on the GPU machine (the `benchmark` package is not available there).
  *
  *   node dist/bench/cuda-kernels.js [--sizes 1e6,1e7,16777216,67108864] [--torch torch.json]
- *                                   [--out DIR] [--build cuda|cpu] [--smoke]
- * --build cpu times the host build of the same kernels (a check of this script, not a result);
+ *                                   [--out DIR] [--build cuda|host] [--smoke]
+ * --build host times the host build of the same kernels (a check of this script; bench:kernels
+ * is where the host backend is measured);
  * --smoke uses small sizes; --out writes cuda-kernels.json there instead of bench/results/.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCudaOps, loadNativeCpuOps, type NativeFlatOps } from '../src/kernels/cuda.js';
+import { loadCudaOps, loadHostOps, type NativeFlatOps } from '../src/kernels/cuda.js';
 import type { FlatVector } from '../src/kernels/types.js';
 import { gitCommit, machine, writeResult } from './lib/results.js';
 
 interface Options {
   sizes: number[];
-  build: 'cuda' | 'cpu';
+  build: 'cuda' | 'host';
   smoke: boolean;
   torch?: string;
   out?: string;
@@ -35,8 +36,8 @@ function parseOptions(argv: string[]): Options {
   };
   const smoke = argv.includes('--smoke');
   const build = (value('--build') ?? 'cuda') as Options['build'];
-  if (build !== 'cuda' && build !== 'cpu')
-    throw new Error(`--build ${build}: expected cuda or cpu`);
+  if (build !== 'cuda' && build !== 'host')
+    throw new Error(`--build ${build}: expected cuda or host`);
   const sizes = (value('--sizes') ?? (smoke ? '4099,65536' : '1e6,1e7,16777216,67108864'))
     .split(',')
     .map((s) => Math.round(Number(s)));
@@ -238,7 +239,7 @@ function readTorch(path: string | undefined): TorchBaseline | undefined {
 
 function main(): void {
   const options = parseOptions(process.argv.slice(2));
-  const ops = options.build === 'cuda' ? loadCudaOps() : loadNativeCpuOps();
+  const ops = options.build === 'cuda' ? loadCudaOps() : loadHostOps();
   const results: OpResult[] = [];
   const checks: Record<string, boolean> = {};
   for (const n of options.sizes) {
@@ -280,7 +281,7 @@ function main(): void {
   printTable(results, comparisons);
 
   const record = {
-    config: { ...options, device: ops.device, build: ops.build },
+    config: { ...options, device: ops.device, build: ops.name },
     results,
     torch: torch ?? null,
     comparisons,
@@ -290,7 +291,7 @@ function main(): void {
   console.log(
     JSON.stringify({ bench: 'cuda-kernels', device: ops.device, targets, comparisons, checks }),
   );
-  const name = `cuda-kernels${options.build === 'cpu' ? '-hostbuild' : ''}`;
+  const name = `cuda-kernels${options.build === 'host' ? '-hostbuild' : ''}`;
   if (options.out) {
     mkdirSync(options.out, { recursive: true });
     const path = join(options.out, `${name}${options.smoke ? '.smoke' : ''}.json`);

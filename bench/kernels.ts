@@ -1,16 +1,21 @@
 /**
- * Kernel benchmark: every FlatOps op on the js and wasm backends at 1M and 10M elements, as time
- * and GB/s of the bytes each op moves, next to the physical limit measured in the same run (a
- * host TypedArray.set copy, read + write bytes; a device copy for cuda) and to the alternatives:
- * tfjs-backend-wasm's Adam.applyGradients on the same N, and Float32Array.prototype.sort of the
- * magnitudes for the pruning threshold.
+ * Kernel benchmark: every FlatOps op on the js, wasm and host backends at 1M and 10M elements,
+ * as time and GB/s of the bytes each op moves, next to the physical limit measured in the same
+ * run (a TypedArray.set copy in node, read + write bytes; a device copy for cuda) and to the
+ * alternatives: tfjs-backend-wasm's Adam.applyGradients on the same N, and
+ * Float32Array.prototype.sort of the magnitudes for the pruning threshold.
  *
- *   npm run bench:kernels [-- --smoke] [--backends js,wasm | cuda] [--sizes 1e6,1e7]
+ *   npm run bench:kernels [-- --smoke] [--backends js,wasm,host | cuda] [--sizes 1e6,1e7]
  *
+ * The default backends are js, wasm and host (host only where anneal_cpu.node is built); host
+ * runs on ANNEAL_THREADS threads, else every core.
  * Targets: wasm bandwidth-bound ops >= 80% of copy; AdamW >= 10x tfjs-wasm Adam and >= 5x js;
- * selection >= 10x sort. Prints a table and one JSON line; writes bench/results/kernels.json
- * (kernels.smoke.json with --smoke; kernels-cuda.json for --backends cuda).
+ * selection >= 10x sort; AdamW on host vs wasm is recorded against 1x (auto's order rests on
+ * it, src/kernels/select.ts). Prints a table and one JSON line; writes
+ * bench/results/kernels.json (kernels.smoke.json with --smoke; kernels-cuda.json for
+ * --backends cuda).
  */
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import {
@@ -42,10 +47,10 @@ function parseOptions(argv: string[]): Options {
     return k >= 0 ? argv[k + 1] : undefined;
   };
   const smoke = argv.includes('--smoke');
-  const backends = (value('--backends') ?? 'js,wasm').split(',') as KernelBackendName[];
+  const backends = (value('--backends') ?? defaultBackends()).split(',') as KernelBackendName[];
   for (const b of backends) {
-    if (!['js', 'wasm', 'cuda'].includes(b))
-      throw new Error(`--backends: ${b} is not one of js, wasm, cuda`);
+    if (!['js', 'wasm', 'host', 'cuda'].includes(b))
+      throw new Error(`--backends: ${b} is not one of js, wasm, host, cuda`);
   }
   const defaultSizes = smoke ? '65539' : backends.includes('cuda') ? '1e6,1e7,67108864' : '1e6,1e7';
   const sizes = (value('--sizes') ?? defaultSizes).split(',').map((s) => Math.round(Number(s)));
@@ -57,6 +62,19 @@ function parseOptions(argv: string[]): Options {
     sizes,
     timing: smoke ? { maxTime: 0.02, minSamples: 2 } : { maxTime: 1, minSamples: 5 },
   };
+}
+
+/** js and wasm, and host where it loads (else one line says why it is left out). */
+function defaultBackends(): string {
+  try {
+    createFlatOps('host').dispose();
+    return 'js,wasm,host';
+  } catch (e) {
+    console.error(
+      `bench:kernels: no host backend (${(e as Error).message.split('\n')[1]?.trim()})`,
+    );
+    return 'js,wasm';
+  }
 }
 
 /** How an op is judged: bandwidth-bound ops against the copy, the others by time. */
@@ -184,14 +202,16 @@ function opCases(ops: FlatOps, n: number): { cases: OpCase[]; free: () => void }
   return { cases, free };
 }
 
+/** CUDA events on cuda (queued GPU work); benchmark.js on the host backends. */
 function timeOn(ops: FlatOps, fn: () => void, opts: Options): Timing {
-  const device = ops as Partial<NativeFlatOps>;
-  if (device.elapsedMs)
+  if (ops.name === 'cuda') {
+    const device = ops as NativeFlatOps;
     return measureWithClock(device.elapsedMs.bind(ops), fn, opts.smoke ? 5 : 100);
+  }
   return measure(fn, opts.timing);
 }
 
-/** The physical limit on the host: TypedArray.set copying n float32 (read + write bytes). */
+/** The physical limit on the host: TypedArray.set (a memcpy) of n float32, read + write bytes. */
 function hostCopy(n: number, opts: Options): Timing {
   const src = hostData(n, 2);
   const dst = new Float32Array(n);
@@ -276,12 +296,12 @@ const ratio = (value: number, target: number) => ({
   met: value >= target,
 });
 
-/** The targets of the host backends at one n, from its rows. */
+/** The targets of the backends on the host at one n, from its rows. */
 function hostTargets(
   rows: Row[],
   n: number,
   copyGbps: number,
-  hasJs: boolean,
+  backends: KernelBackendName[],
 ): Record<string, unknown> {
   const at = (backend: string, op: string) =>
     rows.find((r) => r.backend === backend && r.op === op)!.ms;
@@ -299,8 +319,13 @@ function hostTargets(
         .map((r) => `${r.op} ${(100 * r.ofCopy).toFixed(0)}%`),
     },
     adamwVsTfjsWasm: ratio(at('tfjs-wasm', 'adam applyGradients') / at('wasm', 'adamw'), 10),
-    ...(hasJs ? { adamwWasmVsJs: ratio(at('js', 'adamw') / at('wasm', 'adamw'), 5) } : {}),
-    selectionVsSort: ratio(at('host', 'sort magnitudes') / at('wasm', 'magnitudeMask 90%'), 10),
+    ...(backends.includes('js')
+      ? { adamwWasmVsJs: ratio(at('js', 'adamw') / at('wasm', 'adamw'), 5) }
+      : {}),
+    ...(backends.includes('host')
+      ? { adamwHostVsWasm: ratio(at('wasm', 'adamw') / at('host', 'adamw'), 1) }
+      : {}),
+    selectionVsSort: ratio(at('node', 'sort magnitudes') / at('wasm', 'magnitudeMask 90%'), 10),
   };
 }
 
@@ -313,7 +338,7 @@ async function main(): Promise<void> {
     const onHost = opts.backends.some((b) => b !== 'cuda');
     const copy = onHost ? hostCopy(n, opts) : undefined;
     const copyGbps = copy ? gbPerSecond(8 * n, copy.ms) : NaN;
-    if (copy) sized.push(row(n, 'host', 'TypedArray.set copy', 'reference', copy, 8, copyGbps));
+    if (copy) sized.push(row(n, 'node', 'TypedArray.set copy', 'reference', copy, 8, copyGbps));
     for (const backend of opts.backends) sized.push(...backendRows(backend, n, copyGbps, opts));
     if (opts.backends.includes('wasm')) {
       // tfjs moves at least the 28 bytes per parameter of a fused step; the sort has no byte count.
@@ -329,9 +354,9 @@ async function main(): Promise<void> {
         ),
       );
       sized.push(
-        row(n, 'host', 'sort magnitudes', 'reference', sortMagnitudes(n, opts), NaN, copyGbps),
+        row(n, 'node', 'sort magnitudes', 'reference', sortMagnitudes(n, opts), NaN, copyGbps),
       );
-      targets.push(hostTargets(sized, n, copyGbps, opts.backends.includes('js')));
+      targets.push(hostTargets(sized, n, copyGbps, opts.backends));
     } else {
       const deviceCopy = sized.find((r) => r.backend === 'cuda' && r.op === 'copy');
       targets.push({ n, deviceCopyGBps: deviceCopy?.gbps });
@@ -340,7 +365,16 @@ async function main(): Promise<void> {
   }
   printTable(rows, opts);
   const name = opts.backends.includes('cuda') ? `kernels-${opts.backends.join('-')}` : 'kernels';
-  const config = { sizes: opts.sizes, backends: opts.backends, timing: opts.timing, fp32: true };
+  const hostThreads = opts.backends.includes('host')
+    ? (process.env.ANNEAL_THREADS ?? `every core (${os.cpus().length})`)
+    : undefined;
+  const config = {
+    sizes: opts.sizes,
+    backends: opts.backends,
+    timing: opts.timing,
+    fp32: true,
+    ...(hostThreads ? { hostThreads } : {}),
+  };
   const path = writeResult(name, { config, targets, rows }, { smoke: opts.smoke });
   console.log(JSON.stringify({ bench: name, smoke: opts.smoke, targets }));
   console.error(`wrote ${path}`);

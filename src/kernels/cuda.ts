@@ -1,18 +1,18 @@
 /**
- * The cuda backend: FlatOps over the N-API addon built from native/ (see CMakeLists.txt).
- * Vectors live in GPU memory and cross the bus only in upload/download; work is queued in order
- * and ops that return a number wait for it.
- *
- * Two builds of the same kernels sit behind the same binding:
- * - build/Release/anneal_cuda.node: the CUDA kernels (loadCudaOps, probeCuda);
- * - build/Release/anneal_cpu.node: their element math and selection compiled for the host
- *   (loadNativeCpuOps), so CI tests the GPU arithmetic without a GPU.
- * Both report the backend name 'cuda'; `device` says which one runs.
+ * The cuda and host backends: FlatOps over the N-API addon built from native/ (see
+ * CMakeLists.txt). Two builds of the same kernels sit behind the same binding:
+ * - build/Release/anneal_cuda.node, backend 'cuda' (loadCudaOps, probeCuda): vectors live in GPU
+ *   memory and cross the bus only in upload/download; work is queued in order and ops that
+ *   return a number wait for it;
+ * - build/Release/anneal_cpu.node, backend 'host' (loadHostOps): the same element math and
+ *   selection compiled for the host, its loops on OpenMP threads (ANNEAL_THREADS, else every
+ *   core). It also lets CI test the GPU arithmetic without a GPU.
  *
  * This module imports nothing but node built-ins and the addon, so it runs from dist/ without
  * node_modules (the GPU check in bench/device-check.sh relies on that).
  */
 import { loadAddon, type LoadedAddon } from '../addons.js';
+import { threadsFromEnv } from '../machine.js';
 import {
   VectorGuard,
   checkAllocLength,
@@ -63,7 +63,7 @@ type Vec = NativeVector;
 type OptVec = NativeVector | null;
 
 interface NativeAddon {
-  readonly backend: 'cuda' | 'cpu';
+  readonly backend: NativeBuild;
   readonly DeviceVector: new (length: number) => NativeVector;
   probe(): { status: number; errorName: string; message: string; device: string };
   upload(v: Vec, data: Float32Array, offset: number): void;
@@ -71,6 +71,8 @@ interface NativeAddon {
   fill(v: Vec, value: number): void;
   copy(dst: Vec, src: Vec): void;
   synchronize(): void;
+  /** The host build's thread count (0: every core); returns the count in effect. */
+  setThreads(threads: number): number;
   timerStart(): void;
   timerStop(): number;
   scale(x: Vec, alpha: number): void;
@@ -135,15 +137,16 @@ interface NativeAddon {
   magnitudeMask(x: Vec, mask: Vec, segments: Float64Array, count: number): number;
 }
 
-type AddonBuild = 'cuda' | 'cpu';
+/** The backends the addon's two builds give. */
+type NativeBuild = 'cuda' | 'host';
 
-const ADDON_FILES: Record<AddonBuild, string> = {
+const ADDON_FILES: Record<NativeBuild, string> = {
   cuda: 'anneal_cuda.node',
-  cpu: 'anneal_cpu.node',
+  host: 'anneal_cpu.node',
 };
 
 /** Loads one build of the addon once (src/addons.ts keeps a failure's reason). */
-function loadBuild(build: AddonBuild): LoadedAddon<NativeAddon> {
+function loadBuild(build: NativeBuild): LoadedAddon<NativeAddon> {
   const how =
     build === 'cuda'
       ? 'install the CUDA toolkit (nvcc) and cmake, then run `npm run build:addon`'
@@ -200,23 +203,24 @@ export function probeCuda(): CudaProbe {
 
 /** FlatOps of the native addon, plus timing with CUDA events for benchmarks. */
 export interface NativeFlatOps extends FlatOps {
-  /** Which build runs: 'cuda' (GPU) or 'cpu' (the host build used in CI). */
-  readonly build: AddonBuild;
+  readonly name: NativeBuild;
   /** The GPU's name, or a description of the host build. */
   readonly device: string;
   /**
    * Milliseconds per call of `run`, measured around `repeats` calls with CUDA events on the
-   * GPU (so queued kernels are timed, not the host's launch loop); a host clock on the CPU build.
+   * GPU (so queued kernels are timed, not the host's launch loop); a host clock on the host build.
    */
   elapsedMs(run: () => void, repeats: number): number;
 }
 
-class CudaVector implements FlatVector {
-  readonly backend = 'cuda';
+class AddonVector implements FlatVector {
   constructor(
     readonly handle: NativeVector,
     readonly owner: NativeOps,
   ) {}
+  get backend(): NativeBuild {
+    return this.owner.name;
+  }
   get length(): number {
     return this.handle.length;
   }
@@ -269,12 +273,8 @@ function segmentPairs(segments: readonly Segment[]): Float64Array {
 }
 
 class NativeOps implements NativeFlatOps {
-  readonly name = 'cuda';
   disposed = false;
-  private readonly guard = new VectorGuard<CudaVector>(
-    'cuda',
-    (v): v is CudaVector => v instanceof CudaVector && v.owner === this,
-  );
+  private readonly guard: VectorGuard<AddonVector>;
   /** Vectors not yet freed, for dispose(); a vector dropped without free() is freed by GC. */
   private readonly live = new Set<WeakRef<NativeVector>>();
   private readonly forget = new FinalizationRegistry<WeakRef<NativeVector>>((ref) =>
@@ -284,12 +284,17 @@ class NativeOps implements NativeFlatOps {
 
   constructor(
     private readonly addon: NativeAddon,
-    readonly build: AddonBuild,
+    readonly name: NativeBuild,
     readonly device: string,
-  ) {}
+  ) {
+    this.guard = new VectorGuard<AddonVector>(
+      name,
+      (v): v is AddonVector => v instanceof AddonVector && v.owner === this,
+    );
+  }
 
   private h(v: FlatVector): NativeVector {
-    return (v as CudaVector).handle;
+    return (v as AddonVector).handle;
   }
 
   private optional(
@@ -305,12 +310,12 @@ class NativeOps implements NativeFlatOps {
   // ---- vectors ---------------------------------------------------------------------------
 
   alloc(length: number): FlatVector {
-    checkNotDisposed('cuda', this.disposed);
+    checkNotDisposed(this.name, this.disposed);
     checkAllocLength(length);
     if (length > 0xffffffff) {
       throw new KernelError(
         'ANNEAL_KERNEL_ARGUMENT',
-        `alloc: length ${length} exceeds 2^32 - 1, the most elements one cuda vector may hold; split the vector.`,
+        `alloc: length ${length} exceeds 2^32 - 1, the most elements one ${this.name} vector may hold; split the vector.`,
       );
     }
     const handle = native(() => new this.addon.DeviceVector(length));
@@ -318,7 +323,7 @@ class NativeOps implements NativeFlatOps {
     this.live.add(ref);
     this.refs.set(handle, ref);
     this.forget.register(handle, ref, handle);
-    return new CudaVector(handle, this);
+    return new AddonVector(handle, this);
   }
 
   fromArray(data: Float32Array): FlatVector {
@@ -604,17 +609,43 @@ export function loadCudaOps(): NativeFlatOps {
 }
 
 /**
- * The CUDA kernels' host build (anneal_cpu.node): the same element functions and selection
- * algorithm run as host loops. For tests of the GPU arithmetic where no GPU is present; not a
- * backend `auto` picks. Throws ANNEAL_KERNEL_UNAVAILABLE when the addon is not built.
+ * The host backend: the CUDA kernels' element functions and selection built for the host
+ * (anneal_cpu.node), loops on OpenMP threads. ANNEAL_THREADS, when set, gives the thread count
+ * (checked here; unset: every core). Throws ANNEAL_KERNEL_UNAVAILABLE when the addon is not
+ * built.
  */
-export function loadNativeCpuOps(): NativeFlatOps {
-  const loaded = loadBuild('cpu');
+export function loadHostOps(): NativeFlatOps {
+  const threads = threadsFromEnv();
+  const loaded = loadBuild('host');
   if ('reason' in loaded) {
     throw new KernelError(
       'ANNEAL_KERNEL_UNAVAILABLE',
-      `native cpu kernels unavailable: ${loaded.reason}`,
+      `host kernels unavailable: ${loaded.reason}`,
     );
   }
-  return new NativeOps(loaded.addon, 'cpu', loaded.addon.probe().device);
+  loaded.addon.setThreads(threads ?? 0);
+  return new NativeOps(loaded.addon, 'host', loaded.addon.probe().device);
+}
+
+/**
+ * Sets the host backend's thread count for this process (0: every core; every host backend
+ * instance shares one OpenMP pool) until the next loadHostOps, which applies ANNEAL_THREADS
+ * again. Returns the count in effect (1 where the addon was built without OpenMP). For
+ * benchmarks and tests; users set ANNEAL_THREADS.
+ */
+export function setHostThreads(threads: number): number {
+  if (!Number.isSafeInteger(threads) || threads < 0 || threads > 4096) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_ARGUMENT',
+      `setHostThreads: ${threads} is not a whole number in [0, 4096]; pass a thread count, or 0 for every core.`,
+    );
+  }
+  const loaded = loadBuild('host');
+  if ('reason' in loaded) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_UNAVAILABLE',
+      `host kernels unavailable: ${loaded.reason}`,
+    );
+  }
+  return loaded.addon.setThreads(threads);
 }

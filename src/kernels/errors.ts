@@ -8,7 +8,7 @@ import { AnnealError } from '../errors.js';
  * - ANNEAL_KERNEL_ARGUMENT: a count, step, seed, segment or hyper-parameter is out of range.
  * - ANNEAL_KERNEL_MEMORY: the backend could not allocate the memory asked for.
  * - ANNEAL_KERNEL_UNAVAILABLE: a backend could not be loaded (see createFlatOps).
- * - ANNEAL_KERNEL_CHOICE: the kernels choice is not one of auto, cuda, wasm, js.
+ * - ANNEAL_KERNEL_CHOICE: the kernels choice is not one of KERNEL_CHOICES (src/kernels/select.ts).
  */
 export type KernelErrorCode =
   | 'ANNEAL_KERNEL_FREED'

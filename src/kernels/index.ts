@@ -1,7 +1,7 @@
 /** FlatOps: the kernels every hot loop over a model's parameters runs on (see types.ts). */
 export * from './types.js';
 export { KernelError, type KernelErrorCode } from './errors.js';
-export { createFlatOps } from './select.js';
+export { KERNEL_CHOICES, createFlatOps } from './select.js';
 export { createJsOps } from './js.js';
 export { createWasmOps } from './wasm.js';
-export { probeCuda, type CudaProbe } from './cuda.js';
+export { probeCuda, setHostThreads, type CudaProbe } from './cuda.js';

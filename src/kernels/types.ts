@@ -1,7 +1,8 @@
 /**
  * FlatOps: every hot loop over all of a model's parameters, as calls on flat float32 vectors.
- * One interface, three backends (js reference, wasm SIMD, cuda addon); the js backend is the
- * readable specification of the math and the oracle the others are tested against.
+ * One interface, four backends (js reference, wasm SIMD, the addon's cuda build and its host
+ * build, `host`, on OpenMP threads); the js backend is the readable specification of the math
+ * and the oracle the others are tested against.
  *
  * Conventions shared by every backend:
  * - Ops work in place on the first vector argument unless they say otherwise; all vector
@@ -15,10 +16,13 @@
  *   crashes.
  */
 
-export type KernelBackendName = 'cuda' | 'wasm' | 'js';
+export type KernelBackendName = 'cuda' | 'host' | 'wasm' | 'js';
 export type KernelChoice = 'auto' | KernelBackendName;
 
-/** A float32 vector owned by one backend (device memory on cuda, linear memory on wasm). */
+/**
+ * A float32 vector owned by one backend (device memory on cuda, native host memory on host,
+ * linear memory on wasm).
+ */
 export interface FlatVector {
   readonly length: number;
   readonly backend: KernelBackendName;

@@ -35,6 +35,7 @@ import {
 } from '../data/index.js';
 import { BACKEND_NAMES, initEngine, type EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
+import { KERNEL_CHOICES } from '../kernels/index.js';
 import { createMethod, earlyStopping, METHODS, nanGuard } from '../methods/index.js';
 import { createModel, isModelName, MODEL_NAMES, modelOptionKeys } from '../models/index.js';
 import { unknownKeysMessage } from '../options.js';
@@ -45,7 +46,8 @@ import type { Method } from '../train/method.js';
 import { parseDuration } from '../time/index.js';
 import type { TrainerOptions } from '../train/trainer.js';
 
-export const KERNEL_CHOICES = ['auto', 'cuda', 'wasm', 'js'] as const;
+/** The flat-vector kernel choices (src/kernels owns the list). */
+export { KERNEL_CHOICES };
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 export const NAN_POLICIES = ['skip', 'stop', 'off'] as const;
 

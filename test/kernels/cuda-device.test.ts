@@ -6,7 +6,7 @@
  * tie-heavy selection cases put the lowest-index tie cut inside a chunk in the middle.
  */
 import { test } from 'node:test';
-import { loadCudaOps, loadNativeCpuOps, probeCuda } from '../../src/kernels/cuda.js';
+import { loadCudaOps, loadHostOps, probeCuda } from '../../src/kernels/cuda.js';
 import { createJsOps } from '../../src/kernels/js.js';
 import { assertOutcome, opCases, runCase } from './cuda-cases.js';
 
@@ -19,7 +19,7 @@ for (const n of [1_000_003, 65_541]) {
     { skip },
     () => {
       const gpu = loadCudaOps();
-      const host = loadNativeCpuOps();
+      const host = loadHostOps();
       const oracle = createJsOps();
       for (const c of opCases(n)) {
         const onGpu = runCase(gpu, c);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadNativeCpuOps, type NativeFlatOps } from '../../src/kernels/cuda.js';
+import { loadHostOps, type NativeFlatOps } from '../../src/kernels/cuda.js';
 import { createJsOps } from '../../src/kernels/js.js';
 import type { RandomSpec } from '../../src/kernels/types.js';
 import { assertOutcome, opCases, runCase } from './cuda-cases.js';
@@ -15,7 +15,7 @@ import { assertOutcome, opCases, runCase } from './cuda-cases.js';
 let host: NativeFlatOps | undefined;
 let skip: string | false = false;
 try {
-  host = loadNativeCpuOps();
+  host = loadHostOps();
 } catch (e) {
   skip = `the host build of the CUDA kernels is not built (${(e as Error).message})`;
 }

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadCudaOps, loadNativeCpuOps, probeCuda } from '../../src/kernels/cuda.js';
+import { loadCudaOps, loadHostOps, probeCuda } from '../../src/kernels/cuda.js';
 import { KernelError } from '../../src/kernels/errors.js';
 import { createJsOps } from '../../src/kernels/js.js';
 
@@ -79,7 +79,6 @@ test(
   () => {
     const ops = loadCudaOps();
     assert.equal(ops.name, 'cuda');
-    assert.equal(ops.build, 'cuda');
     const host = Float32Array.from({ length: 1001 }, (_, i) => i - 500);
     const x = ops.fromArray(host);
     ops.scale(x, 2);
@@ -183,7 +182,7 @@ test(
     skip: cpuAddon ? false : 'anneal_cpu.node is not built here (no cmake or C++ compiler)',
   },
   () => {
-    const ops = loadNativeCpuOps();
+    const ops = loadHostOps();
     const js = createJsOps();
     const x = ops.alloc(4);
     const code = (fn: () => unknown) => {

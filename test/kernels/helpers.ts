@@ -12,16 +12,39 @@ import type { FlatOps, FlatVector, KernelBackendName } from '../../src/kernels/i
 export interface BackendUnderTest {
   name: KernelBackendName;
   create: () => FlatOps;
-  /** Why the backend is skipped here (only cuda may be absent). */
+  /** Why the backend is skipped here (only cuda and host may be absent). */
   skip?: string;
 }
 
-/** js and wasm always (a missing wasm build fails the suite); cuda when it loads here. */
+/**
+ * Why the host kernels (anneal_cpu.node) are skipped here, or false when they load. Building
+ * them needs only cmake and g++, so CI has them: with ANNEAL_REQUIRE_HOST=1 (as CI runs) a
+ * missing build throws instead of skipping.
+ */
+export function hostKernelsSkip(): string | false {
+  try {
+    createFlatOps('host').dispose();
+    return false;
+  } catch (e) {
+    if (process.env.ANNEAL_REQUIRE_HOST === '1') {
+      throw new Error(`ANNEAL_REQUIRE_HOST=1 but the host kernels cannot load: ${firstLine(e)}`);
+    }
+    return `the host kernels are not built here (${firstLine(e)})`;
+  }
+}
+
+/** js and wasm always (a missing wasm build fails the suite); host and cuda when they load. */
 export function backendsUnderTest(): BackendUnderTest[] {
   const backends: BackendUnderTest[] = [
     { name: 'js', create: () => createFlatOps('js') },
     { name: 'wasm', create: () => createFlatOps('wasm') },
   ];
+  const hostSkip = hostKernelsSkip();
+  backends.push({
+    name: 'host',
+    create: () => createFlatOps('host'),
+    ...(hostSkip ? { skip: hostSkip } : {}),
+  });
   try {
     createFlatOps('cuda').dispose();
     backends.push({ name: 'cuda', create: () => createFlatOps('cuda') });

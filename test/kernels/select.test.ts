@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import { KernelError, createFlatOps, probeCuda } from '../../src/kernels/index.js';
 import type { KernelChoice } from '../../src/kernels/index.js';
+import { hostKernelsSkip } from './helpers.js';
 
 test('auto takes cuda when a device answers, else wasm, and says so once', () => {
   const log = mock.method(console, 'error', () => {});
@@ -25,6 +26,7 @@ test('auto takes cuda when a device answers, else wasm, and says so once', () =>
 test('explicit choices load that backend; ANNEAL_KERNELS is the default', () => {
   assert.equal(createFlatOps('js').name, 'js');
   assert.equal(createFlatOps('wasm').name, 'wasm');
+  if (!hostKernelsSkip()) assert.equal(createFlatOps('host').name, 'host');
   const saved = process.env.ANNEAL_KERNELS;
   try {
     process.env.ANNEAL_KERNELS = 'js';
@@ -46,7 +48,7 @@ test('explicit choices load that backend; ANNEAL_KERNELS is the default', () => 
     (e: unknown) =>
       e instanceof KernelError &&
       e.code === 'ANNEAL_KERNEL_CHOICE' &&
-      /auto, cuda, wasm, js/.test(e.message),
+      /auto, cuda, wasm, host, js/.test(e.message),
   );
 });
 
@@ -60,6 +62,7 @@ test('an explicit cuda that cannot load throws one error with every reason and t
       assert.match(e.message, /^the cuda kernels could not be loaded:\n/);
       assert.match(e.message, /\n {2}cuda: .+/);
       assert.match(e.message, /\n {2}wasm: available/);
+      assert.match(e.message, /\n {2}host: .+/);
       assert.match(e.message, /\n {2}js: available/);
       assert.match(
         e.message,

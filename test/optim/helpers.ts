@@ -1,7 +1,7 @@
 /**
  * Helpers of the ParamVector and optimizer suites: the kernel backends to run on (js always;
- * wasm unless asm/build/anneal.wasm is missing), tfjs on its cpu backend, and flat-vector
- * shorthands.
+ * wasm unless asm/build/anneal.wasm is missing; host unless anneal_cpu.node is missing, see
+ * hostKernelsSkip), tfjs on its cpu backend, and flat-vector shorthands.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { ParamVector } from '../../src/engine/param-vector.js';
 import { createFlatOps, type FlatOps, type KernelBackendName } from '../../src/kernels/index.js';
+import { hostKernelsSkip } from '../kernels/helpers.js';
 
 const WASM_BUILD = fileURLToPath(new URL('../../asm/build/anneal.wasm', import.meta.url));
 
@@ -29,6 +30,7 @@ export const KERNEL_BACKENDS: readonly KernelBackend[] = [
     skip: existsSync(WASM_BUILD) ? false : `${WASM_BUILD} is missing (npm run build:asm)`,
     create: () => createFlatOps('wasm'),
   },
+  { name: 'host', skip: hostKernelsSkip(), create: () => createFlatOps('host') },
 ];
 
 export async function useTfCpu(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Helpers of the Trainer suites: a tiny seeded MLP on an 8x8 synthetic set, tfjs on its cpu
- * backend, and the kernel backends to run on (js, and wasm when built).
+ * backend, and the kernel backends to run on (js, and wasm and host when built).
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
