@@ -20,10 +20,20 @@ function addonDirs(): string[] {
 
 const loaded = new Map<string, LoadedAddon<unknown>>();
 
-/** Loads `file` once; `how` says how to build it when it is missing. */
+/**
+ * Loads `file` once; `how` says how to build it when it is missing.
+ *
+ * OpenMP's threads spin after each parallel region by default (OMP_WAIT_POLICY=active). Between
+ * kernels the main thread runs JavaScript, so on a small machine the spinning threads take the
+ * cores it and V8 need (a CNN step: 570 ms spinning, 106 ms passive, on 2 cores), and with other
+ * processes busy a 2-thread 64K-value axpy took 5.2 ms instead of 10 us. libgomp, which both the
+ * host device and the host kernels link, reads the variable once when it loads, so it is set
+ * before any addon is (a user's own setting wins).
+ */
 export function loadAddon<T>(file: string, how: string): LoadedAddon<T> {
   const cached = loaded.get(file);
   if (cached) return cached as LoadedAddon<T>;
+  process.env.OMP_WAIT_POLICY ??= 'passive';
   const dirs = addonDirs();
   const path = dirs.map((dir) => join(dir, file)).find((candidate) => existsSync(candidate));
   let result: LoadedAddon<unknown>;

@@ -90,14 +90,8 @@ export type Pool2dShape = readonly number[];
 
 export const HOST_ADDON = 'anneal_host.node';
 
-/**
- * OpenMP's threads spin after each parallel region by default (OMP_WAIT_POLICY=active); between
- * kernels the main thread runs JavaScript, so on a small machine the spinning threads take the
- * cores it and V8 need (a CNN step: 570 ms spinning, 106 ms passive, on 2 cores). libgomp reads
- * the variable when it loads, so it is set before the addon is.
- */
+/** OMP_WAIT_POLICY is set before the load: see loadAddon. */
 function loadHost(): LoadedAddon<HostDevice> {
-  process.env.OMP_WAIT_POLICY ??= 'passive';
   return loadAddon<HostDevice>(HOST_ADDON, HOW_TO_BUILD);
 }
 
