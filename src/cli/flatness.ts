@@ -16,7 +16,7 @@ import { ModelObjective } from '../flatness/objective.js';
 import { createFlatOps, type FlatVector, type KernelChoice } from '../kernels/index.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import { checkOutFile } from '../runs/outputs.js';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
+import { nonNegativeInt, kernelsOption, oneOf, positiveInt, positiveNumber } from './parse.js';
 import { textTable } from './soup.js';
 import { minOf, maxOf } from '../stats.js';
 
@@ -60,11 +60,7 @@ export function addFlatnessCommand(program: Command): Command {
       positiveNumber,
     )
     .option('--gamma <x>', 'local-entropy coupling (default 100)', positiveNumber)
-    .addOption(
-      new Option('--kernels <kernels>', 'flat-vector kernels').argParser(
-        oneOf(['auto', 'cuda', 'wasm', 'js'] as const),
-      ),
-    )
+    .addOption(kernelsOption())
     .option('--json', 'print JSON', false)
     .action(flatnessCommand);
 }
@@ -163,11 +159,7 @@ export function addLandscapeCommand(program: Command): Command {
     .option('--lr <x>', 'Bezier training learning rate', positiveNumber, 0.05)
     .option('--out <file>', 'write the grid as JSON')
     .option('--overwrite', 'replace an existing --out file', false)
-    .addOption(
-      new Option('--kernels <kernels>', 'flat-vector kernels').argParser(
-        oneOf(['auto', 'cuda', 'wasm', 'js'] as const),
-      ),
-    )
+    .addOption(kernelsOption())
     .action(landscapeCommand);
 }
 

@@ -1,5 +1,6 @@
 /** Option parsers for commander: each rejects a bad value with one line naming it. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { KERNEL_CHOICES } from '../kernels/index.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -36,4 +37,12 @@ export function port(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError('expected a port number from 0 to 65535 (0 picks a free one).');
   return n;
+}
+
+/** `--kernels` of the commands that take no recipe (soup, flatness, landscape). */
+export function kernelsOption(): Option {
+  return new Option(
+    '--kernels <kernels>',
+    `flat-vector kernels: ${KERNEL_CHOICES.join(', ')}`,
+  ).argParser(oneOf(KERNEL_CHOICES));
 }

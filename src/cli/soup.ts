@@ -19,7 +19,7 @@ import { UsageError } from '../errors.js';
 import { createFlatOps, type KernelChoice } from '../kernels/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
 import { checkOutFile } from '../runs/outputs.js';
-import { oneOf, positiveInt } from './parse.js';
+import { kernelsOption, oneOf, positiveInt } from './parse.js';
 import { maxOf } from '../stats.js';
 
 interface SoupOptions {
@@ -63,11 +63,7 @@ export function addSoupCommand(program: Command): Command {
     .option('--held-out-size <n>', 'held-out samples', positiveInt, 1000)
     .option('--out <file>', 'write the greedy soup as a checkpoint (.ck)')
     .option('--overwrite', 'replace an existing --out file', false)
-    .addOption(
-      new Option('--kernels <kernels>', 'flat-vector kernels').argParser(
-        oneOf(['auto', 'cuda', 'wasm', 'js'] as const),
-      ),
-    )
+    .addOption(kernelsOption())
     .option('--json', 'print JSON', false)
     .action(soupCommand);
 }
