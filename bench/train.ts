@@ -19,7 +19,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, type Dataset } from '../src/data/index.js';
-import { hostDeviceProblem, resolveThreads } from '../src/backend/index.js';
+import { hostDeviceProblem } from '../src/backend/index.js';
+import { resolveThreads } from '../src/machine.js';
 import { initEngine } from '../src/engine/index.js';
 import { createFlatOps } from '../src/kernels/index.js';
 import { createModel, type ModelName } from '../src/models/index.js';

@@ -21,18 +21,28 @@ export function machine(): Machine {
 }
 
 /**
- * ANNEAL_THREADS: the threads of anneal's native host loops (the host kernels and the
- * anneal-cpu backend); undefined when unset (every core). Throws UsageError
- * 'ANNEAL_BAD_THREADS' for anything but a whole number >= 1.
+ * A thread count given as `source` (--threads, ANNEAL_THREADS, the threads option): a whole
+ * number >= 1, or a one-line UsageError naming the value.
  */
-export function threadsFromEnv(): number | undefined {
-  const threads = process.env.ANNEAL_THREADS;
-  if (threads === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(threads)) {
+export function parseThreads(text: string, source: string): number {
+  if (!/^[1-9]\d*$/.test(text)) {
     throw new UsageError(
       'ANNEAL_BAD_THREADS',
-      `ANNEAL_THREADS is '${threads}', expected a whole number >= 1 (threads of the host kernels and the anneal-cpu backend); unset it to use every core`,
+      `${source} is '${text}', expected a whole number >= 1, the thread count of anneal's native ` +
+        'host code (the anneal-cpu backend and the host kernels; default: every core): give one ' +
+        'such as 2',
     );
   }
-  return Number(threads);
+  return Number(text);
+}
+
+/**
+ * The thread count of anneal's native host code: `threads` (the --threads flag, a recipe's
+ * `threads`) wins over ANNEAL_THREADS; with neither, every core this process may use.
+ */
+export function resolveThreads(threads?: number): number {
+  if (threads !== undefined) return parseThreads(String(threads), 'threads');
+  const fromEnv = process.env.ANNEAL_THREADS;
+  if (fromEnv !== undefined) return parseThreads(fromEnv, 'ANNEAL_THREADS');
+  return os.availableParallelism();
 }

@@ -2,13 +2,7 @@
  * anneal's own TensorFlow.js backend over the addon: `anneal-cpu`, the host device (oneDNN,
  * threads). See DESIGN.md's "Native backend".
  */
-export {
-  registerAnnealCpu,
-  parseThreads,
-  resolveThreads,
-  setAnnealCpuThreads,
-  NATIVE_KERNELS,
-} from './register.js';
+export { registerAnnealCpu, setAnnealCpuThreads, NATIVE_KERNELS } from './register.js';
 export { AnnealCpuBackend } from './host-backend.js';
 export {
   fallbackTally,

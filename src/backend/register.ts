@@ -3,11 +3,10 @@
  * counted fallback (src/backend/kernels/fallback.ts), and over them the native kernels, one
  * config per kernel collected in NATIVE_KERNELS (tfjs-backend-wasm's register_all_kernels).
  */
-import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 // Registers the cpu backend's kernels, which anneal-cpu falls back to.
 import '@tensorflow/tfjs-backend-cpu';
-import { UsageError } from '../errors.js';
+import { resolveThreads } from '../machine.js';
 import { hostDevice } from './device.js';
 import { AnnealCpuBackend } from './host-backend.js';
 import {
@@ -72,32 +71,6 @@ export function registerAnnealCpu(): void {
   }
   for (const kernel of NATIVE_KERNELS) tf.registerKernel(kernel);
   registered = true;
-}
-
-/**
- * A thread count given as `source` (--threads, ANNEAL_THREADS, the threads option): a whole
- * number >= 1, or a one-line UsageError naming the value.
- */
-export function parseThreads(text: string, source: string): number {
-  if (!/^[1-9]\d*$/.test(text)) {
-    throw new UsageError(
-      'ANNEAL_BAD_THREADS',
-      `${source} is '${text}', expected a whole number >= 1, the anneal-cpu backend's thread ` +
-        'count (default: every core): give one such as 2',
-    );
-  }
-  return Number(text);
-}
-
-/**
- * The thread count anneal-cpu runs on: `threads` (the --threads flag, a recipe's `threads`)
- * wins over ANNEAL_THREADS; with neither, every core this process may use.
- */
-export function resolveThreads(threads?: number): number {
-  if (threads !== undefined) return parseThreads(String(threads), 'threads');
-  const fromEnv = process.env.ANNEAL_THREADS;
-  if (fromEnv !== undefined) return parseThreads(fromEnv, 'ANNEAL_THREADS');
-  return availableParallelism();
 }
 
 /**

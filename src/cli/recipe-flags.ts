@@ -5,7 +5,7 @@
  * user did not give never overrides a recipe; the defaults are the recipe schema's.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseThreads } from '../backend/index.js';
+import { parseThreads } from '../machine.js';
 import { UsageError } from '../errors.js';
 import {
   BACKEND_CHOICES,

@@ -17,7 +17,8 @@ import {
   type TfBackendName,
 } from './backend.js';
 import { FAST_GRADIENT_KERNELS, useFastGradients } from './gradients.js';
-import { parseThreads, setAnnealCpuThreads } from '../backend/index.js';
+import { setAnnealCpuThreads } from '../backend/index.js';
+import { parseThreads } from '../machine.js';
 
 export {
   BACKEND_NAMES,

@@ -12,7 +12,7 @@
  * node_modules (the GPU check in bench/device-check.sh relies on that).
  */
 import { loadAddon, type LoadedAddon } from '../addons.js';
-import { threadsFromEnv } from '../machine.js';
+import { resolveThreads } from '../machine.js';
 import {
   VectorGuard,
   checkAllocLength,
@@ -611,11 +611,11 @@ export function loadCudaOps(): NativeFlatOps {
 /**
  * The host backend: the CUDA kernels' element functions and selection built for the host
  * (anneal_cpu.node), loops on OpenMP threads. ANNEAL_THREADS, when set, gives the thread count
- * (checked here; unset: every core). Throws ANNEAL_KERNEL_UNAVAILABLE when the addon is not
+ * (checked here: resolveThreads; unset: every core). Throws ANNEAL_KERNEL_UNAVAILABLE when the addon is not
  * built.
  */
 export function loadHostOps(): NativeFlatOps {
-  const threads = threadsFromEnv();
+  const threads = resolveThreads();
   const loaded = loadBuild('host');
   if ('reason' in loaded) {
     throw new KernelError(
@@ -623,7 +623,7 @@ export function loadHostOps(): NativeFlatOps {
       `host kernels unavailable: ${loaded.reason}`,
     );
   }
-  loaded.addon.setThreads(threads ?? 0);
+  loaded.addon.setThreads(threads);
   return new NativeOps(loaded.addon, 'host', loaded.addon.probe().device);
 }
 

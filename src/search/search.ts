@@ -11,7 +11,7 @@
  * readable record of what finished.
  */
 import { join } from 'node:path';
-import { resolveThreads } from '../backend/index.js';
+import { resolveThreads } from '../machine.js';
 import type { EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { variesBatchSize } from '../methods/registry.js';
