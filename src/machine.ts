@@ -36,11 +36,23 @@ export function parseThreads(text: string, source: string): number {
   return Number(text);
 }
 
+/** The count initEngine was given (--threads), for native code this thread loads later. */
+let chosenThreads: number | undefined;
+
+/**
+ * Makes `threads` (checked) this thread's count for anneal's native host code loaded from now on:
+ * initEngine calls it, so that --threads reaches the host kernels as well as anneal-cpu.
+ */
+export function chooseThreads(threads: number | undefined): void {
+  chosenThreads = threads === undefined ? undefined : parseThreads(String(threads), 'threads');
+}
+
 /**
  * The thread count of anneal's native host code: `threads` (the --threads flag, a recipe's
- * `threads`) wins over ANNEAL_THREADS; with neither, every core this process may use.
+ * `threads`, else the count chooseThreads was given) wins over ANNEAL_THREADS; with neither,
+ * every core this process may use.
  */
-export function resolveThreads(threads?: number): number {
+export function resolveThreads(threads = chosenThreads): number {
   if (threads !== undefined) return parseThreads(String(threads), 'threads');
   const fromEnv = process.env.ANNEAL_THREADS;
   if (fromEnv !== undefined) return parseThreads(fromEnv, 'ANNEAL_THREADS');

@@ -67,6 +67,16 @@ test('a bad ANNEAL_THREADS or threads option is one line naming the value', asyn
   );
 });
 
+test('initEngine({ threads }) gives the host kernels the same count, over ANNEAL_THREADS', async () => {
+  await withThreadsEnv('5', async () => {
+    // cpu: the count is kept whatever the backend, for --kernels host loaded later (loadHostOps).
+    await initEngine({ backend: 'cpu', threads: 3 });
+    assert.equal(resolveThreads(), 3);
+    await initEngine({ backend: 'cpu' });
+    assert.equal(resolveThreads(), 5);
+  });
+});
+
 test("a search's workers share the threads: floor(threads / workers), at least 1", async () => {
   await withThreadsEnv(undefined, () => {
     assert.equal(workerThreads(4, 2), 2);
