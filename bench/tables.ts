@@ -303,6 +303,7 @@ export interface KernelsResult extends ResultBase {
     wasmBandwidthOfCopy: { min: number; median: number; target: number; below: string[] };
     adamwVsTfjsWasm: Ratio;
     adamwWasmVsJs?: Ratio;
+    adamwHostVsWasm?: Ratio;
     selectionVsSort: Ratio;
   }[];
   rows: {
@@ -317,6 +318,7 @@ export interface KernelsResult extends ResultBase {
 }
 
 function renderKernels(r: KernelsResult): string {
+  const hostRatios = r.targets.some((t) => t.adamwHostVsWasm !== undefined);
   const ratio = (x: Ratio | undefined) =>
     x === undefined
       ? '–'
@@ -328,6 +330,7 @@ function renderKernels(r: KernelsResult): string {
       'wasm ops, of copy (min / median)',
       'AdamW wasm vs tfjs-wasm Adam',
       'AdamW wasm vs js',
+      ...(hostRatios ? ['AdamW host vs wasm'] : []),
       'selection vs sort',
     ],
     r.targets.map((t) => [
@@ -336,6 +339,7 @@ function renderKernels(r: KernelsResult): string {
       `${percent(t.wasmBandwidthOfCopy.min, 0)} / ${percent(t.wasmBandwidthOfCopy.median, 0)}`,
       ratio(t.adamwVsTfjsWasm),
       ratio(t.adamwWasmVsJs),
+      ...(hostRatios ? [ratio(t.adamwHostVsWasm)] : []),
       ratio(t.selectionVsSort),
     ]),
   );
@@ -345,20 +349,34 @@ function renderKernels(r: KernelsResult): string {
   const gbps = (backend: string, op: string) =>
     at.find((x) => x.backend === backend && x.op === op);
   // A fraction of the copy bandwidth means something only for bandwidth-bound ops.
+  // The host kernels (anneal_cpu.node, on threads) where the run had them.
+  const withHost = at.some((row) => row.backend === 'host');
+  const ofCopy = (row: (typeof at)[number] | undefined) =>
+    row?.bound === 'bandwidth' ? percent(row.ofCopy, 0) : '–';
   const opsTable = markdownTable(
-    ['op', 'bound', 'js GB/s', 'wasm GB/s', 'wasm ms', 'wasm, of copy'],
+    [
+      'op',
+      'bound',
+      'js GB/s',
+      'wasm GB/s',
+      'wasm ms',
+      'wasm, of copy',
+      ...(withHost ? ['host GB/s', 'host ms', 'host, of copy'] : []),
+    ],
     ops.map((op) => {
       const wasm = gbps('wasm', op);
+      const host = gbps('host', op);
       return [
         op,
         wasm?.bound ?? gbps('js', op)?.bound ?? '',
         fixed(gbps('js', op)?.gbps, 2),
         fixed(wasm?.gbps, 2),
         fixed(wasm?.ms, 3),
-        wasm?.bound === 'bandwidth' ? percent(wasm.ofCopy, 0) : '–',
+        ofCopy(wasm),
+        ...(withHost ? [fixed(host?.gbps, 2), fixed(host?.ms, 3), ofCopy(host)] : []),
       ];
     }),
-    ['l', 'l', 'r', 'r', 'r', 'r'],
+    ['l', 'l', 'r', 'r', 'r', 'r', ...(withHost ? (['r', 'r', 'r'] as const) : [])],
   );
   const references = at
     .filter((row) => row.bound === 'reference')
