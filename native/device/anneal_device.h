@@ -86,6 +86,8 @@ enum anneal_binary {
   ANNEAL_BIN_SQUARED_DIFFERENCE = 6,
   /* out = a (b unused): a strided gather, for Transpose, Tile and slices. */
   ANNEAL_BIN_COPY = 7,
+  /* out = a * step(b): ReLU's gradient, dy * step(x), in one pass (NaN where b is NaN). */
+  ANNEAL_BIN_RELU_GRAD = 8,
 };
 
 /*

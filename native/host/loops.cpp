@@ -34,6 +34,8 @@ inline float binary(int op, float a, float b) {
     case ANNEAL_BIN_MAX: return std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b);
     case ANNEAL_BIN_MIN: return std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b);
     case ANNEAL_BIN_COPY: return a;
+    // tfjs's dy * step(x): the product, so that 0 * Infinity is NaN and -dy * 0 is -0 as there.
+    case ANNEAL_BIN_RELU_GRAD: return a * (std::isnan(b) ? NAN : (b > 0 ? 1.f : 0.f));
     default: {  // ANNEAL_BIN_SQUARED_DIFFERENCE
       const float d = a - b;
       return d * d;
@@ -69,6 +71,7 @@ RowFn row_function(int op) {
     case ANNEAL_BIN_MIN: return binary_row<ANNEAL_BIN_MIN>;
     case ANNEAL_BIN_SQUARED_DIFFERENCE: return binary_row<ANNEAL_BIN_SQUARED_DIFFERENCE>;
     case ANNEAL_BIN_COPY: return binary_row<ANNEAL_BIN_COPY>;
+    case ANNEAL_BIN_RELU_GRAD: return binary_row<ANNEAL_BIN_RELU_GRAD>;
     default: return nullptr;
   }
 }
@@ -333,17 +336,26 @@ int anneal_device_binary(int op, int rank, const int64_t *out_dims, const float 
   int64_t rows = 1;
   for (int i = 0; i < rank - 1; i++) rows *= out_dims[i];
   const int64_t n = out_dims[rank - 1];
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  // Rows are cut into pieces, so that one long row (same-shape inputs merge into one) still
+  // spreads over the threads.
+  constexpr int64_t kPiece = 1 << 14;
+  const int64_t pieces = (n + kPiece - 1) / kPiece;
+#pragma omp parallel for schedule(static) collapse(2) if (rows * n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
-    // The row's offsets in a and b, from its multi-index over the leading dims.
-    int64_t rest = r, oa = 0, ob = 0;
-    for (int i = rank - 2; i >= 0; i--) {
-      const int64_t index = rest % out_dims[i];
-      rest /= out_dims[i];
-      oa += index * a_strides[i];
-      ob += index * b_strides[i];
+    for (int64_t p = 0; p < pieces; p++) {
+      // The row's offsets in a and b, from its multi-index over the leading dims.
+      int64_t rest = r, oa = 0, ob = 0;
+      for (int i = rank - 2; i >= 0; i--) {
+        const int64_t index = rest % out_dims[i];
+        rest /= out_dims[i];
+        oa += index * a_strides[i];
+        ob += index * b_strides[i];
+      }
+      const int64_t begin = p * kPiece;
+      const int64_t sa = a_strides[rank - 1], sb = b_strides[rank - 1];
+      row(a + oa + begin * sa, sa, b + ob + begin * sb, sb, out + r * n + begin,
+          n - begin < kPiece ? n - begin : kPiece);
     }
-    row(a + oa, a_strides[rank - 1], b + ob, b_strides[rank - 1], out + r * n, n);
   }
   return ANNEAL_DEVICE_OK;
 }

@@ -12,3 +12,4 @@ export {
   type KernelCount,
 } from './kernels/fallback.js';
 export { hostDevice, hostDeviceProblem, type HostDevice } from './device.js';
+export { RELU_GRAD } from './kernels/elementwise.js';

@@ -15,7 +15,12 @@ import {
   conv2dConfig,
   fusedConv2dConfig,
 } from './kernels/conv2d.js';
-import { batchNormConfig, binaryConfigs, unaryConfigs } from './kernels/elementwise.js';
+import {
+  batchNormConfig,
+  binaryConfigs,
+  reluGradConfig,
+  unaryConfigs,
+} from './kernels/elementwise.js';
 import { BACKEND_NAME, cpuFallback } from './kernels/fallback.js';
 import { concatConfig, splitVConfig, tileConfig, transposeConfig } from './kernels/layout.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './kernels/matmul.js';
@@ -47,6 +52,7 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   ...reduceConfigs,
   softmaxConfig,
   batchNormConfig,
+  reluGradConfig,
 ];
 
 let registered = false;

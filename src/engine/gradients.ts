@@ -27,6 +27,8 @@
  * - wasm Tile: an index-by-index loop; a broadcasting add instead (~15x faster).
  * - the Tile gradient (for every backend; a gradient, not a kernel): tfjs adds one slice of dy
  *   per tiled copy, which made LayerNormalization's backward pass thousands of kernels.
+ * - the Relu gradient (every backend; a gradient): on anneal-cpu one fused kernel instead of
+ *   tfjs's Cast, Step and Multiply; elsewhere tfjs's formula.
  * - cpu Conv2DBackpropFilter: ~75x slower than the conv2d formulation on the cpu's own conv2d.
  *   (cpu's Conv2DBackpropInput, depthwise backprops and transposed matmuls measured about as
  *   fast as the rewrites, or faster, so they stay.)
@@ -37,6 +39,7 @@
  * tfjs-node kernels do.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { RELU_GRAD } from '../backend/index.js';
 import {
   conv2dFilterGrad,
   conv2dInputGradViaForward,
@@ -216,6 +219,46 @@ const tileGradient: tf.GradConfig = {
 /** tfjs's own Tile gradient while ours is registered (null: ours is not). */
 let stockTileGradient: tf.GradConfig | undefined | null = null;
 
+/**
+ * The Relu gradient (every backend): dy * step(x), as tfjs's, but on anneal-cpu one fused kernel
+ * (RELU_GRAD) where tfjs runs a Cast, a Step and a Multiply: two passes over each activation
+ * fewer, about 1 ms of a 13 ms CNN step at batch 64. Elsewhere, tfjs's own formula.
+ */
+const reluGradient: tf.GradConfig = {
+  kernelName: tf.Relu,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved;
+    const g = dy as tf.Tensor;
+    return {
+      x: () =>
+        tf.getBackend() === 'anneal-cpu' && x.dtype === 'float32' && g.dtype === 'float32'
+          ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
+          : tf.mul(g, tf.step(tf.cast(x, 'float32'))),
+    };
+  },
+};
+
+/**
+ * RELU_GRAD's own gradient, for a second derivative: d(dy * step(x)) is step(x) for dy and 0
+ * for x (tfjs's Step gradient is 0).
+ */
+const reluGradGradient: tf.GradConfig = {
+  kernelName: RELU_GRAD,
+  inputsToSave: ['x'],
+  gradFunc: (ddy, saved) => {
+    const [x] = saved;
+    return {
+      dy: () => tf.engine().runKernel(RELU_GRAD, { dy: ddy as tf.Tensor, x }) as tf.Tensor,
+      x: () => tf.zerosLike(x),
+    };
+  },
+};
+tf.registerGradient(reluGradGradient);
+
+/** tfjs's own Relu gradient while ours is registered (null: ours is not). */
+let stockReluGradient: tf.GradConfig | undefined | null = null;
+
 /** The backend's own kernels we replaced, keyed `${backend}/${kernelName}` (undefined: none existed). */
 const originals = new Map<string, tf.KernelConfig | undefined>();
 
@@ -269,6 +312,14 @@ export function useFastGradients(enabled: boolean): void {
     if (stockTileGradient) tf.registerGradient(stockTileGradient);
     else tf.unregisterGradient(tf.Tile);
     stockTileGradient = null;
+  }
+  if (enabled && stockReluGradient === null) {
+    stockReluGradient = tf.getGradient(tf.Relu);
+    tf.registerGradient(reluGradient);
+  } else if (!enabled && stockReluGradient !== null) {
+    if (stockReluGradient) tf.registerGradient(stockReluGradient);
+    else tf.unregisterGradient(tf.Relu);
+    stockReluGradient = null;
   }
 }
 

@@ -106,11 +106,13 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineState>
   useFastGradients(wantFast);
   current = {
     backend: chosen.backend,
-    // anneal-cpu's conv and matmul gradients are native kernels of its own.
+    // anneal-cpu's conv and matmul gradients are native kernels of its own; of the fast
+    // gradients it takes the fused Relu gradient.
     fastGradients:
       wantFast &&
-      (chosen.backend === 'wasm' || chosen.backend === 'cpu') &&
-      FAST_GRADIENT_KERNELS[chosen.backend].length > 0,
+      (chosen.backend === 'anneal-cpu' ||
+        ((chosen.backend === 'wasm' || chosen.backend === 'cpu') &&
+          FAST_GRADIENT_KERNELS[chosen.backend].length > 0)),
     attempts: chosen.attempts,
     threads: chosen.backend === 'anneal-cpu' ? setAnnealCpuThreads(opts.threads) : null,
   };

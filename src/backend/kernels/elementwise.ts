@@ -4,7 +4,8 @@
  * loops follow tfjs-backend-cpu's arithmetic, NaN rules included (native/host/loops.cpp).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeOr } from './fallback.js';
+import type { AnnealCpuBackend } from '../host-backend.js';
+import { BACKEND_NAME, nativeOr, timedNative } from './fallback.js';
 
 /** anneal_device.h's anneal_binary numbers. */
 const BINARY: Record<string, number> = {
@@ -71,6 +72,47 @@ export function broadcastStrides(
   }
   return merged;
 }
+
+/**
+ * ReLU's gradient in one pass: dy * step(x), which tfjs's stock gradient computes as a Cast, a Step
+ * and a Multiply (two passes over activations more). Not a tfjs kernel: anneal's Relu gradient
+ * (src/engine/gradients.ts) calls it on anneal-cpu, for float32 dy and x of one shape.
+ */
+export const RELU_GRAD = 'AnnealReluGrad';
+const RELU_GRAD_OP = 8;
+
+export const reluGradConfig: tf.KernelConfig = {
+  kernelName: RELU_GRAD,
+  backendName: BACKEND_NAME,
+  kernelFunc: ({ inputs, backend: b }) => {
+    const { dy, x } = inputs as unknown as Record<'dy' | 'x', tf.TensorInfo>;
+    const backend = b as AnnealCpuBackend;
+    if (
+      dy.dtype !== 'float32' ||
+      x.dtype !== 'float32' ||
+      !tf.util.arraysEqual(dy.shape, x.shape)
+    ) {
+      throw new Error(
+        `${RELU_GRAD} takes float32 dy and x of one shape, got ${dy.dtype} [${dy.shape}] and ${x.dtype} [${x.shape}]`,
+      );
+    }
+    return timedNative(RELU_GRAD, () => {
+      const n = tf.util.sizeFromShape(x.shape);
+      const out = backend.allocFloats(n);
+      if (n > 0)
+        backend.device.binary(
+          RELU_GRAD_OP,
+          [n],
+          backend.floats(dy),
+          [1],
+          backend.floats(x),
+          [1],
+          out,
+        );
+      return backend.makeTensorInfo(x.shape, 'float32', out);
+    });
+  },
+};
 
 export const binaryConfigs: tf.KernelConfig[] = Object.entries(BINARY).map(([name, op]) =>
   nativeOr(name, ({ inputs, backend }) => {

@@ -98,6 +98,14 @@ export function nativeTally(): [string, KernelCount][] {
   return [...natives].sort((x, y) => y[1].ms - x[1].ms);
 }
 
+/** Runs a native kernel's body, tallied in nativeTally. */
+export function timedNative<T>(kernelName: string, body: () => T): T {
+  const started = performance.now();
+  const out = body();
+  record(natives, kernelName, started);
+  return out;
+}
+
 /** A kernel that runs `native`, or the cpu fallback where `native` returns null. */
 export function nativeOr(
   kernelName: string,
