@@ -59,19 +59,51 @@ void binary_row(const float *a, int64_t sa, const float *b, int64_t sb, float *o
   }
 }
 
-using RowFn = void (*)(const float *, int64_t, const float *, int64_t, float *, int64_t);
+/**
+ * Rows [first, first + count) of a binary op's output (dims' last entry values each, or `len`
+ * of them from column `begin`). The first row's offsets in a and b come from its multi-index;
+ * the next rows' by counting it on like an odometer, with no division per row (narrow rows, a
+ * bias or a batch-norm scale broadcast over 16 channels, are thousands a call).
+ */
+template <int Op>
+void binary_block(int rank, const int64_t *dims, const float *a, const int64_t *as,
+                  const float *b, const int64_t *bs, float *out, int64_t first, int64_t count,
+                  int64_t begin, int64_t len) {
+  const int64_t n = dims[rank - 1], sa = as[rank - 1], sb = bs[rank - 1];
+  int64_t index[kMaxRank] = {0}, oa = 0, ob = 0, rest = first;
+  for (int i = rank - 2; i >= 0; i--) {
+    index[i] = rest % dims[i];
+    rest /= dims[i];
+    oa += index[i] * as[i];
+    ob += index[i] * bs[i];
+  }
+  for (int64_t r = first; r < first + count; r++) {
+    binary_row<Op>(a + oa + begin * sa, sa, b + ob + begin * sb, sb, out + r * n + begin, len);
+    for (int i = rank - 2; i >= 0; i--) {
+      oa += as[i];
+      ob += bs[i];
+      if (++index[i] < dims[i]) break;
+      oa -= as[i] * dims[i];
+      ob -= bs[i] * dims[i];
+      index[i] = 0;
+    }
+  }
+}
 
-RowFn row_function(int op) {
+using BlockFn = void (*)(int, const int64_t *, const float *, const int64_t *, const float *,
+                         const int64_t *, float *, int64_t, int64_t, int64_t, int64_t);
+
+BlockFn block_function(int op) {
   switch (op) {
-    case ANNEAL_BIN_ADD: return binary_row<ANNEAL_BIN_ADD>;
-    case ANNEAL_BIN_SUB: return binary_row<ANNEAL_BIN_SUB>;
-    case ANNEAL_BIN_MUL: return binary_row<ANNEAL_BIN_MUL>;
-    case ANNEAL_BIN_DIV: return binary_row<ANNEAL_BIN_DIV>;
-    case ANNEAL_BIN_MAX: return binary_row<ANNEAL_BIN_MAX>;
-    case ANNEAL_BIN_MIN: return binary_row<ANNEAL_BIN_MIN>;
-    case ANNEAL_BIN_SQUARED_DIFFERENCE: return binary_row<ANNEAL_BIN_SQUARED_DIFFERENCE>;
-    case ANNEAL_BIN_COPY: return binary_row<ANNEAL_BIN_COPY>;
-    case ANNEAL_BIN_RELU_GRAD: return binary_row<ANNEAL_BIN_RELU_GRAD>;
+    case ANNEAL_BIN_ADD: return binary_block<ANNEAL_BIN_ADD>;
+    case ANNEAL_BIN_SUB: return binary_block<ANNEAL_BIN_SUB>;
+    case ANNEAL_BIN_MUL: return binary_block<ANNEAL_BIN_MUL>;
+    case ANNEAL_BIN_DIV: return binary_block<ANNEAL_BIN_DIV>;
+    case ANNEAL_BIN_MAX: return binary_block<ANNEAL_BIN_MAX>;
+    case ANNEAL_BIN_MIN: return binary_block<ANNEAL_BIN_MIN>;
+    case ANNEAL_BIN_SQUARED_DIFFERENCE: return binary_block<ANNEAL_BIN_SQUARED_DIFFERENCE>;
+    case ANNEAL_BIN_COPY: return binary_block<ANNEAL_BIN_COPY>;
+    case ANNEAL_BIN_RELU_GRAD: return binary_block<ANNEAL_BIN_RELU_GRAD>;
     default: return nullptr;
   }
 }
@@ -331,30 +363,31 @@ extern "C" {
 int anneal_device_binary(int op, int rank, const int64_t *out_dims, const float *a,
                          const int64_t *a_strides, const float *b, const int64_t *b_strides,
                          float *out) {
-  const RowFn row = row_function(op);
-  if (row == nullptr || rank < 1 || rank > kMaxRank) return ANNEAL_DEVICE_INVALID;
+  const BlockFn block = block_function(op);
+  if (block == nullptr || rank < 1 || rank > kMaxRank) return ANNEAL_DEVICE_INVALID;
   int64_t rows = 1;
   for (int i = 0; i < rank - 1; i++) rows *= out_dims[i];
   const int64_t n = out_dims[rank - 1];
-  // Rows are cut into pieces, so that one long row (same-shape inputs merge into one) still
-  // spreads over the threads.
+  const bool parallel = rows * n >= kParallelMin;
+  // Work in units of about kPiece values: pieces of a long row (same-shape inputs merge into one
+  // row, which should still spread over the threads), or blocks of whole short rows.
   constexpr int64_t kPiece = 1 << 14;
-  const int64_t pieces = (n + kPiece - 1) / kPiece;
-#pragma omp parallel for schedule(static) collapse(2) if (rows * n >= kParallelMin)
-  for (int64_t r = 0; r < rows; r++) {
-    for (int64_t p = 0; p < pieces; p++) {
-      // The row's offsets in a and b, from its multi-index over the leading dims.
-      int64_t rest = r, oa = 0, ob = 0;
-      for (int i = rank - 2; i >= 0; i--) {
-        const int64_t index = rest % out_dims[i];
-        rest /= out_dims[i];
-        oa += index * a_strides[i];
-        ob += index * b_strides[i];
-      }
-      const int64_t begin = p * kPiece;
-      const int64_t sa = a_strides[rank - 1], sb = b_strides[rank - 1];
-      row(a + oa + begin * sa, sa, b + ob + begin * sb, sb, out + r * n + begin,
-          n - begin < kPiece ? n - begin : kPiece);
+  if (n >= kPiece) {
+    const int64_t pieces = (n + kPiece - 1) / kPiece;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t u = 0; u < rows * pieces; u++) {
+      const int64_t begin = (u % pieces) * kPiece;
+      block(rank, out_dims, a, a_strides, b, b_strides, out, u / pieces, 1, begin,
+            n - begin < kPiece ? n - begin : kPiece);
+    }
+  } else {
+    const int64_t per_block = kPiece / n;
+    const int64_t blocks = (rows + per_block - 1) / per_block;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t u = 0; u < blocks; u++) {
+      const int64_t first = u * per_block;
+      block(rank, out_dims, a, a_strides, b, b_strides, out, first,
+            rows - first < per_block ? rows - first : per_block, 0, n);
     }
   }
   return ANNEAL_DEVICE_OK;
