@@ -88,8 +88,9 @@ anneal_conv2d conv_shape(const Napi::CallbackInfo &info) {
 }
 
 int64_t x_size(const anneal_conv2d &s) { return s.batch * s.in_height * s.in_width * s.in_channels; }
-int64_t w_size(const anneal_conv2d &s) {
-  return s.filter_height * s.filter_width * s.in_channels * s.out_channels;
+/** A conv filter's values; a depthwise one's is [kh, kw, in, out / in]. */
+int64_t w_size(const anneal_conv2d &s, bool depthwise = false) {
+  return s.filter_height * s.filter_width * (depthwise ? 1 : s.in_channels) * s.out_channels;
 }
 int64_t y_size(const anneal_conv2d &s) {
   return s.batch * s.out_height * s.out_width * s.out_channels;
@@ -125,6 +126,36 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo &info) {
   const float *dy = floats(info, 2, "dy", y_size(s));
   float *dw = floats(info, 3, "dw", w_size(s));
   check_status(info.Env(), anneal_device_conv2d_backprop_filter(&s, x, dy, dw));
+  return info.Env().Undefined();
+}
+
+/** depthwiseConv2d(shape, x, w, y), shape.out_channels = in_channels * multiplier */
+Napi::Value DepthwiseConv2d(const Napi::CallbackInfo &info) {
+  const anneal_conv2d s = conv_shape(info);
+  const float *x = floats(info, 1, "x", x_size(s));
+  const float *w = floats(info, 2, "filter", w_size(s, true));
+  float *y = floats(info, 3, "y", y_size(s));
+  check_status(info.Env(), anneal_device_depthwise_conv2d(&s, x, w, y));
+  return info.Env().Undefined();
+}
+
+/** depthwiseConv2dBackpropInput(shape, dy, w, dx) */
+Napi::Value DepthwiseConv2dBackpropInput(const Napi::CallbackInfo &info) {
+  const anneal_conv2d s = conv_shape(info);
+  const float *dy = floats(info, 1, "dy", y_size(s));
+  const float *w = floats(info, 2, "filter", w_size(s, true));
+  float *dx = floats(info, 3, "dx", x_size(s));
+  check_status(info.Env(), anneal_device_depthwise_conv2d_backprop_input(&s, dy, w, dx));
+  return info.Env().Undefined();
+}
+
+/** depthwiseConv2dBackpropFilter(shape, x, dy, dw) */
+Napi::Value DepthwiseConv2dBackpropFilter(const Napi::CallbackInfo &info) {
+  const anneal_conv2d s = conv_shape(info);
+  const float *x = floats(info, 1, "x", x_size(s));
+  const float *dy = floats(info, 2, "dy", y_size(s));
+  float *dw = floats(info, 3, "dw", w_size(s, true));
+  check_status(info.Env(), anneal_device_depthwise_conv2d_backprop_filter(&s, x, dy, dw));
   return info.Env().Undefined();
 }
 
@@ -328,6 +359,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("depthwiseConv2d", Napi::Function::New(env, DepthwiseConv2d));
+  exports.Set("depthwiseConv2dBackpropInput",
+              Napi::Function::New(env, DepthwiseConv2dBackpropInput));
+  exports.Set("depthwiseConv2dBackpropFilter",
+              Napi::Function::New(env, DepthwiseConv2dBackpropFilter));
   return exports;
 }
 

@@ -75,6 +75,18 @@ int anneal_device_conv2d_backprop_input(const struct anneal_conv2d *shape, const
 int anneal_device_conv2d_backprop_filter(const struct anneal_conv2d *shape, const float *x,
                                          const float *dy, float *dw);
 
+/*
+ * Depthwise convolutions (tfjs's DepthwiseConv2dNative and its backprops): the filter is
+ * [kh, kw, in_channels, multiplier], out_channels = in_channels * multiplier, and output channel
+ * c * multiplier + q is input channel c convolved with filter[.., .., c, q].
+ */
+int anneal_device_depthwise_conv2d(const struct anneal_conv2d *shape, const float *x,
+                                   const float *w, float *y);
+int anneal_device_depthwise_conv2d_backprop_input(const struct anneal_conv2d *shape,
+                                                  const float *dy, const float *w, float *dx);
+int anneal_device_depthwise_conv2d_backprop_filter(const struct anneal_conv2d *shape,
+                                                   const float *x, const float *dy, float *dw);
+
 /* Elementwise binary ops, as tfjs's kernels of the same names compute them. */
 enum anneal_binary {
   ANNEAL_BIN_ADD = 0,

@@ -49,6 +49,20 @@ export interface HostDevice {
     dy: Float32Array,
     dw: Float32Array,
   ): void;
+  /** Depthwise convs: shape's out channels = in channels * multiplier (anneal_device.h). */
+  depthwiseConv2d(shape: Conv2dShape, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  depthwiseConv2dBackpropInput(
+    shape: Conv2dShape,
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+  ): void;
+  depthwiseConv2dBackpropFilter(
+    shape: Conv2dShape,
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+  ): void;
   binary(
     op: number,
     outDims: readonly number[],

@@ -13,6 +13,9 @@ import {
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   conv2dConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+  depthwiseConv2dConfig,
   fusedConv2dConfig,
 } from './kernels/conv2d.js';
 import {
@@ -39,6 +42,9 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   fusedConv2dConfig,
   conv2dBackpropInputConfig,
   conv2dBackpropFilterConfig,
+  depthwiseConv2dConfig,
+  depthwiseConv2dBackpropInputConfig,
+  depthwiseConv2dBackpropFilterConfig,
   maxPoolConfig,
   maxPoolGradConfig,
   avgPoolConfig,

@@ -9,57 +9,12 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
-import {
-  fallbackTally,
-  hostDevice,
-  hostDeviceProblem,
-  registerAnnealCpu,
-  resetKernelTally,
-} from '../../src/backend/index.js';
-
-const problem = hostDeviceProblem();
-if (problem && process.env.ANNEAL_REQUIRE_HOST === '1') {
-  throw new Error(`ANNEAL_REQUIRE_HOST=1 but the host device cannot load: ${problem}`);
-}
-const skip = problem ?? false;
+import { hostDevice, registerAnnealCpu } from '../../src/backend/index.js';
+import { grads, problem, r4, rnd, same, skip, valuesOn } from './helpers.js';
 
 before(() => {
   if (!problem) registerAnnealCpu();
 });
-
-const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
-const r4 = (shape: number[], seed: number) => rnd(shape, seed) as tf.Tensor4D;
-
-/** Every value of every output of `f`, on `backend`. */
-async function valuesOn(backend: string, f: () => tf.Tensor[]): Promise<number[][]> {
-  assert.ok(await tf.setBackend(backend));
-  return tf.tidy(() => f().map((t) => [...t.dataSync()]));
-}
-
-/** Runs `f` on both backends: same shapes, values within 1e-5 relative, nothing fell back. */
-async function same(f: () => tf.Tensor[], allowed: string[] = []): Promise<void> {
-  const expected = await valuesOn('cpu', f);
-  resetKernelTally();
-  const actual = await valuesOn('anneal-cpu', f);
-  const fellBack = fallbackTally()
-    .map(([name]) => name)
-    .filter((name) => !['Identity', 'Reshape', 'Cast', ...allowed].includes(name));
-  assert.deepEqual(fellBack, [], 'kernels that fell back to tfjs-backend-cpu');
-  assert.equal(actual.length, expected.length);
-  expected.forEach((want, i) => {
-    assert.equal(actual[i].length, want.length, `output ${i}: size`);
-    want.forEach((w, j) => {
-      const got = actual[i][j];
-      if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `output ${i}[${j}]: ${got} vs NaN`);
-      assert.ok(Math.abs(got - w) <= 1e-5 * (1 + Math.abs(w)), `output ${i}[${j}]: ${got} vs ${w}`);
-    });
-  });
-}
-
-const grads = (f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) =>
-  tf.grads((...args: tf.Tensor[]) => tf.sum(tf.square(f(...args))))(xs);
 
 test(
   'MatMul and _FusedMatMul: transposes, batch broadcasting, bias and activations',

@@ -1,6 +1,7 @@
 /**
- * Conv2D, FusedConv2D (bias and activation fused) and both backprops on the host device's oneDNN
- * convolutions, NHWC with HWIO filters as tfjs stores them; NCHW calls fall back.
+ * Conv2D, FusedConv2D (bias and activation fused), DepthwiseConv2dNative and their backprops on
+ * the host device's oneDNN convolutions, NHWC with the filters as tfjs stores them (HWIO, and
+ * [kh, kw, in, multiplier] for depthwise ones); NCHW calls fall back.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Conv2dShape } from '../device.js';
@@ -42,9 +43,11 @@ function deviceShape(info: Info): Conv2dShape | null {
 function convInfo(
   xShape: readonly number[],
   filterShape: readonly number[],
-  attrs: Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'> & {
+  attrs: Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'> & {
     dilations?: tf.Conv2DAttrs['dilations'];
+    dataFormat?: tf.Conv2DAttrs['dataFormat'];
   },
+  depthwise = false,
 ): Info {
   return tf.backend_util.computeConv2DInfo(
     xShape as Shape4,
@@ -53,8 +56,8 @@ function convInfo(
     attrs.dilations ?? 1,
     attrs.pad,
     attrs.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+    depthwise,
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
   );
 }
 
@@ -128,3 +131,63 @@ export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (arg
   backend.device.conv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);
   return backend.makeTensorInfo(filterShape, 'float32', dw);
 });
+
+/** Whether a dilation or stride attr is 1 in both dims. */
+const isOne = (v: number | [number, number] | undefined) =>
+  v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
+
+export const depthwiseConv2dConfig = nativeOr(tf.DepthwiseConv2dNative, (args) => {
+  const { x, filter } = args.inputs as unknown as Record<'x' | 'filter', tf.TensorInfo>;
+  const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
+  // Strides and dilations both above 1: tfjs's kernel throws its error.
+  if (!allFloat(x, filter) || !(isOne(attrs.strides) || isOne(attrs.dilations))) return null;
+  const info = convInfo(x.shape, filter.shape, { ...attrs, dataFormat: 'NHWC' }, true);
+  const shape = deviceShape(info);
+  if (!shape) return null;
+  const { backend } = args;
+  const y = backend.allocFloats(tf.util.sizeFromShape(info.outShape));
+  backend.device.depthwiseConv2d(shape, backend.floats(x), backend.floats(filter), y);
+  return backend.makeTensorInfo(info.outShape, 'float32', y);
+});
+
+// tfjs's depthwise backprop kernels leave dilation out of their loops (its gradient takes
+// only dilation 1): other dilations fall back, to give what tfjs gives.
+
+export const depthwiseConv2dBackpropInputConfig = nativeOr(
+  tf.DepthwiseConv2dNativeBackpropInput,
+  (args) => {
+    const { dy, filter } = args.inputs as unknown as Record<'dy' | 'filter', tf.TensorInfo>;
+    const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    const { inputShape } = attrs;
+    if (!allFloat(dy, filter) || !isOne(attrs.dilations)) return null;
+    const info = convInfo(inputShape, filter.shape, { ...attrs, dataFormat: 'NHWC' }, true);
+    const shape = deviceShape(info);
+    if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
+    const { backend } = args;
+    const dx = backend.allocFloats(tf.util.sizeFromShape(inputShape));
+    backend.device.depthwiseConv2dBackpropInput(
+      shape,
+      backend.floats(dy),
+      backend.floats(filter),
+      dx,
+    );
+    return backend.makeTensorInfo(inputShape, 'float32', dx);
+  },
+);
+
+export const depthwiseConv2dBackpropFilterConfig = nativeOr(
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  (args) => {
+    const { x, dy } = args.inputs as unknown as Record<'x' | 'dy', tf.TensorInfo>;
+    const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+    const { filterShape } = attrs;
+    if (!allFloat(x, dy) || !isOne(attrs.dilations)) return null;
+    const info = convInfo(x.shape, filterShape, { ...attrs, dataFormat: 'NHWC' }, true);
+    const shape = deviceShape(info);
+    if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
+    const { backend } = args;
+    const dw = backend.allocFloats(tf.util.sizeFromShape(filterShape));
+    backend.device.depthwiseConv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);
+    return backend.makeTensorInfo(filterShape, 'float32', dw);
+  },
+);
