@@ -14,6 +14,7 @@ export * from './schedules/index.js';
 export * from './optim/index.js';
 export * from './train/index.js';
 export * from './logs/index.js';
+export * from './io/index.js';
 export * from './methods/index.js';
 export * from './averaging/index.js';
 export * from './flatness/index.js';

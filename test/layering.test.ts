@@ -30,6 +30,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['optim'],
   ['train'],
   ['logs'],
+  ['io'],
   ['averaging', 'flatness', 'pruning'],
   ['methods'],
   ['runs'],
