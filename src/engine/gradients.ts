@@ -216,9 +216,6 @@ const tileGradient: tf.GradConfig = {
   },
 };
 
-/** tfjs's own Tile gradient while ours is registered (null: ours is not). */
-let stockTileGradient: tf.GradConfig | undefined | null = null;
-
 /**
  * The Relu gradient (every backend): dy * step(x), as tfjs's, but on anneal-cpu one fused kernel
  * (RELU_GRAD) where tfjs runs a Cast, a Step and a Multiply: two passes over each activation
@@ -256,8 +253,91 @@ const reluGradGradient: tf.GradConfig = {
 };
 tf.registerGradient(reluGradGradient);
 
-/** tfjs's own Relu gradient while ours is registered (null: ours is not). */
-let stockReluGradient: tf.GradConfig | undefined | null = null;
+/** The axes a Sum or Mean reduced (all of them when its attrs name none). */
+function reducedAxes(x: tf.Tensor, attrs: tf.NamedAttrMap | undefined): number[] {
+  const { axis } = (attrs ?? {}) as unknown as tf.SumAttrs;
+  return tf.util.parseAxisParam(axis ?? x.shape.map((_, k) => k), x.shape);
+}
+
+/** dy, shaped as x with the reduced axes kept as 1s and broadcast to x's shape: one Tile. */
+function spreadOver(x: tf.Tensor, dy: tf.Tensor, axes: number[]) {
+  const kept = x.shape.slice();
+  for (const a of axes) kept[a] = 1;
+  return tf.broadcastTo(tf.reshape(tf.cast(dy, 'float32'), kept), x.shape);
+}
+
+/**
+ * The Sum and Mean gradients (every backend): dy broadcast back over the reduced axes (divided by
+ * the count, for Mean), the same values as tfjs's, which builds a tensor of ones of x's shape and
+ * multiplies (and divides) by it: three passes over x's size where one Tile does.
+ * A batch norm in training takes two Means of its input per step.
+ */
+const sumGradient: tf.GradConfig = {
+  kernelName: tf.Sum,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    return { x: () => spreadOver(x, dy as tf.Tensor, reducedAxes(x, attrs)) };
+  },
+};
+
+const meanGradient: tf.GradConfig = {
+  kernelName: tf.Mean,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    const axes = reducedAxes(x, attrs);
+    const count = axes.reduce((n, a) => n * x.shape[a], 1);
+    return { x: () => spreadOver(x, tf.div(dy as tf.Tensor, count), axes) };
+  },
+};
+
+/**
+ * The FusedBatchNorm gradient with per-channel statistics (every backend; others get tfjs's):
+ * with r = rsqrt(variance + eps), s = scale * r, S = sum(dy) and P = sum(dy * (x - mean)) over
+ * all axes but the channels,
+ *   dx = dy * s, dmean = -s S, dvariance = -s r^2 P / 2, dscale = r P, doffset = S,
+ * the same terms as tfjs's gradient, regrouped: three passes over x's size and two reductions,
+ * where tfjs's takes ten passes (a Tile of r included) and four reductions.
+ */
+const batchNormGradient: tf.GradConfig = {
+  kernelName: tf.FusedBatchNorm,
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved;
+    if (mean.rank !== 1 || stockGradients.get(tf.FusedBatchNorm) === undefined) {
+      return stockGradients.get(tf.FusedBatchNorm)!.gradFunc(dy, saved, attrs);
+    }
+    const { varianceEpsilon } = attrs as unknown as tf.FusedBatchNormAttrs;
+    const g = dy as tf.Tensor;
+    const axes = x.shape.slice(0, -1).map((_, k) => k);
+    // Computed here, not in the closures: each closure runs in a tidy of its own, and the
+    // statistics serve several of them (as tfjs's gradient computes x - mean here).
+    const r = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const s = scale ? tf.mul(scale, r) : r;
+    const sumDy = tf.sum(g, axes);
+    const p = tf.sum(tf.mul(g, tf.sub(x, mean)), axes);
+    return {
+      x: () => tf.mul(g, s),
+      mean: () => tf.neg(tf.mul(s, sumDy)),
+      variance: () => tf.mul(tf.mul(tf.mul(s, tf.square(r)), tf.scalar(-0.5)), p),
+      scale: () => tf.mul(r, p),
+      offset: () => tf.reshape(sumDy, mean.shape),
+    };
+  },
+};
+
+/** The gradients useFastGradients registers over tfjs's own, for every backend. */
+const GRADIENT_PATCHES: readonly tf.GradConfig[] = [
+  tileGradient,
+  reluGradient,
+  sumGradient,
+  meanGradient,
+  batchNormGradient,
+];
+
+/** tfjs's own gradient of each patched kernel while ours is registered (undefined: none). */
+const stockGradients = new Map<string, tf.GradConfig | undefined>();
 
 /** The backend's own kernels we replaced, keyed `${backend}/${kernelName}` (undefined: none existed). */
 const originals = new Map<string, tf.KernelConfig | undefined>();
@@ -305,21 +385,17 @@ export function useFastGradients(enabled: boolean): void {
     if (enabled && backendLoaded(patch.backend)) install(patch);
     else if (!enabled) uninstall(patch);
   }
-  if (enabled && stockTileGradient === null) {
-    stockTileGradient = tf.getGradient(tf.Tile);
-    tf.registerGradient(tileGradient);
-  } else if (!enabled && stockTileGradient !== null) {
-    if (stockTileGradient) tf.registerGradient(stockTileGradient);
-    else tf.unregisterGradient(tf.Tile);
-    stockTileGradient = null;
-  }
-  if (enabled && stockReluGradient === null) {
-    stockReluGradient = tf.getGradient(tf.Relu);
-    tf.registerGradient(reluGradient);
-  } else if (!enabled && stockReluGradient !== null) {
-    if (stockReluGradient) tf.registerGradient(stockReluGradient);
-    else tf.unregisterGradient(tf.Relu);
-    stockReluGradient = null;
+  for (const patch of GRADIENT_PATCHES) {
+    const name = patch.kernelName;
+    if (enabled && !stockGradients.has(name)) {
+      stockGradients.set(name, tf.getGradient(name));
+      tf.registerGradient(patch);
+    } else if (!enabled && stockGradients.has(name)) {
+      const stock = stockGradients.get(name);
+      if (stock) tf.registerGradient(stock);
+      else tf.unregisterGradient(name);
+      stockGradients.delete(name);
+    }
   }
 }
 

@@ -57,7 +57,8 @@ async function gradientsOn(
     before,
     `${backend}: tensors leaked by the gradient computation`,
   );
-  return { grads, kernels: profile.kernelNames };
+  // Every kernel run, in order (repeats included).
+  return { grads, kernels: profile.kernels.map((k) => k.name) };
 }
 
 function assertClose(actual: Grad[], expected: Grad[], label: string): void {
@@ -318,6 +319,67 @@ for (const c of TILE_CASES) {
     await checkAgainstStock(label, [c.shape], (x) => tf.tile(x, c.reps));
   });
 }
+
+for (const [label, f] of [
+  ['sum over axes 0, 2', (x: tf.Tensor) => tf.sum(x, [0, 2])],
+  ['sum over all, keepDims', (x: tf.Tensor) => tf.sum(x, undefined, true)],
+  ['mean over the last axis', (x: tf.Tensor) => tf.mean(x, -1)],
+  ['mean over axes 0, 1, 2 (a batch norm statistic)', (x: tf.Tensor) => tf.mean(x, [0, 1, 2])],
+] as const) {
+  test(`${label}: dx is tfjs's, from one broadcast instead of a tensor of ones`, async () => {
+    const stock = await checkAgainstStock(label, [[3, 4, 5, 2]], f);
+    const ours = await gradientsOn('cpu', true, [[3, 4, 5, 2]], f);
+    // The values are the same numbers (dy, or dy / count, at every position).
+    assert.deepEqual([...ours.grads[0].values], [...stock.grads[0].values], label);
+    // tfjs multiplies dy by a tensor of ones of x's shape (and divides it by the count), for
+    // this Sum or Mean and for the loss's own Sum: two Multiplies that ours does with Tiles.
+    const count = (kernels: string[], name: string) => kernels.filter((k) => k === name).length;
+    assert.equal(
+      count(ours.kernels, 'Multiply'),
+      count(stock.kernels, 'Multiply') - 2,
+      `ours: ${ours.kernels}; stock: ${stock.kernels}`,
+    );
+    assert.ok(ours.kernels.includes('Tile'), `ours: ${ours.kernels}`);
+  });
+}
+
+test("a batch norm in training: every gradient is tfjs's, in at most 60% of the passes", async () => {
+  // tfjs-layers' BatchNormalization in training: moments over all axes but the channels, then
+  // FusedBatchNorm with them; the gradient flows into x directly and through the statistics.
+  const shapes = [[8, 5, 3, 6], [6], [6]];
+  const f = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm(x as tf.Tensor4D, mean, variance, beta, gamma, 1e-3);
+  };
+  await checkAgainstStock('batch norm (training)', shapes, f);
+  // Statistics given (inference-style): all five gradients. (tfjs cannot differentiate a batch
+  // norm without its scale or offset: its tape takes the missing inputs as tensors.)
+  const given = [[4, 5, 3, 6], [6], [6], [6], [6]];
+  await checkAgainstStock('batch norm, given statistics', given, (x, m, v, o, sc) =>
+    tf.batchNorm(x as tf.Tensor4D, m, tf.add(tf.square(v), 0.5), o, sc, 1e-2),
+  );
+  // Passes over the activations: kernels whose output has x's size (Identity, Reshape and a
+  // float32 Cast move no data), in the forward pass and in forward + backward.
+  const passes = async (fast: boolean, backward: boolean) => {
+    await initEngine({ backend: 'cpu', fastGradients: fast });
+    const [x, gamma, beta] = shapes.map((shape, i) => tf.tensor(seeded(size(shape), 3 + i), shape));
+    const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(f(a, b, c));
+    const info = await tf.profile(() =>
+      tf.dispose(backward ? tf.grads(loss)([x, gamma, beta]) : loss(x, gamma, beta)),
+    );
+    tf.dispose([x, gamma, beta]);
+    return info.kernels.filter(
+      (k) =>
+        !['Identity', 'Reshape', 'Cast'].includes(k.name) &&
+        (k.outputShapes ?? []).some((s) => size(s as number[]) === x.size),
+    ).length;
+  };
+  const backwardPasses = async (fast: boolean) =>
+    (await passes(fast, true)) - (await passes(fast, false));
+  const stock = await backwardPasses(false);
+  const ours = await backwardPasses(true);
+  assert.ok(ours <= 0.6 * stock, `backward passes over x: ours ${ours}, stock ${stock}`);
+});
 
 test('a LayerNormalization gradient runs a few kernels, not one slice per tiled copy', async () => {
   // tfjs-layers tiles gamma and beta [1, 1, 32] to [16, 8, 32]: the stock Tile gradient adds
