@@ -116,6 +116,35 @@ int run_map(const F &f, size_t n, bool aligned) {
   return 0;
 }
 
+/**
+ * Adam without masks or AMSGrad (the Trainer's usual step): the same element function in a
+ * plain loop over restrict pointers, which the compiler vectorises (the quad functor, with its
+ * optional arrays, it does not): the same arithmetic per element, so the same bits.
+ */
+int run_map(const anneal::AdamOp &f, size_t n, bool aligned) {
+  if (f.vmax != nullptr || f.lr_mask != nullptr || f.decay_mask != nullptr) {
+    map_range(f, 0, n, aligned);
+    return 0;
+  }
+  float *__restrict param = f.param;
+  float *__restrict m = f.m;
+  float *__restrict v = f.v;
+  const float *__restrict grad = f.grad;
+  const anneal_adam_params h = f.h;
+  constexpr size_t kBlock = 4096;
+  parallel_for((n + kBlock - 1) / kBlock, worth_threads<anneal::AdamOp>(n), [&](size_t b) {
+    const size_t end = std::min(n, (b + 1) * kBlock);
+    for (size_t i = b * kBlock; i < end; ++i) {
+      float p = param[i], mi = m[i], vi = v[i], unused = 0.0f;
+      anneal::adam_element(p, grad[i], mi, vi, unused, false, 1.0f, 1.0f, h);
+      param[i] = p;
+      m[i] = mi;
+      v[i] = vi;
+    }
+  });
+  return 0;
+}
+
 /** The reduction of f over [begin, end) in kReduceChunk chunks (see the file comment). */
 template <class F>
 typename F::Acc reduce_range(const F &f, size_t begin, size_t end, bool aligned) {

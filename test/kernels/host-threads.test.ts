@@ -107,6 +107,43 @@ test('host kernels: element-wise ops give the same bits on 1 and 2 threads', { s
   one.vectors.forEach((v, k) => assertSameBits(two.vectors[k], v, `vector ${k}`));
 });
 
+test(
+  'host kernels: Adam without masks (its vectorised loop) gives the bits of the masked path with all-ones masks',
+  { skip },
+  () => {
+    const inputs = [
+      special(N, 4, 0),
+      special(N, 5, 1),
+      ordinary(N, 6),
+      ordinary(N, 7).map(Math.abs),
+    ];
+    const ones = new Float32Array(N).fill(1);
+    const ops = createFlatOps('host');
+    try {
+      for (const decoupled of [true, false]) {
+        const config = {
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.01,
+          decoupled,
+          step: 3,
+        };
+        const plain = run(ops, inputs, (o, [p, g, m, v]) => o.adam(p, g, m, v, null, config));
+        const masked = run(ops, [...inputs, ones, ones], (o, [p, g, m, v, lrMask, decayMask]) =>
+          o.adam(p, g, m, v, null, config, { lrMask, decayMask }),
+        );
+        plain.vectors.forEach((v, k) =>
+          assertSameBits(v, masked.vectors[k], `decoupled ${decoupled}, vector ${k}`),
+        );
+      }
+    } finally {
+      ops.dispose();
+    }
+  },
+);
+
 test('host kernels: a bad ANNEAL_THREADS is a usage error naming the value', { skip }, () => {
   const saved = process.env.ANNEAL_THREADS;
   try {
