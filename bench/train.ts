@@ -147,8 +147,7 @@ async function fitSide(name: ModelName, data: Dataset) {
   const model = buildModel(name, data);
   const optimizer = tf.train.adam(config.lr);
   model.compile({ optimizer, loss: crossEntropy, metrics: ['acc'] });
-  const [h, w, c] = data.shape;
-  const xs = tf.tensor4d(data.images, [data.length, h, w, c]);
+  const xs = tf.tensor(data.images, [data.length, ...data.shape]);
   const ys = tf.oneHot(tf.tensor1d(data.labels, 'int32'), data.numClasses);
   const options = { batchSize: config.batchSize, epochs: 1, shuffle: true, verbose: 0 as const };
   const warm = config.warmupSteps * config.batchSize;

@@ -24,7 +24,12 @@ import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { positiveInt, positiveNumber } from './parse.js';
 import { createProgress } from './progress.js';
-import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
+import {
+  addRecipeOptions,
+  DATA_FLAGS,
+  recipeFromOptions,
+  type RecipeFlagValues,
+} from './recipe-flags.js';
 
 export interface CurveCommandOptions extends RecipeFlagValues {
   recipe?: string;
@@ -61,8 +66,7 @@ export function addCurveCommand(program: Command): Command {
       'accuracy vs. training time of each recipe from one cyclic-schedule run (curve.json, points.csv, report.html)',
     );
   return addRecipeOptions(command, [
-    'data',
-    'dataDir',
+    ...DATA_FLAGS,
     'limit',
     'testLimit',
     'model',

@@ -13,7 +13,12 @@ import { writeJsonAtomic } from '../runs/run-dir.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
 import { checkOutDir } from '../runs/outputs.js';
 import { oneOf, positiveInt, positiveNumber } from './parse.js';
-import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
+import {
+  addRecipeOptions,
+  DATA_FLAGS,
+  recipeFromOptions,
+  type RecipeFlagValues,
+} from './recipe-flags.js';
 
 const CHART_COLUMNS = 72;
 
@@ -38,8 +43,7 @@ export function addLrFindCommand(program: Command): Command {
         'rate, then suggest learning rates; the model is not left trained. Writes <out>/lr-find.json',
     );
   return addRecipeOptions(command, [
-    'data',
-    'dataDir',
+    ...DATA_FLAGS,
     'limit',
     'model',
     'optimizer',

@@ -69,13 +69,14 @@ export function checkPlan(plan: Plan, force: boolean): void {
 }
 
 /** Float32 values a data set of the recipe holds, before it is loaded (train and test splits). */
-const PIXELS: Record<Recipe['data']['name'], number> = {
+type BuiltInData = Exclude<Recipe['data']['name'], 'image-folder' | 'csv'>;
+const PIXELS: Record<BuiltInData, number> = {
   mnist: 28 * 28,
   'fashion-mnist': 28 * 28,
   cifar10: 32 * 32 * 3,
   synthetic: 8 * 8,
 };
-const SIZES: Record<Recipe['data']['name'], { train: number; test: number }> = {
+const SIZES: Record<BuiltInData, { train: number; test: number }> = {
   mnist: { train: 60_000, test: 10_000 },
   'fashion-mnist': { train: 60_000, test: 10_000 },
   cifar10: { train: 50_000, test: 10_000 },
@@ -89,6 +90,8 @@ const SIZES: Record<Recipe['data']['name'], { train: number; test: number }> = {
  */
 export function recipeDataBytes(recipe: Recipe): number {
   const { name, limit, testLimit } = recipe.data;
+  // A user's own data (image-folder, csv) has no size known before its files are read.
+  if (name === 'image-folder' || name === 'csv') return 0;
   const size = SIZES[name];
   // A file data set holds at most its own size; a synthetic one is as large as its limit.
   const cap = (n: number | undefined, all: number) =>

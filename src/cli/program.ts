@@ -3,7 +3,7 @@
  * returns the exit code. User errors (bad flags, bad files, unknown names) print one line and
  * exit 2; anything else is a bug and prints its stack. src/cli/main.ts is the executable.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES, isAnnealError, RunFailure } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { addCurveCommand } from './curve.js';
@@ -12,6 +12,7 @@ import { addFlatnessCommand, addLandscapeCommand } from './flatness.js';
 import { addListCommand } from './list.js';
 import { addLrFindCommand } from './lr-find.js';
 import { addPruneCommand } from './prune.js';
+import { DATA_FLAGS, recipeFlagOption } from './recipe-flags.js';
 import { addReportCommand } from './report.js';
 import { addScheduleCommand } from './schedule.js';
 import { addSoupCommand } from './soup.js';
@@ -58,11 +59,15 @@ export function buildProgram(state: ProgramState = { printedError: false }): Com
   addListCommand(program);
 
   const data = program.command('data').description('inspect datasets');
-  data
+  const info = data
     .command('info')
-    .description('print counts, shape, classes and source of a dataset')
-    .option('--data <name>', 'dataset: mnist, fashion-mnist, cifar10, synthetic', 'mnist')
-    .option('--data-dir <dir>', 'directory of the dataset files')
+    .description('print counts, shape, classes, normalisation and source of a dataset')
+    .addOption(recipeFlagOption('data').default('mnist'));
+  for (const name of DATA_FLAGS.slice(1)) info.addOption(recipeFlagOption(name));
+  info
+    .addOption(
+      new Option('--split <split>', 'which split').choices(['train', 'test']).default('train'),
+    )
     .option('--json', 'print JSON', false)
     .action(dataInfoCommand);
 

@@ -17,6 +17,7 @@ import {
   setField,
   type Recipe,
 } from '../runs/recipe.js';
+import { DATASET_NAMES, DEFAULT_LABEL_COLUMN, DEFAULT_VAL_FRACTION } from '../data/index.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 
 interface RecipeFlag {
@@ -36,13 +37,44 @@ const defaultIs = (value: unknown) => ` (default: ${String(value)})`;
 const RECIPE_FLAGS = {
   data: {
     flags: '--data <name>',
-    description: `dataset: mnist, fashion-mnist, cifar10, synthetic${defaultIs(RECIPE_DEFAULTS.data)}`,
+    description: `dataset: ${DATASET_NAMES.join(', ')}${defaultIs(RECIPE_DEFAULTS.data)}`,
     path: ['data', 'name'],
   },
   dataDir: {
     flags: '--data-dir <dir>',
-    description: 'directory of the dataset files (fashion-mnist, cifar10)',
+    description:
+      'directory of the dataset files (fashion-mnist, cifar10, image-folder); for csv a .csv file, ' +
+      'or a folder with train.csv and test.csv',
     path: ['data', 'dir'],
+  },
+  imageSize: {
+    flags: '--image-size <n|HxW>',
+    description:
+      "image-folder: resize every image to n x n or H x W, e.g. 28 or 32x32 (default: the first image's size)",
+    path: ['data', 'imageSize'],
+    parse: parseImageSize,
+  },
+  grayscale: {
+    flags: '--grayscale',
+    description: 'image-folder: make every image one channel',
+    path: ['data', 'grayscale'],
+  },
+  valFraction: {
+    flags: '--val-fraction <x>',
+    description: `image-folder, csv: share of each class held out as the test split when there is no train/test pair (default: ${DEFAULT_VAL_FRACTION})`,
+    path: ['data', 'valFraction'],
+    parse: positiveNumber,
+  },
+  cacheDir: {
+    flags: '--cache-dir <dir>',
+    description:
+      'image-folder: where decoded pixels are cached (default: $XDG_CACHE_HOME/anneal, else ~/.cache/anneal)',
+    path: ['data', 'cacheDir'],
+  },
+  labelColumn: {
+    flags: '--label-column <name>',
+    description: `csv: the label column (default: ${DEFAULT_LABEL_COLUMN})`,
+    path: ['data', 'labelColumn'],
   },
   limit: {
     flags: '--limit <n>',
@@ -64,8 +96,8 @@ const RECIPE_FLAGS = {
     toField: (text: string) => parseLabelNoiseFlag(text),
   },
   model: {
-    flags: '--model <name>',
-    description: `model: mlp, cnn, resnet, vit${defaultIs(RECIPE_DEFAULTS.model)}`,
+    flags: '--model <name|model.json>',
+    description: `model: mlp, cnn, resnet, vit, or a tfjs model.json to train${defaultIs(RECIPE_DEFAULTS.model)}`,
     path: ['model', 'name'],
   },
   epochs: {
@@ -176,6 +208,17 @@ const RECIPE_FLAGS = {
 
 export type RecipeFlagName = keyof typeof RECIPE_FLAGS;
 
+/** The flags that say which dataset and how to read it, for every command that loads one. */
+export const DATA_FLAGS = [
+  'data',
+  'dataDir',
+  'imageSize',
+  'grayscale',
+  'valFraction',
+  'cacheDir',
+  'labelColumn',
+] as const satisfies readonly RecipeFlagName[];
+
 /** The command-line options that are recipe flags, by option name, as commander parsed them. */
 export type RecipeFlagValues = Partial<Record<RecipeFlagName, unknown>>;
 
@@ -245,6 +288,16 @@ export function recipeFromOptions(options: RecipeFlagValues & { recipe?: string 
     source: options.recipe === undefined ? 'options' : `options over recipe ${options.recipe}`,
     label: (path) => flagForPath(path, options) ?? path,
   });
+}
+
+/** '28' (square) or '32x32' (height x width). */
+export function parseImageSize(value: string): number | [number, number] {
+  const parts = value.trim().toLowerCase().split('x');
+  const sizes = parts.map(Number);
+  if (parts.length > 2 || !sizes.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new InvalidArgumentError('expected a size such as 28, or height x width such as 32x32.');
+  }
+  return sizes.length === 1 ? sizes[0] : [sizes[0], sizes[1]];
 }
 
 function nonNegativeNumber(value: string): number {

@@ -18,7 +18,12 @@ import {
 } from '../search/index.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes } from './plan.js';
 import { oneOf, positiveInt } from './parse.js';
-import { addRecipeOptions, recipeFromOptions, type RecipeFlagValues } from './recipe-flags.js';
+import {
+  addRecipeOptions,
+  DATA_FLAGS,
+  recipeFromOptions,
+  type RecipeFlagValues,
+} from './recipe-flags.js';
 import { maxOf } from '../stats.js';
 
 interface SearchCommandOptions extends RecipeFlagValues {
@@ -69,8 +74,9 @@ export function addSearchCommand(program: Command): Command {
         'writes <out>/search.json and <out>/trials/',
     );
   return addRecipeOptions(command, [
-    'data',
-    'dataDir',
+    // search's own --val-fraction holds out training data to score trials: the dataset's split
+    // fraction is data.valFraction in a --recipe there.
+    ...DATA_FLAGS.filter((f) => f !== 'valFraction'),
     'limit',
     'model',
     'optimizer',

@@ -8,13 +8,14 @@ import { Option, type Command } from 'commander';
 import { withWeights } from '../averaging/evaluate.js';
 import { evaluateSync } from '../train/evaluate.js';
 import { loadRunModel, type RunModel } from '../runs/run-model.js';
+import { recipeDataOptions } from '../runs/recipe.js';
 import {
   checkSameArchitecture,
   greedySoup,
   readCheckpointWeights,
   uniformSoup,
 } from '../averaging/soups.js';
-import { loadDataset, type Dataset } from '../data/index.js';
+import { loadDataset, sampleSize, type Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { createFlatOps, type KernelChoice } from '../kernels/index.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
@@ -69,12 +70,13 @@ export function addSoupCommand(program: Command): Command {
 }
 
 async function heldOutData(run: RunModel, which: 'val' | 'test', size: number): Promise<Dataset> {
-  const { name, dir, limit } = run.recipe.data;
+  const { name, limit } = run.recipe.data;
+  const options = recipeDataOptions(run.recipe);
   if (which === 'test') {
     return run.test.length > size
       ? await loadDataset(name, {
+          ...options,
           split: 'test',
-          dataDir: dir,
           limit: size,
           seed: run.recipe.seed + 1,
         })
@@ -90,7 +92,7 @@ async function heldOutData(run: RunModel, which: 'val' | 'test', size: number): 
       }; use --held-out test, or train with --limit`,
     );
   }
-  const all = await loadDataset(name, { split: 'train', dataDir: dir, limit: limit + size });
+  const all = await loadDataset(name, { ...options, split: 'train', limit: limit + size });
   if (all.length <= limit) {
     throw new UsageError(
       'ANNEAL_NO_HELD_OUT',
@@ -98,7 +100,7 @@ async function heldOutData(run: RunModel, which: 'val' | 'test', size: number): 
     );
   }
   const n = all.length - limit;
-  const px = all.shape[0] * all.shape[1] * all.shape[2];
+  const px = sampleSize(all.shape);
   return {
     ...all,
     images: all.images.slice(limit * px),

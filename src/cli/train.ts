@@ -25,6 +25,7 @@ import type { TrainState } from '../train/state.js';
 import { Trainer } from '../train/trainer.js';
 import {
   addRecipeOptions,
+  DATA_FLAGS,
   flagFields,
   flagForPath,
   recipeFromOptions,
@@ -48,8 +49,7 @@ export interface TrainCommandOptions extends RecipeFlagValues {
 }
 
 const TRAIN_FLAGS: readonly RecipeFlagName[] = [
-  'data',
-  'dataDir',
+  ...DATA_FLAGS,
   'model',
   'epochs',
   'duration',

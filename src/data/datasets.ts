@@ -18,11 +18,22 @@ import { readIdxPair } from './idx.js';
 import { subset } from './loader.js';
 import { NORMALIZATION, pixelsToFloat } from './normalize.js';
 import { syntheticDataset, type SyntheticOptions } from './synthetic.js';
-import type { Dataset, ImageShape, Normalization } from './types.js';
+import type { Dataset, ImageShape, Normalization, SampleShape } from './types.js';
+import { loadUserDataset } from './user-data.js';
 
-export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const;
+export const DATASET_NAMES = [
+  'mnist',
+  'fashion-mnist',
+  'cifar10',
+  'synthetic',
+  'image-folder',
+  'csv',
+] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 export type Split = 'train' | 'test';
+/** The datasets of a user's own files (src/data/user-data.ts). */
+const USER_DATASETS = ['image-folder', 'csv'] as const;
+type UserDatasetName = (typeof USER_DATASETS)[number];
 
 /** Where Debian's `dataset-fashion-mnist` package puts the (gzipped) IDX files. */
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -49,19 +60,35 @@ export interface LoadDatasetOptions extends Omit<SyntheticOptions, 'split'> {
   limit?: number;
   /** false: pixels scaled to [0, 1] only, without the data set's mean/std (default true). */
   normalize?: boolean;
+  /** image-folder: [height, width] every image is resized to (default: the first image's). */
+  imageSize?: [number, number];
+  /** image-folder: make every image one channel. */
+  grayscale?: boolean;
+  /** image-folder: where decoded pixels are cached (default: $XDG_CACHE_HOME/anneal or ~/.cache/anneal). */
+  cacheDir?: string;
+  /** image-folder, csv: the share held out as the test split when the data have no train/test pair. */
+  valFraction?: number;
+  /** csv: the label column (default 'label'). */
+  labelColumn?: string;
 }
 
 export interface DatasetInfo {
   name: string;
   split: Split;
   length: number;
-  shape: ImageShape;
+  shape: SampleShape;
   numClasses: number;
   classNames: string[];
   /** Samples per class, indexed by label. */
   classCounts: number[];
   source: string;
   normalization: Normalization | null;
+  /** Where the normalization's mean and std come from. */
+  normalizationFrom?: string;
+  /** image-folder, csv: how the train/test split was made. */
+  splitFrom?: string;
+  /** image-folder: the cache file of decoded pixels, and whether this load reused it. */
+  cache?: string;
 }
 
 /** Pixel bytes as read from disk, HWC, before conversion to floats. */
@@ -83,7 +110,7 @@ interface FileDataset {
   read(dir: string, split: Split, limit: number | undefined): RawImages;
 }
 
-const FILE_DATASETS: Record<Exclude<DatasetName, 'synthetic'>, FileDataset> = {
+const FILE_DATASETS: Record<Exclude<DatasetName, 'synthetic' | UserDatasetName>, FileDataset> = {
   mnist: {
     title: 'MNIST',
     classNames: MNIST_CLASSES,
@@ -119,6 +146,7 @@ export async function loadDataset(name: string, opts: LoadDatasetOptions = {}): 
   const datasetName = checkName(name);
   const split = opts.split ?? 'train';
   checkLimit(opts.limit);
+  if (isUserDataset(datasetName)) return (await loadUser(datasetName, split, opts)).dataset;
   if (datasetName === 'synthetic') {
     // Without n, a limit says how many samples to make.
     const data = syntheticDataset({ ...opts, n: opts.n ?? opts.limit ?? 1000, split });
@@ -150,7 +178,29 @@ export async function datasetInfo(
 ): Promise<DatasetInfo> {
   const datasetName = checkName(name);
   const split = opts.split ?? 'train';
-  let raw: Omit<RawImages, 'pixels'>;
+  if (isUserDataset(datasetName)) {
+    const { dataset, splitFrom, cache } = await loadUser(datasetName, split, opts);
+    const classNames = dataset.classNames ?? [];
+    return {
+      name: datasetName,
+      split,
+      length: dataset.length,
+      shape: dataset.shape,
+      numClasses: classNames.length,
+      classNames,
+      classCounts: classCounts(dataset.labels, classNames.length),
+      source: dataset.source ?? opts.dataDir ?? '',
+      normalization: dataset.normalization ?? null,
+      ...(dataset.normalization
+        ? {
+            normalizationFrom: `per-${dataset.shape.length === 1 ? 'feature' : 'channel'} mean and std of the train split`,
+          }
+        : {}),
+      splitFrom,
+      ...(cache === undefined ? {} : { cache }),
+    };
+  }
+  let raw: Omit<RawImages, 'pixels' | 'shape'> & { shape: SampleShape };
   let classNames: string[];
   let normalization: Normalization | null;
   if (datasetName === 'synthetic') {
@@ -165,6 +215,7 @@ export async function datasetInfo(
     classNames = [...spec.classNames];
     normalization = opts.normalize === false ? null : spec.normalization;
   }
+  const published = datasetName !== 'synthetic' && normalization !== null;
   return {
     name: datasetName,
     split,
@@ -175,7 +226,25 @@ export async function datasetInfo(
     classCounts: classCounts(raw.labels, classNames.length),
     source: raw.source,
     normalization,
+    ...(published ? { normalizationFrom: "the dataset's published per-channel mean and std" } : {}),
   };
+}
+
+function isUserDataset(name: DatasetName): name is UserDatasetName {
+  return (USER_DATASETS as readonly string[]).includes(name);
+}
+
+function loadUser(name: UserDatasetName, split: Split, opts: LoadDatasetOptions) {
+  checkLimit(opts.limit);
+  if (opts.dataDir === undefined) {
+    throw new UsageError(
+      'ANNEAL_DATA_NOT_FOUND',
+      name === 'csv'
+        ? 'csv needs --data-dir <file.csv> (or a folder with train.csv and test.csv)'
+        : 'image-folder needs --data-dir <folder with one sub-folder of images per class>',
+    );
+  }
+  return loadUserDataset(name, { ...opts, split, dataDir: opts.dataDir });
 }
 
 export function classCounts(labels: Int32Array, numClasses: number): number[] {

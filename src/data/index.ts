@@ -1,5 +1,6 @@
 /** Data: readers (IDX, CIFAR-10 binary), named data sets, synthetic data, loaders and splits. */
-export type { Batch, Dataset, ImageShape, Normalization } from './types.js';
+export type { Batch, Dataset, ImageShape, Normalization, SampleShape } from './types.js';
+export { isImageShape, sampleSize } from './types.js';
 export {
   classCounts,
   datasetInfo,
@@ -13,6 +14,10 @@ export {
   type LoadDatasetOptions,
   type Split,
 } from './datasets.js';
+export { annealCacheDir } from './cache.js';
+export { csvClassNames, DEFAULT_LABEL_COLUMN, readCsvTable, type CsvTable } from './csv.js';
+export { readImageFolder, type DecodedFolder, type ImageFolderOptions } from './image-folder.js';
+export { DEFAULT_VAL_FRACTION } from './user-data.js';
 export { DataLoader, gather, splitValidation, subset, type DataLoaderOptions } from './loader.js';
 export { NORMALIZATION, pixelsToFloat } from './normalize.js';
 export { syntheticDataset, type SyntheticOptions } from './synthetic.js';

@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import { deriveSeed, permutation, Rng } from './random.js';
-import type { Batch, Dataset } from './types.js';
+import { sampleSize, type Batch, type Dataset } from './types.js';
 
 // Keep the shuffling and validation-split random streams of one seed apart.
 const SHUFFLE_STREAM = 1;
@@ -129,7 +129,7 @@ export function gather(
   ds: Dataset,
   indices: ArrayLike<number>,
 ): { images: Float32Array; labels: Int32Array } {
-  const size = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const size = sampleSize(ds.shape);
   const images = new Float32Array(indices.length * size);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {

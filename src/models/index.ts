@@ -14,9 +14,9 @@ import { vit } from './vit.js';
 
 export type ModelName = 'mlp' | 'cnn' | 'resnet' | 'vit';
 
-export interface ModelOptions extends BaseModelOptions {
-  /** Height, width, channels of one input image. */
-  inputShape: [number, number, number];
+export interface ModelOptions extends Omit<BaseModelOptions, 'inputShape'> {
+  /** Height, width, channels of one input image; [features] for rows of numbers (mlp only). */
+  inputShape: [number, number, number] | [number];
   numClasses: number;
   /** Makes the initial weights deterministic. */
   seed?: number;
@@ -37,7 +37,7 @@ const BASE_KEYS = { inputShape: true, numClasses: true, seed: true } as const;
  * A model's entry; `keys` is typed from the factory's options, so the compiler refuses a list
  * that misses an option or names one the factory does not take.
  */
-function model<O extends BaseModelOptions>(
+function model<O extends Omit<BaseModelOptions, 'inputShape'>>(
   factory: (opts: O) => tfl.LayersModel,
   keys: string extends keyof O ? never : OptionKeys<O>,
 ): ModelEntry {
@@ -71,6 +71,9 @@ const MODELS: Record<ModelName, ModelEntry> = {
   }),
 };
 
+/** The models that also take rows of features (inputShape [n]), not only images. */
+export const FEATURE_MODELS: readonly ModelName[] = Object.freeze(['mlp'] as ModelName[]);
+
 export const MODEL_NAMES: readonly ModelName[] = Object.freeze(Object.keys(MODELS) as ModelName[]);
 
 export function isModelName(name: string): name is ModelName {
@@ -97,6 +100,13 @@ export function createModel(
     );
   }
   const entry = MODELS[name];
+  if (opts.inputShape?.length === 1 && !FEATURE_MODELS.includes(name)) {
+    throw new UsageError(
+      'ANNEAL_MODEL_NEEDS_IMAGES',
+      `model '${name}' takes images [height, width, channels], but the data are rows of ` +
+        `${opts.inputShape[0]} features (csv); use ${FEATURE_MODELS.map((m) => `--model ${m}`).join(' or ')}`,
+    );
+  }
   checkKnownKeys(`model '${name}'`, opts, entry.keys, 'ANNEAL_BAD_MODEL_OPTION');
   return entry.factory(opts);
 }

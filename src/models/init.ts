@@ -92,18 +92,26 @@ export interface BaseModelOptions {
   seed?: number;
 }
 
-export function checkBaseOptions(model: string, opts: BaseModelOptions): void {
+/**
+ * Checks the options every model takes; `features`: the model also takes rows of features
+ * (inputShape [n], the csv dataset), not only images.
+ */
+export function checkBaseOptions(
+  model: string,
+  opts: Omit<BaseModelOptions, 'inputShape'> & { inputShape: unknown },
+  features = false,
+): void {
   const shape: unknown = opts.inputShape;
   if (
     !Array.isArray(shape) ||
-    shape.length !== 3 ||
+    !(shape.length === 3 || (features && shape.length === 1)) ||
     !shape.every((d) => Number.isInteger(d) && d > 0)
   ) {
     throw modelOptionError(
       model,
       'inputShape',
       shape,
-      '[height, width, channels] of positive integers',
+      `[height, width, channels]${features ? ' or [features]' : ''} of positive integers`,
     );
   }
   checkPositiveInt(model, 'numClasses', opts.numClasses);

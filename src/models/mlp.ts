@@ -7,18 +7,24 @@ import {
   type BaseModelOptions,
 } from './init.js';
 
-export interface MlpOptions extends BaseModelOptions {
+export interface MlpOptions extends Omit<BaseModelOptions, 'inputShape'> {
+  /** An image's [height, width, channels], or [features] for rows of numbers (csv data). */
+  inputShape: [number, number, number] | [number];
   /** Widths of the hidden ReLU layers (default [256, 128]). */
   hidden?: number[];
 }
 
 export function mlp(opts: MlpOptions): tfl.LayersModel {
-  checkBaseOptions('mlp', opts);
+  checkBaseOptions('mlp', opts, true);
   const hidden = checkPositiveIntList('mlp', 'hidden', opts.hidden ?? [256, 128]);
   const seeds = new SeedSequence(opts.seed);
 
   const input = tfl.input({ shape: opts.inputShape });
-  let x = tfl.layers.flatten().apply(input) as tfl.SymbolicTensor;
+  // Rows of features are flat already (tfjs's Flatten refuses rank-2 input).
+  let x =
+    opts.inputShape.length === 1
+      ? input
+      : (tfl.layers.flatten().apply(input) as tfl.SymbolicTensor);
   for (const units of hidden) {
     x = denseLayer(units, 'relu', seeds).apply(x) as tfl.SymbolicTensor;
   }

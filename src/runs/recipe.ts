@@ -32,6 +32,7 @@ import {
   LABEL_NOISE_KINDS,
   loadDataset,
   type Dataset,
+  type LoadDatasetOptions,
 } from '../data/index.js';
 import { BACKEND_NAMES, initEngine, type EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
@@ -142,25 +143,57 @@ function checkMethodOptions(use: readonly (string | { name: string })[], ctx: z.
   }
 }
 
+/** The data options that apply to some datasets only, and which. */
+const DATA_OPTION_USERS: Record<string, readonly string[]> = {
+  imageSize: ['image-folder'],
+  grayscale: ['image-folder'],
+  cacheDir: ['image-folder'],
+  valFraction: ['image-folder', 'csv'],
+  labelColumn: ['csv'],
+};
+
+function checkDataOptions(data: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const [key, users] of Object.entries(DATA_OPTION_USERS)) {
+    if (data[key] === undefined || users.includes(String(data.name))) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      message: `applies to the ${users.join(' and ')} dataset${users.length > 1 ? 's' : ''}, not ${String(data.name)}`,
+    });
+  }
+}
+
 export const RecipeSchema = z.strictObject({
   /** Free text, kept in config.json. */
   description: z.string().optional(),
   data: named(
-    z.strictObject({
-      name: z.enum(DATASET_NAMES).default(RECIPE_DEFAULTS.data),
-      /** Directory of the dataset's files (fashion-mnist, cifar10). */
-      dir: z.string().optional(),
-      /** Only the first `limit` training samples. */
-      limit: positiveInt.optional(),
-      testLimit: positiveInt.optional(),
-      /** Label noise on the training split (the test split stays clean), seeded by `seed`. */
-      labelNoise: z
-        .strictObject({
-          rate: z.number().min(0).max(1),
-          kind: z.enum(LABEL_NOISE_KINDS).default('symmetric'),
-        })
-        .optional(),
-    }),
+    z
+      .strictObject({
+        name: z.enum(DATASET_NAMES).default(RECIPE_DEFAULTS.data),
+        /** Directory of the dataset's files (fashion-mnist, cifar10, image-folder; a .csv file for csv). */
+        dir: z.string().optional(),
+        /** image-folder: the size images are resized to, `28` or `[height, width]`. */
+        imageSize: z.union([positiveInt, z.tuple([positiveInt, positiveInt])]).optional(),
+        /** image-folder: make every image one channel. */
+        grayscale: z.boolean().optional(),
+        /** image-folder: where decoded pixels are cached (default under $XDG_CACHE_HOME or ~/.cache). */
+        cacheDir: z.string().optional(),
+        /** image-folder, csv: share held out as the test split when there is no train/test pair. */
+        valFraction: z.number().gt(0).lt(1).optional(),
+        /** csv: the label column's name (default 'label'). */
+        labelColumn: z.string().optional(),
+        /** Only the first `limit` training samples. */
+        limit: positiveInt.optional(),
+        testLimit: positiveInt.optional(),
+        /** Label noise on the training split (the test split stays clean), seeded by `seed`. */
+        labelNoise: z
+          .strictObject({
+            rate: z.number().min(0).max(1),
+            kind: z.enum(LABEL_NOISE_KINDS).default('symmetric'),
+          })
+          .optional(),
+      })
+      .superRefine(checkDataOptions),
   ).prefault({}),
   model: named(
     z
@@ -379,10 +412,10 @@ export interface RecipeInputs {
 /** Starts the recipe's backend, loads its data (train and test split) and builds its model. */
 export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
   const engine = await initEngine({ backend: recipe.backend, threads: recipe.threads });
-  const { name, dir, limit, testLimit, labelNoise } = recipe.data;
+  const { name, limit, testLimit, labelNoise } = recipe.data;
   const loaded = await loadDataset(name, {
+    ...recipeDataOptions(recipe),
     split: 'train',
-    dataDir: dir,
     limit,
     seed: recipe.seed,
   });
@@ -390,12 +423,25 @@ export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
     ? addLabelNoise(loaded, { ...labelNoise, seed: recipe.seed }).dataset
     : loaded;
   const test = await loadDataset(name, {
+    ...recipeDataOptions(recipe),
     split: 'test',
-    dataDir: dir,
     limit: testLimit,
     seed: recipe.seed + 1,
   });
   return { engine, train, test, model: recipeModel(recipe, train) };
+}
+
+/** Where and how the recipe's dataset is read (all but the split, limit and seed). */
+export function recipeDataOptions(recipe: Recipe): LoadDatasetOptions {
+  const { dir, imageSize, grayscale, cacheDir, valFraction, labelColumn } = recipe.data;
+  return {
+    dataDir: dir,
+    imageSize: typeof imageSize === 'number' ? [imageSize, imageSize] : imageSize,
+    grayscale,
+    cacheDir,
+    valFraction,
+    labelColumn,
+  };
 }
 
 /** A fresh model of the recipe's architecture for `data`, initialised from the recipe's seed. */

@@ -14,11 +14,10 @@ export function top1Hits(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
   );
 }
 
-/** Inputs NHWC and one-hot labels of a loader batch. */
-export function batchTensors(batch: Batch, numClasses: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const [h, w, c] = batch.shape;
+/** Inputs (NHWC images, or [N, features] rows) and one-hot labels of a loader batch. */
+export function batchTensors(batch: Batch, numClasses: number): { x: tf.Tensor; y: tf.Tensor2D } {
   return tf.tidy(() => ({
-    x: tf.tensor4d(batch.images, [batch.size, h, w, c]),
+    x: tf.tensor(batch.images, [batch.size, ...batch.shape]),
     y: tf.oneHot(tf.tensor1d(batch.labels, 'int32'), numClasses) as tf.Tensor2D,
   }));
 }
