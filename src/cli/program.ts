@@ -8,6 +8,7 @@ import { EXIT_CODES, isAnnealError, RunFailure } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { addCurveCommand } from './curve.js';
 import { dataInfoCommand } from './data.js';
+import { addExportCommand } from './export.js';
 import { addFlatnessCommand, addLandscapeCommand } from './flatness.js';
 import { addListCommand } from './list.js';
 import { addLrFindCommand } from './lr-find.js';
@@ -57,6 +58,7 @@ export function buildProgram(state: ProgramState = { printedError: false }): Com
   addReportCommand(program);
   addViewCommand(program);
   addListCommand(program);
+  addExportCommand(program);
 
   const data = program.command('data').description('inspect datasets');
   const info = data

@@ -170,7 +170,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     writeJsonAtomic(paths.configPath, config);
     jsonl.log.write({ event: 'run', ...config, resumed: Boolean(opts.resume) });
     console.log(
-      `anneal: training ${recipe.model.name} (${params.toLocaleString('en')} parameters) on ${recipe.data.name} ` +
+      `anneal: training ${recipe.model.path ?? recipe.model.name} (${params.toLocaleString('en')} parameters) on ${recipe.data.name} ` +
         `(${train.length} train / ${test.length} test) with ${trainer.state.optimizer.name}, tfjs backend ` +
         `${describeEngine(engine)}, ${trainer.ops.name} kernels`,
     );

@@ -23,7 +23,7 @@
  * createMethod make); schedule specs by the schedule registry, which names their fields too.
  */
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import {
@@ -46,6 +46,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Method } from '../train/method.js';
 import { parseDuration } from '../time/index.js';
 import type { TrainerOptions } from '../train/trainer.js';
+import { checkUserModelMethods, isModelPath, loadUserModel, USER_MODEL } from './user-model.js';
 
 /** The flat-vector kernel choices (src/kernels owns the list). */
 export { KERNEL_CHOICES };
@@ -163,6 +164,53 @@ function checkDataOptions(data: Record<string, unknown>, ctx: z.RefinementCtx): 
   }
 }
 
+/**
+ * A model file given as the name (`--model ./m.json`, `model: ./m.json`) or as `path`: the model
+ * 'user' at that path, made absolute so that a resumed run finds it from anywhere.
+ */
+function modelFile(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const m = value as Record<string, unknown>;
+  if (typeof m.name === 'string' && isModelPath(m.name) && m.path === undefined) {
+    return { ...m, name: USER_MODEL, path: resolve(m.name) };
+  }
+  if (typeof m.path === 'string' && m.path !== '') {
+    return { ...m, name: m.name ?? USER_MODEL, path: resolve(m.path) };
+  }
+  return value;
+}
+
+/** `path` goes with the name 'user' only, and a user's model takes no options. */
+function checkModelFile(
+  model: { name: string; path?: string; options?: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+): void {
+  if (model.path === undefined) {
+    if (model.name === USER_MODEL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: "model 'user' is a model file: give its model.json as model.path",
+      });
+    }
+    return;
+  }
+  if (model.name !== USER_MODEL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['name'],
+      message: `model.path ${model.path} is a user's model; drop model.name '${model.name}' (or model.path)`,
+    });
+  }
+  if (model.options !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['options'],
+      message: `model.options configure built-in models; model ${model.path} takes none: drop them`,
+    });
+  }
+}
+
 export const RecipeSchema = z.strictObject({
   /** Free text, kept in config.json. */
   description: z.string().optional(),
@@ -196,13 +244,21 @@ export const RecipeSchema = z.strictObject({
       .superRefine(checkDataOptions),
   ).prefault({}),
   model: named(
-    z
-      .strictObject({
-        name: z.enum(MODEL_NAMES as [string, ...string[]]).default(RECIPE_DEFAULTS.model),
-        /** Model-specific options, e.g. `hidden` (mlp), `blurPool` (resnet). */
-        options: z.record(z.string(), z.unknown()).optional(),
-      })
-      .superRefine(checkModelOptions),
+    z.preprocess(
+      modelFile,
+      z
+        .strictObject({
+          name: z
+            .enum([...MODEL_NAMES, USER_MODEL] as unknown as [string, ...string[]])
+            .default(RECIPE_DEFAULTS.model),
+          /** A user's tfjs model.json (name 'user'): `--model ./m.json`, or `model: { path }`. */
+          path: z.string().min(1).optional(),
+          /** Model-specific options, e.g. `hidden` (mlp), `blurPool` (resnet). */
+          options: z.record(z.string(), z.unknown()).optional(),
+        })
+        .superRefine(checkModelOptions)
+        .superRefine(checkModelFile),
+    ),
   ).prefault({}),
   optimizer: named(
     z.strictObject({
@@ -411,6 +467,9 @@ export interface RecipeInputs {
 
 /** Starts the recipe's backend, loads its data (train and test split) and builds its model. */
 export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
+  // Before any data is read: a method that rewrites the model cannot take a user's.
+  if (recipe.model.path !== undefined)
+    checkUserModelMethods(recipe.model.path, recipeMethods(recipe));
   const engine = await initEngine({ backend: recipe.backend, threads: recipe.threads });
   const { name, limit, testLimit, labelNoise } = recipe.data;
   const loaded = await loadDataset(name, {
@@ -428,7 +487,9 @@ export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
     limit: testLimit,
     seed: recipe.seed + 1,
   });
-  return { engine, train, test, model: recipeModel(recipe, train) };
+  const { path } = recipe.model;
+  const model = path === undefined ? recipeModel(recipe, train) : await loadUserModel(path, train);
+  return { engine, train, test, model };
 }
 
 /** Where and how the recipe's dataset is read (all but the split, limit and seed). */
@@ -446,6 +507,13 @@ export function recipeDataOptions(recipe: Recipe): LoadDatasetOptions {
 
 /** A fresh model of the recipe's architecture for `data`, initialised from the recipe's seed. */
 export function recipeModel(recipe: Recipe, data: Dataset): tfl.LayersModel {
+  if (recipe.model.path !== undefined) {
+    throw new UsageError(
+      'ANNEAL_USER_MODEL_UNSUPPORTED',
+      `model ${recipe.model.path}: this command builds fresh models of a built-in architecture ` +
+        `and cannot take a user's model; use \`anneal train --model ${recipe.model.path}\`, or a built-in model`,
+    );
+  }
   return createModel(recipe.model.name, {
     ...recipe.model.options,
     inputShape: data.shape,

@@ -34,7 +34,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Command } from 'commander';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { buildProgram } from '../../src/cli/program.js';
+import { tfjsArtifacts, writeTfjsModel } from '../io/helpers.js';
 import { anneal, assertUserError, root } from './helpers.js';
 import { runCli, type InProcessResult } from './in-process.js';
 
@@ -74,6 +76,11 @@ const FIXTURE_FILES: Record<string, string> = {
   'recipe-negative.json': JSON.stringify({ batchSize: -64 }),
   'recipe-unknown-model.json': JSON.stringify({ model: 'transformerxl' }),
   'recipe-not-object.json': '[1, 2, 3]',
+  'graph-model.json': JSON.stringify({
+    format: 'graph-model',
+    modelTopology: { node: [] },
+    weightsManifest: [],
+  }),
   'recipe-other-mlp.yaml': [
     'data: { name: synthetic, limit: 64, testLimit: 32 }',
     'model: { name: mlp, options: { hidden: [8] } }',
@@ -201,6 +208,20 @@ const checkpointInput = (o: string): Case[] => [
   { kind: 'directory for a file', args: [o, '$FIX/empty-dir'] },
   { kind: 'wrong type', args: [o, '$FIX/not-anneal.txt'] },
   EMPTY(o),
+];
+
+/**
+ * A user's model (`anneal train --model m.json`, written in before() by tfjs's own saver): missing,
+ * not a model, a graph model, the wrong input shape or class count for the base's synthetic data
+ * ([8, 8, 1], 4 classes), and a method that rewrites the model.
+ */
+const USER_MODEL_CASES: Case[] = [
+  { kind: 'missing file', args: ['--model', '$FIX/missing/model.json'] },
+  { kind: 'wrong type', args: ['--model', '$FIX/space.json'] },
+  { kind: 'wrong type', args: ['--model', '$FIX/graph-model.json'] },
+  { kind: 'conflict', args: ['--model', '$FIX/user-model-shape/model.json'] },
+  { kind: 'conflict', args: ['--model', '$FIX/user-model-classes/model.json'] },
+  { kind: 'conflict', args: ['--model', '$FIX/user-model/model.json', '--methods', 'blurpool'] },
 ];
 
 /** The recipe flags (src/cli/recipe-flags.ts) of train, lr-find, search and curve (prune: --threads). */
@@ -340,6 +361,7 @@ const TABLE: Record<string, CommandTable> = {
         '--log-every',
         '--nan-guard',
       ),
+      '--model': { cases: [...choice('--model', 'transformerxl'), ...USER_MODEL_CASES] },
       '--out': { cases: outDir() },
       '--overwrite': { flag: NO_VALUE },
       '--resume': {
@@ -698,6 +720,25 @@ const TABLE: Record<string, CommandTable> = {
       '--no-progress': { flag: NO_VALUE },
     },
   },
+  export: {
+    base: [
+      ['<run-or-checkpoint>', '$RUN'],
+      ['--out', '$OUT'],
+    ],
+    rows: {
+      '<run-or-checkpoint>': {
+        cases: [
+          MISSING('<run-or-checkpoint>'),
+          { kind: 'directory for a file', args: ['<run-or-checkpoint>', '$FIX/empty-dir'] },
+          { kind: 'wrong type', args: ['<run-or-checkpoint>', '$FIX/not-anneal.txt'] },
+          EMPTY('<run-or-checkpoint>'),
+        ],
+      },
+      '--out': { cases: outDir() },
+      '--overwrite': { flag: NO_VALUE },
+      '--kernels': { cases: choice('--kernels', 'gpu') },
+    },
+  },
   report: {
     base: [
       ['<run-dir...>', '$RUN'],
@@ -986,6 +1027,21 @@ before(async () => {
     ...['--out', join(fixtures, 'other-run')],
   ]);
   assert.equal(other.code, 0, other.stderr);
+  // Users' models for the base's synthetic data ([8, 8, 1], 4 classes), saved by tfjs itself.
+  const userModel = (shape: number[], classes: number) =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: shape }),
+        tfl.layers.dense({ units: classes, activation: 'softmax' }),
+      ],
+    });
+  for (const [name, shape, classes] of [
+    ['user-model', [8, 8, 1], 4],
+    ['user-model-shape', [28, 28, 1], 4],
+    ['user-model-classes', [8, 8, 1], 10],
+  ] as const) {
+    writeTfjsModel(await tfjsArtifacts(userModel([...shape], classes)), join(fixtures, name));
+  }
 });
 
 after(() => {
