@@ -8,6 +8,7 @@
  * depend on the thread count.
  */
 #include "anneal_device.h"
+#include "loops.h"
 
 #include <cmath>
 #include <cstring>
@@ -17,12 +18,8 @@
 
 namespace {
 
-constexpr int kMaxRank = 6;
-
-// Below this many values an op runs on the calling thread alone: waking OpenMP's threads costs
-// 25-60 us a region on this VM, more than a small op's whole work (an MLP step ran 1.8x faster
-// with the small ops serial).
-constexpr int64_t kParallelMin = 1 << 15;
+using anneal_host::kMaxRank;
+using anneal_host::kParallelMin;
 
 inline float binary(int op, float a, float b) {
   switch (op) {
