@@ -343,6 +343,187 @@ Napi::Value Concat(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** A typed array's element type as an anneal_dtype (Uint8Array: bool), or -1. */
+int dtype_of(const Napi::Value &v) {
+  if (!v.IsTypedArray()) return -1;
+  switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+    case napi_float32_array: return ANNEAL_FLOAT32;
+    case napi_int32_array: return ANNEAL_INT32;
+    case napi_uint8_array: return ANNEAL_BOOL;
+    default: return -1;
+  }
+}
+
+const char *const kArrayNames[] = {"a Float32Array", "an Int32Array", "a Uint8Array"};
+
+// `typed`'s dtype for 32-bit words: a Float32Array or an Int32Array.
+constexpr int kWords = -2;
+
+/**
+ * The data of a typed array argument of `dtype` (or kWords) with exactly `length` values, or at
+ * least `length` when `at_least`.
+ */
+void *typed(const Napi::CallbackInfo &info, size_t i, const char *name, int dtype,
+            int64_t length, bool at_least = false) {
+  const int kind = dtype_of(info[i]);
+  const bool words = dtype == kWords;
+  if (words ? kind != ANNEAL_FLOAT32 && kind != ANNEAL_INT32 : kind != dtype)
+    fail(info.Env(),
+         std::string(name) + " must be " +
+             (words ? "a Float32Array or an Int32Array" : kArrayNames[dtype]),
+         "ANNEAL_DEVICE_ARGUMENT");
+  auto array = info[i].As<Napi::TypedArray>();
+  const int64_t n = int64_t(array.ElementLength());
+  if (at_least ? n < length : n != length)
+    fail(info.Env(),
+         std::string(name) + " has " + std::to_string(n) + " values, expected " +
+             (at_least ? "at least " : "") + std::to_string(length),
+         "ANNEAL_DEVICE_ARGUMENT");
+  return static_cast<uint8_t *>(array.ArrayBuffer().Data()) + array.ByteOffset();
+}
+
+uint32_t *words(const Napi::CallbackInfo &info, size_t i, const char *name, int64_t length) {
+  return static_cast<uint32_t *>(typed(info, i, name, kWords, length));
+}
+
+uint32_t word(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (!info[i].IsNumber()) fail(info.Env(), std::string(name) + " must be a number", "ANNEAL_DEVICE_ARGUMENT");
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+int64_t product(const std::vector<int64_t> &dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+/** pad(inDims, before, after, x, value, out): words, `value` the padding's word. */
+Napi::Value Pad(const Napi::CallbackInfo &info) {
+  const auto in_dims = dims(info, 0, "inDims");
+  const auto before = dims(info, 1, "before");
+  const auto after = dims(info, 2, "after");
+  if (before.size() != in_dims.size() || after.size() != in_dims.size())
+    fail(info.Env(), "before and after must have one entry per dim", "ANNEAL_DEVICE_ARGUMENT");
+  std::vector<int64_t> out_dims(in_dims.size());
+  for (size_t k = 0; k < in_dims.size(); k++) {
+    if (in_dims[k] < 0 || before[k] < 0 || after[k] < 0)
+      fail(info.Env(), "dims and paddings must be >= 0", "ANNEAL_DEVICE_ARGUMENT");
+    out_dims[k] = before[k] + in_dims[k] + after[k];
+  }
+  const uint32_t *x = words(info, 3, "x", product(in_dims));
+  uint32_t *out = words(info, 5, "out", product(out_dims));
+  check_status(info.Env(), anneal_device_pad(int(in_dims.size()), in_dims.data(), before.data(),
+                                             after.data(), x, word(info, 4, "value"), out));
+  return info.Env().Undefined();
+}
+
+/**
+ * gather(x, batch, outer, dim, slice, indices, out): words; false, with nothing written, where
+ * an index is outside [0, dim).
+ */
+Napi::Value Gather(const Napi::CallbackInfo &info) {
+  const int64_t batch = integer(info, 1, "batch"), outer = integer(info, 2, "outer"),
+                dim = integer(info, 3, "dim"), slice = integer(info, 4, "slice");
+  if (batch < 1 || outer < 0 || dim < 0 || slice < 0)
+    fail(info.Env(), "batch must be >= 1, the other sizes >= 0", "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t n_indices = dtype_of(info[5]) == ANNEAL_INT32
+                                ? int64_t(info[5].As<Napi::TypedArray>().ElementLength())
+                                : 0;
+  if (n_indices % batch != 0)
+    fail(info.Env(), "indices must hold batch rows", "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t count = n_indices / batch;
+  const uint32_t *x = words(info, 0, "x", batch * outer * dim * slice);
+  const int32_t *indices = static_cast<int32_t *>(typed(info, 5, "indices", ANNEAL_INT32, n_indices));
+  uint32_t *out = words(info, 6, "out", batch * outer * count * slice);
+  const int status = anneal_device_gather(x, batch, outer, dim, slice, indices, count, out);
+  // The sizes are checked above: an invalid call is an index out of range.
+  if (status == ANNEAL_DEVICE_INVALID) return Napi::Boolean::New(info.Env(), false);
+  check_status(info.Env(), status);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+/** oneHot(indices, depth, on, off, out): out words, on and off their words */
+Napi::Value OneHot(const Napi::CallbackInfo &info) {
+  const int64_t n = dtype_of(info[0]) == ANNEAL_INT32
+                        ? int64_t(info[0].As<Napi::TypedArray>().ElementLength())
+                        : 0;
+  const int32_t *indices = static_cast<int32_t *>(typed(info, 0, "indices", ANNEAL_INT32, n));
+  const int64_t depth = integer(info, 1, "depth");
+  if (depth < 0) fail(info.Env(), "depth must be >= 0", "ANNEAL_DEVICE_ARGUMENT");
+  uint32_t *out = words(info, 4, "out", n * depth);
+  check_status(info.Env(), anneal_device_one_hot(indices, n, depth, word(info, 2, "on"),
+                                                 word(info, 3, "off"), out));
+  return info.Env().Undefined();
+}
+
+/** select(condition, t, e, out): condition a Uint8Array, the others words, all one length */
+Napi::Value Select(const Napi::CallbackInfo &info) {
+  const int64_t n = dtype_of(info[0]) == ANNEAL_BOOL
+                        ? int64_t(info[0].As<Napi::TypedArray>().ElementLength())
+                        : 0;
+  const uint8_t *condition = static_cast<uint8_t *>(typed(info, 0, "condition", ANNEAL_BOOL, n));
+  const uint32_t *t = words(info, 1, "t", n);
+  const uint32_t *e = words(info, 2, "e", n);
+  uint32_t *out = words(info, 3, "out", n);
+  check_status(info.Env(), anneal_device_select(condition, t, e, out, n));
+  return info.Env().Undefined();
+}
+
+/** fill(value, out): value the word to write */
+Napi::Value Fill(const Napi::CallbackInfo &info) {
+  const int64_t n = dtype_of(info[1]) >= 0 ? int64_t(info[1].As<Napi::TypedArray>().ElementLength()) : 0;
+  uint32_t *out = words(info, 1, "out", n);
+  check_status(info.Env(), anneal_device_fill(word(info, 0, "value"), out, n));
+  return info.Env().Undefined();
+}
+
+/** argReduce(op, x, y, outer, reduce, inner): x a Float32Array or Int32Array, y an Int32Array */
+Napi::Value ArgReduce(const Napi::CallbackInfo &info) {
+  const int64_t outer = integer(info, 3, "outer"), reduce = integer(info, 4, "reduce"),
+                inner = integer(info, 5, "inner");
+  if (outer < 0 || reduce < 1 || inner < 0)
+    fail(info.Env(), "reduce must be >= 1, outer and inner >= 0", "ANNEAL_DEVICE_ARGUMENT");
+  const int dtype = dtype_of(info[1]);
+  const void *x = typed(info, 1, "x", kWords, outer * reduce * inner);
+  int32_t *y = static_cast<int32_t *>(typed(info, 2, "y", ANNEAL_INT32, outer * inner));
+  check_status(info.Env(), anneal_device_arg_reduce(int(integer(info, 0, "op")), dtype, x, y,
+                                                    outer, reduce, inner));
+  return info.Env().Undefined();
+}
+
+/** compare(op, outDims, a, aStrides, b, bStrides, out): a and b of one type, out a Uint8Array */
+Napi::Value Compare(const Napi::CallbackInfo &info) {
+  const int op = int(integer(info, 0, "op"));
+  const auto out_dims = dims(info, 1, "outDims");
+  const auto a_strides = dims(info, 3, "aStrides");
+  const auto b_strides = dims(info, 5, "bStrides");
+  if (a_strides.size() != out_dims.size() || b_strides.size() != out_dims.size())
+    fail(info.Env(), "strides must have one entry per output dim", "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t na = extent(out_dims, a_strides), nb = extent(out_dims, b_strides);
+  if (na < 0 || nb < 0) fail(info.Env(), "dims must be >= 1 and strides >= 0", "ANNEAL_DEVICE_ARGUMENT");
+  const int dtype = dtype_of(info[2]);
+  if (dtype < 0) fail(info.Env(), "a must be a Float32Array, Int32Array or Uint8Array", "ANNEAL_DEVICE_ARGUMENT");
+  // An input may hold more values than it reads (a broadcast row), never fewer.
+  const void *a = typed(info, 2, "a", dtype, na, true);
+  const void *b = typed(info, 4, "b", dtype, nb, true);
+  uint8_t *out = static_cast<uint8_t *>(typed(info, 6, "out", ANNEAL_BOOL, product(out_dims)));
+  check_status(info.Env(), anneal_device_compare(op, dtype, int(out_dims.size()), out_dims.data(),
+                                                 a, a_strides.data(), b, b_strides.data(), out));
+  return info.Env().Undefined();
+}
+
+/** cast(x, y): the types from the arrays' (Float32Array -> Int32Array | Uint8Array, Int32Array -> Uint8Array) */
+Napi::Value Cast(const Napi::CallbackInfo &info) {
+  const int from = dtype_of(info[0]), to = dtype_of(info[1]);
+  if (from < 0 || to < 0)
+    fail(info.Env(), "x and y must be Float32Arrays, Int32Arrays or Uint8Arrays", "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t n = int64_t(info[0].As<Napi::TypedArray>().ElementLength());
+  const void *x = typed(info, 0, "x", from, n);
+  void *y = typed(info, 1, "y", to, n);
+  check_status(info.Env(), anneal_device_cast(from, x, to, y, n));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("concat", Napi::Function::New(env, Concat));
@@ -359,6 +540,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("pad", Napi::Function::New(env, Pad));
+  exports.Set("gather", Napi::Function::New(env, Gather));
+  exports.Set("oneHot", Napi::Function::New(env, OneHot));
+  exports.Set("select", Napi::Function::New(env, Select));
+  exports.Set("fill", Napi::Function::New(env, Fill));
+  exports.Set("argReduce", Napi::Function::New(env, ArgReduce));
+  exports.Set("compare", Napi::Function::New(env, Compare));
+  exports.Set("cast", Napi::Function::New(env, Cast));
   exports.Set("depthwiseConv2d", Napi::Function::New(env, DepthwiseConv2d));
   exports.Set("depthwiseConv2dBackpropInput",
               Napi::Function::New(env, DepthwiseConv2dBackpropInput));

@@ -180,6 +180,77 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
 int anneal_device_concat(int count, const float *const *inputs, const int64_t *widths,
                          int64_t outer, float *out);
 
+/*
+ * Indexing kernels (tfjs's Pad, GatherV2, OneHot, Select, ArgMax/ArgMin, the comparisons, Cast
+ * and Fill), each as tfjs-backend-cpu computes it. The ones that only move values take 32-bit
+ * words: one call serves float32 and int32 tensors, and `value` is the word to write (the
+ * float's or the int's bits). Booleans are one byte, 0 or 1.
+ */
+enum anneal_dtype {
+  ANNEAL_FLOAT32 = 0,
+  ANNEAL_INT32 = 1,
+  ANNEAL_BOOL = 2,
+};
+
+/*
+ * out = x padded with `value`: x is [in_dims] (rank <= 6), out [before + in_dims + after] per
+ * dim.
+ */
+int anneal_device_pad(int rank, const int64_t *in_dims, const int64_t *before,
+                      const int64_t *after, const uint32_t *x, uint32_t value, uint32_t *out);
+
+/*
+ * GatherV2 with x viewed as [batch, outer, dim, slice] and indices as [batch, count]:
+ * out[b, o, i, s] = x[b, o, indices[b, i], s]. ANNEAL_DEVICE_INVALID, nothing written, when an
+ * index is outside [0, dim).
+ */
+int anneal_device_gather(const uint32_t *x, int64_t batch, int64_t outer, int64_t dim,
+                         int64_t slice, const int32_t *indices, int64_t count, uint32_t *out);
+
+/* out [n, depth]: `on` at [i, indices[i]] where that index is in [0, depth), `off` elsewhere. */
+int anneal_device_one_hot(const int32_t *indices, int64_t n, int64_t depth, uint32_t on,
+                          uint32_t off, uint32_t *out);
+
+/* out[i] = condition[i] == 1 ? t[i] : e[i]. */
+int anneal_device_select(const uint8_t *condition, const uint32_t *t, const uint32_t *e,
+                         uint32_t *out, int64_t n);
+
+/* out[i] = value. */
+int anneal_device_fill(uint32_t value, uint32_t *out, int64_t n);
+
+/*
+ * The index along the middle axis of x [outer, reduce, inner] (float32 or int32) of its
+ * largest (ANNEAL_ARG_MAX) or smallest value: the first one wins a tie, and a NaN never wins
+ * but where it comes first (tfjs's loop compares each value with the best so far). y: [outer,
+ * inner].
+ */
+enum anneal_arg_reduce {
+  ANNEAL_ARG_MAX = 0,
+  ANNEAL_ARG_MIN = 1,
+};
+int anneal_device_arg_reduce(int op, int dtype, const void *x, int32_t *y, int64_t outer,
+                             int64_t reduce, int64_t inner);
+
+/* out[i] = a[ia] op b[ib] (1 or 0), a and b of `dtype`, read by strides as anneal_device_binary. */
+enum anneal_compare {
+  ANNEAL_CMP_EQUAL = 0,
+  ANNEAL_CMP_NOT_EQUAL = 1,
+  ANNEAL_CMP_GREATER = 2,
+  ANNEAL_CMP_GREATER_EQUAL = 3,
+  ANNEAL_CMP_LESS = 4,
+  ANNEAL_CMP_LESS_EQUAL = 5,
+};
+int anneal_device_compare(int op, int dtype, int rank, const int64_t *out_dims, const void *a,
+                          const int64_t *a_strides, const void *b, const int64_t *b_strides,
+                          uint8_t *out);
+
+/*
+ * y = x cast as tfjs casts: to int32 as JavaScript's ToInt32 (toward 0, modulo 2^32; NaN and
+ * infinities 0), to bool x != 0 (NaN is true). Takes float32 -> int32, float32 -> bool and
+ * int32 -> bool (tfjs's other casts keep the values as they are).
+ */
+int anneal_device_cast(int from, const void *x, int to, void *y, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

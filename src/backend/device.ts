@@ -97,7 +97,54 @@ export interface HostDevice {
   ): void;
   /** The inputs, viewed as [outer, widths[i]], side by side in out: [outer, sum of widths]. */
   concat(inputs: Float32Array[], widths: number[], outer: number, out: Float32Array): void;
+  // Indexing kernels (anneal_device.h). Words: a float32 or int32 tensor's values, and a value
+  // as the 32-bit word of its bits (wordOf in kernels/indexing.ts).
+  pad(
+    inDims: readonly number[],
+    before: readonly number[],
+    after: readonly number[],
+    x: Words,
+    value: number,
+    out: Words,
+  ): void;
+  /** GatherV2 over x [batch, outer, dim, slice]; false where an index is outside [0, dim). */
+  gather(
+    x: Words,
+    batch: number,
+    outer: number,
+    dim: number,
+    slice: number,
+    indices: Int32Array,
+    out: Words,
+  ): boolean;
+  oneHot(indices: Int32Array, depth: number, on: number, off: number, out: Words): void;
+  select(condition: Uint8Array, t: Words, e: Words, out: Words): void;
+  fill(value: number, out: Words): void;
+  /** ArgMax (op 0) or ArgMin (1) over the middle axis of x [outer, reduce, inner]. */
+  argReduce(
+    op: number,
+    x: Words,
+    y: Int32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+  ): void;
+  /** A comparison (anneal_compare) of a and b (one type), read by strides, into 0 / 1 bytes. */
+  compare(
+    op: number,
+    outDims: readonly number[],
+    a: Words | Uint8Array,
+    aStrides: readonly number[],
+    b: Words | Uint8Array,
+    bStrides: readonly number[],
+    out: Uint8Array,
+  ): void;
+  /** tfjs's casts float32 -> int32 | bool and int32 -> bool, the types the arrays'. */
+  cast(x: Words, y: Int32Array | Uint8Array): void;
 }
+
+/** A float32 or int32 tensor's values: 32-bit words for the kernels that only move them. */
+export type Words = Float32Array | Int32Array;
 
 /** The pool2d shape, in anneal_device.h's `anneal_pool2d` field order (14 numbers). */
 export type Pool2dShape = readonly number[];

@@ -25,6 +25,18 @@ import {
   unaryConfigs,
 } from './kernels/elementwise.js';
 import { BACKEND_NAME, cpuFallback } from './kernels/fallback.js';
+import {
+  argReduceConfigs,
+  castConfig,
+  compareConfigs,
+  fillConfig,
+  gatherConfig,
+  oneHotConfig,
+  padConfig,
+  selectConfig,
+  sliceConfig,
+  stridedSliceConfig,
+} from './kernels/indexing.js';
 import { concatConfig, splitVConfig, tileConfig, transposeConfig } from './kernels/layout.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './kernels/matmul.js';
 import {
@@ -59,6 +71,16 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   softmaxConfig,
   batchNormConfig,
   reluGradConfig,
+  sliceConfig,
+  stridedSliceConfig,
+  padConfig,
+  gatherConfig,
+  oneHotConfig,
+  selectConfig,
+  fillConfig,
+  ...argReduceConfigs,
+  ...compareConfigs,
+  castConfig,
 ];
 
 let registered = false;

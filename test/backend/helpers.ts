@@ -32,7 +32,7 @@ export async function valuesOn(backend: string, f: () => tf.Tensor[]): Promise<n
 
 /**
  * Runs `f` on both backends: same dtypes and sizes, values within 1e-5 relative (NaN where
- * NaN), and nothing fell back but Identity, Reshape, Cast and the kernels in `allowed`.
+ * NaN), and nothing fell back but Identity, Reshape and the kernels in `allowed`.
  */
 export async function same(f: () => tf.Tensor[], allowed: string[] = []): Promise<void> {
   const cpu = await outputsOn('cpu', f);
@@ -40,7 +40,7 @@ export async function same(f: () => tf.Tensor[], allowed: string[] = []): Promis
   const anneal = await outputsOn('anneal-cpu', f);
   const fellBack = fallbackTally()
     .map(([name]) => name)
-    .filter((name) => !['Identity', 'Reshape', 'Cast', ...allowed].includes(name));
+    .filter((name) => !['Identity', 'Reshape', ...allowed].includes(name));
   assert.deepEqual(fellBack, [], 'kernels that fell back to tfjs-backend-cpu');
   assert.deepEqual(
     anneal.map((o) => o.dtype),

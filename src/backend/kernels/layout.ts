@@ -37,18 +37,19 @@ function merge(dims: readonly number[], strides: readonly number[]) {
 }
 
 /**
- * `size` values of `source`, read with `strides` over `dims`: the output, or null where the
- * gather needs more than MAX_RANK dims.
+ * The values of `source` read with `strides` over `dims`, into `out` (by default a pooled
+ * buffer of their size): the output, or null where the gather needs more than MAX_RANK dims.
  */
 export function gather(
   backend: AnnealCpuBackend,
   source: Float32Array,
   dims: readonly number[],
   strides: readonly number[],
+  out?: Float32Array,
 ): Float32Array | null {
   const m = merge(dims, strides);
   if (m.dims.length > MAX_RANK) return null;
-  const out = backend.allocFloats(tf.util.sizeFromShape([...dims]));
+  out ??= backend.allocFloats(tf.util.sizeFromShape([...dims]));
   if (out.length === 0) return out;
   const none = m.dims.map(() => 0);
   backend.device.binary(COPY, m.dims, source, m.strides, source, none, out);

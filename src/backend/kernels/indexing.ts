@@ -1,0 +1,284 @@
+/**
+ * Kernels that index, select, compare and convert (native/host/indexing.cpp, and slices as
+ * layout.ts's strided gather): Slice, StridedSlice, PadV2, GatherV2, OneHot, Select, ArgMax,
+ * ArgMin, the six comparisons, Cast and Fill. Each gives what tfjs-backend-cpu's kernel gives;
+ * the kernels that only move values take float32 and int32 tensors alike (as 32-bit words),
+ * the comparisons bool too; other dtypes, empty tensors and calls tfjs rejects fall back (where
+ * tfjs then throws its own error).
+ *
+ * Not native: Range. tfjs builds each value from the previous one as stored (values[i] =
+ * values[i - 1] + step, rounded to float32 or truncated to int32 each time), so no parallel
+ * loop gives its values, and a serial one is what tfjs already runs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Words } from '../device.js';
+import type { AnnealCpuBackend } from '../host-backend.js';
+import { broadcastStrides } from './elementwise.js';
+import { nativeOr } from './fallback.js';
+import { gather, stridesOf } from './layout.js';
+
+const MAX_RANK = 6;
+
+/** anneal_device.h's anneal_compare numbers. */
+const COMPARE: Record<string, number> = {
+  [tf.Equal]: 0,
+  [tf.NotEqual]: 1,
+  [tf.Greater]: 2,
+  [tf.GreaterEqual]: 3,
+  [tf.Less]: 4,
+  [tf.LessEqual]: 5,
+};
+
+/** anneal_device.h's anneal_arg_reduce numbers. */
+const ARG_REDUCE: Record<string, number> = { [tf.ArgMax]: 0, [tf.ArgMin]: 1 };
+
+const size = (t: tf.TensorInfo | readonly number[]) =>
+  tf.util.sizeFromShape([...('shape' in t ? t.shape : t)]);
+
+/**
+ * A tensor's values as the typed array of its dtype (bool: Uint8Array), or null for another
+ * dtype. tfjs may keep an int32 or bool tensor's values in another array (a Cast that kept
+ * them as they were): those are converted into a copy, never in place, since the data id may
+ * be shared with a tensor of another dtype.
+ */
+function typed(backend: AnnealCpuBackend, t: tf.TensorInfo): Words | Uint8Array | null {
+  if (t.dtype === 'float32') return backend.floats(t);
+  const values = backend.data.get(t.dataId).values as ArrayLike<number>;
+  if (t.dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values);
+  if (t.dtype === 'bool') return values instanceof Uint8Array ? values : Uint8Array.from(values);
+  return null;
+}
+
+/** A float32 or int32 tensor's values as 32-bit words, or null for another dtype. */
+function words(backend: AnnealCpuBackend, t: tf.TensorInfo): Words | null {
+  return t.dtype === 'float32' || t.dtype === 'int32' ? (typed(backend, t) as Words) : null;
+}
+
+/** An output of n values of `dtype`: float32 from the pool, others fresh (as tfjs makes them). */
+function output(backend: AnnealCpuBackend, dtype: 'float32' | 'int32', n: number): Words {
+  return dtype === 'float32' ? backend.allocFloats(n) : new Int32Array(n);
+}
+
+const bits = new Uint32Array(1);
+
+/** The 32-bit word that holds `value` in an array of `dtype` (int32: JavaScript's ToInt32). */
+export function wordOf(value: number, dtype: 'float32' | 'int32'): number {
+  (dtype === 'int32' ? new Int32Array(bits.buffer) : new Float32Array(bits.buffer))[0] = value;
+  return bits[0];
+}
+
+/** The same words seen as a Float32Array, for layout.ts's gather (a copy moves bits as they are). */
+const asFloats = (w: Words) =>
+  w instanceof Float32Array ? w : new Float32Array(w.buffer, w.byteOffset, w.length);
+
+/** tfjs's Reshape and Identity: the same data under another shape or dtype, no copy. */
+function alias(
+  backend: AnnealCpuBackend,
+  x: tf.TensorInfo,
+  shape: number[],
+  dtype: tf.DataType,
+): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype };
+}
+
+/** x's values from `offset`, read with `strides` over `dims`, as a tensor of `shape`. */
+function stridedCopy(
+  backend: AnnealCpuBackend,
+  x: tf.TensorInfo,
+  offset: number,
+  dims: number[],
+  strides: number[],
+  shape: number[],
+): tf.TensorInfo | null {
+  const source = words(backend, x);
+  if (!source || size(dims) === 0) return null;
+  const out = output(backend, x.dtype as 'float32' | 'int32', size(dims));
+  const done = gather(backend, asFloats(source).subarray(offset), dims, strides, asFloats(out));
+  return done && backend.makeTensorInfo(shape, x.dtype, out);
+}
+
+export const sliceConfig = nativeOr(tf.Slice, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { begin, size: sizes } = attrs as unknown as tf.SliceAttrs;
+  if (x.shape.length === 0) return null;
+  const [b, s] = tf.slice_util.parseSliceParams(x, begin, sizes);
+  tf.slice_util.assertParamsValid(x, b, s);
+  const strides = stridesOf(x.shape);
+  const offset = b.reduce((sum, at, k) => sum + at * strides[k], 0);
+  return stridedCopy(backend, x, offset, s, strides, s);
+});
+
+export const stridedSliceConfig = nativeOr(tf.StridedSlice, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const a = attrs as unknown as tf.StridedSliceAttrs;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
+  const info = tf.slice_util.sliceInfo(
+    x.shape,
+    a.begin,
+    a.end,
+    a.strides,
+    a.beginMask,
+    a.endMask,
+    a.ellipsisMask,
+    a.newAxisMask,
+    a.shrinkAxisMask,
+  );
+  if (info.isIdentity) return alias(backend, x, info.finalShape, x.dtype);
+  const xStrides = stridesOf(x.shape);
+  const offset = info.begin.reduce((sum, at, k) => sum + at * xStrides[k], 0);
+  if (info.sliceDim0 || info.isSimpleSlice) {
+    // A slice with strides 1, as tfjs's kernel takes it.
+    const dims = tf.slice_util.computeOutShape(info.begin, info.end, info.strides);
+    if (dims.some((d) => d <= 0)) return null;
+    return stridedCopy(backend, x, offset, dims, xStrides, info.finalShape);
+  }
+  // out[i...] = x[begin + i * strides...] over finalShapeSparse, as tfjs's loop, where that has
+  // x's rank (with shrunk axes it has fewer, which tfjs's loop reads as it does).
+  const dims = info.finalShapeSparse;
+  if (dims.length !== x.shape.length) return null;
+  const strides = dims.map((d, k) => (d === 1 ? 0 : info.strides[k] * xStrides[k]));
+  // Backwards strides: the device's gather reads forwards only.
+  if (strides.some((s) => s < 0)) return null;
+  return stridedCopy(backend, x, offset, dims, strides, info.finalShape);
+});
+
+export const padConfig = nativeOr(tf.PadV2, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { paddings, constantValue } = attrs as unknown as tf.PadV2Attrs;
+  const source = words(backend, x);
+  if (!source || x.shape.length === 0 || size(x) === 0) return null;
+  // Each dim with no padding is merged into the dim outside it: longer rows to copy.
+  const dims: number[] = [];
+  const before: number[] = [];
+  const after: number[] = [];
+  for (let k = x.shape.length - 1; k >= 0; k--) {
+    const [b, e] = paddings[k];
+    if (dims.length > 0 && before[0] === 0 && after[0] === 0) {
+      const inner = dims[0];
+      dims[0] *= x.shape[k];
+      before[0] = b * inner;
+      after[0] = e * inner;
+    } else {
+      dims.unshift(x.shape[k]);
+      before.unshift(b);
+      after.unshift(e);
+    }
+  }
+  if (dims.length > MAX_RANK) return null;
+  const shape = x.shape.map((d, k) => paddings[k][0] + d + paddings[k][1]);
+  const dtype = x.dtype as 'float32' | 'int32';
+  const out = output(backend, dtype, size(shape));
+  backend.device.pad(dims, before, after, source, wordOf(constantValue, dtype), out);
+  return backend.makeTensorInfo(shape, dtype, out);
+});
+
+export const gatherConfig = nativeOr(tf.GatherV2, ({ inputs, attrs, backend }) => {
+  const { x, indices } = inputs as unknown as Record<'x' | 'indices', tf.TensorInfo>;
+  const { axis, batchDims } = attrs as unknown as tf.GatherV2Attrs;
+  const source = words(backend, x);
+  if (!source || indices.dtype !== 'int32' || size(x) === 0 || size(indices) === 0) return null;
+  const a = tf.util.parseAxisParam(axis, x.shape)[0];
+  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, a, batchDims ?? 0);
+  const dtype = x.dtype as 'float32' | 'int32';
+  const out = output(backend, dtype, size(info.outputShape));
+  const { batchSize, outerSize, dimSize, sliceSize } = info;
+  const index = typed(backend, indices) as Int32Array;
+  // An index out of range: tfjs's kernel throws its error.
+  if (!backend.device.gather(source, batchSize, outerSize, dimSize, sliceSize, index, out)) {
+    return null;
+  }
+  return backend.makeTensorInfo(info.outputShape, dtype, out);
+});
+
+export const oneHotConfig = nativeOr(tf.OneHot, ({ inputs, attrs, backend }) => {
+  const { indices } = inputs as unknown as Record<'indices', tf.TensorInfo>;
+  const { dtype, depth, onValue, offValue } = attrs as unknown as tf.OneHotAttrs;
+  if (indices.dtype !== 'int32' || size(indices) * depth === 0) return null;
+  if (dtype !== 'float32' && dtype !== 'int32') return null;
+  // tfjs writes float32 values whatever the dtype; an int32 one's reads truncate them (0.5 is
+  // read as 0), which is what the int32 words here hold.
+  const out = output(backend, dtype, size(indices) * depth);
+  const [on, off] = [wordOf(onValue, dtype), wordOf(offValue, dtype)];
+  backend.device.oneHot(typed(backend, indices) as Int32Array, depth, on, off, out);
+  return backend.makeTensorInfo([...indices.shape, depth], dtype, out);
+});
+
+export const selectConfig = nativeOr(tf.Select, ({ inputs, backend }) => {
+  const { condition, t, e } = inputs as unknown as Record<'condition' | 't' | 'e', tf.TensorInfo>;
+  // tf.where broadcasts all three to one shape; other shapes (a kernel called directly) and
+  // mixed dtypes fall back.
+  const tw = words(backend, t);
+  const ew = words(backend, e);
+  if (!tw || !ew || condition.dtype !== 'bool' || t.dtype !== e.dtype || size(t) === 0) {
+    return null;
+  }
+  if (![condition, e].every((u) => tf.util.arraysEqual(u.shape, t.shape))) return null;
+  const out = output(backend, t.dtype as 'float32' | 'int32', size(t));
+  backend.device.select(typed(backend, condition) as Uint8Array, tw, ew, out);
+  return backend.makeTensorInfo(t.shape, t.dtype, out);
+});
+
+export const fillConfig = nativeOr(tf.Fill, ({ attrs, backend }) => {
+  const { shape, value, dtype } = attrs as unknown as tf.FillAttrs;
+  const type = dtype ?? tf.util.inferDtype(value);
+  if ((type !== 'float32' && type !== 'int32') || typeof value !== 'number') return null;
+  if (size(shape) === 0) return null;
+  const out = output(backend, type, size(shape));
+  backend.device.fill(wordOf(value, type), out);
+  return backend.makeTensorInfo(shape, type, out);
+});
+
+export const argReduceConfigs: tf.KernelConfig[] = Object.entries(ARG_REDUCE).map(([name, op]) =>
+  nativeOr(name, ({ inputs, attrs, backend }) => {
+    const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+    const { axis } = attrs as unknown as tf.ArgMaxAttrs;
+    const source = words(backend, x);
+    if (!source || x.shape.length === 0) return null;
+    // tfjs's kernels reduce the first axis given (the op gives one).
+    const a = tf.util.parseAxisParam(axis, x.shape)[0];
+    const [outer, reduce, inner] = [
+      size(x.shape.slice(0, a)),
+      x.shape[a],
+      size(x.shape.slice(a + 1)),
+    ];
+    if (outer * reduce * inner === 0) return null;
+    const y = new Int32Array(outer * inner);
+    backend.device.argReduce(op, source, y, outer, reduce, inner);
+    return backend.makeTensorInfo(
+      x.shape.filter((_, k) => k !== a),
+      'int32',
+      y,
+    );
+  }),
+);
+
+export const compareConfigs: tf.KernelConfig[] = Object.entries(COMPARE).map(([name, op]) =>
+  nativeOr(name, ({ inputs, backend }) => {
+    const { a, b } = inputs as unknown as Record<'a' | 'b', tf.TensorInfo>;
+    if (a.dtype !== b.dtype || size(a) === 0 || size(b) === 0) return null;
+    const av = typed(backend, a);
+    const bv = typed(backend, b);
+    if (!av || !bv) return null;
+    const { dims, a: sa, b: sb } = broadcastStrides(a.shape, b.shape);
+    if (dims.length > MAX_RANK) return null;
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const out = new Uint8Array(size(shape));
+    backend.device.compare(op, dims, av, sa, bv, sb, out);
+    return backend.makeTensorInfo(shape, 'bool', out);
+  }),
+);
+
+export const castConfig = nativeOr(tf.Cast, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { dtype } = attrs as unknown as tf.CastAttrs;
+  if (x.dtype === 'complex64' || dtype === 'complex64' || x.dtype === 'string') return null;
+  // A cast that loses nothing keeps the values as they are, as tfjs's does.
+  if (!tf.util.hasEncodingLoss(x.dtype, dtype)) return alias(backend, x, x.shape, dtype);
+  const source = words(backend, x);
+  if (!source || (dtype !== 'int32' && dtype !== 'bool')) return null;
+  const n = size(x);
+  const out = dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+  if (n > 0) backend.device.cast(source, out);
+  return backend.makeTensorInfo(x.shape, dtype, out);
+});
