@@ -1,26 +1,23 @@
 /** `anneal data info`: what a dataset holds and where it was read from. */
 import { datasetInfo, type Split } from '../data/index.js';
+import { parseRecipe, recipeDataOptions } from '../runs/recipe.js';
+import { flagFields, flagForPath, type RecipeFlagValues } from './recipe-flags.js';
 
-export async function dataInfoCommand(opts: {
-  data: string;
-  dataDir?: string;
-  split: Split;
-  imageSize?: number | [number, number];
-  grayscale?: boolean;
-  valFraction?: number;
-  cacheDir?: string;
-  labelColumn?: string;
-  json: boolean;
-}): Promise<void> {
-  const { imageSize } = opts;
-  const info = await datasetInfo(opts.data, {
-    dataDir: opts.dataDir,
+export async function dataInfoCommand(
+  opts: RecipeFlagValues & { split: Split; json: boolean },
+): Promise<void> {
+  // The data flags are checked as a recipe's data section, so they fail as they do for train.
+  let doc: Record<string, unknown> = {};
+  for (const [path, value] of flagFields(opts)) {
+    if (path[0] === 'data') doc = { ...doc, [path[1]]: value };
+  }
+  const recipe = parseRecipe(
+    { data: doc },
+    { source: 'options', label: (path) => flagForPath(path, opts) ?? path },
+  );
+  const info = await datasetInfo(recipe.data.name, {
+    ...recipeDataOptions(recipe),
     split: opts.split,
-    imageSize: typeof imageSize === 'number' ? [imageSize, imageSize] : imageSize,
-    grayscale: opts.grayscale,
-    valFraction: opts.valFraction,
-    cacheDir: opts.cacheDir,
-    labelColumn: opts.labelColumn,
   });
   if (opts.json) {
     console.log(JSON.stringify(info, null, 2));

@@ -132,8 +132,9 @@ export function addSearchCommand(program: Command): Command {
 }
 
 export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
-  // --seed of this command seeds the search; the recipe's own seed comes from --recipe.
-  const { seed, ...flags } = opts as SearchCommandOptions & { seed: number };
+  // --seed of this command seeds the search; the recipe's own seed comes from --recipe. Its
+  // --val-fraction scores the trials: the dataset's own split fraction is the recipe's.
+  const { seed, valFraction: _scoring, ...flags } = opts as SearchCommandOptions & { seed: number };
   const base = recipeFromOptions(flags);
   checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
   const space = readSpaceFile(opts.space, base);

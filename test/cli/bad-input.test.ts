@@ -31,7 +31,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Command } from 'commander';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -39,8 +39,12 @@ import { buildProgram } from '../../src/cli/program.js';
 import { tfjsArtifacts, writeTfjsModel } from '../io/helpers.js';
 import { anneal, assertUserError, root } from './helpers.js';
 import { runCli, type InProcessResult } from './in-process.js';
+import { greyPng, rgbPng } from '../data/own-data.js';
 
 process.env.ANNEAL_KERNELS = 'js';
+// Decoded images are cached here, not in the user's cache folder (no case may write one).
+const cacheHome = mkdtempSync(join(tmpdir(), 'anneal-bad-input-cache-'));
+process.env.XDG_CACHE_HOME = cacheHome;
 
 // ---------------------------------------------------------------------------------------------
 // The table
@@ -111,7 +115,9 @@ type Kind =
   | 'unknown option'
   | 'unknown command'
   /** Accepted by the parser, but a plan past the limits (src/cli/plan.ts): refused up front. */
-  | 'runaway';
+  | 'runaway'
+  /** A user's own data (image-folder, csv) that cannot be read as one: fixtures made in before(). */
+  | 'bad data';
 
 interface Case {
   kind: Kind;
@@ -224,6 +230,26 @@ const USER_MODEL_CASES: Case[] = [
   { kind: 'conflict', args: ['--model', '$FIX/user-model/model.json', '--methods', 'blurpool'] },
 ];
 
+/**
+ * Data of the user's own that anneal must refuse in one line (issue 19): the image-folder and
+ * csv fixtures are written in before().
+ */
+const OWN_DATA_CASES: Case[] = [
+  ['image-folder', '$FIX/if-empty-class'],
+  ['image-folder', '$FIX/if-corrupt'],
+  ['image-folder', '$FIX/if-unreadable'],
+  ['image-folder', '$FIX/if-mixed'],
+  ['image-folder', '$FIX/if-one-class'],
+  ['csv', '$FIX/csv-short-row.csv'],
+  ['csv', '$FIX/csv-word.csv'],
+  ['csv', '$FIX/csv-no-label.csv'],
+  ['csv', '$FIX/csv-one-class.csv'],
+].map(([data, dir]) => ({
+  kind: 'bad data' as const,
+  drop: ['--data'],
+  args: ['--data-dir', dir, '--data', data],
+}));
+
 /** The recipe flags (src/cli/recipe-flags.ts) of train, lr-find, search and curve (prune: --threads). */
 const RECIPE_ROWS: Record<string, Row> = {
   '--recipe': { cases: recipeFile() },
@@ -245,6 +271,58 @@ const RECIPE_ROWS: Record<string, Row> = {
         kind: 'missing file',
         drop: ['--data'],
         args: ['--data-dir', '$FIX/empty-dir', '--data', 'fashion-mnist'],
+      },
+      ...OWN_DATA_CASES,
+    ],
+  },
+  '--image-size': {
+    cases: [
+      ZERO('--image-size'),
+      NEG('--image-size'),
+      TYPE('--image-size', 'big'),
+      SYNTAX('--image-size', '28x'),
+      SYNTAX('--image-size', '2x3x4'),
+      // Synthetic data (the base) are not resized.
+      { kind: 'conflict', args: ['--image-size', '28'] },
+    ],
+  },
+  '--grayscale': { flag: 'a boolean flag: it takes no value' },
+  '--val-fraction': {
+    cases: [
+      ZERO('--val-fraction'),
+      NEG('--val-fraction', '-0.1'),
+      RANGE('--val-fraction', '1'),
+      NAN('--val-fraction'),
+      HUGE('--val-fraction', '5'),
+      TYPE('--val-fraction'),
+      { kind: 'conflict', args: ['--val-fraction', '0.2'] },
+    ],
+  },
+  '--cache-dir': {
+    cases: [
+      { kind: 'conflict', args: ['--cache-dir', '$FIX/empty-dir'] },
+      {
+        ...FILE_FOR_DIR('--cache-dir'),
+        drop: ['--data'],
+        args: [
+          ...['--cache-dir', '$FIX/not-anneal.txt'],
+          ...['--data', 'image-folder', '--data-dir', '$FIX/if-good'],
+        ],
+      },
+    ],
+  },
+  '--label-column': {
+    cases: [
+      { kind: 'conflict', args: ['--label-column', 'label'] },
+      {
+        kind: 'unknown name',
+        drop: ['--data'],
+        args: ['--label-column', 'species', '--data', 'csv', '--data-dir', '$FIX/csv-good.csv'],
+      },
+      {
+        kind: 'empty',
+        drop: ['--data'],
+        args: ['--label-column', '', '--data', 'csv', '--data-dir', '$FIX/csv-good.csv'],
       },
     ],
   },
@@ -339,6 +417,11 @@ const TABLE: Record<string, CommandTable> = {
         '--recipe',
         '--data',
         '--data-dir',
+        '--image-size',
+        '--grayscale',
+        '--cache-dir',
+        '--label-column',
+        '--val-fraction',
         '--model',
         '--epochs',
         '--duration',
@@ -398,6 +481,11 @@ const TABLE: Record<string, CommandTable> = {
         '--recipe',
         '--data',
         '--data-dir',
+        '--image-size',
+        '--grayscale',
+        '--cache-dir',
+        '--label-column',
+        '--val-fraction',
         '--limit',
         '--model',
         '--optimizer',
@@ -553,6 +641,10 @@ const TABLE: Record<string, CommandTable> = {
         '--recipe',
         '--data',
         '--data-dir',
+        '--image-size',
+        '--grayscale',
+        '--cache-dir',
+        '--label-column',
         '--limit',
         '--model',
         '--optimizer',
@@ -638,6 +730,11 @@ const TABLE: Record<string, CommandTable> = {
         '--recipe',
         '--data',
         '--data-dir',
+        '--image-size',
+        '--grayscale',
+        '--cache-dir',
+        '--label-column',
+        '--val-fraction',
         '--limit',
         '--test-limit',
         '--model',
@@ -799,7 +896,15 @@ const TABLE: Record<string, CommandTable> = {
     base: [['--data', 'synthetic']],
     rows: {
       '--data': { cases: choice('--data', 'imagenet') },
-      '--data-dir': RECIPE_ROWS['--data-dir'],
+      ...recipeRows(
+        '--data-dir',
+        '--image-size',
+        '--grayscale',
+        '--val-fraction',
+        '--cache-dir',
+        '--label-column',
+      ),
+      '--split': { cases: choice('--split', 'validation') },
       '--json': { flag: NO_VALUE },
     },
   },
@@ -1017,6 +1122,7 @@ before(async () => {
   for (const [name, text] of Object.entries(FIXTURE_FILES))
     writeFileSync(join(fixtures, name), text);
   mkdirSync(join(fixtures, 'empty-dir'));
+  await writeOwnDataFixtures(fixtures);
   const train = ['train', '--no-progress', '--kernels', 'js'];
   const tiny = ['--data', 'synthetic', '--model', 'mlp', '--limit', '64', '--test-limit', '32'];
   const run = await runCli([...train, ...tiny, '--epochs', '1', '--out', join(fixtures, 'run')]);
@@ -1044,9 +1150,41 @@ before(async () => {
   }
 });
 
+/** The image-folder and csv fixtures of OWN_DATA_CASES, and a good one of each. */
+async function writeOwnDataFixtures(dir: string): Promise<void> {
+  const grey = await greyPng(new Uint8Array(16).fill(90), 4, 4);
+  const files: Record<string, Buffer | string> = {
+    'if-good/a/0.png': grey,
+    'if-good/a/1.png': grey,
+    'if-good/b/0.png': grey,
+    'if-good/b/1.png': grey,
+    'if-empty-class/a/0.png': grey,
+    'if-corrupt/a/0.png': grey,
+    'if-corrupt/b/0.png': grey.subarray(0, 30),
+    'if-unreadable/a/0.png': grey,
+    'if-mixed/a/0.png': grey,
+    'if-mixed/b/0.png': await rgbPng(4, 4, [10, 20, 30]),
+    'if-one-class/a/0.png': grey,
+    'if-one-class/a/1.png': grey,
+    'csv-good.csv': 'a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n',
+    'csv-short-row.csv': 'a,b,label\n1,2,x\n3,y\n',
+    'csv-word.csv': 'a,b,label\n1,2,x\n3,four,y\n',
+    'csv-no-label.csv': 'a,b,class\n1,2,x\n3,4,y\n',
+    'csv-one-class.csv': 'a,b,label\n1,2,x\n3,4,x\n',
+  };
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  mkdirSync(join(dir, 'if-empty-class', 'b'));
+  // A folder with an image's name cannot be read, even by root (chmod would not stop root).
+  mkdirSync(join(dir, 'if-unreadable', 'b', '0.png'), { recursive: true });
+}
+
 after(() => {
   rmSync(fixtures, { recursive: true, force: true });
   rmSync(cases, { recursive: true, force: true });
+  rmSync(cacheHome, { recursive: true, force: true });
 });
 
 test('every option and argument of every command has a row', () => {
