@@ -82,14 +82,16 @@ export class AnnealCpuBackend extends MathBackendCPU {
   /**
    * The values of a float32 tensor, in place. tfjs may hold a float32 tensor's values in another
    * typed array (one made from a Float64Array or an Int32Array); that one is converted once,
-   * and kept converted.
+   * and kept converted, unless the data is another dtype's.
    */
   floats(t: tf.TensorInfo): Float32Array {
     const data = this.data.get(t.dataId);
-    if (!(data.values instanceof Float32Array)) {
-      data.values = Float32Array.from(data.values as ArrayLike<number>);
-    }
-    return data.values;
+    if (data.values instanceof Float32Array) return data.values;
+    const converted = Float32Array.from(data.values as ArrayLike<number>);
+    // Kept only for float32 data: a float32 tensor cast from int32 shares the int32 tensor's
+    // data, which must stay int32 (values above 2^24 would lose their low bits).
+    if (data.dtype === 'float32') data.values = converted;
+    return converted;
   }
 }
 

@@ -269,3 +269,17 @@ test('reused buffers are never seen after their tensor is gone', { skip }, async
   assert.deepEqual([...slice.dataSync()], [0, 2, 0, 4]);
   tf.dispose([x, b, slice]);
 });
+
+test('a float32 tensor cast from int32 leaves the int32 data as it was', { skip }, async () => {
+  await tf.setBackend('anneal-cpu');
+  // 2^24 + 1 has no float32; the cast shares the int32 tensor's data in tfjs.
+  const big = tf.tensor1d([2 ** 24 + 1, -7], 'int32');
+  const asFloat = tf.cast(big, 'float32');
+  const doubled = tf.add(asFloat, asFloat); // a native kernel reads the shared data as floats
+  // As floats, 2^24 + 1 is 2^24.
+  assert.deepEqual([...doubled.dataSync()], [2 * Math.fround(2 ** 24 + 1), -14]);
+  const ints = big.dataSync();
+  assert.ok(ints instanceof Int32Array, `int32 data read back as ${ints.constructor.name}`);
+  assert.deepEqual([...ints], [2 ** 24 + 1, -7]);
+  tf.dispose([big, asFloat, doubled]);
+});
