@@ -3,6 +3,7 @@
  * run (src/tradeoff), optionally checked against separate runs per budget, over several seeds;
  * writes curve.json, points.csv and report.html to the output directory and prints the tables.
  */
+import { formatPercent, formatPoints, formatSeconds } from '../report/format.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { describeEngine, type EngineState } from '../engine/index.js';
@@ -249,7 +250,7 @@ function describePoint(p: CurvePoint): string {
   const kind = p.run === 'multi' ? 'separate run' : 'cycle';
   return (
     `  ${p.recipe} seed ${p.seed} ${kind} ${p.cycle}: ${p.epochs.toFixed(2)} ep, ` +
-    `${p.trainSeconds.toFixed(1)} s, test accuracy ${p.accuracy.toFixed(4)}`
+    `${formatSeconds(p.trainSeconds)} s, test accuracy ${formatPercent(p.accuracy)}`
   );
 }
 
@@ -257,12 +258,12 @@ function printSummary(result: CurveResult): void {
   const { rows, singleVsMulti, cost, vsBaseline } = result.summary;
   const seeds = result.settings.seeds.length;
   const spread = (mean: number, sd: number) =>
-    seeds > 1 ? `${mean.toFixed(4)} ± ${sd.toFixed(4)}` : mean.toFixed(4);
-  console.log('\nrecipe                         cycle   epochs   train s   accuracy');
+    seeds > 1 ? `${formatPercent(mean)} ± ${formatPoints(sd, false)} points` : formatPercent(mean);
+  console.log('\nrecipe                         cycle   epochs   train time (s)   accuracy');
   for (const r of rows.filter((row) => row.run === 'single')) {
     console.log(
       `${r.recipe.padEnd(30)} ${String(r.cycle).padStart(5)} ${r.epochs.toFixed(2).padStart(8)} ` +
-        `${r.trainSecondsMean.toFixed(1).padStart(9)}   ${spread(r.accuracyMean, r.accuracySd)}` +
+        `${formatSeconds(r.trainSecondsMean).padStart(16)}   ${spread(r.accuracyMean, r.accuracySd)}` +
         (r.frontier ? '  (frontier)' : r.diverged ? '  (diverged)' : ''),
     );
   }
@@ -278,16 +279,16 @@ function printSummary(result: CurveResult): void {
     console.log('\nsingle run vs. separate runs (accuracy)');
     for (const r of singleVsMulti) {
       console.log(
-        `  ${r.recipe} budget ${r.cycle}: ${r.single.toFixed(4)} vs ${r.multi.toFixed(4)} ` +
-          `(difference ${r.difference >= 0 ? '+' : ''}${r.difference.toFixed(4)}` +
+        `  ${r.recipe} budget ${r.cycle}: ${formatPercent(r.single)} vs ${formatPercent(r.multi)} ` +
+          `(difference ${formatPoints(r.difference)} points` +
           (seeds > 1 ? `, ${r.withinTwoSd ? 'within' : 'outside'} 2 sd` : '') +
           ')',
       );
     }
     for (const c of cost) {
       console.log(
-        `  ${c.recipe} cost: single run ${c.singleSeconds.toFixed(1)} s, separate runs ` +
-          `${c.multiSeconds.toFixed(1)} s (${c.ratio.toFixed(2)}x; ${c.singleSteps} vs ${c.multiSteps} steps)`,
+        `  ${c.recipe} cost: single run ${formatSeconds(c.singleSeconds)} s, separate runs ` +
+          `${formatSeconds(c.multiSeconds)} s (${c.ratio.toFixed(2)}x; ${c.singleSteps} vs ${c.multiSteps} steps)`,
       );
     }
   }

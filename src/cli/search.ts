@@ -4,6 +4,7 @@
  * one line per finished job otherwise), ends with the final table and the best configuration,
  * and writes <out>/search.json and one directory per trial.
  */
+import { formatPercent } from '../report/format.js';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT_CODES, RunFailure } from '../errors.js';
@@ -165,7 +166,7 @@ export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
   );
   if (result.best) {
     console.log(
-      `best: trial ${result.best.trial}, validation accuracy ${result.best.score.toFixed(4)} at ` +
+      `best: trial ${result.best.trial}, validation accuracy ${formatPercent(result.best.score)} at ` +
         `${fmt(result.best.resource)}${result.unit}: ${formatConfig(result.best.config)}`,
     );
   } else {
@@ -202,9 +203,9 @@ async function writeReport(result: SearchResult, out: string): Promise<string> {
         trials: result.trials.length,
         failed: result.trials.filter((t) => t.status === 'failed').length,
         [`trained (${unit})`]: Number(fmt(result.totalResource)),
-        seconds: Number(result.seconds.toFixed(1)),
+        'time (s)': result.seconds,
         'best trial': result.best?.trial ?? null,
-        'best val accuracy': result.best ? Number(result.best.score.toFixed(4)) : null,
+        'best validation accuracy': result.best?.score ?? null,
       },
     ],
     sections: [
@@ -218,7 +219,7 @@ async function writeReport(result: SearchResult, out: string): Promise<string> {
             bracket: t.bracket,
             status: t.status,
             [unit]: last ? Number(fmt(last.resource)) : null,
-            'val accuracy': last ? Number(last.score.toFixed(4)) : null,
+            'validation accuracy': last?.score ?? null,
             ...Object.fromEntries(Object.entries(t.config).map(([k, v]) => [k, formatValue(v)])),
             error: t.error ?? null,
           };
@@ -252,7 +253,15 @@ function lastResult(t: TrialRecord) {
 /** The trials as a text table: running first, then by resource reached and score. */
 export function renderTable(result: SearchResult, maxRows: number): string {
   const paths = Object.keys(result.space).sort();
-  const header = ['trial', 'bracket', 'status', 'rung', result.unit, 'val acc', ...paths];
+  const header = [
+    'trial',
+    'bracket',
+    'status',
+    'rung',
+    result.unit,
+    'validation accuracy',
+    ...paths,
+  ];
   const order = [...result.trials].sort((a, b) => {
     const ra = a.status === 'running' ? 1 : 0;
     const rb = b.status === 'running' ? 1 : 0;
@@ -273,7 +282,7 @@ export function renderTable(result: SearchResult, maxRows: number): string {
       t.status,
       last ? String(last.rung) : '-',
       last ? fmt(last.resource) : '-',
-      last ? last.score.toFixed(4) : '-',
+      last ? formatPercent(last.score) : '-',
       ...paths.map((p) => formatValue(t.config[p])),
     ];
   });
@@ -300,7 +309,7 @@ class LiveTable {
       } else {
         const t = snapshot.trials.find((x) => x.trial === job.trial)!;
         console.log(
-          `${where}: val accuracy ${lastResult(t).score.toFixed(4)} [${formatConfig(t.config)}] ${t.status}`,
+          `${where}: validation accuracy ${formatPercent(lastResult(t).score)} [${formatConfig(t.config)}] ${t.status}`,
         );
       }
       return;

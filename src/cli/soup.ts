@@ -4,6 +4,7 @@
  * soup's and the greedy soup's (with its members); `--out soup.ck` writes the greedy soup's
  * weights as a checkpoint. The model and data are rebuilt from the first run's recipe.
  */
+import { formatPercent } from '../report/format.js';
 import { Option, type Command } from 'commander';
 import { withWeights } from '../averaging/evaluate.js';
 import { evaluateSync } from '../train/evaluate.js';
@@ -164,11 +165,11 @@ export async function soupCommand(opts: SoupOptions): Promise<void> {
       return;
     }
     const rows = [
-      ...sets.map((s, i) => [s.source, greedy.scores[i].toFixed(4)]),
-      [`uniform soup (${sets.length} models)`, uniformAccuracy.toFixed(4)],
+      ...sets.map((s, i) => [s.source, formatPercent(greedy.scores[i])]),
+      [`uniform soup (${sets.length} models)`, formatPercent(uniformAccuracy)],
       [
         `greedy soup (${greedy.members.length}: ${greedy.members.map((i) => i + 1).join(', ')})`,
-        greedy.score.toFixed(4),
+        formatPercent(greedy.score),
       ],
     ];
     console.log(`held-out: ${opts.heldOut} (${heldOut.length} samples)`);

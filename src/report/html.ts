@@ -5,6 +5,7 @@
  * styles from the network, so the file opens offline and can be mailed or archived.
  */
 import { writeFileAtomic } from '../train/atomic.js';
+import { formatColumnValue } from './format.js';
 
 /** A table: one record per row; columns are the union of the keys, in first-seen order. */
 export type TableRow = Record<string, string | number | boolean | null | undefined>;
@@ -46,14 +47,10 @@ export function scriptJson(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-function cell(value: TableRow[string]): string {
+/** A cell as text: numbers as the column's heading says (src/report/format.ts). */
+function cell(column: string, value: TableRow[string]): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'number') {
-    if (Number.isInteger(value)) return String(value);
-    return Math.abs(value) >= 1000 || Math.abs(value) < 1e-3
-      ? value.toPrecision(4)
-      : value.toFixed(4);
-  }
+  if (typeof value === 'number') return escapeHtml(formatColumnValue(column, value));
   return escapeHtml(String(value));
 }
 
@@ -65,7 +62,7 @@ export function renderTable(rows: readonly TableRow[], className = 'table'): str
   const body = rows
     .map((row) => {
       const cells = columns.map(
-        (c) => `<td class="${typeof row[c] === 'number' ? 'num' : ''}">${cell(row[c])}</td>`,
+        (c) => `<td class="${typeof row[c] === 'number' ? 'num' : ''}">${cell(c, row[c])}</td>`,
       );
       return `<tr>${cells.join('')}</tr>`;
     })

@@ -171,8 +171,8 @@ export function summaryRow(run: RunData): TableRow {
       num(summary?.test?.accuracy) ??
       num(summary?.metrics?.['eval/accuracy']) ??
       num(lastEval?.['eval/accuracy']),
-    'time (s)': seconds,
-    'samples/s':
+    'train time (s)': seconds,
+    'samples per second':
       num(summary?.samplesPerSecond) ??
       (seconds && samples !== undefined ? samples / seconds : undefined),
     kernels: summary?.kernels ?? engine.kernels,

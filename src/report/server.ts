@@ -383,7 +383,7 @@ async function loadRuns() {
   list.append(el('li')); list.lastChild.append(all);
   for (const r of runs) {
     const a = el('a', { href: '#' + encodeURIComponent(r.name), 'data-run': r.name }, r.name);
-    const s = el('div', { class: 'status' }, [r.row.status, r.row.accuracy == null ? '' : 'acc ' + Number(r.row.accuracy).toFixed(4)].filter(Boolean).join(', '));
+    const s = el('div', { class: 'status' }, [r.row.status, r.row.accuracy == null ? '' : 'accuracy ' + (100 * Number(r.row.accuracy)).toFixed(2) + '%'].filter(Boolean).join(', '));
     a.append(s);
     const li = el('li'); li.append(a); list.append(li);
   }

@@ -52,14 +52,14 @@ test('resolveRuns finds the runs in a folder, names them by their path in it, an
   assert.throws(() => resolveRuns([a, runs]), /named twice/);
 });
 
-test('summary rows: recipe, budget, accuracy, time, samples/s, kernels, backend, machine; a live run from its log', () => {
+test('summary rows: recipe, budget, accuracy, train time, samples per second, kernels, backend, machine; a live run from its log', () => {
   const row = summaryRow(loadRun(a));
   assert.equal(row.run, 'a');
   assert.equal(row.recipe, 'mlp on mnist (256 samples), adamw lr 0.003, cosine, label-smoothing');
   assert.equal(row.budget, '2ep, 20 steps');
   assert.equal(row.accuracy, evalAccuracyAt(20));
-  assert.equal(row['time (s)'], 2);
-  assert.equal(row['samples/s'], 320);
+  assert.equal(row['train time (s)'], 2);
+  assert.equal(row['samples per second'], 320);
   assert.equal(row.kernels, 'js');
   assert.equal(row.backend, 'wasm');
   assert.equal(row.machine, 'Test CPU x2');
@@ -69,7 +69,7 @@ test('summary rows: recipe, budget, accuracy, time, samples/s, kernels, backend,
   assert.equal(live.status, 'running (7/30 steps)');
   // The latest evaluation (after step 5) and the latest step's time: 7 steps x 32 in 0.7 s.
   assert.equal(live.accuracy, evalAccuracyAt(5));
-  assert.ok(Math.abs((live['samples/s'] as number) - (7 * 32) / 0.7) < 1e-9);
+  assert.ok(Math.abs((live['samples per second'] as number) - (7 * 32) / 0.7) < 1e-9);
   assert.equal(live.machine, 'not recorded');
 });
 
