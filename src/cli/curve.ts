@@ -10,6 +10,7 @@ import { describeEngine, type EngineState } from '../engine/index.js';
 import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
 import { loadRecipeInputs } from '../runs/recipe.js';
+import { refuseUserModel } from '../runs/user-model.js';
 import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import {
   checkMultiRun,
@@ -129,6 +130,7 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   // Checked before anything is loaded or written.
   checkMultiRun(recipes, multiRun);
   const base = recipeFromOptions(opts);
+  refuseUserModel(base.model.path, 'curve');
   const settings = {
     cycles: opts.cycles,
     firstCycle: opts.firstCycle,

@@ -46,7 +46,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Method } from '../train/method.js';
 import { parseDuration } from '../time/index.js';
 import type { TrainerOptions } from '../train/trainer.js';
-import { checkUserModelMethods, isModelPath, loadUserModel, USER_MODEL } from './user-model.js';
+import {
+  checkUserModelMethods,
+  isModelPath,
+  loadUserModel,
+  refuseUserModel,
+  USER_MODEL,
+} from './user-model.js';
 
 /** The flat-vector kernel choices (src/kernels owns the list). */
 export { KERNEL_CHOICES };
@@ -507,13 +513,7 @@ export function recipeDataOptions(recipe: Recipe): LoadDatasetOptions {
 
 /** A fresh model of the recipe's architecture for `data`, initialised from the recipe's seed. */
 export function recipeModel(recipe: Recipe, data: Dataset): tfl.LayersModel {
-  if (recipe.model.path !== undefined) {
-    throw new UsageError(
-      'ANNEAL_USER_MODEL_UNSUPPORTED',
-      `model ${recipe.model.path}: this command builds fresh models of a built-in architecture ` +
-        `and cannot take a user's model; use \`anneal train --model ${recipe.model.path}\`, or a built-in model`,
-    );
-  }
+  refuseUserModel(recipe.model.path, 'curve');
   return createModel(recipe.model.name, {
     ...recipe.model.options,
     inputShape: data.shape,

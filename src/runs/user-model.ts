@@ -28,6 +28,19 @@ export function isModelTransform(method: Method): method is Method & ModelTransf
   return typeof (method as Partial<ModelTransform>).transformModel === 'function';
 }
 
+/**
+ * For commands that build fresh models of a built-in architecture (`anneal curve`): a user's
+ * model is refused in one line, before anything is loaded or written.
+ */
+export function refuseUserModel(path: string | undefined, command: string): void {
+  if (path === undefined) return;
+  throw new UsageError(
+    'ANNEAL_USER_MODEL_UNSUPPORTED',
+    `model ${path}: \`anneal ${command}\` builds fresh models of a built-in architecture and ` +
+      `cannot take a user's model yet; use \`anneal train --model ${path}\`, or a built-in model`,
+  );
+}
+
 /** Refuses the first method that rewrites the model: checked before any data is read. */
 export function checkUserModelMethods(path: string, methods: readonly Method[]): void {
   const transform = methods.find(isModelTransform);

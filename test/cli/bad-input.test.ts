@@ -747,6 +747,13 @@ const TABLE: Record<string, CommandTable> = {
         '--threads',
         '--kernels',
       ),
+      '--model': {
+        cases: [
+          ...choice('--model', 'transformerxl'),
+          // curve builds fresh built-in models: a user's is refused before anything is written.
+          { kind: 'conflict', args: ['--model', '$FIX/user-model/model.json'] },
+        ],
+      },
       '--recipes': {
         cases: [
           ...choice('--recipes', 'bogus'),
