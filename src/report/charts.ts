@@ -82,6 +82,9 @@ export interface TrainingPoint {
   value: number;
 }
 
+/** Accuracies on an axis in percent, trailing zeros dropped: 95%, 97.5%. */
+const PERCENT_AXIS = { format: '~%' };
+
 export interface TrainingCurvesOptions extends ChartOptions {
   /** The x axis: optimizer steps (default) or training seconds. */
   x?: 'step' | 'seconds';
@@ -89,6 +92,8 @@ export interface TrainingCurvesOptions extends ChartOptions {
   logY?: boolean;
   /** Start the y axis at zero (default false: fit the data). */
   zero?: boolean;
+  /** Label the y axis in percent (accuracies; default false). */
+  percent?: boolean;
 }
 
 /**
@@ -123,6 +128,7 @@ export function trainingCurvesChart(
         type: 'quantitative',
         title: opts.yTitle ?? (metrics.size === 1 ? [...metrics][0] : 'value'),
         scale: opts.logY ? { type: 'log' } : { zero: opts.zero === true },
+        ...(opts.percent ? { axis: PERCENT_AXIS } : {}),
       },
       color: { field: 'run', type: 'nominal', title: 'run' },
       ...(metrics.size > 1
@@ -241,6 +247,7 @@ export function tradeoffChart(
     type: 'quantitative',
     title: opts.yTitle ?? 'accuracy',
     scale: { zero: false },
+    axis: PERCENT_AXIS,
   };
   const color = { field: 'recipe', type: 'nominal', title: 'recipe' };
   const onFrontier = { filter: 'datum.frontier' };
@@ -313,6 +320,7 @@ export function curveComparisonChart(
         type: 'quantitative',
         title: opts.yTitle ?? 'accuracy',
         scale: { zero: false },
+        axis: PERCENT_AXIS,
       },
       color: { field: 'curve', type: 'nominal', title: null },
       strokeDash: { field: 'curve', type: 'nominal', title: null },
@@ -376,6 +384,7 @@ export function accuracySparsityChart(
           type: 'quantitative',
           title: 'accuracy',
           scale: { zero: false },
+          axis: PERCENT_AXIS,
         },
         color,
       },
@@ -614,7 +623,13 @@ export function soupChart(
     status: i.selected ? 'in the soup' : 'left out',
   }));
   const soupRows = finite(soups, ['accuracy']).map((s) => ({ soup: s.name, accuracy: s.accuracy }));
-  const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } };
+  const y = {
+    field: 'accuracy',
+    type: 'quantitative',
+    title: 'accuracy',
+    scale: { zero: false },
+    axis: PERCENT_AXIS,
+  };
   return {
     ...frame(opts),
     layer: [
@@ -881,6 +896,7 @@ export function flatnessScatterChart(
     type: 'quantitative',
     title: opts.yTitle ?? 'accuracy',
     scale: { zero: false },
+    axis: PERCENT_AXIS,
   };
   const layer: object[] = [
     {

@@ -252,9 +252,12 @@ export interface RunReportOptions {
   title?: string;
 }
 
-const CHART_TITLES: Record<string, { title: string; yTitle: string; zero?: boolean }> = {
+const CHART_TITLES: Record<
+  string,
+  { title: string; yTitle: string; zero?: boolean; percent?: boolean }
+> = {
   loss: { title: 'Loss', yTitle: 'loss' },
-  accuracy: { title: 'Accuracy', yTitle: 'accuracy' },
+  accuracy: { title: 'Accuracy', yTitle: 'accuracy', percent: true },
   lr: { title: 'Learning rate', yTitle: 'learning rate', zero: true },
   throughput: { title: 'Throughput', yTitle: 'samples/s', zero: true },
 };
@@ -267,9 +270,11 @@ export async function runSections(
   const points = trainingPoints(runs);
   const x = opts.x ?? 'step';
   const svg: string[] = [];
-  for (const [chart, { title, yTitle, zero }] of Object.entries(CHART_TITLES)) {
+  for (const [chart, { title, yTitle, zero, percent }] of Object.entries(CHART_TITLES)) {
     if (!points[chart]?.length) continue;
-    svg.push(await renderSvg(trainingCurvesChart(points[chart], { title, yTitle, zero, x })));
+    svg.push(
+      await renderSvg(trainingCurvesChart(points[chart], { title, yTitle, zero, percent, x })),
+    );
   }
   const sections: ReportSection[] = [];
   if (svg.length > 0) {

@@ -257,3 +257,28 @@ test('renderSvg rejects an invalid spec and gives each render its own ids', asyn
   assert.ok(a.length > 0);
   assert.equal(a.filter((id) => b.includes(id)).length, 0);
 });
+
+test('accuracy axes are labelled in percent', async () => {
+  const points: TradeoffPoint[] = [0.55, 0.7, 0.95].map((accuracy, i) => ({
+    recipe: 'r',
+    timeS: i + 1,
+    accuracy,
+  }));
+  const svg = await render(tradeoffChart(points));
+  const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  // The y axis spans 0.55..0.95: its ticks read 60%, 70%, 80%, 90% (and no bare fractions).
+  for (const tick of ['60%', '70%', '80%', '90%']) assert.ok(labels.includes(tick), tick);
+  assert.ok(!labels.includes('0.60') && !labels.includes('0.6'));
+  const curves = await render(
+    trainingCurvesChart(
+      [1, 2, 3].map((step) => ({
+        run: 'a',
+        metric: 'eval/accuracy',
+        step,
+        value: 0.5 + step / 10,
+      })),
+      { percent: true },
+    ),
+  );
+  assert.match(curves, />80%</);
+});
