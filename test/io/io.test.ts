@@ -227,3 +227,129 @@ test('bad models: a missing file, not JSON, a graph model, shape and class misma
     /\(10 classes\), but mnist has 5 classes/,
   );
 });
+
+/**
+ * model.json as tensorflowjs_converter writes a Keras model (Keras 2 format: the topology under
+ * model_config, keras_version, training_config; weights named by Keras), written here by hand
+ * with weights of known values. The softmax is taken off and the logits are x W + b, worked out
+ * here.
+ */
+test("a Keras model.json in tensorflowjs_converter's layout loads as logits", async () => {
+  const W = Array.from({ length: 4 * 3 }, (_, i) => (i - 5) / 10); // [4, 3], row-major
+  const b = [0.5, -0.25, 0];
+  const dense = (name: string, activation: string) => ({
+    class_name: 'Dense',
+    config: {
+      name,
+      trainable: true,
+      dtype: 'float32',
+      units: 3,
+      activation,
+      use_bias: true,
+      kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+      bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+    },
+  });
+  const flatten = {
+    class_name: 'Flatten',
+    config: { name: 'flatten', trainable: true, dtype: 'float32', data_format: 'channels_last' },
+  };
+  const input = {
+    class_name: 'InputLayer',
+    config: {
+      batch_input_shape: [null, 2, 2, 1],
+      dtype: 'float32',
+      sparse: false,
+      ragged: false,
+      name: 'input_1',
+    },
+  };
+  const sequential = {
+    class_name: 'Sequential',
+    config: { name: 'sequential', layers: [input, flatten, dense('dense', 'softmax')] },
+  };
+  const functional = {
+    class_name: 'Functional',
+    config: {
+      name: 'model',
+      layers: [
+        { ...input, name: 'input_1', inbound_nodes: [] },
+        { ...flatten, name: 'flatten', inbound_nodes: [[['input_1', 0, 0, {}]]] },
+        { ...dense('dense', 'linear'), name: 'dense', inbound_nodes: [[['flatten', 0, 0, {}]]] },
+        {
+          class_name: 'Activation',
+          config: { name: 'probs', trainable: true, dtype: 'float32', activation: 'softmax' },
+          name: 'probs',
+          inbound_nodes: [[['dense', 0, 0, {}]]],
+        },
+      ],
+      input_layers: [['input_1', 0, 0]],
+      output_layers: [['probs', 0, 0]],
+    },
+  };
+  const x = [
+    [1, 2, 3, 4],
+    [-1, 0.5, 0, 2],
+  ];
+  // Logits by hand: z[n][j] = sum_i x[n][i] W[i][j] + b[j].
+  const expected = x.flatMap((row) =>
+    [0, 1, 2].map((j) => row.reduce((s, v, i) => s + v * W[i * 3 + j], b[j])),
+  );
+  for (const [name, config] of [
+    ['sequential', sequential],
+    ['functional', functional],
+  ] as const) {
+    const out = join(dir, `keras-${name}`);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(
+      join(out, 'group1-shard1of1.bin'),
+      new Uint8Array(new Float32Array([...W, ...b]).buffer),
+    );
+    const json = {
+      format: 'layers-model',
+      generatedBy: 'keras v2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology: {
+        keras_version: '2.15.0',
+        backend: 'tensorflow',
+        model_config: config,
+        training_config: {
+          loss: 'categorical_crossentropy',
+          metrics: ['accuracy'],
+          optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001 } },
+        },
+      },
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of1.bin'],
+          weights: [
+            { name: 'dense/kernel', shape: [4, 3], dtype: 'float32' },
+            { name: 'dense/bias', shape: [3], dtype: 'float32' },
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(out, 'model.json'), JSON.stringify(json));
+    const { model, stripped } = await loadLogitsModel(join(out, 'model.json'));
+    assert.match(
+      stripped ?? '',
+      name === 'sequential'
+        ? /softmax activation of the last layer 'dense'/
+        : /Activation layer 'probs'/,
+    );
+    const z = model.predict(tf.tensor4d(x.flat(), [2, 2, 2, 1])) as tf.Tensor;
+    const got = Array.from(z.dataSync());
+    got.forEach((v, i) =>
+      assert.ok(Math.abs(v - expected[i]) < 1e-5, `${name}: ${got} vs ${expected}`),
+    );
+    // As saved (loadModel), the model outputs probabilities that sum to 1.
+    const probs = (await loadModel(out)).predict(tf.tensor4d(x.flat(), [2, 2, 2, 1])) as tf.Tensor;
+    const sums = tf.sum(probs, 1).dataSync();
+    sums.forEach((s) => assert.ok(Math.abs(s - 1) < 1e-5));
+  }
+});
