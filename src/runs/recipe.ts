@@ -29,6 +29,7 @@ import { z } from 'zod';
 import {
   addLabelNoise,
   DATASET_NAMES,
+  isImageShape,
   LABEL_NOISE_KINDS,
   loadDataset,
   type Dataset,
@@ -493,9 +494,27 @@ export async function loadRecipeInputs(recipe: Recipe): Promise<RecipeInputs> {
     limit: testLimit,
     seed: recipe.seed + 1,
   });
+  checkImageMethods(recipe, train);
   const { path } = recipe.model;
   const model = path === undefined ? recipeModel(recipe, train) : await loadUserModel(path, train);
   return { engine, train, test, model };
+}
+
+/** Methods that take NHWC image batches only (they check the batch's rank as they run). */
+const IMAGE_METHODS = ['cutmix', 'batch-augmentation', 'cyclical-augmentation'];
+
+/** On rows of features (csv), an image method is refused before a run writes anything. */
+function checkImageMethods(recipe: Recipe, data: Dataset): void {
+  if (isImageShape(data.shape)) return;
+  const names = recipe.methods.use.map((m) => (typeof m === 'string' ? m : m.name));
+  const image = names.find((n) => IMAGE_METHODS.includes(n));
+  if (image !== undefined) {
+    throw new UsageError(
+      'ANNEAL_METHOD_NEEDS_IMAGES',
+      `method '${image}' works on images, but ${data.name} gives rows of ${data.shape[0]} ` +
+        `features; leave ${IMAGE_METHODS.filter((m) => names.includes(m)).join(', ')} out of --methods`,
+    );
+  }
 }
 
 /** Where and how the recipe's dataset is read (all but the split, limit and seed). */

@@ -108,6 +108,20 @@ describe('csv through the CLI', () => {
     assert.equal(existsSync(out), false);
   });
 
+  test('an image method on csv data is refused before the run writes anything', async () => {
+    const out = join(dir, 'never-cutmix');
+    const r = await runCli([
+      ...['train', ...CSV, '--model', 'mlp', '--methods', 'mixup,cutmix'],
+      ...['--no-progress', '--out', out],
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^anneal: method 'cutmix' works on images, but csv gives rows of 2 features/,
+    );
+    assert.equal(existsSync(out), false);
+  });
+
   test('search and curve', async () => {
     const space = join(dir, 'space.json');
     writeFileSync(
