@@ -19,6 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isProcessAlive } from '../atomic.js';
 import { UsageError } from '../errors.js';
 
 /** Marks a directory as written by anneal's model saver and lists what it wrote. */
@@ -93,6 +94,7 @@ export function writeModelDir(
   const target = resolve(dir);
   const parent = dirname(target);
   mkdirSync(parent, { recursive: true });
+  removeStaleTempDirs(parent, basename(target));
   const tmp = join(parent, `.${basename(target)}.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
@@ -119,6 +121,20 @@ export function writeModelDir(
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * Removes the temp directories `.<name>.<pid>.tmp` that a killed save of `name` left in
+ * `parent` (its PID is gone). A `.old` directory is kept: after a kill between the two renames
+ * it is the only copy of the earlier model.
+ */
+function removeStaleTempDirs(parent: string, name: string): void {
+  const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.tmp$`);
+  for (const entry of readdirSync(parent)) {
+    const m = pattern.exec(entry);
+    if (m && !isProcessAlive(Number(m[1])))
+      rmSync(join(parent, entry), { recursive: true, force: true });
   }
 }
 

@@ -14,6 +14,7 @@ import {
   readdirSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -149,6 +150,20 @@ test('model.save(file://) replaces its own model; saveModel and a foreign folder
     readdirSync(dir).filter((n) => n.endsWith('.tmp') || n.endsWith('.old')),
     [],
   );
+});
+
+test("a killed save's temp folder is removed by the next save; a live writer's is kept", async () => {
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  const stale = join(dir, `.stale-model.${dead}.tmp`);
+  const live = join(dir, `.stale-model.${process.ppid}.tmp`);
+  for (const d of [stale, live]) {
+    mkdirSync(d);
+    writeFileSync(join(d, 'model.json'), '{}');
+  }
+  const model = createModel('mlp', { inputShape: [4, 4, 1], numClasses: 3, seed: 1 });
+  await saveModel(model, join(dir, 'stale-model'));
+  assert.ok(!existsSync(stale), "the dead writer's temp folder is still there");
+  assert.ok(existsSync(live), "a live process's temp folder was removed");
 });
 
 test('a final softmax is taken off: Dense(softmax), a Softmax layer, Activation(softmax)', async () => {
