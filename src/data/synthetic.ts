@@ -31,7 +31,7 @@ export interface SyntheticOptions {
 const PATTERN_STREAM = 1;
 const SPLIT_STREAM = { train: 2, test: 3 } as const;
 
-export function syntheticDataset(opts: SyntheticOptions = {}): Dataset {
+export function syntheticDataset(opts: SyntheticOptions = {}): Dataset<ImageShape> {
   const n = opts.n ?? 1000;
   const shape: ImageShape = opts.shape ?? [8, 8, 1];
   const numClasses = opts.numClasses ?? 4;

@@ -22,12 +22,13 @@ export interface Normalization {
   scale?: number;
 }
 
-export interface Dataset {
+/** `S`: the sample shape, when it is known to be an image's (synthetic data) or features'. */
+export interface Dataset<S extends SampleShape = SampleShape> {
   name: string;
   /** length * H * W * C values, NHWC (or length * features), normalised as `normalization` says. */
   images: Float32Array;
   labels: Int32Array;
-  shape: SampleShape;
+  shape: S;
   numClasses: number;
   length: number;
   classNames?: string[];
