@@ -103,7 +103,10 @@ export async function exportCommand(source: string, opts: ExportOptions): Promis
             ? 'the data set made its values (synthetic)'
             : test.normalization === null
               ? 'pixel / 255'
-              : '(pixel / 255 - mean[c]) / std[c]',
+              : test.normalization.scale === 1
+                ? // csv features: standardised as read, with no /255 (src/data/user-data.ts).
+                  '(feature[f] - mean[f]) / std[f]'
+                : '(pixel / 255 - mean[c]) / std[c]',
       },
       test: { accuracy: evaluation.accuracy, loss: evaluation.loss, samples: test.length },
       customLayers: custom,

@@ -94,6 +94,14 @@ describe('csv through the CLI', () => {
     ]);
     const summary = readJson(join(out, 'summary.json'));
     assert.ok(summary.test.accuracy >= 0 && summary.test.accuracy <= 1);
+    // The export says how to feed it rows: the class names as written, no /255.
+    const exported = join(dir, 'export-csv');
+    await ok(['export', out, '--out', exported]);
+    const card = readJson(join(exported, 'anneal.json'));
+    assert.deepEqual(card.classes, ['high', 'low']);
+    assert.deepEqual(card.input.shape, [2]);
+    assert.equal(card.input.layout, 'features');
+    assert.equal(card.input.formula, '(feature[f] - mean[f]) / std[f]');
   });
 
   test('an image model on csv data is refused in one line, and nothing is written', async () => {
