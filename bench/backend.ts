@@ -31,7 +31,10 @@ const smoke = process.argv.includes('--smoke');
 const threads = availableParallelism();
 const config = {
   batches: smoke ? [8] : [64, 256],
-  samples: smoke ? 1 : 10,
+  // Steps before timing (the buffer pool and oneDNN's primitive cache fill, V8 compiles), and
+  // timed steps: the same for PyTorch (bench/torch_cpu_baseline.py --warmup).
+  warmUp: smoke ? 1 : 5,
+  samples: smoke ? 1 : 30,
   budgetMs: smoke ? 2_000 : 20_000,
   threads,
   inputShape: INPUT_SHAPE,
@@ -108,10 +111,18 @@ function torchRows(): { rows: BackendRow[]; torch?: string; blas?: string; why?:
     config.batches.join(','),
     '--samples',
     String(config.samples),
+    '--warmup',
+    String(config.warmUp),
   ];
   const failures: string[] = [];
   for (const python of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(python, args, { encoding: 'utf8' });
+    // OpenBLAS's own pthread pool beside torch's OpenMP threads oversubscribes the cores: on 2
+    // cores the MLP step took 16 ms with it and 0.9 ms without, the CNN's 12-37 ms against a
+    // steady 12.7. PyTorch is measured at its best: torch's threads, OpenBLAS on one.
+    const r = spawnSync(python, args, {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    });
     if (r.status === 0) {
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
         torch: string;

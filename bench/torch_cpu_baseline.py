@@ -6,9 +6,11 @@ on anneal-cpu and wasm. The CNN runs channels-last (NHWC, tfjs's layout; oneDNN'
 PyTorch). Prints one JSON object: {torch, threads, blas, rows: [{model, batch, ms (median), meanMs, samples}]}.
 
 Install (Debian): apt-get install python3-torch libopenblas0-pthread (without the pthread
-OpenBLAS, Debian's torch uses the slow reference BLAS).
+OpenBLAS, Debian's torch uses the slow reference BLAS). Run it with OPENBLAS_NUM_THREADS=1, as
+bench/backend.ts does: OpenBLAS's own thread pool beside torch's OpenMP threads oversubscribes
+the cores (on 2 cores the MLP step took 16 ms instead of 0.9).
 
-usage: python3 bench/torch_cpu_baseline.py --threads 2 --batches 64,256 [--samples 10]
+usage: python3 bench/torch_cpu_baseline.py --threads 2 --batches 64,256 [--samples 10] [--warmup 1]
 """
 import argparse
 import json
@@ -32,7 +34,7 @@ def models():
     }
 
 
-def step_ms(name, make, batch, samples, budget_s):
+def step_ms(name, make, batch, samples, budget_s, warmup):
     torch.manual_seed(0)
     model = make()
     x = torch.randn(batch, 1, 28, 28)
@@ -50,7 +52,8 @@ def step_ms(name, make, batch, samples, budget_s):
         opt.step()
         loss.item()
 
-    step()
+    for _ in range(warmup):
+        step()
     times = []
     start = time.perf_counter()
     while len(times) < samples and (not times or time.perf_counter() - start < budget_s):
@@ -65,13 +68,14 @@ def main():
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--batches", default="64,256")
     parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--budget", type=float, default=20.0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = []
     for name, make in models().items():
         for batch in (int(b) for b in args.batches.split(",")):
-            ms, mean_ms, n = step_ms(name, make, batch, args.samples, args.budget)
+            ms, mean_ms, n = step_ms(name, make, batch, args.samples, args.budget, args.warmup)
             rows.append({"model": name, "batch": batch, "ms": ms, "meanMs": mean_ms, "samples": n})
     # Debian's torch links the generic libblas; which BLAS that is shows in the loaded libraries.
     with open("/proc/self/maps") as maps:

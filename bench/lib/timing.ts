@@ -41,14 +41,15 @@ export function measureWithClock(clock: DeviceClock, fn: () => void, targetMs: n
 export const gbPerSecond = (bytes: number, ms: number) => bytes / (ms * 1e6);
 
 /**
- * Times of a long call (a training step): one warm-up, then calls until `samples` are taken or
- * `budgetMs` has passed (at least one). For calls too slow for benchmark.js's repetitions.
+ * Times of a long call (a training step): `warmUp` calls (default 1), then calls until `samples`
+ * are taken or `budgetMs` has passed (at least one). For calls too slow for benchmark.js's
+ * repetitions.
  */
 export function sampleTimes(
   run: () => void,
-  opts: { samples: number; budgetMs: number; afterWarmUp?: () => void },
+  opts: { samples: number; budgetMs: number; warmUp?: number; afterWarmUp?: () => void },
 ): number[] {
-  run();
+  for (let i = 0; i < (opts.warmUp ?? 1); i++) run();
   opts.afterWarmUp?.();
   const times: number[] = [];
   const start = performance.now();

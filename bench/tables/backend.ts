@@ -47,7 +47,7 @@ function renderBackend(r: BackendResult): string {
     }),
   );
   const torch = r.config.torch
-    ? `PyTorch ${r.config.torch} (${r.config.blas} BLAS, oneDNN convolutions, channels-last)`
+    ? `PyTorch ${r.config.torch} (${r.config.blas} BLAS on one thread, oneDNN convolutions, channels-last)`
     : 'PyTorch not measured (no python3 with torch)';
   return [
     `Training step (forward, softmax cross-entropy, backward, SGD update, read the loss), median ms. anneal-cpu and ${torch} on ${r.config.threads} threads, wasm on one. "vs" is the other's time over anneal-cpu's (above 1: anneal-cpu is faster). anneal-cpu's mean step splits into native kernels, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).`,
