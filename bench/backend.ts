@@ -28,6 +28,9 @@ import { writeResult } from './lib/results.js';
 import { sampleTimes } from './lib/timing.js';
 
 const smoke = process.argv.includes('--smoke');
+// Read before an addon loads: anneal sets OMP_WAIT_POLICY=passive for its own threads (src/addons.ts),
+// and PyTorch's must run with the user's setting, or its default, not with ours.
+const userWaitPolicy = process.env.OMP_WAIT_POLICY;
 const threads = availableParallelism();
 const config = {
   batches: smoke ? [8] : [64, 256],
@@ -116,13 +119,14 @@ function torchRows(): { rows: BackendRow[]; torch?: string; blas?: string; why?:
   ];
   const failures: string[] = [];
   for (const python of ['python3', '/usr/bin/python3']) {
-    // OpenBLAS's own pthread pool beside torch's OpenMP threads oversubscribes the cores: on 2
-    // cores the MLP step took 16 ms with it and 0.9 ms without, the CNN's 12-37 ms against a
-    // steady 12.7. PyTorch is measured at its best: torch's threads, OpenBLAS on one.
-    const r = spawnSync(python, args, {
-      encoding: 'utf8',
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
-    });
+    // PyTorch at its best: OpenBLAS's own pthread pool beside torch's OpenMP threads
+    // oversubscribes the cores (on 2 cores the MLP step took 16 ms with it, 0.9 without), and
+    // torch's OpenMP threads spin between ops as by default (with ours, passive, its CNN step
+    // took 23 ms, against 12.7).
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
+    if (userWaitPolicy === undefined) delete env.OMP_WAIT_POLICY;
+    else env.OMP_WAIT_POLICY = userWaitPolicy;
+    const r = spawnSync(python, args, { encoding: 'utf8', env });
     if (r.status === 0) {
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
         torch: string;
