@@ -287,30 +287,36 @@ bool bad_pool(const anneal_pool2d *s) {
   return s->pad_top < 0 || s->pad_left < 0;
 }
 
-/** y (one image's maxima): each window's values folded over channel rows, which vectorises. */
-void max_pool_image(const anneal_pool2d &s, const float *x, float *y) {
+/** The maxima of one window (channels side by side) of an image, folded over channel rows,
+ *  which vectorises; -Infinity where no value beats it. */
+void window_max(const anneal_pool2d &s, const float *__restrict x, const Window &rows,
+                const Window &cols, float *__restrict best) {
   const int64_t c = s.channels;
+  for (int64_t d = 0; d < c; d++) best[d] = -std::numeric_limits<float>::infinity();
+  for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
+    for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
+      const float *p = x + (r * s.in_width + q) * c;
+      // Strictly greater: the first maximum wins a tie, and NaN never does (as in tfjs).
+      for (int64_t d = 0; d < c; d++) best[d] = p[d] > best[d] ? p[d] : best[d];
+    }
+  }
+}
+
+/** y, one image's maxima. */
+void max_pool_image(const anneal_pool2d &s, const float *x, float *y) {
   for (int64_t oy = 0; oy < s.out_height; oy++) {
     const Window rows = window(oy, s.stride_height, s.pad_top, s.filter_height, s.dilation_height,
                                s.in_height);
     for (int64_t ox = 0; ox < s.out_width; ox++) {
       const Window cols = window(ox, s.stride_width, s.pad_left, s.filter_width,
                                  s.dilation_width, s.in_width);
-      float *best = y + (oy * s.out_width + ox) * c;
-      for (int64_t d = 0; d < c; d++) best[d] = -std::numeric_limits<float>::infinity();
-      for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
-        for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
-          const float *p = x + (r * s.in_width + q) * c;
-          // Strictly greater: the first maximum wins a tie, and NaN never does (as in tfjs).
-          for (int64_t d = 0; d < c; d++) best[d] = p[d] > best[d] ? p[d] : best[d];
-        }
-      }
+      window_max(s, x, rows, cols, y + (oy * s.out_width + ox) * s.channels);
     }
   }
 }
 
 /**
- * dx of one image: each window's maximum is found as in max_pool_image, then dy goes to the first
+ * dx of one image: each window's maximum is found by window_max, then dy goes to the first
  * position in the window that holds it (none where no value beat -Infinity: tfjs then passes no
  * gradient on). Both passes are selects over channel rows, which vectorise; tracking the
  * maximum's index instead, in one pass, does not (it ran 15x slower).
@@ -326,12 +332,7 @@ void max_pool_grad_image(const anneal_pool2d &s, const float *x, const float *dy
       const Window cols = window(ox, s.stride_width, s.pad_left, s.filter_width,
                                  s.dilation_width, s.in_width);
       constexpr float kNone = -std::numeric_limits<float>::infinity();
-      for (int64_t d = 0; d < c; d++) best[d] = kNone;
-      for (int64_t r = rows.begin; r < rows.end; r += rows.step)
-        for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
-          const float *p = x + (r * s.in_width + q) * c;
-          for (int64_t d = 0; d < c; d++) best[d] = p[d] > best[d] ? p[d] : best[d];
-        }
+      window_max(s, x, rows, cols, best);
       // open[d]: 1 until channel d's first maximum has taken its gradient.
       for (int64_t d = 0; d < c; d++) open[d] = best[d] > kNone ? 1.f : 0.f;
       const float *g = dy + (oy * s.out_width + ox) * c;
