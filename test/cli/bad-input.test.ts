@@ -168,6 +168,16 @@ const FILE_FOR_DIR = (o: string, v = '$FIX/not-anneal.txt'): Case => ({
 
 /** A positive integer: zero, negative, NaN, huge, a fraction, a word. */
 const positiveInt = (o: string): Case[] => [ZERO(o), NEG(o), NAN(o), HUGE(o), FRAC(o), TYPE(o)];
+
+/** A fraction in (0, 1): zero, negative, one, NaN, too big, a word. */
+const fraction = (o: string): Case[] => [
+  ZERO(o),
+  NEG(o, '-0.1'),
+  RANGE(o, '1'),
+  NAN(o),
+  HUGE(o, '5'),
+  TYPE(o),
+];
 /** An integer >= 0: zero is valid. */
 const nonNegativeInt = (o: string): Case[] => [NEG(o), NAN(o), HUGE(o), FRAC(o), TYPE(o)];
 /** A positive number. */
@@ -288,15 +298,7 @@ const RECIPE_ROWS: Record<string, Row> = {
   },
   '--grayscale': { flag: 'a boolean flag: it takes no value' },
   '--val-fraction': {
-    cases: [
-      ZERO('--val-fraction'),
-      NEG('--val-fraction', '-0.1'),
-      RANGE('--val-fraction', '1'),
-      NAN('--val-fraction'),
-      HUGE('--val-fraction', '5'),
-      TYPE('--val-fraction'),
-      { kind: 'conflict', args: ['--val-fraction', '0.2'] },
-    ],
+    cases: [...fraction('--val-fraction'), { kind: 'conflict', args: ['--val-fraction', '0.2'] }],
   },
   '--cache-dir': {
     cases: [
@@ -697,16 +699,7 @@ const TABLE: Record<string, CommandTable> = {
       '--min-trials': { cases: positiveInt('--min-trials') },
       '--workers': { cases: positiveInt('--workers') },
       '--seed': { cases: nonNegativeInt('--seed') },
-      '--val-fraction': {
-        cases: [
-          ZERO('--val-fraction'),
-          NEG('--val-fraction', '-0.1'),
-          RANGE('--val-fraction', '1'),
-          NAN('--val-fraction'),
-          HUGE('--val-fraction', '5'),
-          TYPE('--val-fraction'),
-        ],
-      },
+      '--val-fraction': { cases: fraction('--val-fraction') },
       '--out': { cases: outDir() },
       '--overwrite': { flag: NO_VALUE },
       '--no-live': { flag: NO_VALUE },

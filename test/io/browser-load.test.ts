@@ -13,27 +13,14 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, skip } from '../chromium.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadDataset } from '../../src/data/index.js';
 import { loadModel } from '../../src/io/index.js';
 import { anneal } from '../cli/helpers.js';
 
-// The same chromium and flags as test/report/browser.test.ts.
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), as .ci/run does`;
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const N = 100;
 const dir = mkdtempSync(join(tmpdir(), 'anneal-browser-load-'));
 let browser: Browser | undefined;
@@ -124,7 +111,7 @@ for (const name of ['cnn', 'vit']) {
       const nodeLogits = model.predict(x) as tf.Tensor;
       const nodeClasses = Array.from(tf.argMax(nodeLogits, 1).dataSync());
 
-      browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+      browser ??= await launchChromium();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('console', (m) => {

@@ -11,23 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, skip } from '../chromium.js';
 import { anneal, root } from '../cli/helpers.js';
 import { writeRun } from './fixtures.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), as .ci/run does`;
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const screenshots = join(root, 'test-output', 'report');
 /** The points of the first chart (loss) in the viewer. */
@@ -44,7 +31,7 @@ after(async () => {
 
 /** A page that records console errors and uncaught exceptions. */
 async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
-  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser ??= await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('console', (m) => {
