@@ -12,9 +12,10 @@ namespace anneal_host {
 constexpr int kMaxRank = 6;
 
 // Below this many values an op runs on the calling thread alone: waking OpenMP's threads costs
-// 25-60 us a region on this VM, more than a small op's whole work (an MLP step ran 1.8x faster
-// with the small ops serial).
-constexpr int64_t kParallelMin = 1 << 15;
+// 25-60 us a region on this VM, more than a second thread saves on a memory-bound op of that size
+// (A/B on an idle machine: 2^17 against 2^15 took the MLP step from 4.1 to 3.2 ms at batch 256
+// and from 2.3 to 2.1 at 64; the CNN's step did not change).
+constexpr int64_t kParallelMin = 1 << 17;
 
 }  // namespace anneal_host
 

@@ -29,7 +29,7 @@ test(
       depthwise(2, 'valid')(r4([1, 8, 7, 4], 3), r4([3, 2, 4, 2], 4)),
       tf.depthwiseConv2d(r4([2, 9, 8, 2], 5), r4([3, 3, 2, 2], 6), 1, 'valid', 'NHWC', 2),
       tf.depthwiseConv2d(r4([1, 7, 7, 3], 7), r4([2, 3, 3, 1], 8), 1, 'same', 'NHWC', [2, 1]),
-      // Large enough to run on threads.
+      // Large enough to run on threads (loops.h's kParallelMin).
       depthwise(1, 'same')(r4([4, 20, 20, 16], 9), r4([3, 3, 16, 1], 10)),
       ...grads(depthwise(1, 'same'), [r4([2, 9, 7, 3], 11), r4([3, 3, 3, 1], 12)]),
       ...grads(depthwise(2, 'same'), [r4([1, 9, 9, 2], 13), r4([3, 3, 2, 2], 14)]),
@@ -57,8 +57,8 @@ test('Slice and StridedSlice: float32 and int32, strides, masks, gradients', { s
       tf.stridedSlice(x, [0, 0], [1, 2], [1, 1], 0, 0, 0, 1), // new axis
       tf.stridedSlice(i, [1, 0], [5, 7], [3, 2]),
       tf.stridedSlice(x, [0, 0, 0, 0], [4, 5, 6, 3], [1, 1, 1, 1]), // identity
-      // Large enough to run on threads.
-      tf.slice(rnd([40, 50, 30], 4), [3, 5, 0], [30, 40, 29]),
+      // Large enough to run on threads (loops.h's kParallelMin).
+      tf.slice(rnd([80, 100, 30], 4), [3, 5, 0], [70, 90, 29]),
       ...grads((a) => tf.slice(a, [1, 1, 2, 0], [2, 3, 3, 2]), [x]),
     ];
   }),
@@ -101,8 +101,8 @@ test('PadV2: constant values, int32, every axis or some, gradients', { skip }, (
         ],
         2.7,
       ), // the int32 padding is 2, as tfjs writes it
-      // Large enough to run on threads.
-      tf.pad(rnd([16, 30, 30, 8], 4), [
+      // Large enough to run on threads (loops.h's kParallelMin).
+      tf.pad(rnd([32, 30, 30, 8], 4), [
         [0, 0],
         [1, 1],
         [1, 1],
@@ -132,8 +132,8 @@ test('GatherV2: axes, batch dims, int32 values, gradients', { skip }, async () =
         tf.gather(x, tf.tensor1d([5, 0], 'int32'), -1),
         tf.gather(x, tf.tensor2d([1, 2, 0, 4, 4, 4, 3, 3], [4, 2], 'int32'), 1, 1),
         tf.gather(ints([6, 3], 2, 50), tf.tensor1d([5, 5, 0], 'int32')),
-        // Large enough to run on threads.
-        tf.gather(rnd([1000, 64], 3), ints([700], 4, 1000)),
+        // Large enough to run on threads (loops.h's kParallelMin).
+        tf.gather(rnd([1000, 64], 3), ints([2500], 4, 1000)),
         ...grads((a) => tf.gather(a, tf.tensor1d([3, 0, 3], 'int32'), 1), [x]),
       ];
     },
@@ -153,8 +153,8 @@ test('OneHot: indices out of range, on and off values, int32', { skip }, () =>
     tf.oneHot(tf.tensor1d([0, 3, -1, 2, 4, 1], 'int32'), 4),
     tf.oneHot(tf.tensor2d([1, 0, 2, 2], [2, 2], 'int32'), 3, 0.5, -2),
     tf.oneHot(tf.tensor1d([1, 0], 'int32'), 3, 2.5, 0, 'int32'),
-    // Large enough to run on threads.
-    tf.oneHot(ints([5000], 1, 12), 10),
+    // Large enough to run on threads (loops.h's kParallelMin).
+    tf.oneHot(ints([15000], 1, 12), 10),
   ]),
 );
 
@@ -165,8 +165,8 @@ test('Select: float32 and int32, NaN, broadcast condition', { skip }, async () =
       return [
         tf.where(c, rnd([3, 4], 2), tf.tensor2d([NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [3, 4])),
         tf.where(c, ints([3, 4], 3), ints([3, 4], 4)),
-        // Large enough to run on threads.
-        tf.where(tf.less(rnd([200, 200], 5), 0.3), rnd([200, 200], 6), rnd([200, 200], 7)),
+        // Large enough to run on threads (loops.h's kParallelMin).
+        tf.where(tf.less(rnd([400, 400], 5), 0.3), rnd([400, 400], 6), rnd([400, 400], 7)),
         ...grads((a, b) => tf.where(c, a, b), [rnd([3, 4], 8), rnd([3, 4], 9)]),
       ];
     },
@@ -198,8 +198,8 @@ test('ArgMax and ArgMin: every axis, the first of ties, NaN, int32', { skip }, (
       tf.argMax(ints([6, 7], 2), 1),
       tf.argMin(ints([6, 7], 2), 0),
       // Large enough to run on threads: rows, and columns over a middle axis.
-      tf.argMax(rnd([3000, 20], 3), 1),
-      tf.argMin(rnd([30, 50, 40], 4), 1),
+      tf.argMax(rnd([9000, 20], 3), 1),
+      tf.argMin(rnd([90, 50, 40], 4), 1),
     ];
   }),
 );
@@ -215,8 +215,8 @@ test('comparisons: broadcasting, NaN, -0, int32 and bool', { skip }, () =>
       ...fs.flatMap((f) => [f(a, b), f(b, a), f(a, 2), f(p, q)]),
       tf.equal(tf.tensor1d([1, 0, 1], 'bool'), tf.tensor1d([1, 1, 1], 'bool')),
       tf.greater(tf.tensor1d([1, 0, 1], 'bool'), tf.tensor1d([0, 0, 1], 'bool')),
-      // Large enough to run on threads.
-      tf.less(rnd([200, 300], 3), rnd([300], 4)),
+      // Large enough to run on threads (loops.h's kParallelMin).
+      tf.less(rnd([500, 300], 3), rnd([300], 4)),
     ];
   }),
 );
@@ -231,8 +231,8 @@ test('Cast: tfjs rounding and truncation, NaN and infinities, bool', { skip }, a
     tf.cast(tf.tensor1d([1, 0, 1], 'bool'), 'int32'),
     tf.cast(tf.tensor1d([1, 0, 1], 'bool'), 'float32'),
     tf.cast(rnd([5], 1), 'float32'),
-    // Large enough to run on threads.
-    tf.cast(tf.mul(rnd([200, 200], 2), 100), 'int32'),
+    // Large enough to run on threads (loops.h's kParallelMin).
+    tf.cast(tf.mul(rnd([400, 400], 2), 100), 'int32'),
   ]);
 });
 
@@ -241,7 +241,7 @@ test('Fill: float32 and int32 values', { skip }, () =>
     tf.fill([3, 4], 2.5),
     tf.fill([5], -2.7, 'int32'),
     tf.fill([2, 2], NaN),
-    // Large enough to run on threads.
-    tf.fill([300, 200], 0.1),
+    // Large enough to run on threads (loops.h's kParallelMin).
+    tf.fill([800, 200], 0.1),
   ]),
 );

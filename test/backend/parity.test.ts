@@ -78,8 +78,8 @@ test('MaxPool, AvgPool and their gradients, odd sizes', { skip }, () =>
       ...grads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [x]),
       ...grads((a) => tf.avgPool(a as tf.Tensor4D, 3, 2, 'same'), [x]),
       ...grads((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), [r4([1, 5, 5, 1], 2)]),
-      // Large enough to run on threads.
-      ...grads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [r4([4, 31, 30, 20], 3)]),
+      // Large enough to run on threads (loops.h's kParallelMin).
+      ...grads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [r4([8, 31, 30, 20], 3)]),
     ];
   }),
 );
@@ -137,7 +137,7 @@ test(
         tf.batchNorm(x, mean, variance),
         tf.batchNorm(x, mean, variance, undefined, scale, 0.1),
         tf.batchNorm(rows, tf.tile(moments.mean, [1, 6]), tf.tile(moments.variance, [1, 6])),
-        // Large enough to run on threads.
+        // Large enough to run on threads (loops.h's kParallelMin).
         tf.batchNorm(rnd([64, 30, 30, 3], 7), rnd([3], 8), tf.abs(rnd([3], 9))),
         ...grads(
           (a, m, v, o, sc) => tf.batchNorm(a, m, v, o, sc, 1e-3),
@@ -157,8 +157,8 @@ test('Concat along every axis, empty inputs left out, gradients', { skip }, () =
       tf.concat([a, b], -1),
       tf.concat([a, tf.zeros([2, 3, 0]), b], 2),
       tf.concat([rnd([7], 6)], 0),
-      // Large enough to run on threads.
-      tf.concat([rnd([300, 100], 7), rnd([300, 20], 8)], 1),
+      // Large enough to run on threads (loops.h's kParallelMin).
+      tf.concat([rnd([1200, 100], 7), rnd([1200, 20], 8)], 1),
       ...grads((p, q) => tf.concat([p, q], 2), [a, b]),
     ];
   }),
@@ -187,7 +187,7 @@ test(
   'reductions large enough to be cut into parts and run on threads, NaN in a late part',
   { skip },
   async () => {
-    // loops.cpp cuts a reduction into parts of 16,384 values and runs it on threads from 32,768:
+    // loops.cpp cuts a reduction into parts of 16,384 values and runs it on threads from 131,072:
     // narrow rows over many parts (a bias gradient), one long run (lanes), and wide rows.
     const withNaN = (shape: number[], at: number) => {
       const values = rnd(shape, 7).dataSync().slice();
@@ -195,8 +195,8 @@ test(
       return tf.tensor(values, shape);
     };
     await same(() => {
-      const narrow = rnd([2, 20000, 3], 4);
-      const run = rnd([70001], 5);
+      const narrow = rnd([2, 40000, 3], 4);
+      const run = rnd([140001], 5);
       const wide = rnd([3, 50, 1500], 6);
       return [
         tf.sum(narrow, 1),
@@ -206,8 +206,8 @@ test(
         tf.min(run),
         tf.sum(wide, 1),
         tf.max(wide, 1),
-        tf.max(withNaN([70001], 60000)),
-        tf.min(withNaN([2, 20000, 3], 100000), 1),
+        tf.max(withNaN([140001], 120000)),
+        tf.min(withNaN([2, 40000, 3], 200000), 1),
       ];
     });
   },
