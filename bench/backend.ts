@@ -143,7 +143,21 @@ function torchRows(): { rows: BackendRow[]; torch?: string; blas?: string; why?:
   }
   return { rows: [], why: failures.join('; ') };
 }
-const torch = torchRows();
+// PyTorch's step time varies between runs on this VM far more than anneal's (its CNN at batch
+// 64: 12.7 to 40 ms in runs minutes apart, anneal-cpu's 12.4 to 13.1), so it runs TORCH_RUNS
+// times and each row keeps its best run: the comparison is against PyTorch at its best.
+const TORCH_RUNS = smoke ? 1 : 3;
+const torchRuns = Array.from({ length: TORCH_RUNS }, () => torchRows());
+const torch = torchRuns[0];
+for (const row of torch.rows) {
+  const runs = torchRuns.flatMap((run) =>
+    run.rows.filter((r) => r.model === row.model && r.batch === row.batch),
+  );
+  Object.assign(
+    row,
+    runs.reduce((best, r) => (r.ms < best.ms ? r : best)),
+  );
+}
 rows.push(...torch.rows);
 
 const find = (model: string, batch: number, backend: string) =>
@@ -198,6 +212,7 @@ const result = {
     tfjs: tf.version_core,
     torch: torch.torch ?? null,
     blas: torch.blas ?? null,
+    torchRuns: TORCH_RUNS,
   },
   rows,
 };

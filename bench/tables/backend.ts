@@ -6,7 +6,14 @@ import type { BackendRow } from '../backend.js';
 import { markdownTable, provenance, type Renderer, type ResultBase } from '../lib/tables.js';
 
 export interface BackendResult extends ResultBase {
-  config: { batches: number[]; threads: number; torch: string | null; blas: string | null };
+  config: {
+    batches: number[];
+    threads: number;
+    torch: string | null;
+    blas: string | null;
+    /** PyTorch's runs; each row is the best (absent: one run). */
+    torchRuns?: number;
+  };
   rows: BackendRow[];
 }
 
@@ -47,7 +54,9 @@ function renderBackend(r: BackendResult): string {
     }),
   );
   const torch = r.config.torch
-    ? `PyTorch ${r.config.torch} (${r.config.blas} BLAS on one thread, oneDNN convolutions, channels-last)`
+    ? `PyTorch ${r.config.torch} (${r.config.blas} BLAS on one thread, oneDNN convolutions, channels-last${
+        (r.config.torchRuns ?? 1) > 1 ? `; the best of ${r.config.torchRuns} runs` : ''
+      })`
     : 'PyTorch not measured (no python3 with torch)';
   return [
     `Training step (forward, softmax cross-entropy, backward, SGD update, read the loss), median ms. anneal-cpu and ${torch} on ${r.config.threads} threads, wasm on one. "vs" is the other's time over anneal-cpu's (above 1: anneal-cpu is faster). anneal-cpu's mean step splits into native kernels, tfjs-backend-cpu fallbacks and the rest (tfjs dispatch, allocation, JavaScript).`,
