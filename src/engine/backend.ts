@@ -4,7 +4,7 @@
  *   optional peers that anneal never requires; a user who installed one asked for it, and on a
  *   GPU it is the only backend here that trains on the device.
  * - `anneal-cpu`: anneal's own backend on the addon's host device (oneDNN and OpenMP threads,
- *   src/backend), built by `npm ci` where libdnnl-dev is installed. It trains the CNN ~9.5x
+ *   src/backend), built by `npm ci` where libdnnl-dev is installed. It trains the CNN ~9x
  *   faster than wasm on a 2-core machine (bench/README.md), and on every core.
  * - `wasm`: tfjs-backend-wasm (XNNPACK SIMD, one thread in Node), which always installs: the
  *   default where anneal-cpu is not built.
