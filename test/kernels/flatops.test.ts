@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FlatOps, FlatVector, RandomSpec, Segment } from '../../src/kernels/index.js';
 import {
+  ADAMW,
   assertClose,
   assertKernelError,
   assertNear,
@@ -79,16 +80,6 @@ function twoSegments(n: number): Segment[] {
     { offset: 1, length: Math.floor(n / 3) },
   ];
 }
-
-const ADAMW = {
-  lr: 1e-3,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0.01,
-  decoupled: true,
-  step: 3,
-};
 
 function optimizerCases(n: number): Case[] {
   const p = ordinary(n, 11);

@@ -59,6 +59,17 @@ const firstLine = (e: unknown) =>
 
 export const oracle: FlatOps = createJsOps();
 
+/** The AdamW step the kernel tests run (decoupled decay, a few steps in). */
+export const ADAMW = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  decoupled: true,
+  step: 3,
+};
+
 // ---- data -------------------------------------------------------------------------------------
 
 /** mulberry32: a small seeded PRNG for test data (independent of the Philox under test). */

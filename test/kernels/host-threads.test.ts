@@ -14,6 +14,7 @@ import {
   type FlatVector,
 } from '../../src/kernels/index.js';
 import {
+  ADAMW,
   assertClose,
   assertNear,
   assertSameBits,
@@ -89,18 +90,18 @@ test(
   },
 );
 
+/** Params and gradients with special values (NaN, infinities, -0), moments, second moments. */
+const adamInputs = () => [
+  special(N, 4, 0),
+  special(N, 5, 1),
+  ordinary(N, 6),
+  ordinary(N, 7).map(Math.abs),
+];
+
 test('host kernels: element-wise ops give the same bits on 1 and 2 threads', { skip }, () => {
-  const inputs = [special(N, 4, 0), special(N, 5, 1), ordinary(N, 6), ordinary(N, 7).map(Math.abs)];
+  const inputs = adamInputs();
   const step = (o: FlatOps, [p, g, m, v]: FlatVector[]) => {
-    o.adam(p, g, m, v, null, {
-      lr: 1e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-      decoupled: true,
-      step: 3,
-    });
+    o.adam(p, g, m, v, null, ADAMW);
     o.random(m, { seed: 9, stream: 1, distribution: 'gaussian' });
   };
   const [one, two] = onOneAndTwo(inputs, step);
@@ -111,25 +112,12 @@ test(
   'host kernels: Adam without masks (its vectorised loop) gives the bits of the masked path with all-ones masks',
   { skip },
   () => {
-    const inputs = [
-      special(N, 4, 0),
-      special(N, 5, 1),
-      ordinary(N, 6),
-      ordinary(N, 7).map(Math.abs),
-    ];
+    const inputs = adamInputs();
     const ones = new Float32Array(N).fill(1);
     const ops = createFlatOps('host');
     try {
       for (const decoupled of [true, false]) {
-        const config = {
-          lr: 1e-3,
-          beta1: 0.9,
-          beta2: 0.999,
-          eps: 1e-8,
-          weightDecay: 0.01,
-          decoupled,
-          step: 3,
-        };
+        const config = { ...ADAMW, decoupled };
         const plain = run(ops, inputs, (o, [p, g, m, v]) => o.adam(p, g, m, v, null, config));
         const masked = run(ops, [...inputs, ones, ones], (o, [p, g, m, v, lrMask, decayMask]) =>
           o.adam(p, g, m, v, null, config, { lrMask, decayMask }),
