@@ -1,13 +1,12 @@
 /**
  * Training on anneal-cpu against tfjs-backend-wasm (the default where anneal-cpu is not built),
  * the same seeded run on both: one step gives the same updated weights (1e-5 relative), 200
- * steps of a small CNN keep the loss within 2%
- * and the accuracy within 0.5 points; and 300 steps leave no tensor or data id behind.
+ * steps of a small CNN keep the loss within 2% and the accuracy within 0.5 points. (That a long
+ * run leaves nothing behind is resources.test.ts's.)
  * Skipped where the host device is not built (CI sets ANNEAL_REQUIRE_HOST=1: there it fails).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs-core';
 import { hostDeviceProblem } from '../../src/backend/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { syntheticDataset } from '../../src/data/index.js';
@@ -96,15 +95,3 @@ test(
     assert.ok(reference.accuracy > 0.5, `reference accuracy ${reference.accuracy}`);
   },
 );
-
-test('300 training steps leave no tensor and no data id behind', { skip }, async () => {
-  await initEngine({ backend: 'anneal-cpu' });
-  const trainer = new Trainer(run(300));
-  await trainer.fit({ duration: '20ba' });
-  const tensors = tf.memory().numTensors;
-  const dataIds = tf.engine().backend.numDataIds();
-  await trainer.fit({ duration: '280ba' });
-  assert.equal(tf.memory().numTensors, tensors);
-  assert.equal(tf.engine().backend.numDataIds(), dataIds);
-  trainer.dispose();
-});
