@@ -109,23 +109,27 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-/** conv2dBackpropInput(shape, dy, w, dx) */
-Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo &info) {
+using ConvBackprop = int (*)(const anneal_conv2d *, const float *, const float *, float *);
+
+/** conv2dBackpropInput / depthwiseConv2dBackpropInput(shape, dy, w, dx) */
+template <ConvBackprop Device, bool Depthwise>
+Napi::Value BackpropInput(const Napi::CallbackInfo &info) {
   const anneal_conv2d s = conv_shape(info);
   const float *dy = floats(info, 1, "dy", y_size(s));
-  const float *w = floats(info, 2, "filter", w_size(s));
+  const float *w = floats(info, 2, "filter", w_size(s, Depthwise));
   float *dx = floats(info, 3, "dx", x_size(s));
-  check_status(info.Env(), anneal_device_conv2d_backprop_input(&s, dy, w, dx));
+  check_status(info.Env(), Device(&s, dy, w, dx));
   return info.Env().Undefined();
 }
 
-/** conv2dBackpropFilter(shape, x, dy, dw) */
-Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo &info) {
+/** conv2dBackpropFilter / depthwiseConv2dBackpropFilter(shape, x, dy, dw) */
+template <ConvBackprop Device, bool Depthwise>
+Napi::Value BackpropFilter(const Napi::CallbackInfo &info) {
   const anneal_conv2d s = conv_shape(info);
   const float *x = floats(info, 1, "x", x_size(s));
   const float *dy = floats(info, 2, "dy", y_size(s));
-  float *dw = floats(info, 3, "dw", w_size(s));
-  check_status(info.Env(), anneal_device_conv2d_backprop_filter(&s, x, dy, dw));
+  float *dw = floats(info, 3, "dw", w_size(s, Depthwise));
+  check_status(info.Env(), Device(&s, x, dy, dw));
   return info.Env().Undefined();
 }
 
@@ -136,26 +140,6 @@ Napi::Value DepthwiseConv2d(const Napi::CallbackInfo &info) {
   const float *w = floats(info, 2, "filter", w_size(s, true));
   float *y = floats(info, 3, "y", y_size(s));
   check_status(info.Env(), anneal_device_depthwise_conv2d(&s, x, w, y));
-  return info.Env().Undefined();
-}
-
-/** depthwiseConv2dBackpropInput(shape, dy, w, dx) */
-Napi::Value DepthwiseConv2dBackpropInput(const Napi::CallbackInfo &info) {
-  const anneal_conv2d s = conv_shape(info);
-  const float *dy = floats(info, 1, "dy", y_size(s));
-  const float *w = floats(info, 2, "filter", w_size(s, true));
-  float *dx = floats(info, 3, "dx", x_size(s));
-  check_status(info.Env(), anneal_device_depthwise_conv2d_backprop_input(&s, dy, w, dx));
-  return info.Env().Undefined();
-}
-
-/** depthwiseConv2dBackpropFilter(shape, x, dy, dw) */
-Napi::Value DepthwiseConv2dBackpropFilter(const Napi::CallbackInfo &info) {
-  const anneal_conv2d s = conv_shape(info);
-  const float *x = floats(info, 1, "x", x_size(s));
-  const float *dy = floats(info, 2, "dy", y_size(s));
-  float *dw = floats(info, 3, "dw", w_size(s, true));
-  check_status(info.Env(), anneal_device_depthwise_conv2d_backprop_filter(&s, x, dy, dw));
   return info.Env().Undefined();
 }
 
@@ -538,8 +522,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("conv2dBackpropInput",
+              Napi::Function::New(env, BackpropInput<anneal_device_conv2d_backprop_input, false>));
+  exports.Set("conv2dBackpropFilter",
+              Napi::Function::New(env, BackpropFilter<anneal_device_conv2d_backprop_filter, false>));
   exports.Set("pad", Napi::Function::New(env, Pad));
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("oneHot", Napi::Function::New(env, OneHot));
@@ -550,9 +536,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cast", Napi::Function::New(env, Cast));
   exports.Set("depthwiseConv2d", Napi::Function::New(env, DepthwiseConv2d));
   exports.Set("depthwiseConv2dBackpropInput",
-              Napi::Function::New(env, DepthwiseConv2dBackpropInput));
+              Napi::Function::New(
+                  env, BackpropInput<anneal_device_depthwise_conv2d_backprop_input, true>));
   exports.Set("depthwiseConv2dBackpropFilter",
-              Napi::Function::New(env, DepthwiseConv2dBackpropFilter));
+              Napi::Function::New(
+                  env, BackpropFilter<anneal_device_depthwise_conv2d_backprop_filter, true>));
   return exports;
 }
 
