@@ -43,8 +43,8 @@ let chosenThreads: number | undefined;
  * Makes `threads` (checked) this thread's count for anneal's native host code loaded from now on:
  * initEngine calls it, so that --threads reaches the host kernels as well as anneal-cpu.
  */
-export function chooseThreads(threads: number | undefined): void {
-  chosenThreads = threads === undefined ? undefined : parseThreads(String(threads), 'threads');
+export function chooseThreads(threads: number | undefined, source = 'threads'): void {
+  chosenThreads = threads === undefined ? undefined : parseThreads(String(threads), source);
 }
 
 /**

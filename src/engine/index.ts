@@ -18,7 +18,7 @@ import {
 } from './backend.js';
 import { FAST_GRADIENT_KERNELS, useFastGradients } from './gradients.js';
 import { setAnnealCpuThreads } from '../backend/index.js';
-import { chooseThreads, parseThreads } from '../machine.js';
+import { chooseThreads } from '../machine.js';
 
 export {
   BACKEND_NAMES,
@@ -89,10 +89,9 @@ function resolveRequest(option: BackendRequest | undefined): BackendRequest {
  */
 export async function initEngine(opts: EngineOptions = {}): Promise<EngineState> {
   const request = resolveRequest(opts.backend);
-  // Checked whatever the backend, so a bad value never passes unnoticed.
-  if (opts.threads !== undefined) parseThreads(String(opts.threads), 'threads option');
-  // The host kernels (--kernels host) load later and take the same count.
-  chooseThreads(opts.threads);
+  // Checked whatever the backend, so a bad value never passes unnoticed; kept for the host
+  // kernels (--kernels host), which load later and take the same count.
+  chooseThreads(opts.threads, 'threads option');
   const wantFast = opts.fastGradients ?? true;
   const reuse =
     current !== undefined &&
