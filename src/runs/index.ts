@@ -32,3 +32,14 @@ export {
   type RunMarker,
 } from './run-dir.js';
 export { loadRunModel, loadWeightsInto, type RunModel } from './run-model.js';
+export {
+  TaskInterrupted,
+  WorkerPool,
+  isTaskInterrupted,
+  serveTasks,
+  type Executor,
+  type FromWorker,
+  type TaskOptions,
+  type TaskProgress,
+  type ToWorker,
+} from './executor.js';

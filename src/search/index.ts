@@ -47,7 +47,6 @@ export {
   type Uniform,
 } from './space.js';
 export { runTrialJob, trialData, type TrialRequest, type TrialResult } from './trial.js';
-export { WorkerPool } from './pool.js';
 export {
   parseResources,
   runSearch,

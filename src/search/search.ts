@@ -20,7 +20,7 @@ import { Trainer } from '../train/trainer.js';
 import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
-import { WorkerPool } from './pool.js';
+import { WorkerPool, type Executor } from '../runs/executor.js';
 import {
   bestTrial,
   createScheduler,
@@ -61,8 +61,11 @@ export interface SearchOptions {
   /** Replace a non-empty out directory. */
   overwrite?: boolean;
   onUpdate?: (snapshot: SearchResult, event: SearchEvent) => void;
-  /** Runs one trial job (default: the worker pool). Tests pass a function. */
-  runJob?: (request: TrialRequest) => Promise<TrialResult>;
+  /**
+   * Runs the trial jobs (default: a pool of `workers` worker threads; src/queue's executor puts
+   * them on a Redis queue). At most `workers` jobs are in flight at once either way.
+   */
+  executor?: Executor<TrialRequest, TrialResult>;
 }
 
 export type SearchEvent =
@@ -191,6 +194,12 @@ export function workerThreads(threads: number | undefined, workers: number): num
   return Math.max(1, Math.floor(resolveThreads(threads) / workers));
 }
 
+/** The worker-thread entry: worker.js next to this file, or worker.ts when run from source. */
+export function workerEntry(): URL {
+  const here = import.meta.url;
+  return new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
+}
+
 export function trialDir(out: string, trial: number): string {
   return join(out, 'trials', `trial-${String(trial).padStart(3, '0')}`);
 }
@@ -291,15 +300,17 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   };
   const write = (s: SearchResult) => writeJsonAtomic(join(opts.out, 'search.json'), s);
 
-  const pool = opts.runJob ? null : new WorkerPool(workers);
-  const runJob = opts.runJob ?? ((r: TrialRequest) => pool!.run(r));
+  const pool = opts.executor
+    ? null
+    : new WorkerPool<TrialRequest, TrialResult>(workers, workerEntry());
+  const executor = opts.executor ?? pool!;
   try {
     await drive(
       scheduler,
       async (job) => {
         const config = configOf(job.trial);
         const recipe = applyConfig(base, config, `trial ${job.trial}`);
-        const result = await runJob({
+        const result = await executor.run({
           job,
           recipe,
           dir: trialDir(opts.out, job.trial),

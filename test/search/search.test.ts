@@ -14,11 +14,12 @@ import {
   readSpaceFile,
   runSearch,
   runTrialJob,
-  WorkerPool,
   type Job,
   type TrialRequest,
+  type TrialResult,
   type SearchResult,
 } from '../../src/search/index.js';
+import { isTaskInterrupted, WorkerPool } from '../../src/runs/executor.js';
 import { base } from './helpers.js';
 import { anneal, assertUserError } from '../cli/helpers.js';
 
@@ -92,7 +93,10 @@ describe('a real search', () => {
 
 describe('the worker pool', () => {
   it('a job that throws or a thread that dies rejects that job only; dead workers are replaced', async () => {
-    const pool = new WorkerPool(1, new URL('./crash-worker.ts', import.meta.url));
+    const pool = new WorkerPool<TrialRequest, TrialResult>(
+      1,
+      new URL('./crash-worker.ts', import.meta.url),
+    );
     const request = (trial: number) => ({ job: { trial } }) as unknown as TrialRequest;
     try {
       const outcomes = await Promise.allSettled([0, 1, 2, 3, 4].map((t) => pool.run(request(t))));
@@ -108,6 +112,38 @@ describe('the worker pool', () => {
           0.4,
         ],
       );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('reports progress, and a stopped task rejects as interrupted (queued ones without running)', async () => {
+    const pool = new WorkerPool<TrialRequest, TrialResult>(
+      1,
+      new URL('./crash-worker.ts', import.meta.url),
+    );
+    const request = (trial: number) => ({ job: { trial } }) as unknown as TrialRequest;
+    try {
+      const running = new AbortController();
+      const queued = new AbortController();
+      const progress: unknown[] = [];
+      const first = pool.run(request(5), {
+        signal: running.signal,
+        onProgress: (p) => {
+          progress.push(p);
+          running.abort();
+        },
+      });
+      const second = pool.run(request(4), { signal: queued.signal });
+      queued.abort();
+      const [a, b] = await Promise.allSettled([first, second]);
+      assert.deepEqual(progress, [{ step: 1, steps: 10 }]);
+      for (const o of [a, b]) {
+        assert.equal(o.status, 'rejected');
+        assert.ok(isTaskInterrupted(o.reason), String(o.reason));
+      }
+      // The pool goes on.
+      assert.equal((await pool.run(request(6))).score, 0.6);
     } finally {
       await pool.close();
     }
@@ -256,7 +292,7 @@ describe('anneal search: user errors', () => {
       minResource: '0.2ep',
       configs: 2,
       out: join(dir, 'tiny'),
-      runJob: runTrialJob, // in this thread: no worker needed
+      executor: { run: runTrialJob, close: async () => {} }, // in this thread: no worker needed
     });
     assert.equal(result.best, null);
     assert.deepEqual(
