@@ -10,8 +10,10 @@ export interface DriveOptions {
   workers?: number;
   /** After each job's report. */
   onReport?: (job: Job, outcome: Outcome, seconds: number) => void;
-  /** When a job starts. */
+  /** When a job starts (from the scheduler; resumed jobs are not announced). */
   onStart?: (job: Job) => void;
+  /** Jobs already handed out by the scheduler (a resumed search's running jobs): run first. */
+  resumed?: readonly Job[];
 }
 
 export async function drive(
@@ -22,12 +24,13 @@ export async function drive(
   const workers = Math.max(1, opts.workers ?? 1);
   const inFlight = new Map<number, Promise<void>>();
   let serial = 0;
+  const resumed = [...(opts.resumed ?? [])];
   for (;;) {
     while (inFlight.size < workers) {
-      const job = scheduler.next();
+      const job = resumed.shift() ?? scheduler.next();
       if (job === 'wait' || job === 'done') break;
       const id = serial++;
-      opts.onStart?.(job);
+      if (!opts.resumed?.includes(job)) opts.onStart?.(job);
       const started = performance.now();
       const run = (async () => {
         let outcome: Outcome;

@@ -33,6 +33,15 @@ export {
 } from './schedulers.js';
 export { drive, type DriveOptions } from './driver.js';
 export {
+  JOURNAL_FILE,
+  readJournal,
+  replayJournal,
+  longerJournal,
+  type JobDetail,
+  type JournalEvent,
+  type JournalSink,
+} from './journal.js';
+export {
   DISTRIBUTION_TYPES,
   applyConfig,
   parseSpace,
@@ -49,11 +58,14 @@ export {
 export { runTrialJob, trialData, type TrialRequest, type TrialResult } from './trial.js';
 export {
   parseResources,
+  resumeSearch,
   runSearch,
+  workerEntry,
   searchChartPoints,
   searchProgress,
   trialDir,
   workerThreads,
+  type ResumeSearchOptions,
   type SearchChartPoint,
   type SearchEvent,
   type SearchOptions,

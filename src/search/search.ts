@@ -10,6 +10,7 @@
  * search.json is rewritten atomically after every finished job, so a killed search leaves a
  * readable record of what finished.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveThreads } from '../machine.js';
 import type { EngineState } from '../engine/index.js';
@@ -17,7 +18,15 @@ import { UsageError } from '../errors.js';
 import { variesBatchSize } from '../methods/registry.js';
 import { recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
 import { Trainer } from '../train/trainer.js';
-import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
+import { openRunDir, readRunMarker, RUN_MARKER, writeJsonAtomic } from '../runs/run-dir.js';
+import {
+  Journal,
+  longerJournal,
+  readJournal,
+  replayJournal,
+  type JournalEvent,
+  type JournalSink,
+} from './journal.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
 import { WorkerPool, type Executor } from '../runs/executor.js';
@@ -61,6 +70,8 @@ export interface SearchOptions {
   /** Replace a non-empty out directory. */
   overwrite?: boolean;
   onUpdate?: (snapshot: SearchResult, event: SearchEvent) => void;
+  /** Also append the journal here (the queue's Redis list); the run directory always has it. */
+  journal?: JournalSink;
   /**
    * Runs the trial jobs (default: a pool of `workers` worker threads; src/queue's executor puts
    * them on a Redis queue). At most `workers` jobs are in flight at once either way.
@@ -92,6 +103,9 @@ export interface TrialRecord {
 export interface SearchResult {
   version: 1;
   scheduler: string;
+  /** --configs and --min-trials as given (null: the scheduler's default); --resume needs them. */
+  configs?: number | null;
+  minTrials?: number | null;
   status: 'running' | 'finished';
   seed: number;
   eta: number;
@@ -206,6 +220,62 @@ export function trialDir(out: string, trial: number): string {
 
 /** Runs a search to the end and returns (and writes) its record. */
 export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
+  return search(opts, null);
+}
+
+export interface ResumeSearchOptions extends Pick<
+  SearchOptions,
+  'workers' | 'executor' | 'onUpdate' | 'journal'
+> {
+  /** The queue's copy of the journal: the longer of it and the run directory's is replayed. */
+  queueJournal?: JournalEvent[];
+}
+
+/**
+ * Continues a killed search in `out` with the settings it was started with (search.json): the
+ * journal is replayed into a fresh scheduler, finished jobs are not run again, and the jobs that
+ * were running start again from their trials' last checkpoints. `workers` may differ.
+ */
+export async function resumeSearch(
+  out: string,
+  opts: ResumeSearchOptions = {},
+): Promise<SearchResult> {
+  if (readRunMarker(out)?.command !== 'search') {
+    throw new UsageError(
+      'ANNEAL_RESUME',
+      `cannot resume ${out}: it is not a search directory (no ${RUN_MARKER} of \`anneal search\`); ` +
+        'pass the --out of the search to continue',
+    );
+  }
+  const saved = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8')) as SearchResult;
+  let events = readJournal(out);
+  if (opts.queueJournal) events = longerJournal(events, opts.queueJournal);
+  return search(
+    {
+      space: saved.space,
+      base: saved.baseRecipe,
+      scheduler: saved.scheduler,
+      maxResource: `${saved.maxResource}${saved.unit}`,
+      minResource: `${saved.minResource}${saved.unit}`,
+      eta: saved.eta,
+      configs: saved.configs ?? undefined,
+      minTrials: saved.minTrials ?? undefined,
+      workers: opts.workers ?? saved.workers,
+      seed: saved.seed,
+      valFraction: saved.valFraction,
+      out,
+      executor: opts.executor,
+      onUpdate: opts.onUpdate,
+      journal: opts.journal,
+    },
+    { events, seconds: saved.seconds },
+  );
+}
+
+async function search(
+  opts: SearchOptions,
+  resume: { events: JournalEvent[]; seconds: number } | null,
+): Promise<SearchResult> {
   const eta = opts.eta ?? 3;
   const seed = opts.seed ?? 0;
   const workers = opts.workers ?? 1;
@@ -251,12 +321,23 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   const engine = await checkBaseRecipe(opts, resources, eta, valFraction, seed);
   const threadsPerWorker = workerThreads(opts.base.threads, workers);
   const base: Recipe = { ...opts.base, threads: threadsPerWorker };
-  openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: false });
+  if (!resume)
+    openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: true });
+  const journal = new Journal(opts.out, resume?.events, opts.journal, (e) =>
+    console.error(`anneal search: the queue's journal copy missed an event: ${String(e)}`),
+  );
+  const resumed = resume ? replayJournal(scheduler, resume.events) : [];
 
   const configs = new Map<number, TrialConfig>();
   const details = new Map<string, { loss: number | null; steps: number | null; seconds: number }>();
   let totalResource = 0;
+  for (const e of journal.events) {
+    if (e.type !== 'report') continue;
+    totalResource += e.job.resource - e.job.from;
+    if (e.detail) details.set(`${e.job.trial}/${e.job.rung}`, e.detail);
+  }
   const started = performance.now();
+  const elapsed = () => (resume?.seconds ?? 0) + (performance.now() - started) / 1000;
   const configOf = (trial: number) => {
     let c = configs.get(trial);
     if (!c) configs.set(trial, (c = sampleConfig(opts.space, seed, trial)));
@@ -280,6 +361,8 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     return {
       version: 1,
       scheduler: scheduler.name,
+      configs: opts.configs ?? null,
+      minTrials: opts.minTrials ?? null,
       status,
       seed,
       eta,
@@ -295,7 +378,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       rungs: scheduler.progress(),
       best: best && { ...best, config: configOf(best.trial) },
       totalResource,
-      seconds: (performance.now() - started) / 1000,
+      seconds: elapsed(),
     };
   };
   const write = (s: SearchResult) => writeJsonAtomic(join(opts.out, 'search.json'), s);
@@ -329,8 +412,19 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       },
       {
         workers,
-        onStart: (job) => opts.onUpdate?.(snapshot('running'), { type: 'start', job }),
+        resumed,
+        onStart: (job) => {
+          journal.append({ type: 'start', job });
+          opts.onUpdate?.(snapshot('running'), { type: 'start', job });
+        },
         onReport: (job, outcome) => {
+          journal.append({
+            type: 'report',
+            job,
+            outcome,
+            detail: details.get(`${job.trial}/${job.rung}`) ?? null,
+            elapsed: elapsed(),
+          });
           totalResource += job.resource - job.from;
           const s = snapshot('running');
           write(s);

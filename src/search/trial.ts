@@ -26,6 +26,9 @@ import { loadRecipeInputs, recipeTrainerOptions, type Recipe } from '../runs/rec
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import { Timeline, type TimeUnit } from '../time/index.js';
 import { Trainer, type TrainerSchedules } from '../train/trainer.js';
+import { CheckpointStore } from '../train/checkpoint.js';
+import type { Callback } from '../train/method.js';
+import { TaskInterrupted, type TaskOptions } from '../runs/executor.js';
 import type { Job } from './schedulers.js';
 
 export interface TrialRequest {
@@ -88,24 +91,50 @@ function repeatedSchedules(
   };
 }
 
-export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
+/** The newest checkpoint's step in `dir` (-1 when it has none). */
+function savedStep(dir: string): number {
+  return new CheckpointStore(dir).list().at(-1)?.step ?? -1;
+}
+
+/**
+ * Trains one job of a trial and scores it. The job picks up where the trial's checkpoints are:
+ * a promotion resumes the previous rung's end; a job run again after its worker was killed or
+ * stopped resumes the last checkpoint inside its rung (written every quarter rung); a promotion
+ * whose checkpoint is missing (a worker without the shared directory) trains the trial again
+ * from scratch and its log says so. `signal` stops the job at the next step after a checkpoint
+ * (TaskInterrupted); `onProgress` gets the trial's step and the step this job ends at.
+ */
+export async function runTrialJob(req: TrialRequest, opts: TaskOptions = {}): Promise<TrialResult> {
   const { job, recipe, dir } = req;
   mkdirSync(dir, { recursive: true });
   const checkpointDir = join(dir, 'checkpoints');
   const { train, val, model, engine } = await trialData(recipe, req.valFraction, req.splitSeed);
   const steps = (resource: number, t: Timeline) => t.toSteps({ value: resource, unit: req.unit });
   const probe = timelineOf(train, recipe);
-  const start = steps(job.from, probe);
   const end = steps(job.resource, probe);
-  const total = job.fidelity === 'repeated' ? end : steps(req.maxResource, probe);
-  if (end - start < 1) {
+  const rungStart = steps(job.from, probe);
+  if (end - rungStart < 1) {
+    model.dispose();
     throw new UsageError(
       'ANNEAL_BAD_SEARCH',
       `rung ${job.rung} of trial ${job.trial} trains ${job.resource - job.from}${req.unit}, less than one ` +
         `step (${probe.stepsPerEpoch} steps an epoch): raise --min-resource`,
     );
   }
-  if (job.from === 0) {
+  const saved = savedStep(checkpointDir);
+  if (saved > end || (job.from > 0 && saved >= 0 && saved < rungStart)) {
+    model.dispose();
+    throw new Error(
+      `trial ${job.trial}'s newest checkpoint (step ${saved} in ${checkpointDir}) is outside rung ` +
+        `${job.rung}'s steps ${rungStart}..${end}: the trial directory belongs to another search`,
+    );
+  }
+  // Without the previous rung's checkpoint the trial starts again from step 0.
+  const restarted = job.from > 0 && saved < 0;
+  const start = restarted ? 0 : rungStart;
+  const resumeStep = Math.max(saved, 0);
+  const total = job.fidelity === 'repeated' ? end : steps(req.maxResource, probe);
+  if (job.from === 0 && saved < 0) {
     writeJsonAtomic(join(dir, 'config.json'), {
       trial: job.trial,
       config: req.config,
@@ -118,6 +147,25 @@ export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
     everySteps: recipe.logEvery,
     meta: { trial: job.trial, rung: job.rung, resource: job.resource, unit: req.unit },
   });
+  if (restarted) {
+    jsonl.log.write({
+      event: 'restart',
+      trial: job.trial,
+      rung: job.rung,
+      reason: `no checkpoint in ${checkpointDir} (this worker cannot reach the shared directory): trained again from step 0`,
+    });
+  }
+
+  let lastProgress = 0;
+  const progress: Callback = {
+    onBatchEnd: (state) => {
+      const now = performance.now();
+      const step = state.timestamp.step;
+      if (step < end && now - lastProgress < 500) return;
+      lastProgress = now;
+      opts.onProgress?.({ step, steps: end });
+    },
+  };
   const trainer = new Trainer({
     ...base,
     // Scored below on the validation split; no evaluation inside the run.
@@ -125,14 +173,25 @@ export async function runTrialJob(req: TrialRequest): Promise<TrialResult> {
     maxDuration: total,
     schedules:
       job.fidelity === 'repeated' ? repeatedSchedules(recipe, probe, start, end) : base.schedules,
-    callbacks: [jsonl],
-    checkpoint: { dir: checkpointDir, interval: Math.max(1, total), keep: 2 },
-    resumeFrom: job.from > 0 ? checkpointDir : undefined,
+    callbacks: [jsonl, progress],
+    // Every quarter rung, so a killed job loses at most a quarter of its work.
+    checkpoint: {
+      dir: checkpointDir,
+      interval: Math.max(1, Math.ceil((end - start) / 4)),
+      keep: 2,
+    },
+    resumeFrom: saved >= 0 ? checkpointDir : undefined,
   });
   try {
-    const result = await trainer.fit({ duration: Math.max(0, end - start) });
-    const score = await evaluate(trainer.state.model, val);
+    const result = await trainer.fit({ duration: end - resumeStep, signal: opts.signal });
     const ts = result.timestamp;
+    if (ts.step < end && opts.signal?.aborted) {
+      jsonl.log.write({ event: 'interrupted', trial: job.trial, rung: job.rung, step: ts.step });
+      throw new TaskInterrupted(
+        `trial ${job.trial} rung ${job.rung} stopped at step ${ts.step} of ${end} (checkpointed)`,
+      );
+    }
+    const score = await evaluate(trainer.state.model, val);
     jsonl.log.write({
       event: 'rung',
       trial: job.trial,

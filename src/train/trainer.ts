@@ -103,6 +103,11 @@ export interface TrainerOptions {
 export interface FitOptions {
   /** Train at most this much more in this call (the run's length still applies). */
   duration?: DurationLike;
+  /**
+   * Stops this fit at the next step boundary when aborted (a checkpoint is written on return, as
+   * always). Unlike a stop request, the run is not over: the next fit() or a resume goes on.
+   */
+  signal?: AbortSignal;
 }
 
 export interface FitResult {
@@ -305,7 +310,7 @@ export class Trainer {
         : Math.min(s.maxSteps, ts().step + s.timeline.stepsFrom(ts().step, opts.duration));
     s.runComplete = false;
     await this.dispatch(Event.FIT_START);
-    const done = () => ts().step >= stopAt || s.stopRequested;
+    const done = () => ts().step >= stopAt || s.stopRequested || opts.signal?.aborted === true;
     // The loader is positioned by samples seen: every epoch yields samplesPerEpoch samples.
     const epochSamples = s.loader.samplesPerEpoch;
     while (!done()) {

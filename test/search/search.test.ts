@@ -189,6 +189,50 @@ describe('how a promotion continues training', () => {
     assert.ok(Math.abs(lrByStep('split').get(8)! - 0.025) < 1e-9);
   });
 
+  it('a job stopped mid-rung resumes its own checkpoint and ends exactly as an uninterrupted one', async () => {
+    const whole = await runTrialJob(request({}, 'whole-2'));
+    const stop = new AbortController();
+    const seen: unknown[] = [];
+    await assert.rejects(
+      runTrialJob(request({}, 'stopped'), {
+        signal: stop.signal,
+        onProgress: (p) => {
+          seen.push(p);
+          stop.abort();
+        },
+      }),
+      (e: unknown) => isTaskInterrupted(e) && /stopped at step 1 of 14/.test((e as Error).message),
+    );
+    assert.deepEqual(seen, [{ step: 1, steps: 14 }]);
+    const again = await runTrialJob(request({}, 'stopped'));
+    const log = readJsonl(join(dir, 'stopped', 'log.jsonl'));
+    assert.deepEqual(
+      log
+        .filter((r) => r.event === 'interrupted' || r.event === 'resume')
+        .map((r) => [r.event, r.step]),
+      [
+        ['interrupted', 1],
+        ['resume', 1],
+      ],
+    );
+    assert.equal(again.steps, 14);
+    assert.equal(again.loss, whole.loss);
+    assert.equal(again.score, whole.score);
+  });
+
+  it('a promotion whose checkpoint is missing trains again from step 0 and its log says so', async () => {
+    const whole = await runTrialJob(request({}, 'whole-3'));
+    await runTrialJob(request({ resource: 1 }, 'lost'));
+    rmSync(join(dir, 'lost', 'checkpoints'), { recursive: true });
+    const promoted = await runTrialJob(request({ rung: 1, from: 1, resource: 2 }, 'lost'));
+    const restart = readJsonl(join(dir, 'lost', 'log.jsonl')).filter((r) => r.event === 'restart');
+    assert.equal(restart.length, 1);
+    assert.match(String(restart[0].reason), /no checkpoint in .*trained again from step 0/);
+    // Truncated fidelity: 0 -> 2ep in one piece is the same run as 1ep + 1ep.
+    assert.equal(promoted.steps, 14);
+    assert.equal(promoted.score, whole.score);
+  });
+
   it("'repeated' (MORL): each rung is a complete cosine cycle of its own length", async () => {
     await runTrialJob(request({ resource: 1, fidelity: 'repeated' }, 'morl'));
     await runTrialJob(request({ rung: 1, from: 1, resource: 2, fidelity: 'repeated' }, 'morl'));
