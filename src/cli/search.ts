@@ -7,9 +7,10 @@
 import { formatPercent } from '../report/format.js';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { EXIT_CODES, RunFailure } from '../errors.js';
+import { EXIT_CODES, RunFailure, UsageError } from '../errors.js';
 import {
   readSpaceFile,
+  resumeSearch,
   runSearch,
   searchChartPoints,
   SCHEDULER_NAMES,
@@ -29,7 +30,8 @@ import { maxOf } from '../stats.js';
 
 interface SearchCommandOptions extends RecipeFlagValues {
   recipe?: string;
-  space: string;
+  space?: string;
+  resume?: string;
   scheduler: string;
   maxResource: string;
   minResource?: string;
@@ -90,9 +92,14 @@ export function addSearchCommand(program: Command): Command {
     'threads',
     'kernels',
   ])
-    .requiredOption(
+    .option(
       '--space <file>',
       'search space JSON: { "optimizer.lr": { "type": "loguniform", "low": 1e-4, "high": 0.1 }, ... }',
+    )
+    .option(
+      '--resume <dir>',
+      'continue a killed search in <dir> with the settings it was started with: finished jobs are ' +
+        'not run again, running ones resume their checkpoints (--workers may change)',
     )
     .addOption(
       new Option('--scheduler <name>', `scheduler: ${SCHEDULER_NAMES.join(', ')}`)
@@ -132,31 +139,71 @@ export function addSearchCommand(program: Command): Command {
     .action(searchCommand);
 }
 
-export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
-  // --seed of this command seeds the search; the recipe's own seed comes from --recipe. Its
-  // --val-fraction scores the trials: the dataset's own split fraction is the recipe's.
-  const { seed, valFraction: _scoring, ...flags } = opts as SearchCommandOptions & { seed: number };
-  const base = recipeFromOptions(flags);
-  checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
-  const space = readSpaceFile(opts.space, base);
+/** What a resumed search keeps from its first start: these flags cannot change on --resume. */
+const RESUME_ONLY = new Set(['resume', 'workers', 'live', 'report', 'force']);
+
+export async function searchCommand(opts: SearchCommandOptions, command: Command): Promise<void> {
   const live = opts.live && process.stdout.isTTY === true;
   const table = new LiveTable(live);
-  const result = await runSearch({
-    space,
-    base,
-    scheduler: opts.scheduler,
-    maxResource: opts.maxResource,
-    minResource: opts.minResource,
-    eta: opts.eta,
-    configs: opts.configs,
-    minTrials: opts.minTrials,
-    workers: opts.workers,
-    seed,
-    valFraction: opts.valFraction,
-    out: opts.out,
-    overwrite: opts.overwrite,
-    onUpdate: (snapshot, event) => table.update(snapshot, event),
-  });
+  const onUpdate = (snapshot: SearchResult, event: SearchEvent) => table.update(snapshot, event);
+  let result: SearchResult;
+  let out: string;
+  if (opts.resume !== undefined) {
+    const fixed = command.options
+      .map((o) => o.attributeName())
+      .filter((name) => !RESUME_ONLY.has(name) && command.getOptionValueSource(name) === 'cli');
+    if (fixed.length > 0) {
+      const flags = command.options
+        .filter((o) => fixed.includes(o.attributeName()))
+        .map((o) => o.long);
+      throw new UsageError(
+        'ANNEAL_RESUME',
+        `--resume continues ${opts.resume} with the settings it was started with: drop ${flags.join(', ')} ` +
+          '(only --workers, --no-live and --report may be given), or start a new search with --out',
+      );
+    }
+    out = opts.resume;
+    result = await resumeSearch(out, {
+      workers: command.getOptionValueSource('workers') === 'cli' ? opts.workers : undefined,
+      onUpdate,
+    });
+  } else {
+    if (opts.space === undefined) {
+      throw new UsageError(
+        'ANNEAL_BAD_SEARCH',
+        '--space <file> is required: the search space JSON (or --resume <dir> to continue a search)',
+      );
+    }
+    // --seed of this command seeds the search; the recipe's own seed comes from --recipe. Its
+    // --val-fraction scores the trials: the dataset's own split fraction is the recipe's.
+    const {
+      seed,
+      valFraction: _scoring,
+      ...flags
+    } = opts as SearchCommandOptions & {
+      seed: number;
+    };
+    const base = recipeFromOptions(flags);
+    checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
+    const space = readSpaceFile(opts.space, base);
+    out = opts.out;
+    result = await runSearch({
+      space,
+      base,
+      scheduler: opts.scheduler,
+      maxResource: opts.maxResource,
+      minResource: opts.minResource,
+      eta: opts.eta,
+      configs: opts.configs,
+      minTrials: opts.minTrials,
+      workers: opts.workers,
+      seed,
+      valFraction: opts.valFraction,
+      out,
+      overwrite: opts.overwrite,
+      onUpdate,
+    });
+  }
   table.clear();
   console.log(renderTable(result, Infinity));
   const failed = result.trials.filter((t) => t.status === 'failed').length;
@@ -176,12 +223,12 @@ export async function searchCommand(opts: SearchCommandOptions): Promise<void> {
     const first = result.trials.find((t) => t.error !== undefined)?.error ?? 'no error recorded';
     throw new RunFailure(
       'ANNEAL_ALL_TRIALS_FAILED',
-      `every one of the ${failed} trials failed (the first: ${first}); see ${opts.out}/trials`,
+      `every one of the ${failed} trials failed (the first: ${first}); see ${out}/trials`,
       EXIT_CODES.allTrialsFailed,
     );
   }
-  if (opts.report) console.log(`report: ${await writeReport(result, opts.out)}`);
-  console.log(`search directory: ${opts.out}`);
+  if (opts.report) console.log(`report: ${await writeReport(result, out)}`);
+  console.log(`search directory: ${out}`);
 }
 
 /** <out>/report.html with the search-progress chart and the trials table. */
