@@ -21,6 +21,7 @@ import {
 } from '../schedules/index.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import type { Callback } from '../train/method.js';
+import { TaskInterrupted } from '../runs/executor.js';
 import { recipeModel, recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
 import { parseDuration, Timeline, type DurationLike } from '../time/index.js';
 import { Trainer } from '../train/trainer.js';
@@ -80,6 +81,11 @@ export interface CurveContext {
   evaluate?: (model: ModelLike, data: Dataset) => Promise<Evaluation>;
   /** Called as each point is recorded (to save partial results, print progress). */
   onPoint?: (point: CurvePoint) => void | Promise<void>;
+  /**
+   * Stops the run at its next optimizer step: the promise rejects with TaskInterrupted. A curve
+   * run keeps no checkpoint, so running it again starts it from step 0.
+   */
+  signal?: AbortSignal;
 }
 
 /** The timeline of `recipe` on `train` (steps per epoch, samples per step), without a length. */
@@ -246,7 +252,16 @@ async function trainAndEvaluate(
       callbacks: ctx.callbacks,
     });
     for (const [i, stop] of stops.entries()) {
-      const result = await trainer.fit({ duration: `${stop - trainer.state.timestamp.step}ba` });
+      const result = await trainer.fit({
+        duration: `${stop - trainer.state.timestamp.step}ba`,
+        signal: ctx.signal,
+      });
+      if (ctx.signal?.aborted && result.timestamp.step < stop) {
+        throw new TaskInterrupted(
+          `${name} seed ${recipe.seed} (${run} run) stopped at step ${result.timestamp.step} of ` +
+            `${totalSteps}: a curve run keeps no checkpoint; run it again to start it over`,
+        );
+      }
       const started = performance.now();
       const evaluation = await measure(trainer.state.model, ctx.test);
       const evalSeconds = (performance.now() - started) / 1000;

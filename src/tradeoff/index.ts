@@ -19,6 +19,7 @@ export {
   pointsCsv,
   type CompareContext,
   type CompareOptions,
+  type CompareRun,
   type CurveResult,
 } from './compare.js';
 export {
@@ -28,6 +29,17 @@ export {
   type CurveXY,
   type EqualCostComparison,
 } from './pareto.js';
+export {
+  CurveRunRequestSchema,
+  curveRunId,
+  curveRunSteps,
+  curveWorkerEntry,
+  datasetFingerprint,
+  parseCurveRunRequest,
+  runCurveRun,
+  type CurveRunRequest,
+  type CurveRunResult,
+} from './run.js';
 export { applyRecipeName, BASELINE, checkMultiRun, parseRecipeList } from './recipes.js';
 export {
   curveRows,
