@@ -2,6 +2,7 @@
  * `anneal curve`: the accuracy-vs-training-time tradeoff curve of each recipe from one cyclic
  * run (src/tradeoff), optionally checked against separate runs per budget, over several seeds;
  * writes curve.json, points.csv and report.html to the output directory and prints the tables.
+ * The runs go one after another in this process, or with `--workers N` to N worker threads.
  */
 import { formatPercent, formatPoints, formatSeconds } from '../report/format.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { describeEngine, type EngineState } from '../engine/index.js';
 import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
+import { WorkerPool, type Executor } from '../runs/executor.js';
 import { loadRecipeInputs } from '../runs/recipe.js';
 import { refuseUserModel } from '../runs/user-model.js';
 import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
@@ -16,11 +18,16 @@ import {
   checkMultiRun,
   compareRecipes,
   comparisonSteps,
+  curveWorkerEntry,
   parseRecipeList,
   planCurve,
+  type CompareContext,
   type CurvePoint,
   type CurveResult,
+  type CurveRunRequest,
+  type CurveRunResult,
 } from '../tradeoff/index.js';
+import { workerThreads } from '../search/index.js';
 import { writeCurveReport } from '../report/curve-report.js';
 import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
@@ -43,6 +50,8 @@ export interface CurveCommandOptions extends RecipeFlagValues {
   cycleWarmup?: string;
   seeds: number[];
   multiRun?: string | true;
+  /** Runs trained at once, each in its own worker thread (1: one after another, in-process). */
+  workers: number;
   out: string;
   overwrite: boolean;
   progress: boolean;
@@ -105,6 +114,12 @@ export function addCurveCommand(program: Command): Command {
       '--multi-run [recipes]',
       'also train one separate run per budget (default: the first recipe) to check the curve',
     )
+    .option(
+      '--workers <n>',
+      'runs trained at once, each in its own worker thread (1: one after another)',
+      positiveInt,
+      1,
+    )
     .option('--out <dir>', 'output directory', 'runs/curve')
     .option('--overwrite', 'replace an existing output directory', false)
     .option('--force', FORCE_HELP, false)
@@ -129,8 +144,13 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
         : parseRecipeList(opts.multiRun);
   // Checked before anything is loaded or written.
   checkMultiRun(recipes, multiRun);
-  const base = recipeFromOptions(opts);
-  refuseUserModel(base.model.path, 'curve');
+  const flagged = recipeFromOptions(opts);
+  refuseUserModel(flagged.model.path, 'curve');
+  // No more worker threads than runs.
+  const workers = Math.min(opts.workers, opts.seeds.length * (recipes.length + multiRun.length));
+  // Each worker thread runs its own kernels: anneal-cpu's threads are shared out among them.
+  const base =
+    workers > 1 ? { ...flagged, threads: workerThreads(flagged.threads, workers) } : flagged;
   const settings = {
     cycles: opts.cycles,
     firstCycle: opts.firstCycle,
@@ -142,7 +162,9 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   checkOutDir(opts.out);
   checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
   const { engine, train, test, model } = await loadRecipeInputs(base);
-  const bytes = recipeDataBytes(base) + trainingBytes(model, base.batchSize);
+  // Every worker thread loads the data again and trains a model of its own.
+  const perRun = recipeDataBytes(base) + trainingBytes(model, base.batchSize);
+  const bytes = workers > 1 ? recipeDataBytes(base) + workers * perRun : perRun;
   model.dispose();
   const plan = planCurve(base, train, settings);
   const total = comparisonSteps(plan, { base, recipes, seeds: opts.seeds, multiRun });
@@ -173,7 +195,10 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
       `(budgets ${plan.budgets.join(', ')} steps of ${base.batchSize})` +
       (multiRun.length ? `, separate runs for ${multiRun.join(', ')}` : '') +
       `: ${total} steps of ${base.model.name} on ${base.data.name} (${train.length} train / ${test.length} test), ` +
-      `tfjs backend ${describeEngine(engine)}`,
+      `tfjs backend ${describeEngine(engine)}` +
+      (workers > 1
+        ? `; ${workers} runs at once in worker threads (${base.threads ?? 'all'} thread(s) each)`
+        : ''),
   );
   const bar = createProgress(
     total,
@@ -183,12 +208,35 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   );
   let offset = 0;
   let label = '';
-  const progress: Callback = {
-    onBatchEnd: (state) => bar.update(offset + state.timestamp.step, { run: label }),
+  const onPoint = (point: CurvePoint) => {
+    if (!process.stderr.isTTY || !opts.progress) console.log(describePoint(point));
   };
-  let result: CurveResult;
-  try {
-    result = await compareRecipes(compare, {
+  const executor = curveExecutor(workers);
+  let ctx: CompareContext;
+  if (executor) {
+    // Runs at once: the bar counts every run's steps done so far.
+    const runs = opts.seeds.length * (recipes.length + multiRun.length);
+    const done = new Map<number, { step: number; steps: number }>();
+    ctx = {
+      train,
+      test,
+      executor,
+      onRunProgress: ({ index }, progress) => {
+        done.set(index, progress);
+        const all = [...done.values()];
+        const finished = all.filter((p) => p.step >= p.steps).length;
+        bar.update(
+          all.reduce((a, p) => a + p.step, 0),
+          { run: `${finished} of ${runs} runs done, ${all.length - finished} running` },
+        );
+      },
+      onPoint,
+    };
+  } else {
+    const progress: Callback = {
+      onBatchEnd: (state) => bar.update(offset + state.timestamp.step, { run: label }),
+    };
+    ctx = {
       train,
       test,
       callbacks: [progress],
@@ -198,17 +246,32 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
       onPoint: (point) => {
         offset += point.run === 'multi' ? point.steps : 0;
         if (point.run === 'single' && point.cycle === plan.budgets.length) offset += point.steps;
-        if (!process.stderr.isTTY || !opts.progress) console.log(describePoint(point));
+        onPoint(point);
       },
-    });
+    };
+  }
+  let result: CurveResult;
+  try {
+    result = await compareRecipes(compare, ctx);
   } finally {
     bar.stop();
+    await executor?.close();
   }
   printSummary(result);
   writeJsonAtomic(join(opts.out, 'summary.json'), curveRunSummary(result, engine));
   const report = await writeCurveReport(result, opts.out, engine);
   console.log(`curve data: ${join(opts.out, 'curve.json')}, ${join(opts.out, 'points.csv')}`);
   console.log(`report: ${report}`);
+}
+
+/**
+ * Where the runs are trained: null for one after another in this process, else an executor.
+ * `--redis` (a queue executor from src/cli/queue-flags.ts, once it exists) goes here, before
+ * the pool: `openQueueExecutor(flags, 'curve-run', out) ?? pool`.
+ */
+function curveExecutor(workers: number): Executor<CurveRunRequest, CurveRunResult> | null {
+  if (workers <= 1) return null;
+  return new WorkerPool<CurveRunRequest, CurveRunResult>(workers, curveWorkerEntry());
 }
 
 /**

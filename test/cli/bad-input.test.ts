@@ -777,6 +777,7 @@ const TABLE: Record<string, CommandTable> = {
           { kind: 'conflict', args: ['--multi-run', 'mixup'] },
         ],
       },
+      '--workers': { cases: positiveInt('--workers') },
       '--out': { cases: outDir() },
       '--overwrite': { flag: NO_VALUE },
       '--no-progress': { flag: NO_VALUE },
