@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT_CODES, RunFailure, UsageError } from '../errors.js';
 import {
+  plannedResource,
   readSpaceFile,
   resumeSearch,
   runSearch,
@@ -27,6 +28,7 @@ import {
   type RecipeFlagValues,
 } from './recipe-flags.js';
 import { maxOf } from '../stats.js';
+import type { ExecutorStatus } from '../runs/executor.js';
 
 interface SearchCommandOptions extends RecipeFlagValues {
   recipe?: string;
@@ -145,7 +147,8 @@ const RESUME_ONLY = new Set(['resume', 'workers', 'live', 'report', 'force']);
 export async function searchCommand(opts: SearchCommandOptions, command: Command): Promise<void> {
   const live = opts.live && process.stdout.isTTY === true;
   const table = new LiveTable(live);
-  const onUpdate = (snapshot: SearchResult, event: SearchEvent) => table.update(snapshot, event);
+  const onUpdate = (snapshot: SearchResult, event: SearchEvent, status?: ExecutorStatus) =>
+    table.update(snapshot, event, status);
   let result: SearchResult;
   let out: string;
   if (opts.resume !== undefined) {
@@ -339,33 +342,68 @@ export function renderTable(result: SearchResult, maxRows: number): string {
   return [line(header), ...rows.map(line), ...more].join('\n');
 }
 
+/**
+ * One line on where the sweep is: jobs done, running, queued and failed, the workers, the resource
+ * trained of what is planned, and an ETA at the rate so far (none for ASHA and median stopping,
+ * which have no plan, or before the first job has finished).
+ */
+export function statusLine(snapshot: SearchResult, executor?: ExecutorStatus): string {
+  const jobs = snapshot.trials.flatMap((t) => t.results).length;
+  const failed = snapshot.trials.filter((t) => t.status === 'failed').length;
+  const running = executor?.running ?? snapshot.trials.filter((t) => t.status === 'running').length;
+  const parts = [`jobs: ${jobs} done, ${running} running`];
+  if (executor && executor.queued > 0) parts[0] += `, ${executor.queued} queued`;
+  parts[0] += `, ${failed} failed`;
+  if (executor) parts.push(`${executor.workers} worker${executor.workers === 1 ? '' : 's'}`);
+  const planned = plannedResource(snapshot.rungs);
+  const done = snapshot.totalResource;
+  parts.push(`${fmt(done)}${planned === null ? '' : `/${fmt(planned)}`} ${snapshot.unit} trained`);
+  if (planned !== null && done > 0 && snapshot.seconds > 0) {
+    const eta = Math.max(0, planned - done) / (done / snapshot.seconds);
+    parts.push(`ETA ${formatEta(eta)}`);
+  }
+  return parts.join(' · ');
+}
+
+function formatEta(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 /** Redraws the table in place on a terminal; otherwise prints a line per finished job. */
 class LiveTable {
   private lines = 0;
 
   constructor(private readonly live: boolean) {}
 
-  update(snapshot: SearchResult, event: SearchEvent): void {
+  update(snapshot: SearchResult, event: SearchEvent, status?: ExecutorStatus): void {
     if (event.type === 'done') return;
     if (!this.live) {
       if (event.type !== 'report') return;
-      const { job } = event;
-      const where = `trial ${job.trial} rung ${job.rung} (${fmt(job.resource)}${snapshot.unit})`;
-      if (event.error !== undefined) {
-        console.log(`${where}: failed: ${event.error}`);
-      } else {
-        const t = snapshot.trials.find((x) => x.trial === job.trial)!;
-        console.log(
-          `${where}: validation accuracy ${formatPercent(lastResult(t).score)} [${formatConfig(t.config)}] ${t.status}`,
-        );
-      }
+      this.printJob(snapshot, event);
+      console.log(`  ${statusLine(snapshot, status)}`);
       return;
     }
     this.clear();
-    const rows = Math.max(5, (process.stdout.rows ?? 30) - 4);
-    const text = renderTable(snapshot, rows);
+    const rows = Math.max(6, (process.stdout.rows ?? 30) - 5);
+    const text = `${statusLine(snapshot, status)}\n${renderTable(snapshot, rows)}`;
     process.stdout.write(text + '\n');
     this.lines = text.split('\n').length;
+  }
+
+  private printJob(snapshot: SearchResult, event: Extract<SearchEvent, { type: 'report' }>): void {
+    const { job } = event;
+    const where = `trial ${job.trial} rung ${job.rung} (${fmt(job.resource)}${snapshot.unit})`;
+    if (event.error !== undefined) {
+      console.log(`${where}: failed: ${event.error}`);
+      return;
+    }
+    const t = snapshot.trials.find((x) => x.trial === job.trial)!;
+    console.log(
+      `${where}: validation accuracy ${formatPercent(lastResult(t).score)} [${formatConfig(t.config)}] ${t.status}`,
+    );
   }
 
   clear(): void {

@@ -30,9 +30,20 @@ export interface TaskOptions {
   onProgress?: (progress: TaskProgress) => void;
 }
 
+/** Where an executor's tasks are, for a progress line. */
+export interface ExecutorStatus {
+  /** Submitted, not started by a worker yet. */
+  queued: number;
+  running: number;
+  /** Workers that can take tasks: the pool's threads, or the queue workers seen lately. */
+  workers: number;
+}
+
 export interface Executor<Request, Result> {
   run(request: Request, opts?: TaskOptions): Promise<Result>;
   close(): Promise<void>;
+  /** Where its tasks are now (optional: a plain function executor has no queue). */
+  status?(): ExecutorStatus;
 }
 
 /** A task stopped on request (its checkpoint is written): run the same request again to resume. */
@@ -230,6 +241,14 @@ export class WorkerPool<Request, Result> implements Executor<Request, Result> {
       } satisfies ToWorker<Request>);
     }
     for (const slot of this.slots) if (!slot.busy) slot.worker.unref();
+  }
+
+  status(): ExecutorStatus {
+    return {
+      queued: this.queue.length,
+      running: this.slots.filter((s) => s.busy).length,
+      workers: this.slots.length,
+    };
   }
 
   async close(): Promise<void> {

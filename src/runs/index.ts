@@ -38,6 +38,7 @@ export {
   isTaskInterrupted,
   serveTasks,
   type Executor,
+  type ExecutorStatus,
   type FromWorker,
   type TaskOptions,
   type TaskProgress,

@@ -58,6 +58,7 @@ export {
 export { runTrialJob, trialData, type TrialRequest, type TrialResult } from './trial.js';
 export {
   parseResources,
+  plannedResource,
   resumeSearch,
   runSearch,
   workerEntry,

@@ -29,7 +29,7 @@ import {
 } from './journal.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
-import { WorkerPool, type Executor } from '../runs/executor.js';
+import { WorkerPool, type Executor, type ExecutorStatus } from '../runs/executor.js';
 import {
   bestTrial,
   createScheduler,
@@ -69,7 +69,8 @@ export interface SearchOptions {
   out: string;
   /** Replace a non-empty out directory. */
   overwrite?: boolean;
-  onUpdate?: (snapshot: SearchResult, event: SearchEvent) => void;
+  /** After every change, with where the executor's jobs are (when it can tell). */
+  onUpdate?: (snapshot: SearchResult, event: SearchEvent, executor?: ExecutorStatus) => void;
   /** Also append the journal here (the queue's Redis list); the run directory always has it. */
   journal?: JournalSink;
   /**
@@ -415,7 +416,7 @@ async function search(
         resumed,
         onStart: (job) => {
           journal.append({ type: 'start', job });
-          opts.onUpdate?.(snapshot('running'), { type: 'start', job });
+          opts.onUpdate?.(snapshot('running'), { type: 'start', job }, executor.status?.());
         },
         onReport: (job, outcome) => {
           journal.append({
@@ -428,11 +429,11 @@ async function search(
           totalResource += job.resource - job.from;
           const s = snapshot('running');
           write(s);
-          opts.onUpdate?.(s, {
-            type: 'report',
-            job,
-            ...('error' in outcome ? { error: outcome.error } : {}),
-          });
+          opts.onUpdate?.(
+            s,
+            { type: 'report', job, ...('error' in outcome ? { error: outcome.error } : {}) },
+            executor.status?.(),
+          );
         },
       },
     );
@@ -443,6 +444,21 @@ async function search(
   write(final);
   opts.onUpdate?.(final, { type: 'done' });
   return final;
+}
+
+/**
+ * The resource the whole search will train when every planned job runs (SHA, Hyperband, MORL:
+ * each rung's planned trials times its step from the previous rung), or null for the
+ * schedulers without a plan (ASHA, median stopping). A progress line's ETA comes from it.
+ */
+export function plannedResource(rungs: readonly RungProgress[]): number | null {
+  let total = 0;
+  for (const r of rungs) {
+    if (r.planned === null) return null;
+    const previous = rungs.find((p) => p.bracket === r.bracket && p.rung === r.rung - 1);
+    total += r.planned * (r.resource - (previous?.resource ?? 0));
+  }
+  return total;
 }
 
 /** Trials per rung, one row per (bracket, rung): the data of a search-progress chart. */
