@@ -6,7 +6,13 @@
  * in bench/tables/<area>.ts exporting `renderers`. To add a result, add a renderer and put the
  * two markers where the table belongs.
  *
- * Usage: npm run bench:tables
+ * Provenance is checked first (bench/README.md, "Protocol"): a result recorded on a dirty tree, or
+ * at a commit that is not an ancestor of HEAD, fails the run and nothing is written, unless it is
+ * marked legacy. Results that follow the evidence protocol (bench/lib/experiment.ts) also fill
+ * the Evidence table (`<!-- table:evidence -->`) and, without a renderer of their own, a default
+ * table per experiment.
+ *
+ * Usage: npm run bench:tables [-- --unchecked: skip the provenance check, to preview locally]
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -26,6 +32,8 @@ import {
   type ResultBase,
 } from './lib/tables.js';
 import { maxOf } from '../src/stats.js';
+import { isProtocolResult, renderEvidence, renderProtocol } from './lib/experiment.js';
+import { provenanceProblem } from './lib/results.js';
 
 export { markdownTable, provenance, replaceSection, type ResultBase } from './lib/tables.js';
 
@@ -568,7 +576,7 @@ export const RENDERERS: Readonly<Record<string, SectionsRenderer>> = {
 
 /** The markdown sections of one result by section name; undefined when no renderer knows it. */
 export function renderResult(result: ResultBase): Record<string, string> | undefined {
-  const render = RENDERERS[result.name];
+  const render = RENDERERS[result.name] ?? (isProtocolResult(result) ? renderProtocol : undefined);
   if (!render) return undefined;
   const out = render(result);
   return typeof out === 'string' ? { [result.name]: out } : out;
@@ -600,12 +608,32 @@ async function main(): Promise<void> {
   const files = existsSync(resultsDir)
     ? readdirSync(resultsDir).filter((f) => f.endsWith('.json') && !f.endsWith('.smoke.json'))
     : [];
-  for (const file of files.sort()) {
-    const name = basename(file, '.json');
-    const result = {
+  const results = files.sort().map((file) => ({
+    file,
+    result: {
       ...(JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as ResultBase),
-      name,
-    };
+      name: basename(file, '.json'),
+    },
+  }));
+  if (!process.argv.includes('--unchecked')) {
+    const problems = results.flatMap(({ result }) => provenanceProblem(result, root) ?? []);
+    if (problems.length > 0) {
+      for (const p of problems) console.error(p);
+      console.error(
+        `bench:tables: ${problems.length} result(s) cannot be published (nothing written); ` +
+          '--unchecked previews the tables anyway',
+      );
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const evidence = renderEvidence(results.map((x) => x.result).filter(isProtocolResult));
+  for (const [path, text] of docs) {
+    const updated = replaceSection(text, 'evidence', evidence);
+    if (updated !== null) docs.set(path, updated);
+  }
+  for (const { file, result } of results) {
+    const name = result.name;
     const sections = renderResult(result);
     if (sections === undefined) {
       console.log(`skipped ${file}: no renderer for '${name}' (add one in bench/tables/)`);

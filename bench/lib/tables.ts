@@ -14,6 +14,11 @@ export interface ResultBase {
   commit: string;
   machine: { cpu: string; cores: number; node: string };
   smoke: boolean;
+  /**
+   * Recorded before the evidence protocol (bench/README.md, "Protocol"): its tables say so, and
+   * bench:tables does not check its commit. A rerun writes the file without it.
+   */
+  legacy?: boolean;
 }
 
 // Each renderer reads its own bench's JSON shape; the shapes are declared next to them.
@@ -49,13 +54,18 @@ export function markdownTable(header: string[], rows: string[][], align?: ('l' |
   );
 }
 
-/** Where a result came from: machine, node, commit, date (and that it is generated). */
+/**
+ * Where a result came from: machine, node, commit, date (and that it is generated); a legacy
+ * result (recorded before the evidence protocol) says so in a line of its own first.
+ */
 export function provenance(r: ResultBase): string {
   const short = r.commit.replace(/^([0-9a-f]{10})[0-9a-f]*/, '$1');
-  return (
+  const footer =
     `_${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}; commit ${short}; ` +
-    `${r.date.slice(0, 10)}. Generated from bench/results/${r.name}.json by \`npm run bench:tables\`._`
-  );
+    `${r.date.slice(0, 10)}. Generated from bench/results/${r.name}.json by \`npm run bench:tables\`._`;
+  return r.legacy
+    ? `**legacy**: recorded before the evidence protocol, at ${short}.\n\n${footer}`
+    : footer;
 }
 
 /** Mean and sample standard deviation as `mean ± sd` with `digits` (one value: just the value). */
