@@ -31,6 +31,7 @@ export {
 } from './pareto.js';
 export {
   CurveRunRequestSchema,
+  CurveRunResultSchema,
   curveRunId,
   curveRunSteps,
   curveWorkerEntry,

@@ -96,6 +96,33 @@ export interface CurveRunResult {
   points: CurvePoint[];
 }
 
+/** JSON has no NaN (a diverged run's loss): null comes back as NaN. */
+const metric = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? NaN);
+const count = z.number().int().nonnegative();
+const seconds = z.number().nonnegative();
+
+/** A run's result as it comes back from elsewhere (a queue's job return value is checked with this). */
+export const CurveRunResultSchema = z.strictObject({
+  points: z.array(
+    z.strictObject({
+      recipe: z.string(),
+      seed: count,
+      run: z.enum(['single', 'multi']),
+      cycle: positiveInt,
+      steps: count,
+      samples: count,
+      epochs: z.number().nonnegative(),
+      trainSeconds: seconds,
+      evalSeconds: seconds,
+      accuracy: metric,
+      loss: metric,
+    }),
+  ),
+}) satisfies z.ZodType<CurveRunResult, unknown>;
+
 /** Checks a request (e.g. a job payload) and fills in its recipe's defaults. */
 export function parseCurveRunRequest(value: unknown): CurveRunRequest {
   const result = CurveRunRequestSchema.safeParse(value);

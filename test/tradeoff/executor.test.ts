@@ -21,6 +21,7 @@ import { loadRecipeInputs, parseRecipe } from '../../src/runs/recipe.js';
 import {
   applyRecipeName,
   compareRecipes,
+  CurveRunResultSchema,
   curveWorkerEntry,
   datasetFingerprint,
   planCurve,
@@ -127,10 +128,17 @@ test('a run trained from its request, loading its own data, gives the in-process
   const single = await runSingleCurve('label-smoothing', recipe, plan, { train, test: test_ });
   const multi = await runMultiCurve('label-smoothing', recipe, plan, { train, test: test_ });
   const progress: TaskProgress[] = [];
-  const fromRequest = await runCurveRun(requestOf('label-smoothing', 2, 'single'), {
-    onProgress: (p) => void progress.push(p),
-  });
+  // The request and the result as a queue carries them: JSON.
+  const asJson = <T>(value: T): unknown => JSON.parse(JSON.stringify(value));
+  const fromRequest = await runCurveRun(
+    asJson(requestOf('label-smoothing', 2, 'single')) as CurveRunRequest,
+    { onProgress: (p) => void progress.push(p) },
+  );
   assert.deepEqual(fromRequest.points.map(untimed), single.map(untimed));
+  assert.deepEqual(CurveRunResultSchema.parse(asJson(fromRequest)), fromRequest);
+  // A diverged point's NaN loss is null in JSON, and NaN again once checked.
+  const diverged = { points: [{ ...fromRequest.points[0], loss: NaN }] };
+  assert.ok(Number.isNaN(CurveRunResultSchema.parse(asJson(diverged)).points[0].loss));
   const separate = await runCurveRun(requestOf('label-smoothing', 2, 'multi'));
   assert.deepEqual(separate.points.map(untimed), multi.map(untimed));
   // From step 0 to all 15 steps of the single run, never backwards.
