@@ -191,6 +191,7 @@ export async function compareRecipes(
     ]),
   );
   if (ctx.executor) {
+    const fingerprint = `${datasetFingerprint(ctx.train)}/${datasetFingerprint(ctx.test)}`;
     const requests = runs.map(({ name, recipe, run }): CurveRunRequest => ({
       name,
       recipe,
@@ -207,7 +208,7 @@ export async function compareRecipes(
         seed: opts.base.seed,
         trainSamples: ctx.train.length,
         testSamples: ctx.test.length,
-        fingerprint: `${datasetFingerprint(ctx.train)}/${datasetFingerprint(ctx.test)}`,
+        fingerprint,
       },
       kernels: typeof ctx.kernels === 'string' ? ctx.kernels : undefined,
       warmUp: opts.warmUp ?? true,
