@@ -5,10 +5,11 @@
  * arm, seed and the hash of the settings it ran with; a file is never mixed from two commits or
  * two settings of an arm: opening one says which and what to do instead.
  *
- *   const exp = openExperiment(plan, { smoke });
+ *   const exp = openExperiment(plan, optionsFromArgv()); // --smoke, --fresh, --allow-dirty
  *   console.log(exp.planText({ msPerStep: measured }));
- *   for (const { arm, seed } of exp.pending()) exp.record(arm, seed, await train(arm, seed));
- *   console.log(exp.verdictLine());
+ *   await runPending(exp, async (arm, seed) => ({ metric: await train(arm, seed) }));
+ *
+ * (runPending is the loop: for each exp.pending() run, exp.record(arm, seed, result).)
  *
  * The tables generator reads the same file and renders the Evidence table from its records
  * (evidenceRow below): the verdict is computed from the runs, never stored.
@@ -357,6 +358,34 @@ export function openExperiment(plan: ExperimentPlan, opts: OpenOptions): Experim
     }
   }
   return new Experiment(plan, { ...opts, commit, dir }, existing);
+}
+
+/** The runner's flags: --smoke, --fresh (start over), --allow-dirty (a full run on a dirty tree). */
+export function optionsFromArgv(argv: readonly string[] = process.argv): OpenOptions {
+  return {
+    smoke: argv.includes('--smoke'),
+    ...(argv.includes('--fresh') && { fresh: true }),
+    ...(argv.includes('--allow-dirty') && { allowDirty: true }),
+  };
+}
+
+/**
+ * Runs every pending (arm, seed) in order and records each as it finishes, with one line each;
+ * then prints the verdict line. A killed run loses only the run in progress.
+ */
+export async function runPending(
+  exp: Experiment,
+  runOne: (arm: Arm, seed: number) => Promise<{ metric: number; extra?: Record<string, unknown> }>,
+  log: (line: string) => void = console.log,
+): Promise<void> {
+  const todo = exp.pending();
+  const done = exp.records.length;
+  for (const [i, { arm, seed }] of todo.entries()) {
+    const def = exp.plan.arms.find((a) => a.name === arm)!;
+    const r = exp.record(arm, seed, await runOne(def, seed));
+    log(`[${done + i + 1}/${done + todo.length}] ${arm} seed ${seed}: ${r.metric} (recorded)`);
+  }
+  log(exp.verdictLine());
 }
 
 /** The paired differences (arm - baseline) over the seeds both arms have, in seed order. */

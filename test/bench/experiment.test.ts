@@ -13,6 +13,8 @@ import {
   evidenceLine,
   evidenceRow,
   openExperiment,
+  optionsFromArgv,
+  runPending,
   renderEvidence,
   settingsHash,
   type ExperimentPlan,
@@ -233,6 +235,34 @@ test('the verdict comes from the paired records, and the Evidence table from the
   assert.ok(sections?.toy);
   assert.match(sections.toy, /\| method \| 5 \| 95\.00 ± 3\.16 \| 100 \| 6,400 \|/);
   assert.match(sections.toy, /commit aaaaaaaaaa; /);
+});
+
+test('runPending runs what is left, records each run and ends with the verdict', async () => {
+  const dir = folder();
+  const first = openExperiment(plan(), { smoke: false, dir, commit: A });
+  first.record('baseline', 0, { metric: 90 });
+  const ran: string[] = [];
+  const lines: string[] = [];
+  await runPending(
+    openExperiment(plan(), { smoke: false, dir, commit: A }),
+    async (arm, seed) => {
+      ran.push(`${arm.name}/${seed}`);
+      return { metric: 90 + seed + (arm.name === 'method' ? 1 + seed : 0) };
+    },
+    (line) => lines.push(line),
+  );
+  assert.equal(ran.length, 9);
+  assert.ok(!ran.includes('baseline/0'));
+  assert.equal(lines[0], '[2/10] method seed 0: 91 (recorded)');
+  assert.match(lines.at(-1)!, /^toy: method - baseline = \+3\.00 .*: reproduced$/);
+  assert.deepEqual(optionsFromArgv(['node', 'x', '--smoke', '--fresh']), {
+    smoke: true,
+    fresh: true,
+  });
+  assert.deepEqual(optionsFromArgv(['node', 'x', '--allow-dirty']), {
+    smoke: false,
+    allowDirty: true,
+  });
 });
 
 // ---- provenance, on a throwaway repository ----------------------------------------------------
