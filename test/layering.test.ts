@@ -35,6 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['methods'],
   ['runs'],
   ['search', 'tradeoff'],
+  ['queue'],
   ['report'],
   ['cli'],
   ['entry'],

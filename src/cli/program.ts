@@ -20,6 +20,7 @@ import { addSoupCommand } from './soup.js';
 import { addSearchCommand } from './search.js';
 import { addTrainCommand } from './train.js';
 import { addViewCommand } from './view.js';
+import { addWorkerCommand } from './worker.js';
 
 /** Whether commander printed an error of its own since the program was built. */
 interface ProgramState {
@@ -59,6 +60,7 @@ export function buildProgram(state: ProgramState = { printedError: false }): Com
   addViewCommand(program);
   addListCommand(program);
   addExportCommand(program);
+  addWorkerCommand(program);
 
   const data = program.command('data').description('inspect datasets');
   const info = data
