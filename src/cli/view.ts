@@ -1,6 +1,7 @@
 /**
- * `anneal view <runs-dir> --port 6006`: a local, read-only web page of every run under a folder,
- * redrawn as their logs grow. Binds 127.0.0.1 unless --host is given.
+ * `anneal view <runs-dir> --port 6006`: a local, read-only web page of every run and search under
+ * a folder, redrawn as their logs grow and as a search's jobs finish. Binds 127.0.0.1 unless
+ * --host is given.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -18,9 +19,9 @@ export function addViewCommand(program: Command): Command {
   return program
     .command('view')
     .description(
-      'serve a live, read-only page of the runs under a folder (loopback only by default)',
+      'serve a live, read-only page of the runs and searches under a folder (loopback only by default)',
     )
-    .argument('<runs-dir>', 'the folder of run directories (e.g. runs)')
+    .argument('<runs-dir>', 'the folder of run and search directories (e.g. runs)')
     .option('--port <n>', 'port to listen on (0 picks a free one)', port, 6006)
     .option(
       '--host [address]',

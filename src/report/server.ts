@@ -14,6 +14,12 @@
  * Anything else is 404. A run that cannot be read (a corrupt summary.json, say) is skipped, not
  * fatal: /api/runs lists the others and names it in its X-Anneal-Skipped header, the charts
  * note it, and the server warns once on stderr.
+ *
+ * Searches (src/report/search-view.ts): a folder `anneal search` made gets a section of its own
+ * (title line, search-progress chart, trials table; /api/searches has the same as JSON), its
+ * trial directories are listed as runs with the status search.json gives them, and a rewritten
+ * search.json (a job finished) counts as a change of the search and of its trials. A search.json
+ * that cannot be read is skipped like a run.
  */
 import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +28,18 @@ import { extname, join, relative, resolve, sep } from 'node:path';
 import { escapeHtml, renderSection, renderTable, REPORT_CSS } from './html.js';
 import { runSections, summaryRow, type RunReportOptions } from './run-report.js';
 import { findRuns, loadRun, type RunData } from './runs.js';
+import {
+  findSearches,
+  readSearch,
+  SEARCH_FILE,
+  searchFingerprint,
+  searchSectionHtml,
+  searchSummary,
+  searchTrialDirs,
+  trialRow,
+  type TrialOf,
+} from './search-view.js';
+import { trialDir, type SearchResult } from '../search/search.js';
 
 export interface ViewerOptions {
   /** The folder of runs to serve. */
@@ -45,7 +63,10 @@ export interface SkippedRun {
   reason: string;
 }
 
-/** The header of /api/runs naming the runs left out: URI-encoded JSON of SkippedRun[]. */
+/**
+ * The header of /api/runs and /api/searches naming the runs (or searches' search.json) left out:
+ * URI-encoded JSON of SkippedRun[].
+ */
 export const SKIPPED_HEADER = 'X-Anneal-Skipped';
 
 export interface Viewer {
@@ -101,6 +122,17 @@ export function resolveServedFile(root: string, urlPath: string): string | undef
   return real;
 }
 
+/** Names the runs (or search.json files) left out in a header, at most 20 of them. */
+function setSkipped(res: ServerResponse, skipped: SkippedRun[]): void {
+  const shown = skipped.slice(0, 20);
+  if (skipped.length > shown.length)
+    shown.push({ path: '...', reason: `and ${skipped.length - shown.length} more` });
+  res.setHeader(SKIPPED_HEADER, encodeURIComponent(JSON.stringify(shown)));
+}
+
+const skippedHtml = (s: SkippedRun) =>
+  `<p class="skipped">Skipped ${escapeHtml(s.path)}: ${escapeHtml(s.reason)}</p>`;
+
 function send(res: ServerResponse, status: number, type: string, body: string, head = false): void {
   res.writeHead(status, {
     'Content-Type': type,
@@ -137,7 +169,7 @@ function reasonOf(e: unknown): string {
 }
 
 /** A fingerprint of what the run's charts are drawn from: sizes and times of its files. */
-function fingerprint(path: string): string {
+function runFingerprint(path: string): string {
   const parts: string[] = [];
   for (const name of ['log.jsonl', 'summary.json', 'config.json']) {
     try {
@@ -150,6 +182,16 @@ function fingerprint(path: string): string {
   return parts.join('|');
 }
 
+/** What the runs folder holds now: runs and searches by name, and which runs are trials. */
+interface Scan {
+  /** Run paths by name (relative to the runs folder, '.' for the folder itself). */
+  runs: Map<string, string>;
+  /** Search folders by name. */
+  searches: Map<string, string>;
+  /** The runs that are trials of a search. */
+  trials: Map<string, TrialOf>;
+}
+
 export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
   const root = resolve(opts.runsDir);
   const pollMs = opts.pollMs ?? 1000;
@@ -157,12 +199,47 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
   const warn =
     opts.warn ?? ((message: string) => process.stderr.write(`anneal view: ${message}\n`));
 
-  /** Runs by name (their path relative to the runs folder, '.' for the folder itself). */
-  const runs = (): Map<string, string> =>
-    new Map(findRuns(root).map((p) => [relative(root, p).split(sep).join('/') || '.', p]));
+  /** A path's name in the viewer: relative to the runs folder, '.' for the folder itself. */
+  const nameOf = (path: string) => relative(root, path).split(sep).join('/') || '.';
 
-  /** Why each unreadable run was skipped, as last warned (so each is warned once). */
+  function scan(): Scan {
+    const runs = new Map(findRuns(root).map((p) => [nameOf(p), p]));
+    const searches = new Map(findSearches(root).map((p) => [nameOf(p), p]));
+    const trials = new Map<string, TrialOf>();
+    let added = false;
+    for (const [search, searchPath] of searches) {
+      for (const [trial, path] of searchTrialDirs(searchPath)) {
+        const name = nameOf(path);
+        // A search deeper than findRuns looks still shows its trials.
+        if (!runs.has(name)) {
+          runs.set(name, path);
+          added = true;
+        }
+        trials.set(name, { search, trial });
+      }
+    }
+    return {
+      runs: added ? new Map([...runs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) : runs,
+      searches,
+      trials,
+    };
+  }
+
+  /** A run's fingerprint; a trial's includes its search.json, which holds the trial's status. */
+  function fingerprint(name: string, s: Scan): string {
+    const trial = s.trials.get(name);
+    const own = runFingerprint(s.runs.get(name)!);
+    return trial ? `${own}|${searchFingerprint(s.searches.get(trial.search)!)}` : own;
+  }
+
+  /** Why each unreadable run (or search.json) was skipped, as last warned (each warned once). */
   const warned = new Map<string, string>();
+  function noteSkipped(name: string, path: string, e: unknown, skipped: SkippedRun[]): void {
+    const reason = reasonOf(e);
+    skipped.push({ path: name, reason });
+    if (warned.get(name) !== reason) warn(`skipped ${path}: ${reason}`);
+    warned.set(name, reason);
+  }
   /**
    * Loads the runs named (and gives each to `use`, which may throw too), skipping those that
    * cannot be read instead of failing them all.
@@ -180,50 +257,142 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
         loaded.push(use(loadRun(path, name)));
         warned.delete(name);
       } catch (e) {
-        const reason = reasonOf(e);
-        skipped.push({ path: name, reason });
-        if (warned.get(name) !== reason) warn(`skipped run ${path}: ${reason}`);
-        warned.set(name, reason);
+        noteSkipped(name, `run ${path}`, e, skipped);
       }
     }
     return { loaded, skipped };
   }
 
+  /**
+   * The records of the searches named (null: no job finished yet); one whose search.json cannot
+   * be read is left out and named in `skipped` as '<search>/search.json'.
+   */
+  function loadSearches(
+    names: string[],
+    s: Scan,
+  ): { results: Map<string, SearchResult | null>; skipped: SkippedRun[] } {
+    const results = new Map<string, SearchResult | null>();
+    const skipped: SkippedRun[] = [];
+    for (const name of names) {
+      const key = name === '.' ? SEARCH_FILE : `${name}/${SEARCH_FILE}`;
+      try {
+        results.set(name, readSearch(s.searches.get(name)!));
+        warned.delete(key);
+      } catch (e) {
+        noteSkipped(key, `search ${join(s.searches.get(name)!, SEARCH_FILE)}`, e, skipped);
+      }
+    }
+    return { results, skipped };
+  }
+
+  /** A run's summary row; a trial's status, budget and accuracy come from its search. */
+  function rowOf(run: RunData, s: Scan, results: Map<string, SearchResult | null>) {
+    const row = summaryRow(run);
+    const trial = s.trials.get(run.name);
+    if (!trial) return row;
+    return trialRow(row, trial.trial, results.get(trial.search));
+  }
+
+  /** The viewer's run name of a search's trial directory, or null when there is none. */
+  function trialRunOf(s: Scan, search: string): (trial: number) => string | null {
+    return (trial) => {
+      const name = nameOf(trialDir(s.searches.get(search)!, trial));
+      return s.runs.has(name) ? name : null;
+    };
+  }
+
+  /** The searches of the runs named (for their trials' rows). */
+  function searchesOf(names: string[], s: Scan): string[] {
+    const found = new Set<string>();
+    for (const n of names) {
+      const t = s.trials.get(n);
+      if (t) found.add(t.search);
+    }
+    return [...found];
+  }
+
   const cache = new Map<string, string>();
-  async function chartsHtml(names: string[], all: Map<string, string>): Promise<string> {
-    const key = names.map((n) => `${n}=${fingerprint(all.get(n)!)}`).join('&');
-    const hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    const { loaded, skipped } = load(names, all, (run) => ({ run, row: summaryRow(run) }));
-    const runsLoaded = loaded.map((l) => l.run);
-    const sections = runsLoaded.length > 0 ? await runSections(runsLoaded, { x: opts.x }) : [];
-    const rows = loaded.map((l) => l.row);
-    const html = [
-      `<h2>${escapeHtml(names.length === 1 ? names[0] : 'All runs')}</h2>`,
-      ...skipped.map(
-        (s) => `<p class="skipped">Skipped ${escapeHtml(s.path)}: ${escapeHtml(s.reason)}</p>`,
-      ),
-      rows.length > 0 ? renderTable(rows, 'table summary') : '',
-      ...sections.map((s) => renderSection(s)),
-    ]
-      .filter((part) => part !== '')
-      .join('\n');
+  function remember(key: string, html: string): string {
     if (cache.size > 32) cache.clear();
     cache.set(key, html);
     return html;
   }
 
+  async function chartsHtml(names: string[], s: Scan): Promise<string> {
+    const key = names.map((n) => `${n}=${fingerprint(n, s)}`).join('&');
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const searches = loadSearches(searchesOf(names, s), s);
+    const { loaded, skipped } = load(names, s.runs, (run) => ({
+      run,
+      row: rowOf(run, s, searches.results),
+    }));
+    const runsLoaded = loaded.map((l) => l.run);
+    const sections = runsLoaded.length > 0 ? await runSections(runsLoaded, { x: opts.x }) : [];
+    const rows = loaded.map((l) => l.row);
+    const html = [
+      `<h2>${escapeHtml(names.length === 1 ? names[0] : 'All runs')}</h2>`,
+      ...skipped.map(skippedHtml),
+      rows.length > 0 ? renderTable(rows, 'table summary') : '',
+      ...sections.map((section) => renderSection(section)),
+    ]
+      .filter((part) => part !== '')
+      .join('\n');
+    return remember(key, html);
+  }
+
+  /** The sections of the searches named: title line, search-progress chart, trials table. */
+  async function searchesHtml(names: string[], s: Scan): Promise<string> {
+    const parts: string[] = [];
+    for (const name of names) {
+      const key = `search ${name}=${searchFingerprint(s.searches.get(name)!)}`;
+      let html = cache.get(key);
+      if (html === undefined) {
+        const { results, skipped } = loadSearches([name], s);
+        html = results.has(name)
+          ? await searchSectionHtml(
+              searchSummary(name, results.get(name)!, trialRunOf(s, name)),
+              results.get(name)!,
+            )
+          : skipped.map(skippedHtml).join('\n');
+        remember(key, html);
+      }
+      parts.push(html);
+    }
+    return parts.join('\n');
+  }
+
+  /** Fingerprints of every run and every search.json, by name. */
+  function fingerprints() {
+    const s = scan();
+    return {
+      runs: new Map([...s.runs.keys()].map((n) => [n, fingerprint(n, s)])),
+      searches: new Map([...s.searches].map(([n, p]) => [n, searchFingerprint(p)])),
+    };
+  }
+  const differences = (before: Map<string, string>, now: Map<string, string>) => ({
+    changed: [...now].filter(([n, f]) => before.get(n) !== f).map(([n]) => n),
+    removed: [...before.keys()].filter((n) => !now.has(n)),
+  });
+
   const clients = new Set<ServerResponse>();
-  let seen = new Map<string, string>();
+  let seen = { runs: new Map<string, string>(), searches: new Map<string, string>() };
   const poll = setInterval(() => {
     if (clients.size === 0) return;
-    const all = runs();
-    const now = new Map([...all].map(([n, p]) => [n, fingerprint(p)]));
-    const changed = [...now].filter(([n, f]) => seen.get(n) !== f).map(([n]) => n);
-    const removed = [...seen.keys()].filter((n) => !now.has(n));
+    const now = fingerprints();
+    const runs = differences(seen.runs, now.runs);
+    const searches = differences(seen.searches, now.searches);
     seen = now;
-    if (changed.length === 0 && removed.length === 0) return;
-    const message = `event: change\ndata: ${JSON.stringify({ runs: changed, removed })}\n\n`;
+    const count = (d: { changed: string[]; removed: string[] }) =>
+      d.changed.length + d.removed.length;
+    if (count(runs) + count(searches) === 0) return;
+    const data = {
+      runs: runs.changed,
+      removed: runs.removed,
+      searches: searches.changed,
+      removedSearches: searches.removed,
+    };
+    const message = `event: change\ndata: ${JSON.stringify(data)}\n\n`;
     for (const res of clients) res.write(message);
   }, pollMs);
   poll.unref();
@@ -249,25 +418,43 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
 
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', viewerPage(root), head);
     if (path === '/api/runs') {
-      const all = runs();
-      const { loaded, skipped } = load([...all.keys()], all, (r) => ({
-        name: r.name,
-        row: summaryRow(r),
-        files: r.files,
-      }));
-      // The body stays the list of runs; the runs left out go in a header, at most 20 of them.
-      const shown = skipped.slice(0, 20);
-      if (skipped.length > shown.length)
-        shown.push({ path: '...', reason: `and ${skipped.length - shown.length} more` });
-      res.setHeader(SKIPPED_HEADER, encodeURIComponent(JSON.stringify(shown)));
+      const s = scan();
+      const searches = loadSearches(searchesOf([...s.runs.keys()], s), s);
+      const { loaded, skipped } = load([...s.runs.keys()], s.runs, (r) => {
+        const trial = s.trials.get(r.name);
+        return {
+          name: r.name,
+          row: rowOf(r, s, searches.results),
+          files: r.files,
+          ...(trial ? { search: trial.search, trial: trial.trial } : {}),
+        };
+      });
+      setSkipped(res, [...searches.skipped, ...skipped]);
       return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(loaded), head);
     }
+    if (path === '/api/searches') {
+      const s = scan();
+      const { results, skipped } = loadSearches([...s.searches.keys()], s);
+      const body = [...results].map(([name, result]) =>
+        searchSummary(name, result, trialRunOf(s, name)),
+      );
+      setSkipped(res, skipped);
+      return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(body), head);
+    }
     if (path === '/api/charts') {
-      const all = runs();
+      const s = scan();
       const asked = query.getAll('run');
-      const names = asked.length > 0 ? asked : [...all.keys()];
-      if (names.some((n) => !all.has(n))) return notFound(res, head);
-      const html = names.length > 0 ? await chartsHtml(names, all) : '<p>No runs yet.</p>';
+      const askedSearches = query.getAll('search');
+      if (asked.some((n) => !s.runs.has(n)) || askedSearches.some((n) => !s.searches.has(n)))
+        return notFound(res, head);
+      const everything = asked.length === 0 && askedSearches.length === 0;
+      const names = everything ? [...s.runs.keys()] : asked;
+      const searchNames = everything ? [...s.searches.keys()] : askedSearches;
+      const parts = [
+        searchNames.length > 0 ? await searchesHtml(searchNames, s) : '',
+        names.length > 0 ? await chartsHtml(names, s) : '',
+      ].filter((p) => p !== '');
+      const html = parts.length > 0 ? parts.join('\n') : '<p>No runs yet.</p>';
       return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ html }), head);
     }
     if (path === '/api/events' && !head) {
@@ -277,7 +464,7 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
         Connection: 'keep-alive',
       });
       res.write(`retry: ${pollMs}\n\n`);
-      if (clients.size === 0) seen = new Map([...runs()].map(([n, p]) => [n, fingerprint(p)]));
+      if (clients.size === 0) seen = fingerprints();
       clients.add(res);
       req.on('close', () => clients.delete(res));
       return;
@@ -342,6 +529,7 @@ function viewerPage(root: string): string {
 .layout { display: flex; min-height: 100vh; }
 aside { width: 240px; flex: none; background: #f0f0f0; border-right: 1px solid #ddd; padding: 12px; font-size: 13px; }
 aside h1 { font-size: 16px; }
+aside h2 { font-size: 13px; margin: 12px 0 4px; color: #555; }
 aside ul { list-style: none; padding: 0; margin: 0; }
 aside li a { display: block; padding: 4px 6px; border-radius: 4px; color: #222; text-decoration: none; word-break: break-all; }
 aside li a:hover { background: #e2e2e2; }
@@ -358,69 +546,105 @@ main { flex: 1; min-width: 0; }
 <aside>
 <h1>anneal view</h1>
 <p class="status">${escapeHtml(root)}</p>
+<h2 id="searches-title" hidden>Searches</h2>
+<ul id="searches"></ul>
+<h2>Runs</h2>
 <ul id="runs"><li><a href="#" data-run="" class="selected">All runs</a></li></ul>
 <p id="live">connecting...</p>
 </aside>
 <main id="content"><p>Loading...</p></main>
 </div>
 <script>
-const state = { selected: decodeURIComponent(location.hash.slice(1)) };
+// The selection: '' for all runs, a run's name, or a search's ('#search=' + its name: a run's
+// hash is its encoded name, which never holds a raw '=').
+const hash = location.hash.slice(1);
+const state = hash.startsWith('search=')
+  ? { kind: 'search', name: decodeURIComponent(hash.slice(7)) }
+  : { kind: 'run', name: decodeURIComponent(hash) };
 const list = document.getElementById('runs');
+const searchList = document.getElementById('searches');
 const content = document.getElementById('content');
 const live = document.getElementById('live');
+const percent = (x) => (100 * Number(x)).toFixed(2) + '%';
 function el(tag, attrs, text) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
   if (text !== undefined) e.textContent = text;
   return e;
 }
+const skippedOf = (res) => JSON.parse(decodeURIComponent(res.headers.get('${SKIPPED_HEADER}') || '%5B%5D'));
+function skippedItem(s) {
+  const li = el('li', { class: 'skipped', title: s.reason });
+  li.append(el('span', {}, s.path), el('div', { class: 'status' }, 'skipped: cannot be read'));
+  return li;
+}
+function item(ul, attrs, text, status) {
+  const a = el('a', attrs, text);
+  a.append(el('div', { class: 'status' }, status));
+  const li = el('li'); li.append(a); ul.append(li);
+}
+function markSelected() {
+  for (const a of document.querySelectorAll('aside a')) {
+    a.classList.toggle('selected', state.kind === 'search'
+      ? a.dataset.search === state.name
+      : a.dataset.run === state.name);
+  }
+}
 async function loadRuns() {
-  const res = await fetch('/api/runs');
+  const [res, sres] = await Promise.all([fetch('/api/runs'), fetch('/api/searches')]);
   const runs = await res.json();
-  const skipped = JSON.parse(decodeURIComponent(res.headers.get('${SKIPPED_HEADER}') || '%5B%5D'));
+  const searches = await sres.json();
   list.replaceChildren();
-  const all = el('a', { href: '#', 'data-run': '' }, 'All runs');
-  list.append(el('li')); list.lastChild.append(all);
+  item(list, { href: '#', 'data-run': '' }, 'All runs', '');
   for (const r of runs) {
-    const a = el('a', { href: '#' + encodeURIComponent(r.name), 'data-run': r.name }, r.name);
-    const s = el('div', { class: 'status' }, [r.row.status, r.row.accuracy == null ? '' : 'accuracy ' + (100 * Number(r.row.accuracy)).toFixed(2) + '%'].filter(Boolean).join(', '));
-    a.append(s);
-    const li = el('li'); li.append(a); list.append(li);
+    const accuracy = r.row.accuracy != null ? 'accuracy ' + percent(r.row.accuracy)
+      : r.row['validation accuracy'] != null ? 'validation accuracy ' + percent(r.row['validation accuracy']) : '';
+    item(list, { href: '#' + encodeURIComponent(r.name), 'data-run': r.name }, r.name,
+      [r.row.status, accuracy].filter(Boolean).join(', '));
   }
-  for (const s of skipped) {
-    const li = el('li', { class: 'skipped', title: s.reason });
-    li.append(el('span', {}, s.path), el('div', { class: 'status' }, 'skipped: cannot be read'));
-    list.append(li);
+  const searchesSkipped = skippedOf(sres);
+  // A search.json left out is shown under the searches, not again under the runs.
+  for (const s of skippedOf(res)) if (!searchesSkipped.some((x) => x.path === s.path)) list.append(skippedItem(s));
+  searchList.replaceChildren();
+  for (const s of searches) {
+    const best = s.best ? ', best ' + percent(s.best.score) : '';
+    item(searchList, { href: '#search=' + encodeURIComponent(s.name), 'data-search': s.name }, s.name,
+      (s.scheduler || 'search') + ', ' + s.status + ': ' + s.done + '/' + s.trials + ' trials done' + best);
   }
-  for (const a of list.querySelectorAll('a')) a.classList.toggle('selected', a.dataset.run === state.selected);
+  for (const s of searchesSkipped) searchList.append(skippedItem(s));
+  document.getElementById('searches-title').hidden = searchList.children.length === 0;
+  markSelected();
 }
 let showing = 0;
 async function show() {
   const id = ++showing;
-  const q = state.selected ? '?run=' + encodeURIComponent(state.selected) : '';
+  const q = !state.name ? '' : '?' + state.kind + '=' + encodeURIComponent(state.name);
   const res = await fetch('/api/charts' + q);
   if (id !== showing) return;
-  if (!res.ok) { content.replaceChildren(el('p', {}, 'No run named ' + state.selected)); return; }
+  if (!res.ok) { content.replaceChildren(el('p', {}, 'No ' + state.kind + ' named ' + state.name)); return; }
   const { html } = await res.json();
   content.innerHTML = html;
-  content.dataset.shown = state.selected || '*';
+  content.dataset.shown = !state.name ? '*' : (state.kind === 'search' ? 'search=' : '') + state.name;
 }
-list.addEventListener('click', (e) => {
+document.querySelector('aside').addEventListener('click', (e) => {
   const a = e.target.closest('a');
   if (!a) return;
   e.preventDefault();
-  state.selected = a.dataset.run;
-  history.replaceState(null, '', state.selected ? '#' + encodeURIComponent(state.selected) : '#');
-  for (const x of list.querySelectorAll('a')) x.classList.toggle('selected', x === a);
+  const search = a.dataset.search !== undefined;
+  state.kind = search ? 'search' : 'run';
+  state.name = search ? a.dataset.search : a.dataset.run;
+  history.replaceState(null, '', !state.name ? '#' : '#' + (search ? 'search=' : '') + encodeURIComponent(state.name));
+  markSelected();
   show();
 });
 const events = new EventSource('/api/events');
-events.addEventListener('open', () => { live.textContent = 'live: redraws as logs grow'; });
+events.addEventListener('open', () => { live.textContent = 'live: redraws as logs grow and jobs finish'; });
 events.addEventListener('error', () => { live.textContent = 'not connected (retrying)'; });
 events.addEventListener('change', (e) => {
-  const { runs, removed } = JSON.parse(e.data);
+  const { runs, removed, searches, removedSearches } = JSON.parse(e.data);
   loadRuns();
-  if (!state.selected || runs.includes(state.selected) || removed.includes(state.selected)) show();
+  const touched = state.kind === 'search' ? [...searches, ...removedSearches] : [...runs, ...removed];
+  if (!state.name || touched.includes(state.name)) show();
 });
 loadRuns().then(show);
 </script>
