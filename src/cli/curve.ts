@@ -2,7 +2,8 @@
  * `anneal curve`: the accuracy-vs-training-time tradeoff curve of each recipe from one cyclic
  * run (src/tradeoff), optionally checked against separate runs per budget, over several seeds;
  * writes curve.json, points.csv and report.html to the output directory and prints the tables.
- * The runs go one after another in this process, or with `--workers N` to N worker threads.
+ * The runs go one after another in this process, with `--workers N` to N worker threads, or with
+ * `--redis URL` to a job queue for `anneal worker`s.
  */
 import { formatPercent, formatPoints, formatSeconds } from '../report/format.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -11,7 +12,8 @@ import { describeEngine, type EngineState } from '../engine/index.js';
 import { machine } from '../machine.js';
 import type { Callback } from '../train/method.js';
 import { WorkerPool, type Executor } from '../runs/executor.js';
-import { loadRecipeInputs } from '../runs/recipe.js';
+import { loadRecipeInputs, type Recipe, type RecipeInputs } from '../runs/recipe.js';
+import { UsageError } from '../errors.js';
 import { refuseUserModel } from '../runs/user-model.js';
 import { openRunDir, writeJsonAtomic } from '../runs/run-dir.js';
 import {
@@ -22,7 +24,9 @@ import {
   parseRecipeList,
   planCurve,
   type CompareContext,
+  type CurvePlan,
   type CurvePoint,
+  type CurveSettings,
   type CurveResult,
   type CurveRunRequest,
   type CurveRunResult,
@@ -33,6 +37,7 @@ import { checkOutDir } from '../runs/outputs.js';
 import { checkPlan, FORCE_HELP, recipeDataBytes, trainingBytes } from './plan.js';
 import { positiveInt, positiveNumber } from './parse.js';
 import { createProgress } from './progress.js';
+import { addQueueOptions, openQueueExecutor, type QueueFlagValues } from './queue-flags.js';
 import {
   addRecipeOptions,
   DATA_FLAGS,
@@ -40,7 +45,7 @@ import {
   type RecipeFlagValues,
 } from './recipe-flags.js';
 
-export interface CurveCommandOptions extends RecipeFlagValues {
+export interface CurveCommandOptions extends RecipeFlagValues, QueueFlagValues {
   recipe?: string;
   recipes: string;
   cycles: number;
@@ -76,6 +81,7 @@ export function addCurveCommand(program: Command): Command {
     .description(
       'accuracy vs. training time of each recipe from one cyclic-schedule run (curve.json, points.csv, report.html)',
     );
+  addQueueOptions(command);
   return addRecipeOptions(command, [
     ...DATA_FLAGS,
     'limit',
@@ -146,6 +152,13 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   checkMultiRun(recipes, multiRun);
   const flagged = recipeFromOptions(opts);
   refuseUserModel(flagged.model.path, 'curve');
+  if (opts.redis !== undefined && opts.workers > 1) {
+    throw new UsageError(
+      'ANNEAL_BAD_OPTION',
+      `--workers ${opts.workers} goes without --redis: a queue's runs are trained by the ` +
+        '`anneal worker`s that serve it (their --concurrency); drop --workers',
+    );
+  }
   // No more worker threads than runs.
   const workers = Math.min(opts.workers, opts.seeds.length * (recipes.length + multiRun.length));
   // Each worker thread runs its own kernels: anneal-cpu's threads are shared out among them.
@@ -169,7 +182,37 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   const plan = planCurve(base, train, settings);
   const total = comparisonSteps(plan, { base, recipes, seeds: opts.seeds, multiRun });
   checkPlan({ steps: total, cycles: plan.budgets.length, bytes }, opts.force);
-  openRunDir(opts.out, { command: 'curve', overwrite: opts.overwrite, resumable: false });
+  // Before the output directory: a Redis that cannot be reached is one line, nothing written.
+  const executor = await curveExecutor(opts, workers);
+  try {
+    openRunDir(opts.out, { command: 'curve', overwrite: opts.overwrite, resumable: false });
+    await curveRuns(opts, { base, recipes, multiRun, settings, plan, total, workers }, executor, {
+      engine,
+      train,
+      test,
+    });
+  } finally {
+    await executor?.executor.close();
+  }
+}
+
+interface CurvePlanned {
+  base: Recipe;
+  recipes: string[];
+  multiRun: string[];
+  settings: CurveSettings;
+  plan: CurvePlan;
+  total: number;
+  workers: number;
+}
+
+/** The comparison itself, once everything is checked and the output directory is open. */
+async function curveRuns(
+  opts: CurveCommandOptions,
+  { base, recipes, multiRun, settings, plan, total, workers }: CurvePlanned,
+  executor: CurveExecutor | null,
+  { engine, train, test }: Pick<RecipeInputs, 'engine' | 'train' | 'test'>,
+): Promise<void> {
   // The base recipe's own length plays no part: each run's is set by the cycles.
   const longest = plan.budgets[plan.budgets.length - 1];
   const compare = {
@@ -196,9 +239,11 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
       (multiRun.length ? `, separate runs for ${multiRun.join(', ')}` : '') +
       `: ${total} steps of ${base.model.name} on ${base.data.name} (${train.length} train / ${test.length} test), ` +
       `tfjs backend ${describeEngine(engine)}` +
-      (workers > 1
-        ? `; ${workers} runs at once in worker threads (${base.threads ?? 'all'} thread(s) each)`
-        : ''),
+      (opts.redis !== undefined
+        ? '; runs queued on Redis for `anneal worker`s'
+        : workers > 1
+          ? `; ${workers} runs at once in worker threads (${base.threads ?? 'all'} thread(s) each)`
+          : ''),
   );
   const bar = createProgress(
     total,
@@ -211,7 +256,6 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   const onPoint = (point: CurvePoint) => {
     if (!process.stderr.isTTY || !opts.progress) console.log(describePoint(point));
   };
-  const executor = curveExecutor(workers);
   let ctx: CompareContext;
   if (executor) {
     // Runs at once: the bar counts every run's steps done so far.
@@ -220,7 +264,8 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     ctx = {
       train,
       test,
-      executor,
+      executor: executor.executor,
+      runsDir: executor.runsDir,
       onRunProgress: ({ index }, progress) => {
         done.set(index, progress);
         const all = [...done.values()];
@@ -255,7 +300,6 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
     result = await compareRecipes(compare, ctx);
   } finally {
     bar.stop();
-    await executor?.close();
   }
   printSummary(result);
   writeJsonAtomic(join(opts.out, 'summary.json'), curveRunSummary(result, engine));
@@ -264,14 +308,29 @@ export async function curveCommand(opts: CurveCommandOptions): Promise<void> {
   console.log(`report: ${report}`);
 }
 
+interface CurveExecutor {
+  executor: Executor<CurveRunRequest, CurveRunResult>;
+  /** Where each run writes log.jsonl and points.json (queued runs: under the shared directory). */
+  runsDir?: string;
+}
+
 /**
- * Where the runs are trained: null for one after another in this process, else an executor.
- * `--redis` (a queue executor from src/cli/queue-flags.ts, once it exists) goes here, before
- * the pool: `openQueueExecutor(flags, 'curve-run', out) ?? pool`.
+ * Where the runs are trained: null for one after another in this process, else a job queue
+ * (--redis; its runs log under <out>/runs, which its workers reach through --shared-dir) or a
+ * pool of `workers` threads.
  */
-function curveExecutor(workers: number): Executor<CurveRunRequest, CurveRunResult> | null {
+async function curveExecutor(
+  opts: CurveCommandOptions,
+  workers: number,
+): Promise<CurveExecutor | null> {
+  const queued = await openQueueExecutor<CurveRunRequest, CurveRunResult>(
+    opts,
+    'curve-run',
+    opts.out,
+  );
+  if (queued) return { executor: queued, runsDir: join(opts.out, 'runs') };
   if (workers <= 1) return null;
-  return new WorkerPool<CurveRunRequest, CurveRunResult>(workers, curveWorkerEntry());
+  return { executor: new WorkerPool<CurveRunRequest, CurveRunResult>(workers, curveWorkerEntry()) };
 }
 
 /**

@@ -777,7 +777,24 @@ const TABLE: Record<string, CommandTable> = {
           { kind: 'conflict', args: ['--multi-run', 'mixup'] },
         ],
       },
-      '--workers': { cases: positiveInt('--workers') },
+      '--workers': {
+        cases: [
+          ...positiveInt('--workers'),
+          // A queue's runs are trained by its `anneal worker`s, not by local threads.
+          { kind: 'conflict', args: ['--workers', '2', '--redis', 'redis://127.0.0.1:1'] },
+        ],
+      },
+      '--redis': {
+        cases: [
+          SYNTAX('--redis', 'http://127.0.0.1:6379'),
+          SYNTAX('--redis', 'redis://'),
+          SYNTAX('--redis', 'redis://127.0.0.1:6379/db'),
+        ],
+      },
+      // The queue's other flags go with --redis.
+      '--redis-ca': { cases: [{ kind: 'conflict', args: ['--redis-ca', '$FIX/missing'] }] },
+      '--queue': { cases: [{ kind: 'conflict', args: ['--queue', 'sweeps'] }] },
+      '--shared-dir': { cases: [{ kind: 'conflict', args: ['--shared-dir', '$FIX/empty-dir'] }] },
       '--out': { cases: outDir() },
       '--overwrite': { flag: NO_VALUE },
       '--no-progress': { flag: NO_VALUE },
