@@ -161,12 +161,14 @@ export interface SearchSummary {
 
 /**
  * The search's summary. `trialRun` names the viewer's run of a trial (its directory), or null
- * when the trial has no directory yet.
+ * when the trial has no directory yet; `label` is how the title names the search (default its
+ * name; the viewer gives the folder's own name when it serves the search folder itself, '.').
  */
 export function searchSummary(
   name: string,
   result: SearchResult | null,
   trialRun: (trial: number) => string | null,
+  label = name,
 ): SearchSummary {
   const trials = result?.trials ?? [];
   const done = trials.filter((t) => t.status === 'completed' || t.status === 'stopped').length;
@@ -192,7 +194,7 @@ export function searchSummary(
     failed,
     jobs: trials.reduce((n, t) => n + t.results.length, 0),
     best: best && { trial: best.trial, score: best.score, run: trialRun(best.trial) },
-    title: `Search ${name}: ${parts.join('; ')}`,
+    title: `Search ${label}: ${parts.join('; ')}`,
     table: trials.map((t) => {
       const last = lastResult(t);
       return {

@@ -24,7 +24,7 @@
 import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, relative, resolve, sep } from 'node:path';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { escapeHtml, renderSection, renderTable, REPORT_CSS } from './html.js';
 import { runSections, summaryRow, type RunReportOptions } from './run-report.js';
 import { findRuns, loadRun, type RunData } from './runs.js';
@@ -293,6 +293,10 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
     return trialRow(row, trial.trial, results.get(trial.search));
   }
 
+  /** A search's summary, titled by the folder's own name when the runs folder is the search. */
+  const summaryOf = (name: string, result: SearchResult | null, s: Scan) =>
+    searchSummary(name, result, trialRunOf(s, name), name === '.' ? basename(root) : name);
+
   /** The viewer's run name of a search's trial directory, or null when there is none. */
   function trialRunOf(s: Scan, search: string): (trial: number) => string | null {
     return (trial) => {
@@ -350,10 +354,7 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
       if (html === undefined) {
         const { results, skipped } = loadSearches([name], s);
         html = results.has(name)
-          ? await searchSectionHtml(
-              searchSummary(name, results.get(name)!, trialRunOf(s, name)),
-              results.get(name)!,
-            )
+          ? await searchSectionHtml(summaryOf(name, results.get(name)!, s), results.get(name)!)
           : skipped.map(skippedHtml).join('\n');
         remember(key, html);
       }
@@ -435,9 +436,7 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
     if (path === '/api/searches') {
       const s = scan();
       const { results, skipped } = loadSearches([...s.searches.keys()], s);
-      const body = [...results].map(([name, result]) =>
-        searchSummary(name, result, trialRunOf(s, name)),
-      );
+      const body = [...results].map(([name, result]) => summaryOf(name, result, s));
       setSkipped(res, skipped);
       return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(body), head);
     }

@@ -4,8 +4,9 @@
  * then shows the search's section (title, chart, trials table), lists its trials with the
  * statuses search.json gives them, and once the last job finishes (search.json rewritten) it
  * tells the page and serves the finished search. A search.json that cannot be read is skipped
- * with a warning, not fatal; a search.json without the search marker is no search. Last, in
- * chromium (where installed), the page lists the search and shows its section on a click.
+ * with a warning, not fatal; a search.json without the search marker is no search. A viewer on
+ * the search folder itself sees the same search. Last, in chromium (where installed), the page
+ * lists the search and shows its section on a click.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -248,6 +249,29 @@ test('when the last job finishes, the page is told and the viewer serves the fin
   const after = (await json<{ html: string }>('/api/charts?search=sweep')).html;
   assert.notEqual(after, before);
   assert.ok(after.includes('sha, finished'));
+});
+
+test('served on its own, the search folder is the search: its trials are its runs', async () => {
+  await searchDone;
+  const own = await startViewer({ runsDir: out, port: 0, warn: (m) => warnings.push(m) });
+  try {
+    const searches = JSON.parse(
+      (await viewerRequest(own.url, '/api/searches')).body,
+    ) as SearchSummary[];
+    assert.deepEqual(
+      searches.map((s) => [s.name, s.status, s.best?.run]),
+      [['.', 'finished', `trials/trial-${String(searches[0].best!.trial).padStart(3, '0')}`]],
+    );
+    assert.match(searches[0].title, /^Search sweep: sha, finished/);
+    const list = JSON.parse((await viewerRequest(own.url, '/api/runs')).body) as RunEntry[];
+    assert.deepEqual(
+      list.map((r) => [r.name, r.search]),
+      [0, 1, 2].map((t) => [`trials/trial-00${t}`, '.']),
+    );
+    assert.deepEqual(list.map((r) => r.row.status).sort(), ['completed', 'stopped', 'stopped']);
+  } finally {
+    await own.close();
+  }
 });
 
 test(
