@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 
-function has(command: string): boolean {
-  return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+function has(command: string, versionArg = '--version'): boolean {
+  return spawnSync(command, [versionArg], { stdio: 'ignore' }).status === 0;
 }
 
 /**
@@ -23,7 +23,7 @@ function has(command: string): boolean {
 export function redisSkip(opts: { tls?: boolean } = {}): string | undefined {
   const missing = !has('redis-server')
     ? 'no redis-server binary (apt-get install redis-server)'
-    : opts.tls && !has('openssl')
+    : opts.tls && !has('openssl', 'version')
       ? 'no openssl binary to make a test certificate'
       : undefined;
   if (missing && process.env.CI === 'true') throw new Error(`CI=true but ${missing}`);

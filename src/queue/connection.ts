@@ -88,7 +88,7 @@ export function parseRedisUrl(text: string, opts: RedisTargetOptions = {}): Redi
 
 /** The URL with its password replaced by ***. */
 function mask(text: string): string {
-  return text.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
 /** One line on what went wrong reaching `target`, and what to do. */

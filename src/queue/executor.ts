@@ -19,6 +19,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import {
   TaskInterrupted,
   type Executor,
+  type ExecutorStatus,
   type TaskOptions,
   type TaskProgress,
 } from '../runs/executor.js';
@@ -95,6 +96,9 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
   private closed = false;
   private runIdValue: string | null;
   private readonly poll: NodeJS.Timeout;
+  private readonly workerPoll: NodeJS.Timeout;
+  /** Workers connected to the queue when last asked (every few seconds). */
+  private workersSeen = 0;
   private journalClient: ReturnType<typeof redisClient> | null = null;
 
   private constructor(
@@ -127,6 +131,8 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
     // Belt and braces: a job whose events were missed (Redis restarted, the stream trimmed) is
     // looked up now and then.
     this.poll = setInterval(() => void this.reconcileAll(), 15_000).unref();
+    this.workerPoll = setInterval(() => void this.countWorkers(), 5_000).unref();
+    void this.countWorkers();
   }
 
   /** Connects (failing with one line when Redis cannot be reached) and starts listening. */
@@ -276,15 +282,27 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
     if (removed) this.settle(jobId, new TaskInterrupted());
   }
 
-  /** This sweep's jobs by state, the queue's workers and an ETA. */
-  async stats(): Promise<QueueStats> {
+  private async countWorkers(): Promise<number> {
+    const workers = await this.queue.getWorkers().catch(() => null);
+    if (workers) this.workersSeen = workers.length;
+    return this.workersSeen;
+  }
+
+  /** This sweep's jobs waiting and running, and the workers connected to the queue lately. */
+  status(): ExecutorStatus {
     let queued = 0;
     let running = 0;
     for (const p of this.pending.values()) {
       if (p.state === 'running') running++;
       else queued++;
     }
-    const workers = (await this.queue.getWorkers().catch(() => [])).length;
+    return { queued, running, workers: this.workersSeen };
+  }
+
+  /** This sweep's jobs by state, the queue's workers (asked now) and an ETA. */
+  async stats(): Promise<QueueStats> {
+    const { queued, running } = this.status();
+    const workers = await this.countWorkers();
     const meanSeconds =
       this.durations.length === 0
         ? null
@@ -312,6 +330,7 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.poll);
+    clearInterval(this.workerPoll);
     for (const jobId of [...this.pending.keys()]) {
       this.settle(jobId, new Error('the queue executor is closed'));
     }

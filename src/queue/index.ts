@@ -24,6 +24,7 @@ export {
 } from './executor.js';
 export { RedisJournal } from './journal.js';
 export {
+  curveRunKind,
   decodeJob,
   encodeJob,
   fromShared,

@@ -15,6 +15,12 @@ import { UsageError } from '../errors.js';
 import { parseRecipe, type Recipe } from '../runs/recipe.js';
 import { isModelPath } from '../runs/user-model.js';
 import type { TrialRequest, TrialResult } from '../search/trial.js';
+import {
+  CurveRunResultSchema,
+  parseCurveRunRequest,
+  type CurveRunRequest,
+  type CurveRunResult,
+} from '../tradeoff/index.js';
 
 /** A job payload a worker refuses to run: the message is one line, the job's failedReason. */
 export class PayloadError extends Error {
@@ -41,6 +47,11 @@ export interface JobKind<Request, Result> {
 export interface QueueTask {
   kind: string;
   request: unknown;
+  /**
+   * A shared Int32Array(1) the worker sets to 1 to stop the task: read synchronously by the task's
+   * signal, so the stop arrives even while training never yields to the thread's event loop.
+   */
+  stop?: SharedArrayBuffer;
 }
 
 export const PAYLOAD_VERSION = 1;
@@ -105,7 +116,7 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
   return error.issues
     .map((i) => {
       const path = [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.');
-      return `${path === '' ? '' : `${path}: `}${i.message.replace(/^Invalid input: /, '')}`;
+      return `${path === '' ? '' : `${path}: `}${i.message.replace(/^Invalid (input|option): /, '')}`;
     })
     .join('; ');
 }
@@ -270,7 +281,50 @@ export const trialKind: JobKind<TrialRequest, TrialResult> = {
     `trial ${job.trial}, rung ${job.rung} (${job.from}${unit} to ${job.resource}${unit})`,
 };
 
+// ---- curve runs (src/tradeoff) ----
+
+export const curveRunKind: JobKind<CurveRunRequest, CurveRunResult> = {
+  name: 'curve-run',
+  encode: (request, sharedDir) => ({
+    ...request,
+    ...(request.dir === undefined
+      ? {}
+      : { dir: toShared(request.dir, sharedDir, `the directory of curve run ${request.name}`) }),
+    recipe: recipeToShared(request.recipe, sharedDir),
+  }),
+  decode: (payload, sharedDir) => {
+    if (!isObject(payload)) {
+      throw new PayloadError(
+        `curve-run payload: expected an object, received ${JSON.stringify(payload)}`,
+      );
+    }
+    const doc: Json = { ...payload };
+    if (doc.dir !== undefined) doc.dir = fromShared(doc.dir, sharedDir, 'curve-run payload: dir');
+    if (doc.recipe !== undefined) {
+      doc.recipe = recipeFromShared(doc.recipe, sharedDir, 'curve-run payload: recipe');
+    }
+    try {
+      return parseCurveRunRequest(doc);
+    } catch (e) {
+      throw new PayloadError(
+        `curve-run payload: ${(e as Error).message.replace(/^curve run request: /, '')}`,
+      );
+    }
+  },
+  result: (value) => {
+    const parsed = CurveRunResultSchema.safeParse(value);
+    if (!parsed.success) {
+      throw new Error(
+        `a curve-run job returned ${JSON.stringify(value)}: ${describeIssues(parsed.error)}`,
+      );
+    }
+    return parsed.data;
+  },
+  describe: (r) => `curve run ${r.name}, seed ${r.recipe.seed} (${r.run})`,
+};
+
 /** The kinds `anneal worker` runs. */
 export const JOB_KINDS: Readonly<Record<string, JobKind<unknown, unknown>>> = Object.freeze({
   trial: trialKind as JobKind<unknown, unknown>,
+  'curve-run': curveRunKind as JobKind<unknown, unknown>,
 });

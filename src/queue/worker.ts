@@ -38,7 +38,7 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   /** Times a job may stall (its worker died) and be run again before it fails (default 2). */
   maxStalledCount?: number;
-  /** The kinds of job served (default JOB_KINDS: trial). */
+  /** The kinds of job served (default JOB_KINDS: trial, curve-run). */
   kinds?: Readonly<Record<string, JobKind<unknown, unknown>>>;
   /** The worker-thread module that runs the tasks (default task-worker.ts). */
   entry?: URL;
@@ -108,7 +108,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   await checkRedis(opts.redis);
 
   const pool = new WorkerPool<QueueTask, unknown>(concurrency, opts.entry ?? taskWorkerEntry());
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, { controller: AbortController; stop: Int32Array }>();
   let stopping = false;
   const name = opts.name ?? `${hostname()}-${process.pid}`;
 
@@ -134,7 +134,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const attempt = job.attemptsMade + 1;
     emit({ type: 'start', jobId, kind: kind.name, what, attempt, attempts });
     const controller = new AbortController();
-    running.set(jobId, controller);
+    const stop = new SharedArrayBuffer(4);
+    running.set(jobId, { controller, stop: new Int32Array(stop) });
     const started = performance.now();
     let last = 0;
     const onProgress = (p: TaskProgress) => {
@@ -145,7 +146,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     };
     try {
       const result = await pool.run(
-        { kind: kind.name, request },
+        { kind: kind.name, request, stop },
         { signal: controller.signal, onProgress },
       );
       emit({
@@ -187,7 +188,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         stopping = true;
         // No new jobs; close() waits for the running ones, which stop at their next step.
         const closing = worker.close();
-        for (const controller of running.values()) controller.abort();
+        for (const { controller, stop } of running.values()) {
+          Atomics.store(stop, 0, 1);
+          controller.abort();
+        }
         await closing;
         await pool.close();
       })()),
