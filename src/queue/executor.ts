@@ -114,10 +114,13 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
         p.started = performance.now();
       }
     });
-    events.on('waiting', ({ jobId }) => {
-      const p = this.pending.get(jobId);
-      if (p && p.state !== 'adding') p.state = 'queued';
-    });
+    // Back in the queue: a retry's back-off (delayed), a stopped or stalled job (waiting).
+    for (const event of ['waiting', 'delayed'] as const) {
+      events.on(event, ({ jobId }: { jobId: string }) => {
+        const p = this.pending.get(jobId);
+        if (p && p.state !== 'adding') p.state = 'queued';
+      });
+    }
     events.on('progress', ({ jobId, data }) => {
       const p = this.pending.get(jobId);
       if (p?.onProgress && isProgress(data)) p.onProgress(data);

@@ -906,6 +906,41 @@ const TABLE: Record<string, CommandTable> = {
       '--x': { cases: choice('--x', 'epoch') },
     },
   },
+  // Its base names a Redis where none listens: every case ends before a worker would serve.
+  worker: {
+    base: [['--redis', 'redis://127.0.0.1:1']],
+    rows: {
+      '--redis': {
+        cases: [
+          SYNTAX('--redis', 'http://127.0.0.1:6379'),
+          SYNTAX('--redis', 'redis://'),
+          SYNTAX('--redis', 'redis://127.0.0.1:6379/db'),
+          EMPTY('--redis'),
+        ],
+      },
+      '--redis-ca': {
+        cases: [
+          {
+            ...MISSING('--redis-ca'),
+            args: ['--redis-ca', '$FIX/missing', '--redis', 'rediss://127.0.0.1:1'],
+            drop: ['--redis'],
+          },
+          {
+            ...DIR_FOR_FILE('--redis-ca'),
+            args: ['--redis-ca', '$FIX/empty-dir', '--redis', 'rediss://127.0.0.1:1'],
+            drop: ['--redis'],
+          },
+          { kind: 'conflict', args: ['--redis-ca', '$FIX/not-anneal.txt'] },
+        ],
+      },
+      '--queue': { cases: [SYNTAX('--queue', 'a:b'), EMPTY('--queue')] },
+      '--concurrency': { cases: positiveInt('--concurrency') },
+      '--shared-dir': { cases: [MISSING('--shared-dir'), FILE_FOR_DIR('--shared-dir')] },
+      '--lock-duration': { cases: positiveInt('--lock-duration') },
+      '--stalled-interval': { cases: positiveInt('--stalled-interval') },
+      '--max-stalled': { cases: positiveInt('--max-stalled') },
+    },
+  },
   list: {
     base: [],
     rows: { '[kind]': { cases: [UNKNOWN('[kind]', 'datasets'), EMPTY('[kind]')] } },
@@ -1272,8 +1307,9 @@ for (const d of KNOWN_DEFECTS.filter((k) => k.runaway)) {
 }
 
 // Each case changes one option of its command's base: the base itself must succeed, or a case
-// could fail for the base's fault and pass unnoticed. view is left out: it would start a server.
-for (const command of Object.keys(TABLE).filter((c) => c !== '' && c !== 'view')) {
+// could fail for the base's fault and pass unnoticed. view and worker are left out: they would
+// start a server and serve a queue until stopped.
+for (const command of Object.keys(TABLE).filter((c) => !['', 'view', 'worker'].includes(c))) {
   test(`the base arguments of anneal ${command} are valid (exit 0)`, async () => {
     const work = mkdtempSync(join(cases, 'base-'));
     const argv = commandLine(command, '', { kind: 'omitted', args: [] });

@@ -4,6 +4,7 @@
  * the queue's behaviour: results, progress, refusals, retries, idempotence, stopping, the journal.
  */
 import assert from 'node:assert/strict';
+import type { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +171,9 @@ describe('queue on a loopback redis-server', { skip }, () => {
         await again.close();
       }
       assert.equal(events.filter((e) => e.type === 'start').length, 1, 'ran once');
+      // A second completion event of the same job (a stalled job's duplicate run) changes nothing.
+      const emitter = (exec as unknown as { events: EventEmitter }).events;
+      emitter.emit('completed', { jobId: exec.jobId('same'), returnvalue: { y: -1, from: 0 } });
       assert.equal((await exec.stats()).done, 1, 'recorded once');
       const counts = await exec.queue.getJobCounts('completed', 'waiting', 'active');
       assert.deepEqual(counts, { completed: 1, waiting: 0, active: 0 });

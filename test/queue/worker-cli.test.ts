@@ -1,10 +1,11 @@
 /**
- * `anneal worker` as a user runs it: a bad --redis is one line, and SIGTERM stops the trial it
- * runs at its next step, checkpointed, puts its job back in the queue (not failed, no attempt
- * spent) and exits 0; another worker then finishes the trial from the checkpoint.
+ * `anneal worker` as a user runs it: a bad --redis is one line; SIGTERM stops the trial it runs
+ * at its next step, checkpointed, puts its job back in the queue (not failed, no attempt spent)
+ * and exits 0; SIGKILL leaves the job locked until its lock expires, when another worker's
+ * stalled check takes it. Either way another worker finishes the trial from its checkpoint.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import {
   trialKind,
   type QueueWorker,
 } from '../../src/queue/index.js';
-import type { TrialRequest } from '../../src/search/index.js';
+import type { TrialRequest, TrialResult } from '../../src/search/index.js';
 import { anneal, assertUserError, root } from '../cli/helpers.js';
 import { redisSkip, startRedis, type TestRedis } from '../redis.js';
 import { base } from '../search/helpers.js';
@@ -33,7 +34,42 @@ test('anneal worker: a bad --redis, or one that is not there, is one line', () =
   );
 });
 
-describe('anneal worker and SIGTERM', { skip: redisSkip() }, () => {
+interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function spawnWorker(args: string[]): Spawned {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'worker', ...args],
+    { cwd: root, env: { ...process.env, ANNEAL_KERNELS: 'js' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Trial 0's first rung: 216 training samples at batch 32, 7 steps an epoch, 2100 steps. */
+function trial(shared: string): TrialRequest {
+  return {
+    job: { trial: 0, bracket: 0, rung: 0, resource: 300, from: 0, fidelity: 'truncated' },
+    recipe: { ...base, logEvery: 1000 },
+    dir: join(shared, 'trials', 'trial-000'),
+    unit: 'ep',
+    maxResource: 300,
+    valFraction: 0.1,
+    splitSeed: 0,
+    config: {},
+  };
+}
+
+describe('anneal worker stopped mid-trial', { skip: redisSkip() }, () => {
   let redis: TestRedis;
   before(async () => {
     redis = await startRedis();
@@ -42,74 +78,92 @@ describe('anneal worker and SIGTERM', { skip: redisSkip() }, () => {
     await redis?.stop();
   });
 
-  test('SIGTERM puts the running trial back in the queue, and another worker finishes it', async () => {
+  /** Queues the trial on `queue`, starts `anneal worker`, waits until the trial passes `step`. */
+  async function started(queue: string, step: number, args: string[] = []) {
     const shared = mkdtempSync(join(tmpdir(), 'anneal-worker-cli-'));
     const target = parseRedisUrl(redis.url);
     const exec = await QueueExecutor.open({
       redis: target,
-      queue: 'cli',
+      queue,
       kind: trialKind,
       sharedDir: shared,
-      runId: 'cli',
+      runId: queue,
     });
-    const child = spawn(
-      process.execPath,
-      [
-        ...['--import', 'tsx', join(root, 'src/cli/main.ts'), 'worker'],
-        ...['--redis', redis.url, '--queue', 'cli', '--shared-dir', shared],
-      ],
-      { cwd: root, env: { ...process.env, ANNEAL_KERNELS: 'js' } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const worker = spawnWorker([
+      ...['--redis', redis.url, '--queue', queue, '--shared-dir', shared],
+      ...args,
+    ]);
+    let steps = 0;
+    const result: Promise<TrialResult> = exec.run(trial(shared), {
+      id: 'trial-000/rung-0',
+      onProgress: (p) => (steps = p.step),
+    });
+    while (steps <= step) {
+      assert.equal(worker.child.exitCode, null, `the worker exited: ${worker.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { shared, target, exec, worker, result };
+  }
+
+  test('SIGTERM puts the running trial back in the queue, and another worker finishes it', async () => {
+    const { shared, target, exec, worker, result } = await started('term', 0);
     let second: QueueWorker | undefined;
     try {
-      // 216 training samples at batch 32: 7 steps an epoch, 2100 steps in all.
-      const request: TrialRequest = {
-        job: { trial: 0, bracket: 0, rung: 0, resource: 300, from: 0, fidelity: 'truncated' },
-        recipe: { ...base, logEvery: 1000 },
-        dir: join(shared, 'trials', 'trial-000'),
-        unit: 'ep',
-        maxResource: 300,
-        valFraction: 0.1,
-        splitSeed: 0,
-        config: {},
-      };
-      let steps = 0;
-      const result = exec.run(request, {
-        id: 'trial-000/rung-0',
-        onProgress: (p) => (steps = p.step),
-      });
-      while (steps === 0) {
-        assert.equal(child.exitCode, null, `the worker exited: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
-      assert.match(
-        stdout,
-        /job cli\.trial-000\/rung-0: trial 0, rung 0 \(0ep to 300ep\): started \(attempt 1 of 3\)\n/,
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0, worker.stderr());
+      const what = 'job term.trial-000/rung-0: trial 0, rung 0 (0ep to 300ep)';
+      assert.ok(worker.stdout().includes(`${what}: started (attempt 1 of 3)\n`), worker.stdout());
+      assert.ok(
+        worker.stdout().includes(`${what}: stopped, checkpointed and back in the queue\n`),
+        worker.stdout(),
       );
-      assert.match(
-        stdout,
-        /job cli\.trial-000\/rung-0: trial 0, rung 0 \(0ep to 300ep\): stopped, checkpointed and back in the queue\n/,
-      );
-      assert.match(stdout, /anneal worker: stopped\n$/);
+      assert.match(worker.stdout(), /anneal worker: stopped\n$/);
       const job = (await exec.queue.getJob(exec.jobId('trial-000/rung-0')))!;
       assert.equal(await job.getState(), 'waiting', 'back in the queue, not failed');
       assert.equal(job.attemptsMade, 0, 'no attempt spent');
 
-      second = await startQueueWorker({ redis: target, queue: 'cli', sharedDir: shared });
+      second = await startQueueWorker({ redis: target, queue: 'term', sharedDir: shared });
       const done = await result;
       assert.equal(done.steps, 2100);
+      assert.ok(Number.isFinite(done.score));
       const log = readFileSync(join(shared, 'trials', 'trial-000', 'log.jsonl'), 'utf8');
       assert.match(log, /"event":"resume"/, 'the second worker resumed the checkpoint');
-      assert.ok(Number.isFinite(done.score));
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+      await second?.stop();
+      await exec.close();
+    }
+  });
+
+  test("SIGKILL: the job stalls, and another worker's stalled check resumes it", async () => {
+    // Past the first quarter of the rung, where the trial checkpoints.
+    const { shared, target, exec, worker, result } = await started('kill', 700, [
+      ...['--lock-duration', '2'],
+    ]);
+    let second: QueueWorker | undefined;
+    try {
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      const id = exec.jobId('trial-000/rung-0');
+      assert.equal(await (await exec.queue.getJob(id))!.getState(), 'active', 'still locked');
+      second = await startQueueWorker({
+        redis: target,
+        queue: 'kill',
+        sharedDir: shared,
+        stalledIntervalMs: 500,
+      });
+      const done = await result;
+      assert.equal(done.steps, 2100);
+      const job = (await exec.queue.getJob(id))!;
+      assert.equal(
+        job.attemptsMade,
+        1,
+        'one completed attempt: the stalled run is not counted as a failure',
+      );
+      assert.equal(job.attemptsStarted, 2);
+      const log = readFileSync(join(shared, 'trials', 'trial-000', 'log.jsonl'), 'utf8');
+      assert.match(log, /"event":"resume"/, 'the second worker resumed the checkpoint');
+    } finally {
       await second?.stop();
       await exec.close();
     }
