@@ -172,6 +172,8 @@ const warmed = new Set<string>();
 
 /** Progress at most this often (and at a run's first and last step). */
 const PROGRESS_MS = 250;
+/** How often a run with a stop signal lets its thread's event loop turn (for the stop message). */
+const YIELD_MS = 50;
 
 /**
  * Trains one run of a comparison from its request, loading its own data; see the file's header.
@@ -227,8 +229,17 @@ export async function runCurveRun(
   };
   // Steps of the separate runs already finished (each separate run counts from 0).
   let finished = 0;
+  let turned = performance.now();
   const progress: Callback = {
-    onBatchEnd: (state) => report(finished + state.timestamp.step),
+    onBatchEnd: async (state) => {
+      report(finished + state.timestamp.step);
+      // The training loop awaits only microtasks: a stop sent as a message (a WorkerPool's, in
+      // its thread) would wait for the run's end. Let the event loop turn now and then.
+      if (opts.signal && performance.now() - turned >= YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turned = performance.now();
+      }
+    },
   };
   const logger =
     req.dir === undefined

@@ -290,3 +290,32 @@ test('2 worker threads write the curve.json of the comparison run in this proces
     assert.deepEqual(p, { step: p.steps, steps: run.endsWith('multi') ? 20 : 15 }, run);
   }
 });
+
+test("a worker thread's run stops at a signal mid-run, not at its end", async () => {
+  const pool = new WorkerPool<CurveRunRequest, CurveRunResult>(1, curveWorkerEntry());
+  const controller = new AbortController();
+  // One cycle of 2,000 steps: a single fit, so only the stop can end it early.
+  const request = {
+    ...requestOf('baseline', 1, 'single'),
+    settings: { cycles: 1, firstCycle: '200ep' },
+    budgets: [2000],
+  };
+  try {
+    await assert.rejects(
+      pool.run(request, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.step > 0) controller.abort();
+        },
+      }),
+      (e: Error) => {
+        assert.ok(isTaskInterrupted(e), e.message);
+        const step = Number(/stopped at step (\d+) of 2000/.exec(e.message)?.[1]);
+        assert.ok(step > 0 && step < 2000, e.message);
+        return true;
+      },
+    );
+  } finally {
+    await pool.close();
+  }
+});
