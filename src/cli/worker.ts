@@ -11,6 +11,7 @@ import {
   startQueueWorker,
   type WorkerEvent,
 } from '../queue/index.js';
+import { parseThreads } from '../machine.js';
 import { positiveInt } from './parse.js';
 
 interface WorkerCommandOptions {
@@ -22,6 +23,7 @@ interface WorkerCommandOptions {
   lockDuration: number;
   stalledInterval: number;
   maxStalled: number;
+  threads?: number;
 }
 
 /** Adds `anneal worker` to the program. */
@@ -62,6 +64,12 @@ export function addWorkerCommand(program: Command): Command {
       positiveInt,
       2,
     )
+    .option(
+      '--threads <n>',
+      "anneal-cpu's threads for each job, over the count its recipe carries (the coordinator's " +
+        'share of its own cores); e.g. the cores here divided by --concurrency',
+      (value: string) => parseThreads(value, '--threads'),
+    )
     .action(workerCommand);
 }
 
@@ -95,6 +103,7 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<void> {
     lockDurationMs: opts.lockDuration * 1000,
     stalledIntervalMs: opts.stalledInterval * 1000,
     maxStalledCount: opts.maxStalled,
+    threads: opts.threads,
     onEvent: (event) => (event.type === 'error' ? console.error : console.log)(line(event)),
   });
   console.log(

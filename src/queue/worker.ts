@@ -38,6 +38,11 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   /** Times a job may stall (its worker died) and be run again before it fails (default 2). */
   maxStalledCount?: number;
+  /**
+   * anneal-cpu's threads for each job, over the count its recipe carries (a search's coordinator
+   * divides its own machine's cores among its workers: this machine may have more or fewer).
+   */
+  threads?: number;
   /** The kinds of job served (default JOB_KINDS: trial, curve-run). */
   kinds?: Readonly<Record<string, JobKind<unknown, unknown>>>;
   /** The worker-thread module that runs the tasks (default task-worker.ts). */
@@ -79,6 +84,15 @@ export interface QueueWorker {
 export function taskWorkerEntry(): URL {
   const here = import.meta.url;
   return new URL(here.endsWith('.ts') ? './task-worker.ts' : './task-worker.js', here);
+}
+
+/** A request whose recipe trains anneal-cpu on `threads` threads. */
+function withThreads(request: unknown, threads: number): unknown {
+  const r = request as { recipe?: unknown };
+  if (typeof r !== 'object' || r === null || typeof r.recipe !== 'object' || r.recipe === null) {
+    return request;
+  }
+  return { ...r, recipe: { ...r.recipe, threads } };
 }
 
 /** At most one progress report a second per job (each is a Redis write and an event). */
@@ -123,6 +137,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       emit({ type: 'refused', jobId, kind: job.name, error });
       throw new UnrecoverableError(error);
     }
+    if (opts.threads !== undefined) request = withThreads(request, opts.threads);
     const what = kind.describe(request);
     const backToQueue = async (): Promise<never> => {
       await job.moveToWait(token);

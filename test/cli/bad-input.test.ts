@@ -939,6 +939,7 @@ const TABLE: Record<string, CommandTable> = {
       '--lock-duration': { cases: positiveInt('--lock-duration') },
       '--stalled-interval': { cases: positiveInt('--stalled-interval') },
       '--max-stalled': { cases: positiveInt('--max-stalled') },
+      '--threads': { cases: positiveInt('--threads') },
     },
   },
   list: {
