@@ -59,7 +59,9 @@ export function sweepRunId(runDir: string): string {
 
 /**
  * The queue executor the flags ask for, connected (one line when Redis cannot be reached), or
- * null without --redis. `kind`: 'trial' (src/search) or a JobKind.
+ * null without --redis. `kind`: 'trial' (src/search), 'curve-run' (src/tradeoff) or a JobKind.
+ * Its run id (sweepRunId) is taken at its first run() or journal(): open the run directory
+ * before either, so that a resumed sweep gets the same id.
  */
 export async function openQueueExecutor<Request, Result>(
   flags: QueueFlagValues,
