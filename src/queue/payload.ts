@@ -47,11 +47,6 @@ export interface JobKind<Request, Result> {
 export interface QueueTask {
   kind: string;
   request: unknown;
-  /**
-   * A shared Int32Array(1) the worker sets to 1 to stop the task: read synchronously by the task's
-   * signal, so the stop arrives even while training never yields to the thread's event loop.
-   */
-  stop?: SharedArrayBuffer;
 }
 
 export const PAYLOAD_VERSION = 1;

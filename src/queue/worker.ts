@@ -122,7 +122,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   await checkRedis(opts.redis);
 
   const pool = new WorkerPool<QueueTask, unknown>(concurrency, opts.entry ?? taskWorkerEntry());
-  const running = new Map<string, { controller: AbortController; stop: Int32Array }>();
+  const running = new Map<string, AbortController>();
   let stopping = false;
   const name = opts.name ?? `${hostname()}-${process.pid}`;
 
@@ -149,8 +149,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const attempt = job.attemptsMade + 1;
     emit({ type: 'start', jobId, kind: kind.name, what, attempt, attempts });
     const controller = new AbortController();
-    const stop = new SharedArrayBuffer(4);
-    running.set(jobId, { controller, stop: new Int32Array(stop) });
+    running.set(jobId, controller);
     const started = performance.now();
     let last = 0;
     const onProgress = (p: TaskProgress) => {
@@ -161,7 +160,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     };
     try {
       const result = await pool.run(
-        { kind: kind.name, request, stop },
+        { kind: kind.name, request },
         { signal: controller.signal, onProgress },
       );
       emit({
@@ -203,10 +202,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         stopping = true;
         // No new jobs; close() waits for the running ones, which stop at their next step.
         const closing = worker.close();
-        for (const { controller, stop } of running.values()) {
-          Atomics.store(stop, 0, 1);
-          controller.abort();
-        }
+        for (const controller of running.values()) controller.abort();
         await closing;
         await pool.close();
       })()),

@@ -9,9 +9,11 @@
  *
  * A task can be stopped: `signal` aborts it at the next optimizer step, after a checkpoint, and its
  * promise rejects with TaskInterrupted, so the same request resumes later from that checkpoint.
+ * The task's own code sees a TaskContext: a stop signal it reads between steps, and onProgress.
  */
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '../errors.js';
+import type { StopSignal } from '../train/trainer.js';
 
 /** What a running task reports: optimizer steps done of the steps it will do. */
 export interface TaskProgress {
@@ -39,6 +41,12 @@ export interface ExecutorStatus {
   workers: number;
 }
 
+/** What a task's code gets: its stop request (read between steps) and where to report progress. */
+export interface TaskContext {
+  signal?: StopSignal;
+  onProgress?: (progress: TaskProgress) => void;
+}
+
 export interface Executor<Request, Result> {
   run(request: Request, opts?: TaskOptions): Promise<Result>;
   close(): Promise<void>;
@@ -64,38 +72,48 @@ export function isTaskInterrupted(e: unknown): boolean {
   );
 }
 
-/** Messages between WorkerPool and its threads. */
-export type ToWorker<Request> =
-  { type: 'run'; id: number; request: Request } | { type: 'stop'; id: number };
+/**
+ * What WorkerPool sends its threads: a task, with a flag (an Int32Array over shared memory) the pool
+ * sets to 1 to stop it. A message would arrive only when the thread's event loop turns, and a
+ * training loop of synchronous tfjs steps does not let it.
+ */
+export interface ToWorker<Request> {
+  type: 'run';
+  id: number;
+  request: Request;
+  stop: SharedArrayBuffer;
+}
 
 export type FromWorker<Result> =
   | { type: 'progress'; id: number; progress: TaskProgress }
   | { type: 'done'; id: number; result: Result }
   | { type: 'failed'; id: number; error: string; interrupted: boolean };
 
+/** A stop signal that reads the shared flag each time it is asked. */
+function flagSignal(buffer: SharedArrayBuffer): StopSignal {
+  const flag = new Int32Array(buffer);
+  return {
+    get aborted() {
+      return Atomics.load(flag, 0) === 1;
+    },
+  };
+}
+
 /**
- * The thread side of a WorkerPool: runs the tasks it is sent with `handler`, one at a time, posts
- * their progress and outcome back, and aborts a task's signal when the pool asks it to stop.
- * A worker entry module calls it once at its top level.
+ * The thread side of a WorkerPool: runs the tasks it is sent with `handler`, one at a time, and
+ * posts their progress and outcome back; a task's signal reads the stop flag the pool sets. A
+ * worker entry module calls it once at its top level.
  */
 export function serveTasks<Request, Result>(
-  handler: (request: Request, opts: TaskOptions) => Promise<Result>,
+  handler: (request: Request, context: TaskContext) => Promise<Result>,
   port: import('node:worker_threads').MessagePort | null,
 ): void {
   if (!port) return;
-  const running = new Map<number, AbortController>();
-  port.on('message', async (message: ToWorker<Request>) => {
-    if (message.type === 'stop') {
-      running.get(message.id)?.abort();
-      return;
-    }
-    const { id, request } = message;
-    const controller = new AbortController();
-    running.set(id, controller);
+  port.on('message', async ({ id, request, stop }: ToWorker<Request>) => {
     let reply: FromWorker<Result>;
     try {
       const result = await handler(request, {
-        signal: controller.signal,
+        signal: flagSignal(stop),
         onProgress: (progress) => port.postMessage({ type: 'progress', id, progress }),
       });
       reply = { type: 'done', id, result };
@@ -106,8 +124,6 @@ export function serveTasks<Request, Result>(
         error: e instanceof Error ? e.message : String(e),
         interrupted: isTaskInterrupted(e),
       };
-    } finally {
-      running.delete(id);
     }
     port.postMessage(reply);
   });
@@ -115,6 +131,7 @@ export function serveTasks<Request, Result>(
 
 interface Busy<Result> {
   id: number;
+  stop: Int32Array;
   resolve: (r: Result) => void;
   reject: (e: Error) => void;
   onProgress?: (p: TaskProgress) => void;
@@ -127,6 +144,7 @@ interface Slot<Result> {
 
 interface Queued<Request, Result> {
   id: number;
+  stop: SharedArrayBuffer;
   request: Request;
   opts: TaskOptions;
   resolve: (r: Result) => void;
@@ -206,7 +224,7 @@ export class WorkerPool<Request, Result> implements Executor<Request, Result> {
     if (opts.signal?.aborted) return Promise.reject(new TaskInterrupted());
     return new Promise((resolve, reject) => {
       const id = this.serial++;
-      this.queue.push({ id, request, opts, resolve, reject });
+      this.queue.push({ id, stop: new SharedArrayBuffer(4), request, opts, resolve, reject });
       opts.signal?.addEventListener('abort', () => this.stop(id), { once: true });
       this.pump();
     });
@@ -219,8 +237,8 @@ export class WorkerPool<Request, Result> implements Executor<Request, Result> {
       this.queue.splice(queued, 1)[0].reject(new TaskInterrupted());
       return;
     }
-    const slot = this.slots.find((s) => s.busy?.id === id);
-    slot?.worker.postMessage({ type: 'stop', id } satisfies ToWorker<Request>);
+    const busy = this.slots.find((s) => s.busy?.id === id)?.busy;
+    if (busy) Atomics.store(busy.stop, 0, 1);
   }
 
   private pump(): void {
@@ -229,6 +247,7 @@ export class WorkerPool<Request, Result> implements Executor<Request, Result> {
       const next = this.queue.shift()!;
       slot.busy = {
         id: next.id,
+        stop: new Int32Array(next.stop),
         resolve: next.resolve,
         reject: next.reject,
         onProgress: next.opts.onProgress,
@@ -238,6 +257,7 @@ export class WorkerPool<Request, Result> implements Executor<Request, Result> {
         type: 'run',
         id: next.id,
         request: next.request,
+        stop: next.stop,
       } satisfies ToWorker<Request>);
     }
     for (const slot of this.slots) if (!slot.busy) slot.worker.unref();

@@ -40,6 +40,7 @@ export {
   type Executor,
   type ExecutorStatus,
   type FromWorker,
+  type TaskContext,
   type TaskOptions,
   type TaskProgress,
   type ToWorker,

@@ -28,7 +28,7 @@ import { Timeline, type TimeUnit } from '../time/index.js';
 import { Trainer, type TrainerSchedules } from '../train/trainer.js';
 import { CheckpointStore } from '../train/checkpoint.js';
 import type { Callback } from '../train/method.js';
-import { TaskInterrupted, type TaskOptions } from '../runs/executor.js';
+import { TaskInterrupted, type TaskContext } from '../runs/executor.js';
 import type { Job } from './schedulers.js';
 
 export interface TrialRequest {
@@ -104,7 +104,10 @@ function savedStep(dir: string): number {
  * from scratch and its log says so. `signal` stops the job at the next step after a checkpoint
  * (TaskInterrupted); `onProgress` gets the trial's step and the step this job ends at.
  */
-export async function runTrialJob(req: TrialRequest, opts: TaskOptions = {}): Promise<TrialResult> {
+export async function runTrialJob(
+  req: TrialRequest,
+  opts: TaskContext = {},
+): Promise<TrialResult> {
   const { job, recipe, dir } = req;
   mkdirSync(dir, { recursive: true });
   const checkpointDir = join(dir, 'checkpoints');

@@ -94,7 +94,12 @@ export interface CompareRun {
   of: number;
 }
 
-export interface CompareContext extends Omit<CurveContext, 'train' | 'test' | 'onPoint'> {
+export interface CompareContext extends Omit<
+  CurveContext,
+  'train' | 'test' | 'onPoint' | 'signal'
+> {
+  /** Stops the comparison's runs at their next step (an executor's runs too). */
+  signal?: AbortSignal;
   /**
    * The data. With an executor, each run loads its own from `base` (its data section and seed),
    * so these must be what loadRecipeInputs(base) gives: their sizes and fingerprints are checked.

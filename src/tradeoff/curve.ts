@@ -24,7 +24,7 @@ import type { Callback } from '../train/method.js';
 import { TaskInterrupted } from '../runs/executor.js';
 import { recipeModel, recipeTrainerOptions, type Recipe } from '../runs/recipe.js';
 import { parseDuration, Timeline, type DurationLike } from '../time/index.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, type StopSignal } from '../train/trainer.js';
 import type { ModelLike } from '../train/state.js';
 
 export interface CurveSettings {
@@ -85,7 +85,7 @@ export interface CurveContext {
    * Stops the run at its next optimizer step: the promise rejects with TaskInterrupted. A curve
    * run keeps no checkpoint, so running it again starts it from step 0.
    */
-  signal?: AbortSignal;
+  signal?: StopSignal;
 }
 
 /** The timeline of `recipe` on `train` (steps per epoch, samples per step), without a length. */

@@ -20,7 +20,7 @@ import type { Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { KERNEL_CHOICES } from '../kernels/index.js';
 import { JsonlLogger } from '../logs/jsonl.js';
-import { TaskInterrupted, type TaskOptions } from '../runs/executor.js';
+import { TaskInterrupted, type TaskContext } from '../runs/executor.js';
 import { loadRecipeInputs, parseRecipe } from '../runs/recipe.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import type { Callback } from '../train/method.js';
@@ -172,8 +172,6 @@ const warmed = new Set<string>();
 
 /** Progress at most this often (and at a run's first and last step). */
 const PROGRESS_MS = 250;
-/** How often a run with a stop signal lets its thread's event loop turn (for the stop message). */
-const YIELD_MS = 50;
 
 /**
  * Trains one run of a comparison from its request, loading its own data; see the file's header.
@@ -182,7 +180,7 @@ const YIELD_MS = 50;
  */
 export async function runCurveRun(
   request: CurveRunRequest | z.input<typeof CurveRunRequestSchema>,
-  opts: TaskOptions = {},
+  opts: TaskContext = {},
 ): Promise<CurveRunResult> {
   const req = parseCurveRunRequest(request);
   const steps = curveRunSteps(req.run, req.budgets);
@@ -229,17 +227,8 @@ export async function runCurveRun(
   };
   // Steps of the separate runs already finished (each separate run counts from 0).
   let finished = 0;
-  let turned = performance.now();
   const progress: Callback = {
-    onBatchEnd: async (state) => {
-      report(finished + state.timestamp.step);
-      // The training loop awaits only microtasks: a stop sent as a message (a WorkerPool's, in
-      // its thread) would wait for the run's end. Let the event loop turn now and then.
-      if (opts.signal && performance.now() - turned >= YIELD_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        turned = performance.now();
-      }
-    },
+    onBatchEnd: (state) => report(finished + state.timestamp.step),
   };
   const logger =
     req.dir === undefined

@@ -100,6 +100,15 @@ export interface TrainerOptions {
   trace?: boolean;
 }
 
+/**
+ * A stop request read synchronously between steps. An AbortSignal is one; a worker thread's task
+ * gets one backed by a shared flag (src/runs/executor.ts), because a training loop of synchronous
+ * steps never lets the thread's event loop deliver a message.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+}
+
 export interface FitOptions {
   /** Train at most this much more in this call (the run's length still applies). */
   duration?: DurationLike;
@@ -107,7 +116,7 @@ export interface FitOptions {
    * Stops this fit at the next step boundary when aborted (a checkpoint is written on return, as
    * always). Unlike a stop request, the run is not over: the next fit() or a resume goes on.
    */
-  signal?: AbortSignal;
+  signal?: StopSignal;
 }
 
 export interface FitResult {

@@ -19,7 +19,8 @@ serveTasks<TrialRequest, TrialResult>(async (request, { signal, onProgress }) =>
   if (trial === 3) throw new Error('bad trial');
   if (trial === 5) {
     onProgress?.({ step: 1, steps: 10 });
-    await new Promise((resolve) => signal!.addEventListener('abort', resolve, { once: true }));
+    // The pool's stop is a shared flag: poll it, as a training loop reads it between steps.
+    while (!signal!.aborted) await new Promise((resolve) => setTimeout(resolve, 5));
     throw new TaskInterrupted();
   }
   return { score: trial / 10, loss: 0, steps: 1, trainSeconds: 0, stopReason: null };

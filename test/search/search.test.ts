@@ -14,6 +14,7 @@ import {
   readSpaceFile,
   runSearch,
   runTrialJob,
+  workerEntry,
   type Job,
   type TrialRequest,
   type TrialResult,
@@ -144,6 +145,35 @@ describe('the worker pool', () => {
       }
       // The pool goes on.
       assert.equal((await pool.run(request(6))).score, 0.6);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('stopping a real trial in a worker thread', () => {
+  it('stops at the next step (the shared flag; the loop never yields to a message)', async () => {
+    const pool = new WorkerPool<TrialRequest, TrialResult>(1, workerEntry());
+    const stop = new AbortController();
+    try {
+      const request = {
+        job: { trial: 0, bracket: 0, rung: 0, from: 0, resource: 300, fidelity: 'truncated' },
+        recipe: base,
+        dir: join(dir, 'pool-stop'),
+        unit: 'ep',
+        maxResource: 300,
+        valFraction: 0.1,
+        splitSeed: 0,
+        config: {},
+      } as TrialRequest;
+      await assert.rejects(
+        pool.run(request, { signal: stop.signal, onProgress: () => stop.abort() }),
+        (e: unknown) => {
+          const m = /stopped at step (\d+) of 2100/.exec((e as Error).message);
+          // The first progress report comes after step 1; the stop lands within a few steps.
+          return isTaskInterrupted(e) && m !== null && Number(m[1]) < 100;
+        },
+      );
     } finally {
       await pool.close();
     }
