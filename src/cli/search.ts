@@ -15,7 +15,10 @@ import {
   runSearch,
   searchChartPoints,
   SCHEDULER_NAMES,
+  type JournalEvent,
   type SearchEvent,
+  type TrialRequest,
+  type TrialResult,
   type SearchResult,
   type TrialRecord,
 } from '../search/index.js';
@@ -29,8 +32,9 @@ import {
 } from './recipe-flags.js';
 import { maxOf } from '../stats.js';
 import type { ExecutorStatus } from '../runs/executor.js';
+import { addQueueOptions, openQueueExecutor, type QueueFlagValues } from './queue-flags.js';
 
-interface SearchCommandOptions extends RecipeFlagValues {
+interface SearchCommandOptions extends RecipeFlagValues, QueueFlagValues {
   recipe?: string;
   space?: string;
   resume?: string;
@@ -78,7 +82,7 @@ export function addSearchCommand(program: Command): Command {
         'MORL) over recipe fields; trials scored on a validation split of the training data; ' +
         'writes <out>/search.json and <out>/trials/',
     );
-  return addRecipeOptions(command, [
+  addRecipeOptions(command, [
     // search's own --val-fraction holds out training data to score trials: the dataset's split
     // fraction is data.valFraction in a --recipe there.
     ...DATA_FLAGS.filter((f) => f !== 'valFraction'),
@@ -123,7 +127,7 @@ export function addSearchCommand(program: Command): Command {
     )
     .option(
       '--workers <n>',
-      'trials trained in parallel, each in its own worker thread',
+      `trials trained in parallel, each in its own worker thread; with --redis, the jobs kept on the queue at once (default ${QUEUED_JOBS} there: make it the sum of your workers' --concurrency)`,
       positiveInt,
       1,
     )
@@ -137,16 +141,30 @@ export function addSearchCommand(program: Command): Command {
       'also write <out>/report.html: trials per rung and scores across rungs',
       false,
     )
-    .option('--force', FORCE_HELP, false)
-    .action(searchCommand);
+    .option('--force', FORCE_HELP, false);
+  return addQueueOptions(command).action(searchCommand);
 }
 
-/** What a resumed search keeps from its first start: these flags cannot change on --resume. */
-const RESUME_ONLY = new Set(['resume', 'workers', 'live', 'report', 'force']);
+/** The flags --resume takes: the rest are the search's settings, kept from its first start. */
+const RESUME_ONLY = new Set([
+  'resume',
+  'workers',
+  'live',
+  'report',
+  'force',
+  'redis',
+  'redisCa',
+  'queue',
+  'sharedDir',
+]);
+
+/** Jobs kept on a queue at once when --workers is not given with --redis. */
+const QUEUED_JOBS = 8;
 
 export async function searchCommand(opts: SearchCommandOptions, command: Command): Promise<void> {
   const live = opts.live && process.stdout.isTTY === true;
   const table = new LiveTable(live);
+  const workersGiven = command.getOptionValueSource('workers') === 'cli';
   const onUpdate = (snapshot: SearchResult, event: SearchEvent, status?: ExecutorStatus) =>
     table.update(snapshot, event, status);
   let result: SearchResult;
@@ -166,10 +184,20 @@ export async function searchCommand(opts: SearchCommandOptions, command: Command
       );
     }
     out = opts.resume;
-    result = await resumeSearch(out, {
-      workers: command.getOptionValueSource('workers') === 'cli' ? opts.workers : undefined,
-      onUpdate,
-    });
+    const queue = await openQueueExecutor<TrialRequest, TrialResult>(opts, 'trial', out);
+    try {
+      result = await resumeSearch(out, {
+        workers: workersGiven ? opts.workers : queue ? QUEUED_JOBS : undefined,
+        onUpdate,
+        ...(queue && {
+          executor: queue,
+          journal: queue.journal(),
+          queueJournal: (await queue.journal().read()) as JournalEvent[],
+        }),
+      });
+    } finally {
+      await queue?.close();
+    }
   } else {
     if (opts.space === undefined) {
       throw new UsageError(
@@ -190,22 +218,34 @@ export async function searchCommand(opts: SearchCommandOptions, command: Command
     checkPlan({ bytes: recipeDataBytes(base) }, opts.force);
     const space = readSpaceFile(opts.space, base);
     out = opts.out;
-    result = await runSearch({
-      space,
-      base,
-      scheduler: opts.scheduler,
-      maxResource: opts.maxResource,
-      minResource: opts.minResource,
-      eta: opts.eta,
-      configs: opts.configs,
-      minTrials: opts.minTrials,
-      workers: opts.workers,
-      seed,
-      valFraction: opts.valFraction,
-      out,
-      overwrite: opts.overwrite,
-      onUpdate,
-    });
+    // Connected before anything is written: an unreachable Redis leaves no directory behind.
+    const queue = await openQueueExecutor<TrialRequest, TrialResult>(opts, 'trial', out);
+    try {
+      result = await runSearch({
+        space,
+        base,
+        scheduler: opts.scheduler,
+        maxResource: opts.maxResource,
+        minResource: opts.minResource,
+        eta: opts.eta,
+        configs: opts.configs,
+        minTrials: opts.minTrials,
+        workers: opts.workers,
+        seed,
+        valFraction: opts.valFraction,
+        out,
+        overwrite: opts.overwrite,
+        onUpdate,
+        ...(queue && {
+          executor: queue,
+          workers: workersGiven ? opts.workers : QUEUED_JOBS,
+          // Taken at the first event, once runSearch has marked the directory (the run id).
+          journal: { append: (e: JournalEvent) => queue.journal().append(e) },
+        }),
+      });
+    } finally {
+      await queue?.close();
+    }
   }
   table.clear();
   console.log(renderTable(result, Infinity));

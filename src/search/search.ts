@@ -11,7 +11,7 @@
  * readable record of what finished.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { resolveThreads } from '../machine.js';
 import type { EngineState } from '../engine/index.js';
 import { UsageError } from '../errors.js';
@@ -58,8 +58,9 @@ export interface SearchOptions {
   /** Median stopping only: other trials needed at a rung before it stops anyone (default 3). */
   minTrials?: number;
   /**
-   * Worker threads (default 1). anneal-cpu's threads (the base recipe's `threads`, else
-   * ANNEAL_THREADS, else every core) are divided among them: see workerThreads.
+   * Jobs in flight at once (default 1): the worker threads of the local pool, whose anneal-cpu
+   * threads (the base recipe's `threads`, else ANNEAL_THREADS, else every core) are divided among
+   * them (see workerThreads), or the jobs kept on a queue.
    */
   workers?: number;
   /** Seeds the sampled configurations and the validation split (default 0). */
@@ -114,7 +115,10 @@ export interface SearchResult {
   minResource: number;
   maxResource: number;
   workers: number;
-  /** anneal-cpu's threads in each worker (workerThreads); null on another backend. */
+  /**
+   * anneal-cpu's threads in each local worker thread (workerThreads); null on another backend,
+   * or when the trials ran on another executor (a queue's workers choose their own).
+   */
   threadsPerWorker: number | null;
   valFraction: number;
   space: SearchSpace;
@@ -250,7 +254,11 @@ export async function resumeSearch(
   }
   const saved = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8')) as SearchResult;
   let events = readJournal(out);
-  if (opts.queueJournal) events = longerJournal(events, opts.queueJournal);
+  if (opts.queueJournal) {
+    events = longerJournal(events, opts.queueJournal);
+    // The queue's copy missed the last events before the kill: give it them, in order.
+    for (const e of events.slice(opts.queueJournal.length)) await opts.journal?.append(e);
+  }
   return search(
     {
       space: saved.space,
@@ -320,8 +328,10 @@ async function search(
     minTrials: opts.minTrials,
   });
   const engine = await checkBaseRecipe(opts, resources, eta, valFraction, seed);
-  const threadsPerWorker = workerThreads(opts.base.threads, workers);
-  const base: Recipe = { ...opts.base, threads: threadsPerWorker };
+  // Worker threads on this machine share its cores; a queue's workers decide on their own machines.
+  const local = opts.executor === undefined || opts.executor instanceof WorkerPool;
+  const threadsPerWorker = local ? workerThreads(opts.base.threads, workers) : null;
+  const base: Recipe = local ? { ...opts.base, threads: threadsPerWorker! } : opts.base;
   if (!resume)
     openRunDir(opts.out, { command: 'search', overwrite: opts.overwrite, resumable: true });
   const journal = new Journal(opts.out, resume?.events, opts.journal, (e) =>
@@ -394,16 +404,20 @@ async function search(
       async (job) => {
         const config = configOf(job.trial);
         const recipe = applyConfig(base, config, `trial ${job.trial}`);
-        const result = await executor.run({
-          job,
-          recipe,
-          dir: trialDir(opts.out, job.trial),
-          unit: resources.unit,
-          maxResource: resources.max,
-          valFraction,
-          splitSeed: seed,
-          config,
-        });
+        const result = await executor.run(
+          {
+            job,
+            recipe,
+            dir: trialDir(opts.out, job.trial),
+            unit: resources.unit,
+            maxResource: resources.max,
+            valFraction,
+            splitSeed: seed,
+            config,
+          },
+          // Stable: a queue keeps one job per id, so a resumed search finds its jobs again.
+          { id: `${basename(trialDir('', job.trial))}/rung-${job.rung}` },
+        );
         details.set(`${job.trial}/${job.rung}`, {
           loss: result.loss,
           steps: result.steps,

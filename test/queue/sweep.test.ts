@@ -1,0 +1,208 @@
+/**
+ * Whole sweeps on a queue, as a user runs them: `anneal search --redis` as the coordinator and
+ * `anneal worker` processes on a loopback redis-server, training a tiny MLP on synthetic data
+ * (tfjs's cpu backend, js kernels, one thread: the same numbers in every process).
+ *
+ * - a Hyperband sweep with 2 workers gives the search.json of the same sweep run locally;
+ * - SIGKILL of a worker mid-trial: the sweep completes, each job is recorded once, and the
+ *   killed trial resumed from its checkpoint (another worker took the stalled job);
+ * - SIGKILL of the coordinator mid-sweep, then `--resume`: no finished job runs again and the
+ *   result equals the uninterrupted sweep.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { readJsonl } from '../../src/logs/jsonl.js';
+import { CheckpointStore } from '../../src/train/checkpoint.js';
+import { readJournal, trialDir, type SearchResult } from '../../src/search/index.js';
+import { anneal, root } from '../cli/helpers.js';
+import { redisSkip, startRedis, type TestRedis } from '../redis.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'anneal-sweep-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const spacePath = join(dir, 'space.json');
+writeFileSync(
+  spacePath,
+  JSON.stringify({ 'optimizer.lr': { type: 'loguniform', low: 1e-3, high: 0.3 } }),
+);
+
+/** The recipe and engine every process uses: the same bits everywhere. */
+const RECIPE = [
+  ...['--data', 'synthetic', '--limit', '240', '--model', 'mlp', '--batch-size', '32'],
+  ...['--backend', 'cpu', '--kernels', 'js', '--threads', '1'],
+];
+
+/**
+ * Hyperband over 1..9 epochs, eta 3: 22 jobs. Every process's --shared-dir is `dir` (the
+ * coordinator's paths are relative to its shared directory, the workers' resolve under theirs).
+ */
+const hyperband = (out: string) => [
+  ...['search', '--space', spacePath, '--scheduler', 'hyperband'],
+  ...['--max-resource', '9ep', '--min-resource', '1ep', '--seed', '3', '--no-live'],
+  ...RECIPE,
+  ...['--out', out],
+];
+
+interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function spawnAnneal(args: string[]): Spawned {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ANNEAL_KERNELS: 'js' },
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+function decisions(path: string) {
+  const r = JSON.parse(readFileSync(join(path, 'search.json'), 'utf8')) as SearchResult;
+  return {
+    status: r.status,
+    trials: r.trials.map((t) => ({
+      trial: t.trial,
+      status: t.status,
+      config: t.config,
+      results: t.results.map((x) => [x.rung, x.resource, x.score, x.loss, x.steps]),
+    })),
+    best: r.best,
+  };
+}
+
+const reported = (out: string) =>
+  existsSync(join(out, 'journal.json')) ? readJournal(out).filter((e) => e.type === 'report') : [];
+
+describe('sweeps on a queue', { skip: redisSkip() }, () => {
+  let redis: TestRedis;
+  const workers: Spawned[] = [];
+  const startWorker = (queue: string, shared: string, extra: string[] = []) => {
+    const w = spawnAnneal([
+      ...['worker', '--redis', redis.url, '--queue', queue, '--shared-dir', shared],
+      ...extra,
+    ]);
+    workers.push(w);
+    return w;
+  };
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    await redis?.stop();
+  });
+
+  const local = join(dir, 'local');
+  test('a Hyperband sweep on 2 worker processes gives the local sweep', async () => {
+    const r = anneal([...hyperband(local), '--workers', '2']);
+    assert.equal(r.code, 0, r.stderr);
+
+    const queued = join(dir, 'queued');
+    for (let i = 0; i < 2; i++) startWorker('equal', dir);
+    const c = spawnAnneal([
+      ...hyperband(queued),
+      ...['--redis', redis.url, '--queue', 'equal', '--shared-dir', dir],
+    ]);
+    assert.equal(await c.exited, 0, c.stderr());
+    assert.deepEqual(decisions(queued), decisions(local));
+    assert.match(c.stdout(), /jobs: 22 done, 0 running, 0 failed · 2 workers/);
+    // Both workers trained.
+    for (const w of workers) assert.match(w.stdout(), /: done in /);
+  });
+
+  test('SIGKILL of a worker mid-trial: the sweep completes, each job once, the trial resumed', async () => {
+    const out = join(dir, 'worker-kill');
+    // Successive halving, 2 configurations of 60 then 120 epochs: jobs of 420 steps.
+    const args = [
+      ...['search', '--space', spacePath, '--scheduler', 'sha', '--configs', '2', '--eta', '2'],
+      ...['--max-resource', '120ep', '--min-resource', '60ep', '--no-live'],
+      ...RECIPE,
+      ...['--out', out, '--redis', redis.url, '--queue', 'kill', '--workers', '2'],
+      ...['--shared-dir', dir],
+    ];
+    const fast = ['--lock-duration', '2', '--stalled-interval', '1'];
+    const victim = startWorker('kill', dir, fast);
+    const c = spawnAnneal(args);
+    // Wait until the victim's trial has checkpointed inside its first rung (step 105 of 420).
+    let trial = -1;
+    for (;;) {
+      assert.equal(c.child.exitCode, null, `the sweep ended first: ${victim.stdout()}`);
+      const m = /trial (\d+), rung 0 \(0ep to 60ep\): started/.exec(victim.stdout());
+      if (m) {
+        trial = Number(m[1]);
+        const saved = new CheckpointStore(join(trialDir(out, trial), 'checkpoints')).list();
+        if (saved.some((s) => s.step > 0 && s.step < 420)) break;
+      }
+      await sleep(20);
+    }
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    startWorker('kill', dir, fast);
+    assert.equal(await c.exited, 0, c.stderr());
+
+    const jobs = reported(out).map((e) => `${e.job.trial}/${e.job.rung}`);
+    assert.equal(jobs.length, 3, 'two rung-0 jobs and one promotion');
+    assert.equal(new Set(jobs).size, jobs.length, `each job recorded once: ${jobs}`);
+    const log = readJsonl(join(trialDir(out, trial), 'log.jsonl'));
+    const resumed = log.filter((r) => r.event === 'resume').map((r) => r.step as number);
+    assert.ok(
+      resumed.some((step) => step > 0 && step < 420),
+      `trial ${trial} resumed mid-rung: ${resumed}`,
+    );
+    const result = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8')) as SearchResult;
+    assert.equal(result.status, 'finished');
+    assert.equal(result.trials.filter((t) => t.status === 'failed').length, 0);
+  });
+
+  test('SIGKILL of the coordinator, then --resume: no finished job again, the same result', async () => {
+    const out = join(dir, 'coordinator-kill');
+    const queue = ['--redis', redis.url, '--queue', 'resume', '--shared-dir', dir];
+    for (let i = 0; i < 2; i++) startWorker('resume', dir);
+    const c = spawnAnneal([...hyperband(out), ...queue]);
+    while (reported(out).length < 8) {
+      assert.equal(
+        c.child.exitCode,
+        null,
+        `the sweep ended before it could be killed: ${c.stderr()}`,
+      );
+      await sleep(20);
+    }
+    c.child.kill('SIGKILL');
+    await c.exited;
+    const finished = reported(out).map((e) => e.job);
+    assert.ok(finished.length < 22, `${finished.length} of 22 jobs finished before the kill`);
+
+    const resumed = spawnAnneal(['search', '--resume', out, '--no-live', ...queue]);
+    assert.equal(await resumed.exited, 0, resumed.stderr());
+    assert.deepEqual(decisions(out), decisions(local));
+    for (const job of finished) {
+      const rungs = readJsonl(join(trialDir(out, job.trial), 'log.jsonl')).filter(
+        (x) => x.event === 'rung' && x.rung === job.rung,
+      );
+      assert.equal(
+        rungs.length,
+        1,
+        `trial ${job.trial} rung ${job.rung} ran ${rungs.length} times`,
+      );
+    }
+    // The queue's copy of the journal is the run directory's.
+    const ids = readJournal(out).length;
+    assert.ok(ids >= 44, `${ids} journal events for 22 jobs`);
+  });
+});
