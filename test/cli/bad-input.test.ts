@@ -145,6 +145,19 @@ interface CommandTable {
   rows: Record<string, Row>;
 }
 
+/** What `anneal search --resume` takes from the search it continues: left out of its cases. */
+const SEARCH_SETTINGS = [
+  '--data',
+  '--model',
+  '--limit',
+  '--space',
+  '--scheduler',
+  '--configs',
+  '--max-resource',
+  '--min-resource',
+  '--out',
+];
+
 const ZERO = (o: string, v = '0'): Case => ({ kind: 'zero', args: [o, v] });
 const NEG = (o: string, v = '-1'): Case => ({ kind: 'negative', args: [o, v] });
 const NAN = (o: string): Case => ({ kind: 'nan', args: [o, 'NaN'] });
@@ -705,6 +718,34 @@ const TABLE: Record<string, CommandTable> = {
       '--no-live': { flag: NO_VALUE },
       '--report': { flag: NO_VALUE },
       '--force': { flag: NO_VALUE },
+      '--resume': {
+        cases: [
+          { ...MISSING('--resume'), drop: SEARCH_SETTINGS },
+          {
+            kind: 'file for a directory',
+            args: ['--resume', '$FIX/not-anneal.txt'],
+            drop: SEARCH_SETTINGS,
+          },
+          {
+            kind: 'not anneal output',
+            args: ['--resume', '$FIX/empty-dir'],
+            drop: SEARCH_SETTINGS,
+          },
+          // The search's settings are its first start's: --resume with --space is refused.
+          { kind: 'conflict', args: ['--resume', '$FIX/empty-dir'] },
+        ],
+      },
+      '--redis': {
+        cases: [
+          SYNTAX('--redis', 'http://127.0.0.1:6379'),
+          SYNTAX('--redis', 'redis://'),
+          SYNTAX('--redis', 'redis://127.0.0.1:6379/db'),
+        ],
+      },
+      // The queue's other flags go with --redis.
+      '--redis-ca': { cases: [{ kind: 'conflict', args: ['--redis-ca', '$FIX/missing'] }] },
+      '--queue': { cases: [{ kind: 'conflict', args: ['--queue', 'sweeps'] }] },
+      '--shared-dir': { cases: [{ kind: 'conflict', args: ['--shared-dir', '$FIX/empty-dir'] }] },
     },
   },
   curve: {
