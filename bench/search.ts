@@ -9,6 +9,9 @@
  * (27 x 1 + 9 x 2 + 3 x 6 = 63 epochs of training); Hyperband: all three brackets (69 epochs);
  * written to the JSON as `totalResource`. Five search seeds: 9.8 minutes on the shared 2-core
  * machine with 2 worker threads (measured minutes in the JSON). Usage: npm run bench:search [-- --smoke]
+ *
+ * `--queued` (npm run bench:search-queue) measures instead what running the trials on a Redis
+ * queue costs against the worker-thread pool: see search-queue.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,7 @@ import {
 } from '../src/runs/recipe.js';
 import { Trainer } from '../src/train/trainer.js';
 import { writeResult } from './lib/results.js';
+import { queuedBench } from './search-queue.js';
 
 const smoke = process.argv.includes('--smoke');
 
@@ -182,4 +186,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// --queued: the queue's overhead and scaling against the worker-thread pool (search-queue.ts).
+if (process.argv.includes('--queued')) await queuedBench(smoke);
+else await main();

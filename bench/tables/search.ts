@@ -4,6 +4,7 @@
  * over search seeds); then every seed's pick. Written into src/search/README.md.
  */
 import type { SearchBenchRow } from '../search.js';
+import type { QueueOverheadRow, QueueScalingRow } from '../search-queue.js';
 import {
   fixed,
   markdownTable,
@@ -112,4 +113,68 @@ function renderSearch(r: SearchBenchResult): string {
   ].join('\n');
 }
 
-export const renderers: Record<string, Renderer> = { search: renderSearch };
+export interface SearchQueueResult extends ResultBase {
+  config: {
+    recipe: { data: { name: string; limit: number }; model: unknown; batchSize: number };
+    configs: number;
+    resources: { min: number; max: number; eta: number; unit: string };
+    cores: number;
+    overheadJobs: number;
+  };
+  overhead: QueueOverheadRow[];
+  scaling: QueueScalingRow[];
+  minutes: number;
+}
+
+/** The queued mode (bench/search-queue.ts): the queue's cost per trial and scaling by workers. */
+function renderSearchQueue(r: SearchQueueResult): string {
+  const c = r.config;
+  const pool = r.overhead.find((o) => o.executor === 'threads')!;
+  const queue = r.overhead.find((o) => o.executor === 'queue')!;
+  const cost = queue.msPerTrial - pool.msPerTrial;
+  const overhead = markdownTable(
+    ['executor', 'one-step trials', 'ms per trial', 'queue cost per trial (ms)', 'of a 10 s trial'],
+    r.overhead.map((o) => [
+      o.executor === 'threads' ? 'worker-thread pool (1 thread)' : 'Redis queue (1 anneal worker)',
+      String(o.jobs),
+      fixed(o.msPerTrial, 1),
+      o.executor === 'queue'
+        ? `${fixed(cost, 1)} (round trip minus processing: ${fixed(o.roundTripMinusProcessingMs, 1)})`
+        : '–',
+      o.executor === 'queue' ? `${fixed((100 * Math.max(cost, 0)) / 10000, 3)}%` : '–',
+    ]),
+  );
+  const base = r.scaling.find((x) => x.executor === 'threads' && x.workers === 1);
+  const picks = new Set(r.scaling.map((x) => `${x.bestTrial}`));
+  const scaling = markdownTable(
+    ['executor', 'workers', 'anneal-cpu threads each', 'jobs', 'wall (s)', 'vs 1 worker thread'],
+    r.scaling.map((x) => [
+      x.executor === 'threads' ? 'worker-thread pool' : 'Redis queue, anneal worker processes',
+      String(x.workers),
+      String(x.threadsPerWorker),
+      String(x.jobs),
+      fixed(x.wallSeconds, 1),
+      base ? `${fixed(base.wallSeconds / x.wallSeconds, 2)}x` : '–',
+    ]),
+  );
+  return [
+    `${c.recipe.data.name}, ${c.recipe.data.limit} training samples, ${JSON.stringify(c.recipe.model)}, ` +
+      `batch ${c.recipe.batchSize}; successive halving of ${c.configs} configurations from ` +
+      `${c.resources.min} to ${c.resources.max} ${c.resources.unit} (eta ${c.resources.eta}); ` +
+      `${c.cores} cores; redis-server on loopback. Overhead: ${c.overheadJobs} one-step trials one ` +
+      `after another through each executor (the same work: the difference is the queue's cost). ` +
+      `Every row of the sweep picked ${picks.size === 1 ? 'the same' : 'a different'} trial. ` +
+      `The whole run took ${fixed(r.minutes, 1)} minutes.`,
+    '',
+    overhead,
+    '',
+    scaling,
+    '',
+    provenance(r),
+  ].join('\n');
+}
+
+export const renderers: Record<string, Renderer> = {
+  search: renderSearch,
+  'search-queue': renderSearchQueue,
+};
