@@ -22,4 +22,5 @@ export * from './pruning/index.js';
 export * from './runs/index.js';
 export * from './search/index.js';
 export * from './tradeoff/index.js';
+export * from './queue/index.js';
 export * from './report/index.js';
