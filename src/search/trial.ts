@@ -104,10 +104,7 @@ function savedStep(dir: string): number {
  * from scratch and its log says so. `signal` stops the job at the next step after a checkpoint
  * (TaskInterrupted); `onProgress` gets the trial's step and the step this job ends at.
  */
-export async function runTrialJob(
-  req: TrialRequest,
-  opts: TaskContext = {},
-): Promise<TrialResult> {
+export async function runTrialJob(req: TrialRequest, opts: TaskContext = {}): Promise<TrialResult> {
   const { job, recipe, dir } = req;
   mkdirSync(dir, { recursive: true });
   const checkpointDir = join(dir, 'checkpoints');
