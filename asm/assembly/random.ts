@@ -9,6 +9,7 @@ const M1: u32 = 0xcd9e8d57;
 const W0: u32 = 0x9e3779b9;
 const W1: u32 = 0xbb67ae85;
 const INV_2_POW_32: f64 = 1.0 / 4294967296.0;
+const FLOAT32_BELOW_ONE: f32 = 0.99999994; // 1 - 2^-24
 
 // Distribution codes, in the order of DISTRIBUTIONS in src/kernels/philox.ts.
 const GAUSSIAN = 0;
@@ -49,7 +50,10 @@ function philox4(i: u32, stream: u32, key0: u32, key1: u32): v128 {
   return c0;
 }
 
-/** (w + 0.5) 2^-32 of each lane, computed in float64 and rounded once to float32. */
+/**
+ * (w + 0.5) 2^-32 of each lane, computed in float64 and rounded once to float32, then at most
+ * 1 - 2^-24: the top 128 words would round to 1.0 (see FLOAT32_BELOW_ONE in src/kernels/philox.ts).
+ */
 function uniform4(w: v128): v128 {
   const half = f64x2.splat(0.5);
   const scale = f64x2.splat(INV_2_POW_32);
@@ -58,7 +62,15 @@ function uniform4(w: v128): v128 {
     f64x2.add(f64x2.convert_low_i32x4_u(v128.shuffle<i32>(w, w, 2, 3, 0, 1)), half),
     scale,
   );
-  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
+  const u = v128.shuffle<f32>(
+    f32x4.demote_f64x2_zero(low),
+    f32x4.demote_f64x2_zero(high),
+    0,
+    1,
+    4,
+    5,
+  );
+  return f32x4.min(u, f32x4.splat(FLOAT32_BELOW_ONE));
 }
 
 /** sqrt(-2 ln u1) cos(2 pi u2) in float64 (scalar: the log and cos dominate the cost). */

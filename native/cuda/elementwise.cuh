@@ -152,13 +152,28 @@ ANNEAL_HD float gaussian_from_words(uint32_t w0, uint32_t w1) {
   return static_cast<float>(sqrt(-2.0 * log(unit_open(w0))) * cos(two_pi * unit_open(w1)));
 }
 
+/** The largest float32 below 1: 1 - 2^-24. */
+constexpr float kBelowOne = 0.99999994f;
+
+/*
+ * uniform(w) = (w + 0.5) 2^-32 rounded to float32, strictly in (0, 1). The float64 value is in
+ * (0, 1), but its float32 rounding is 1.0f for the top 128 words (w >= 2^32 - 128: the value is
+ * above 1 - 2^-25, the midpoint between 1 - 2^-24 and 1; no word falls on the midpoint itself);
+ * those give 1 - 2^-24 instead, like the js oracle (src/kernels/philox.ts) and the wasm kernels.
+ * The smallest value, 2^-33 (w = 0), is a normal float32, never 0.
+ */
+ANNEAL_HD float uniform_from_word(uint32_t w) {
+  const float u = static_cast<float>(unit_open(w));
+  return u < 1.0f ? u : kBelowOne;
+}
+
 ANNEAL_HD float sample(const anneal_random_spec &spec, uint32_t i) {
   const PhiloxWords w = philox_words(spec, i);
   switch (spec.distribution) {
     case ANNEAL_DIST_RADEMACHER:
       return (w.w0 & 1u) ? 1.0f : -1.0f;
     case ANNEAL_DIST_UNIFORM:
-      return static_cast<float>(unit_open(w.w0));
+      return uniform_from_word(w.w0);
     default:
       return gaussian_from_words(w.w0, w.w1);
   }

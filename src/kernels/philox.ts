@@ -12,6 +12,12 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 const TWO_POW_32 = 0x1_0000_0000;
+/**
+ * The largest float32 below 1. (w0 + 0.5) 2^-32 rounds to 1 in float32 for the top 128 words
+ * (w0 >= 2^32 - 128); uniform gives this value for them instead, so a stored uniform is strictly
+ * in (0, 1) on every backend.
+ */
+export const FLOAT32_BELOW_ONE = 1 - 2 ** -24;
 
 /** High 32 bits of the 64-bit product of two u32, from 16-bit halves (each partial < 2^32). */
 function mulhi(a: number, b: number): number {
@@ -107,7 +113,7 @@ export function sampler(
   const draw = (i: number) => philox4x32(i >>> 0, stream, 0, 0, k0, k1, words);
   switch (distribution) {
     case 'uniform':
-      return (i) => (draw(i)[0] + 0.5) / TWO_POW_32;
+      return (i) => Math.min((draw(i)[0] + 0.5) / TWO_POW_32, FLOAT32_BELOW_ONE);
     case 'rademacher':
       return (i) => (draw(i)[0] & 1 ? 1 : -1);
     case 'gaussian':

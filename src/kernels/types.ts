@@ -86,7 +86,8 @@ export interface StepMasks {
  * key = [seed & 0xffffffff, floor(seed / 2^32)] and counter = [i, stream, 0, 0] for element i.
  * The four output words are w0..w3. Every backend draws the same words for the same
  * (seed, stream, i).
- *   uniform(i)    = (w0 + 0.5) * 2^-32                       in (0, 1)
+ *   uniform(i)    = min((w0 + 0.5) * 2^-32, 1 - 2^-24)      in (0, 1) as a float32 (without
+ *                   the min, the top 128 words would round to 1.0 in float32)
  *   rademacher(i) = (w0 & 1) ? +1 : -1
  *   gaussian(i)   = sqrt(-2 ln u1) * cos(2 pi u2), u1 = (w0 + 0.5) 2^-32, u2 = (w1 + 0.5) 2^-32
  *                   (computed in float64 on js; other backends agree within 1e-6 relative or

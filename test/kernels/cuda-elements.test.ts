@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import { loadHostOps, type NativeFlatOps } from '../../src/kernels/cuda.js';
 import { createJsOps } from '../../src/kernels/js.js';
 import type { RandomSpec } from '../../src/kernels/types.js';
+import { philox4x32, seedKey } from '../../src/kernels/philox.js';
 import { assertOutcome, opCases, runCase } from './cuda-cases.js';
+import { FLOAT32_BELOW_ONE_BITS, UNIFORM_TOP_WORDS } from './helpers.js';
 
 let host: NativeFlatOps | undefined;
 let skip: string | false = false;
@@ -43,6 +45,34 @@ test('cuda kernels, host build: Philox4x32-10 gives the Random123 known answer',
   const gaussian = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   assert.ok(Math.abs(first('gaussian') - gaussian) < 1e-6);
 });
+
+test(
+  'cuda kernels, host build: uniform is strictly in (0, 1), also for the top words',
+  { skip },
+  () => {
+    // uniform_from_word (elementwise.cuh): words w0 >= 2^32 - 128 made (w0 + 0.5) 2^-32 round to
+    // 1.0f; they give the largest float32 below 1 instead.
+    for (const { seed, index, w0 } of UNIFORM_TOP_WORDS) {
+      const [k0, k1] = seedKey(seed);
+      assert.equal(philox4x32(index, 0, 0, 0, k0, k1, new Uint32Array(4))[0], w0);
+      assert.equal(Math.fround((w0 + 0.5) / 2 ** 32), 1);
+      const v = host!.alloc(4);
+      host!.random(v, { seed, stream: 0, distribution: 'uniform' });
+      const u = host!.download(v);
+      host!.free(v);
+      assert.equal(u[index], FLOAT32_BELOW_ONE_BITS, `seed ${seed}, element ${index}`);
+    }
+    // Over many draws: never 0, never 1 (the smallest possible value, 2^-33, is a normal float32).
+    const n = 1 << 20;
+    const v = host!.alloc(n);
+    host!.random(v, { seed: 5, stream: 3, distribution: 'uniform' });
+    const u = host!.download(v);
+    host!.free(v);
+    let outside = 0;
+    for (let i = 0; i < n; i++) if (!(u[i] > 0 && u[i] < 1)) outside++;
+    assert.equal(outside, 0);
+  },
+);
 
 test('cuda kernels, host build: magnitudeMask ties go to the lowest indices', { skip }, () => {
   const ops = host!;

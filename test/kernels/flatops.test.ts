@@ -17,6 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import type { FlatOps, FlatVector, RandomSpec, Segment } from '../../src/kernels/index.js';
 import {
   ADAMW,
+  FLOAT32_BELOW_ONE_BITS,
+  UNIFORM_TOP_WORDS,
   assertClose,
   assertKernelError,
   assertNear,
@@ -32,6 +34,7 @@ import {
   special,
 } from './helpers.js';
 import { minOf } from '../../src/stats.js';
+import { philox4x32, seedKey } from '../../src/kernels/philox.js';
 
 const sizeRand = prng(2024);
 /** Tails of 4-lane loops and of GPU grids: 0, 1, 3, 4, 5, 1023, 1e6+1, and two random sizes. */
@@ -644,6 +647,30 @@ for (const backend of backendsUnderTest()) {
         Math.abs(r.mean) < 0.011 && Math.abs(r.variance - 1) < 0.001,
         `rademacher ${JSON.stringify(r)}`,
       );
+    });
+
+    test('random: uniform is strictly below 1 where (w0 + 0.5) 2^-32 rounds to 1 in float32', () => {
+      for (const { seed, index, w0 } of UNIFORM_TOP_WORDS) {
+        const [k0, k1] = seedKey(seed);
+        assert.equal(philox4x32(index, 0, 0, 0, k0, k1, new Uint32Array(4))[0], w0);
+        // The old formula: the float64 value is below 1, its float32 rounding is not.
+        assert.equal(Math.fround((w0 + 0.5) / 2 ** 32), 1);
+        const u = run(ops, [new Float32Array(4)], (o, [O]) =>
+          o.random(O, { seed, stream: 0, distribution: 'uniform' }),
+        ).vectors[0];
+        assert.equal(u[index], FLOAT32_BELOW_ONE_BITS, `seed ${seed}, element ${index}`);
+        // The other elements are the plain formula, rounded once.
+        for (let i = 0; i < 4; i++) {
+          if (i === index) continue;
+          const w = philox4x32(i, 0, 0, 0, k0, k1, new Uint32Array(4))[0];
+          assert.equal(u[i], Math.fround((w + 0.5) / 2 ** 32), `seed ${seed}, element ${i}`);
+        }
+        // perturb draws the same values: 0 + 1 * d(i).
+        const p = run(ops, [new Float32Array(4)], (o, [X]) =>
+          o.perturb(X, 1, { seed, stream: 0, distribution: 'uniform' }),
+        ).vectors[0];
+        assert.equal(p[index], FLOAT32_BELOW_ONE_BITS, `perturb, seed ${seed}`);
+      }
     });
 
     test('perturb with segments: each segment moves by sigma * its norm, the rest stays', () => {

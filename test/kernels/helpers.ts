@@ -134,6 +134,20 @@ export function binaryMask(n: number, seed: number, zeros = 0.3): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() < zeros ? 0 : 1));
 }
 
+/**
+ * Philox words that the old uniform, (w0 + 0.5) 2^-32 rounded to float32, turned into exactly 1:
+ * w0 >= 2^32 - 128. Found by a search over seeds at stream 0, i < 4 (about one draw in 2^25);
+ * the tests recompute w0 with the reference Philox before relying on it.
+ */
+export const UNIFORM_TOP_WORDS = [
+  { seed: 2472697, index: 1, w0: 0xffffff99 },
+  { seed: 16390493, index: 0, w0: 0xffffffb3 },
+  { seed: 25333382, index: 3, w0: 0xffffffe5 },
+] as const;
+
+/** The largest float32 below 1, from its bits (0x3f7fffff = 1 - 2^-24). */
+export const FLOAT32_BELOW_ONE_BITS = new Float32Array(new Uint32Array([0x3f7fffff]).buffer)[0];
+
 // ---- running ops ------------------------------------------------------------------------------
 
 export interface Run<R> {
