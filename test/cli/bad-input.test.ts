@@ -145,6 +145,23 @@ interface CommandTable {
   rows: Record<string, Row>;
 }
 
+/** The queue flags of search and curve (src/cli/queue-flags.ts). */
+function queueRows(): Record<string, Row> {
+  return {
+    '--redis': {
+      cases: [
+        SYNTAX('--redis', 'http://127.0.0.1:6379'),
+        SYNTAX('--redis', 'redis://'),
+        SYNTAX('--redis', 'redis://127.0.0.1:6379/db'),
+      ],
+    },
+    // The queue's other flags go with --redis.
+    '--redis-ca': { cases: [{ kind: 'conflict', args: ['--redis-ca', '$FIX/missing'] }] },
+    '--queue': { cases: [{ kind: 'conflict', args: ['--queue', 'sweeps'] }] },
+    '--shared-dir': { cases: [{ kind: 'conflict', args: ['--shared-dir', '$FIX/empty-dir'] }] },
+  };
+}
+
 /** What `anneal search --resume` takes from the search it continues: left out of its cases. */
 const SEARCH_SETTINGS = [
   '--data',
@@ -735,17 +752,7 @@ const TABLE: Record<string, CommandTable> = {
           { kind: 'conflict', args: ['--resume', '$FIX/empty-dir'] },
         ],
       },
-      '--redis': {
-        cases: [
-          SYNTAX('--redis', 'http://127.0.0.1:6379'),
-          SYNTAX('--redis', 'redis://'),
-          SYNTAX('--redis', 'redis://127.0.0.1:6379/db'),
-        ],
-      },
-      // The queue's other flags go with --redis.
-      '--redis-ca': { cases: [{ kind: 'conflict', args: ['--redis-ca', '$FIX/missing'] }] },
-      '--queue': { cases: [{ kind: 'conflict', args: ['--queue', 'sweeps'] }] },
-      '--shared-dir': { cases: [{ kind: 'conflict', args: ['--shared-dir', '$FIX/empty-dir'] }] },
+      ...queueRows(),
     },
   },
   curve: {
@@ -825,17 +832,7 @@ const TABLE: Record<string, CommandTable> = {
           { kind: 'conflict', args: ['--workers', '2', '--redis', 'redis://127.0.0.1:1'] },
         ],
       },
-      '--redis': {
-        cases: [
-          SYNTAX('--redis', 'http://127.0.0.1:6379'),
-          SYNTAX('--redis', 'redis://'),
-          SYNTAX('--redis', 'redis://127.0.0.1:6379/db'),
-        ],
-      },
-      // The queue's other flags go with --redis.
-      '--redis-ca': { cases: [{ kind: 'conflict', args: ['--redis-ca', '$FIX/missing'] }] },
-      '--queue': { cases: [{ kind: 'conflict', args: ['--queue', 'sweeps'] }] },
-      '--shared-dir': { cases: [{ kind: 'conflict', args: ['--shared-dir', '$FIX/empty-dir'] }] },
+      ...queueRows(),
       '--out': { cases: outDir() },
       '--overwrite': { flag: NO_VALUE },
       '--no-progress': { flag: NO_VALUE },

@@ -3,7 +3,7 @@
  * the shape of a user error: exit 2, one line on stderr naming what was wrong, no stack.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
 
@@ -22,6 +22,32 @@ export function anneal(args: string[]): CommandResult {
     { cwd: root, encoding: 'utf8', env: { ...process.env, ANNEAL_KERNELS: 'js' } },
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A running `anneal` process (for commands that must be signalled or watched while they run). */
+export interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `anneal <args>` as a user does, without waiting for it. */
+export function spawnAnneal(args: string[]): Spawned {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ANNEAL_KERNELS: 'js' },
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Asserts a user error: exit 2, one line on stderr containing every fragment, no stack. */

@@ -10,8 +10,7 @@
  *   result equals the uninterrupted sweep.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +18,8 @@ import { after, before, describe, test } from 'node:test';
 import { readJsonl } from '../../src/logs/jsonl.js';
 import { CheckpointStore } from '../../src/train/checkpoint.js';
 import { readJournal, trialDir, type SearchResult } from '../../src/search/index.js';
-import { anneal, root } from '../cli/helpers.js';
+import { anneal, spawnAnneal, type Spawned } from '../cli/helpers.js';
+import { reportedJobs, searchDecisions } from '../search/helpers.js';
 import { redisSkip, startRedis, type TestRedis } from '../redis.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anneal-sweep-'));
@@ -47,47 +47,6 @@ const hyperband = (out: string) => [
   ...RECIPE,
   ...['--out', out],
 ];
-
-interface Spawned {
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnAnneal(args: string[]): Spawned {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
-    {
-      cwd: root,
-      env: { ...process.env, ANNEAL_KERNELS: 'js' },
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-function decisions(path: string) {
-  const r = JSON.parse(readFileSync(join(path, 'search.json'), 'utf8')) as SearchResult;
-  return {
-    status: r.status,
-    trials: r.trials.map((t) => ({
-      trial: t.trial,
-      status: t.status,
-      config: t.config,
-      results: t.results.map((x) => [x.rung, x.resource, x.score, x.loss, x.steps]),
-    })),
-    best: r.best,
-  };
-}
-
-const reported = (out: string) =>
-  existsSync(join(out, 'journal.json')) ? readJournal(out).filter((e) => e.type === 'report') : [];
 
 describe('sweeps on a queue', { skip: redisSkip() }, () => {
   let redis: TestRedis;
@@ -120,7 +79,7 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
       ...['--redis', redis.url, '--queue', 'equal', '--shared-dir', dir],
     ]);
     assert.equal(await c.exited, 0, c.stderr());
-    assert.deepEqual(decisions(queued), decisions(local));
+    assert.deepEqual(searchDecisions(queued), searchDecisions(local));
     assert.match(c.stdout(), /jobs: 22 done, 0 running, 0 failed · 2 workers/);
     // Both workers trained.
     for (const w of workers) assert.match(w.stdout(), /: done in /);
@@ -156,7 +115,7 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
     startWorker('kill', dir, fast);
     assert.equal(await c.exited, 0, c.stderr());
 
-    const jobs = reported(out).map((e) => `${e.job.trial}/${e.job.rung}`);
+    const jobs = reportedJobs(out).map((j) => `${j.trial}/${j.rung}`);
     assert.equal(jobs.length, 3, 'two rung-0 jobs and one promotion');
     assert.equal(new Set(jobs).size, jobs.length, `each job recorded once: ${jobs}`);
     const log = readJsonl(join(trialDir(out, trial), 'log.jsonl'));
@@ -175,7 +134,7 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
     const queue = ['--redis', redis.url, '--queue', 'resume', '--shared-dir', dir];
     for (let i = 0; i < 2; i++) startWorker('resume', dir);
     const c = spawnAnneal([...hyperband(out), ...queue]);
-    while (reported(out).length < 8) {
+    while (reportedJobs(out).length < 8) {
       assert.equal(
         c.child.exitCode,
         null,
@@ -185,12 +144,12 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
     }
     c.child.kill('SIGKILL');
     await c.exited;
-    const finished = reported(out).map((e) => e.job);
+    const finished = reportedJobs(out);
     assert.ok(finished.length < 22, `${finished.length} of 22 jobs finished before the kill`);
 
     const resumed = spawnAnneal(['search', '--resume', out, '--no-live', ...queue]);
     assert.equal(await resumed.exited, 0, resumed.stderr());
-    assert.deepEqual(decisions(out), decisions(local));
+    assert.deepEqual(searchDecisions(out), searchDecisions(local));
     for (const job of finished) {
       const rungs = readJsonl(join(trialDir(out, job.trial), 'log.jsonl')).filter(
         (x) => x.event === 'rung' && x.rung === job.rung,

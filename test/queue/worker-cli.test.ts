@@ -5,7 +5,6 @@
  * stalled check takes it. Either way another worker finishes the trial from its checkpoint.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import {
   type QueueWorker,
 } from '../../src/queue/index.js';
 import type { TrialRequest, TrialResult } from '../../src/search/index.js';
-import { anneal, assertUserError, root } from '../cli/helpers.js';
+import { anneal, assertUserError, spawnAnneal } from '../cli/helpers.js';
 import { redisSkip, startRedis, type TestRedis } from '../redis.js';
 import { base } from '../search/helpers.js';
 
@@ -34,26 +33,7 @@ test('anneal worker: a bad --redis, or one that is not there, is one line', () =
   );
 });
 
-interface Spawned {
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnWorker(args: string[]): Spawned {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'worker', ...args],
-    { cwd: root, env: { ...process.env, ANNEAL_KERNELS: 'js' } },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
+const spawnWorker = (args: string[]) => spawnAnneal(['worker', ...args]);
 
 /** Trial 0's first rung: 216 training samples at batch 32, 7 steps an epoch, 2100 steps. */
 function trial(shared: string): TrialRequest {

@@ -5,15 +5,15 @@
  * Real training: an MLP on 240 synthetic samples, tfjs's cpu backend, js kernels, one thread.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { readJsonl } from '../../src/logs/jsonl.js';
-import { readJournal, trialDir, type SearchResult } from '../../src/search/index.js';
-import { anneal, assertUserError, root } from '../cli/helpers.js';
+import { readJournal, trialDir } from '../../src/search/index.js';
+import { anneal, assertUserError, spawnAnneal } from '../cli/helpers.js';
+import { reportedJobs, searchDecisions } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anneal-resume-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,25 +57,6 @@ const sweep = (out: string) => [
   out,
 ];
 
-function decisions(path: string) {
-  const r = JSON.parse(readFileSync(join(path, 'search.json'), 'utf8')) as SearchResult;
-  return {
-    status: r.status,
-    trials: r.trials.map((t) => ({
-      trial: t.trial,
-      status: t.status,
-      config: t.config,
-      results: t.results.map((x) => [x.rung, x.resource, x.score, x.loss, x.steps]),
-    })),
-    best: r.best,
-  };
-}
-
-const reports = (out: string) =>
-  existsSync(join(out, 'journal.json'))
-    ? readJournal(out).filter((e) => e.type === 'report').length
-    : 0;
-
 describe('anneal search --resume after SIGKILL of the search', () => {
   it('finishes the sweep as if uninterrupted, without running a finished job again', async () => {
     const whole = join(dir, 'whole');
@@ -83,14 +64,9 @@ describe('anneal search --resume after SIGKILL of the search', () => {
     assert.equal(r.code, 0, r.stderr);
 
     const cut = join(dir, 'cut');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...sweep(cut)],
-      { cwd: root, stdio: 'ignore' },
-    );
-    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const { child, exited } = spawnAnneal(sweep(cut));
     // Hyperband here runs 22 jobs; kill it after 8 have been reported.
-    while (reports(cut) < 8) {
+    while (reportedJobs(cut).length < 8) {
       assert.equal(child.exitCode, null, 'the search ended before it could be killed');
       await sleep(50);
     }
@@ -102,7 +78,7 @@ describe('anneal search --resume after SIGKILL of the search', () => {
 
     const resumed = anneal(['search', '--resume', cut, '--workers', '1', '--no-live']);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.deepEqual(decisions(cut), decisions(whole));
+    assert.deepEqual(searchDecisions(cut), searchDecisions(whole));
     // A finished job wrote its 'rung' record once and never ran again.
     for (const job of finished) {
       const rungs = readJsonl(join(trialDir(cut, job.trial), 'log.jsonl')).filter(
