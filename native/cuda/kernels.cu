@@ -76,7 +76,8 @@ struct Context {
   DeviceBuffer<Chunk> chunks;
   std::vector<Chunk> uploaded_chunks;  // what `chunks` holds, to skip re-uploading the same table
   DeviceBuffer<unsigned long long> chunk_counts;
-  DeviceBuffer<anneal::SegmentNorms> segment_norms;
+  DeviceBuffer<anneal::SegmentNorms> chunk_norms;    // per-chunk partials of the norms
+  DeviceBuffer<anneal::SegmentNorms> segment_norms;  // each segment's, summed in a fixed order
 };
 
 Context g_ctx;
@@ -318,9 +319,10 @@ __device__ void for_each_in_chunk(const float *x, const Chunk &chunk, Visit visi
   }
 }
 
+/** Pass 1 of the per-segment norms: each chunk's ||x||^2 and ||d||^2 into its own slot. */
 __global__ void __launch_bounds__(kThreads)
-    segment_norms_kernel(const float *x, const Chunk *chunks, size_t nchunks,
-                         anneal_random_spec spec, anneal::SegmentNorms *norms) {
+    chunk_norms_kernel(const float *x, const Chunk *chunks, size_t nchunks,
+                       anneal_random_spec spec, anneal::SegmentNorms *partials) {
   for (size_t c = blockIdx.x; c < nchunks; c += gridDim.x) {
     const Chunk chunk = chunks[c];
     double xx = 0.0, dd = 0.0;
@@ -331,10 +333,43 @@ __global__ void __launch_bounds__(kThreads)
     });
     xx = block_reduce<SumF64>(xx);
     dd = block_reduce<SumF64>(dd);
-    if (threadIdx.x == 0) {
-      atomicAdd(&norms[chunk.segment].xx, xx);
-      atomicAdd(&norms[chunk.segment].dd, dd);
+    if (threadIdx.x == 0) partials[c] = anneal::SegmentNorms{xx, dd};
+  }
+}
+
+/** The first chunk of segment `s` or later (build_chunks emits the segments' chunks in order). */
+__device__ size_t first_chunk_of(const Chunk *chunks, size_t nchunks, uint32_t s) {
+  size_t lo = 0, hi = nchunks;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (chunks[mid].segment < s) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
     }
+  }
+  return lo;
+}
+
+/**
+ * Pass 2: each segment's norms from its chunks' partials, one block per segment, always in the
+ * same order (thread t takes chunks t, t + blockDim.x, ..., then the fixed block tree), so the
+ * result does not depend on which blocks ran first: no float atomics, the same bits every run.
+ */
+__global__ void __launch_bounds__(kThreads)
+    segment_norms_finish_kernel(const anneal::SegmentNorms *partials, const Chunk *chunks,
+                                size_t nchunks, size_t nsegs, anneal::SegmentNorms *norms) {
+  for (size_t s = blockIdx.x; s < nsegs; s += gridDim.x) {
+    const size_t begin = first_chunk_of(chunks, nchunks, uint32_t(s));
+    const size_t end = first_chunk_of(chunks, nchunks, uint32_t(s + 1));
+    double xx = 0.0, dd = 0.0;
+    for (size_t c = begin + threadIdx.x; c < end; c += blockDim.x) {
+      xx += partials[c].xx;
+      dd += partials[c].dd;
+    }
+    xx = block_reduce<SumF64>(xx);
+    dd = block_reduce<SumF64>(dd);
+    if (threadIdx.x == 0) norms[s] = anneal::SegmentNorms{xx, dd};
   }
 }
 
@@ -356,13 +391,17 @@ int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &sp
   const std::vector<Chunk> chunks = build_chunks(segs, nsegs);
   if (chunks.empty()) return 0;
   ANNEAL_TRY(upload_chunks(chunks));
+  ANNEAL_TRY(g_ctx.chunk_norms.reserve(chunks.size()));
   ANNEAL_TRY(g_ctx.segment_norms.reserve(nsegs));
-  ANNEAL_TRY(cudaMemsetAsync(g_ctx.segment_norms.ptr, 0, nsegs * sizeof(anneal::SegmentNorms)));
-  static int cap = 0;
-  if (cap == 0) cap = resident_blocks(segment_norms_kernel, kThreads);
+  static int cap = 0, finish_cap = 0;
+  if (cap == 0) cap = resident_blocks(chunk_norms_kernel, kThreads);
+  if (finish_cap == 0) finish_cap = resident_blocks(segment_norms_finish_kernel, kThreads);
   const int grid = int(std::min<size_t>(chunks.size(), size_t(cap)));
-  segment_norms_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), spec,
-                                           g_ctx.segment_norms.ptr);
+  const int finish_grid = int(std::min<size_t>(nsegs, size_t(finish_cap)));
+  chunk_norms_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), spec,
+                                         g_ctx.chunk_norms.ptr);
+  segment_norms_finish_kernel<<<finish_grid, kThreads>>>(
+      g_ctx.chunk_norms.ptr, g_ctx.chunks.ptr, chunks.size(), nsegs, g_ctx.segment_norms.ptr);
   segment_perturb_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), sigma, spec,
                                              g_ctx.segment_norms.ptr);
   return int(cudaGetLastError());
