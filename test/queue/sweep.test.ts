@@ -3,14 +3,22 @@
  * `anneal worker` processes on a loopback redis-server, training a tiny MLP on synthetic data
  * (tfjs's cpu backend, js kernels, one thread: the same numbers in every process).
  *
- * - a Hyperband sweep with 2 workers gives the search.json of the same sweep run locally;
+ * - a Hyperband sweep with 2 workers gives the search.json of the same sweep run locally, and
+ *   neither the coordinator nor a worker listens on any socket;
  * - SIGKILL of a worker mid-trial: the sweep completes, each job is recorded once, and the
  *   killed trial resumed from its checkpoint (another worker took the stalled job);
  * - SIGKILL of the coordinator mid-sweep, then `--resume`: no finished job runs again and the
  *   result equals the uninterrupted sweep.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,6 +56,33 @@ const hyperband = (out: string) => [
   ...['--out', out],
 ];
 
+/**
+ * The TCP sockets process `pid` listens on (Linux: its socket fds matched against /proc/net/tcp*
+ * in LISTEN state), as 'address:port' in hex as the kernel writes them.
+ */
+function listening(pid: number): string[] {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        return m ? [m[1]] : [];
+      } catch {
+        return []; // closed meanwhile
+      }
+    }),
+  );
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      // Fields: sl local_address rem_address st ... inode (the 10th).
+      .filter((f) => f[3] === '0A' && inodes.has(f[9]))
+      .map((f) => f[1]),
+  );
+}
+
 describe('sweeps on a queue', { skip: redisSkip() }, () => {
   let redis: TestRedis;
   const workers: Spawned[] = [];
@@ -78,6 +113,9 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
       ...hyperband(queued),
       ...['--redis', redis.url, '--queue', 'equal', '--shared-dir', dir],
     ]);
+    // Nothing anneal starts listens: the coordinator and the workers only connect out to Redis.
+    while (reportedJobs(queued).length < 1) await sleep(20);
+    for (const p of [c, ...workers]) assert.deepEqual(listening(p.child.pid!), [], 'listens');
     assert.equal(await c.exited, 0, c.stderr());
     assert.deepEqual(searchDecisions(queued), searchDecisions(local));
     assert.match(c.stdout(), /jobs: 22 done, 0 running, 0 failed · 2 workers/);
