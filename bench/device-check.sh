@@ -14,6 +14,8 @@
 #   gpu.txt, tests.log, torch.log, bench.log
 #   torch_baseline.json       PyTorch copy / AdamW(fused) / topk times
 #   cuda-kernels.json         the benchmark record (bench/results/ format)
+# The tests run with ANNEAL_REQUIRE_CUDA=1 (a cuda skip is a failure). device-check.json's "ok"
+# is true, and the script exits 0, only when every section exited 0 and no test failed.
 set -uo pipefail
 out=${1:?usage: bench/device-check.sh OUT_DIR}
 mkdir -p "$out"
@@ -41,9 +43,11 @@ cp "$out/gpu.log" "$out/gpu.txt" 2>/dev/null
 
 # The shared kernel suite runs every backend present (cuda included) against the js oracle;
 # cuda-elements checks the host build of the same kernels, cuda-probe the addon's contract.
+# ANNEAL_REQUIRE_CUDA=1: a cuda test that would be skipped (no GPU answers, addon not built or
+# not loadable) fails instead, so a machine where CUDA cannot run never passes this check.
 mapfile -t test_files < <(ls dist/test/kernels/*.test.js 2>/dev/null)
 if [ ${#test_files[@]} -gt 0 ]; then
-  run_section tests 150 node --test --test-concurrency=1 "${test_files[@]}"
+  run_section tests 150 env ANNEAL_REQUIRE_CUDA=1 node --test --test-concurrency=1 "${test_files[@]}"
 else
   echo "device-check: no compiled tests under dist/test/kernels (run npm run build first)" | tee "$out/tests.log"
   sections+=('{"section":"tests","exit":127,"seconds":0}')
@@ -61,15 +65,29 @@ const read = (f) => { try { return fs.readFileSync(`${out}/${f}`, "utf8"); } cat
 const count = (name) => Number((read("tests.log").match(new RegExp(`^# ${name} (\\d+)`, "m")) ?? [])[1] ?? NaN);
 let bench = null;
 try { bench = JSON.parse(read("cuda-kernels.json")); } catch {}
+const sections = JSON.parse(process.env.SECTIONS);
+const tests = { pass: count("pass"), fail: count("fail"), skipped: count("skipped") };
+// Passed: every section exited 0 and the tests ran with none failed (under ANNEAL_REQUIRE_CUDA=1
+// a cuda skip is a failure; the skips left are the non-cuda ones, e.g. "no GPU" paths).
+const problems = [
+  ...sections.filter((s) => s.exit !== 0).map((s) => `${s.section} exited ${s.exit}`),
+  ...(tests.fail === 0 && tests.pass > 0 ? [] : [`tests: ${tests.pass} passed, ${tests.fail} failed`]),
+];
 const summary = {
   date: new Date().toISOString(),
+  ok: problems.length === 0,
+  problems,
   gpu: read("gpu.txt").trim().split("\n").slice(1).join("; "),
-  sections: JSON.parse(process.env.SECTIONS),
-  tests: { pass: count("pass"), fail: count("fail"), skipped: count("skipped") },
+  sections,
+  tests,
   targets: bench?.targets ?? null,
   comparisons: bench?.comparisons ?? null,
   checks: bench?.checks ?? null,
 };
 fs.writeFileSync(`${out}/device-check.json`, JSON.stringify(summary, null, 2) + "\n");
 console.log(JSON.stringify(summary));
+if (!summary.ok) {
+  console.error(`device-check: FAILED (${problems.join("; ")})`);
+  process.exitCode = 1;
+}
 '

@@ -1,5 +1,6 @@
 /**
- * The cuda backend on a GPU (skipped where none answers): every op against the js oracle, and
+ * The cuda backend on a GPU (skipped where none answers; with ANNEAL_REQUIRE_CUDA=1, as the device
+ * check runs, a missing GPU fails instead): every op against the js oracle, and
  * against the host build of the same kernels, which must agree bit for bit wherever no float64
  * log/cos or summation order is involved (both builds compile without FMA contraction). The
  * lengths span many grid-stride rounds, several selection chunks of 16384 and odd tails; the
@@ -10,9 +11,10 @@ import { test } from 'node:test';
 import { loadCudaOps, loadHostOps, probeCuda } from '../../src/kernels/cuda.js';
 import { createJsOps } from '../../src/kernels/js.js';
 import { assertOutcome, data, opCases, runCase } from './cuda-cases.js';
+import { cudaSkip } from './helpers.js';
 
 const probe = probeCuda();
-const skip = probe.ok ? false : `no usable GPU here (${probe.reason})`;
+const skip = cudaSkip(probe.ok ? false : `no usable GPU here (${probe.reason})`);
 
 for (const n of [1_000_003, 65_541]) {
   test(

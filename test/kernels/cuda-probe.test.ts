@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCudaOps, loadHostOps, probeCuda } from '../../src/kernels/cuda.js';
 import { KernelError } from '../../src/kernels/errors.js';
 import { createJsOps } from '../../src/kernels/js.js';
+import { cudaSkip } from './helpers.js';
 
 /** build/Release/<file> from test/kernels (tsx) or dist/test/kernels (compiled). */
 function addonFile(file: string): string | undefined {
@@ -30,7 +31,9 @@ const probe = probeCuda();
 test(
   'the CUDA addon loads without a GPU and probe() explains a missing device',
   {
-    skip: cudaAddon ? false : 'anneal_cuda.node is not built here (no nvcc when npm install ran)',
+    skip: cudaSkip(
+      cudaAddon ? false : 'anneal_cuda.node is not built here (no nvcc when npm install ran)',
+    ),
   },
   () => {
     const addon = createRequire(import.meta.url)(cudaAddon!) as {
@@ -74,7 +77,7 @@ test(
 test(
   'on a GPU: the cuda backend round-trips data and runs a kernel',
   {
-    skip: probe.ok ? false : `no usable GPU here (${probe.reason})`,
+    skip: cudaSkip(probe.ok ? false : `no usable GPU here (${probe.reason})`),
   },
   () => {
     const ops = loadCudaOps();

@@ -33,6 +33,19 @@ export function hostKernelsSkip(): string | false {
   }
 }
 
+/**
+ * `reason` (why a cuda test is skipped here) or false. With ANNEAL_REQUIRE_CUDA=1, as
+ * bench/device-check.sh runs on the GPU machine, a reason throws instead, so that a cuda test that
+ * could not run fails the check rather than passing as skipped (as ANNEAL_REQUIRE_HOST=1 does for
+ * the host kernels in CI).
+ */
+export function cudaSkip(reason: string | false): string | false {
+  if (reason && process.env.ANNEAL_REQUIRE_CUDA === '1') {
+    throw new Error(`ANNEAL_REQUIRE_CUDA=1 but the cuda kernels cannot run: ${reason}`);
+  }
+  return reason;
+}
+
 /** js and wasm always (a missing wasm build fails the suite); host and cuda when they load. */
 export function backendsUnderTest(): BackendUnderTest[] {
   const backends: BackendUnderTest[] = [
@@ -49,7 +62,8 @@ export function backendsUnderTest(): BackendUnderTest[] {
     createFlatOps('cuda').dispose();
     backends.push({ name: 'cuda', create: () => createFlatOps('cuda') });
   } catch (e) {
-    backends.push({ name: 'cuda', create: () => createFlatOps('cuda'), skip: firstLine(e) });
+    const skip = cudaSkip(firstLine(e));
+    backends.push({ name: 'cuda', create: () => createFlatOps('cuda'), ...(skip ? { skip } : {}) });
   }
   return backends;
 }
