@@ -1,7 +1,14 @@
 /**
- * Kernel selection: `auto` takes the first of ORDER that loads (cuda only when a device
- * answers) and says once which it took; an explicit choice that cannot load throws one
- * KernelError with every candidate's reason and what to do (the loader of sharp is the model).
+ * Kernel selection: `auto` takes the first of ORDER that loads and says once which it took; an
+ * explicit choice that cannot load throws one KernelError with every candidate's reason and what
+ * to do (the loader of sharp is the model).
+ *
+ * `auto` takes cuda only for tensors that live on the CUDA device (`tensors: 'cuda'`, i.e. a
+ * device tfjs backend, see DEVICE_BACKENDS) and when a device answers. Every tfjs backend today
+ * keeps its tensors in host memory (anneal-cpu, wasm, cpu, and tensorflow, whose tensors anneal
+ * reads through dataSync), and CUDA kernels on host tensors upload the gradients and download the
+ * weights on every step (8N bytes of PCIe plus host copies around a ~0.1 ms kernel), so for them
+ * `auto` takes the host-side kernels. An explicit `cuda` is still honoured.
  */
 import { AnnealError } from '../errors.js';
 import { loadCudaOps, loadHostOps, probeCuda } from './cuda.js';
@@ -20,6 +27,42 @@ import { createWasmOps } from './wasm.js';
 const ORDER = ['cuda', 'wasm', 'host', 'js'] as const satisfies readonly KernelBackendName[];
 /** Every kernels choice, for flags and recipes: auto, then the backends in auto's order. */
 export const KERNEL_CHOICES = ['auto', ...ORDER] as const satisfies readonly KernelChoice[];
+
+/** The backends auto tries, in order, for tensors living in `tensors`: never cuda for 'host'. */
+export function autoOrder(tensors: TensorResidence): readonly KernelBackendName[] {
+  return tensors === 'cuda' ? ORDER : ORDER.filter((name) => name !== 'cuda');
+}
+
+/**
+ * Where the vectors' tensors live: 'host' (host memory: every tfjs backend today) or 'cuda'
+ * (device memory of the CUDA device: the anneal-cuda backend of issue #18 once it exists).
+ */
+export type TensorResidence = 'host' | 'cuda';
+
+export interface FlatOpsOptions {
+  /**
+   * Where the tensors these kernels will work on live (default 'host'): `auto` takes cuda only
+   * for 'cuda'. tensorResidence(tf.getBackend()) gives it for a tfjs backend.
+   */
+  tensors?: TensorResidence;
+}
+
+/**
+ * The tfjs backends whose tensors live in CUDA device memory. The hook for the native backend's
+ * cuda device (#18): registered as `anneal-cuda`, its tensors are device buffers, and `auto`
+ * pairs them with the cuda kernels. No such backend is registered yet, so today every backend
+ * is 'host'.
+ */
+export const DEVICE_BACKENDS: readonly string[] = ['anneal-cuda'];
+
+/** The residence of a tfjs backend's tensors, by the backend's name ('host' when unknown). */
+export function tensorResidence(backend: string | undefined | null): TensorResidence {
+  return backend && DEVICE_BACKENDS.includes(backend) ? 'cuda' : 'host';
+}
+
+const HOST_TENSORS_REASON =
+  'not for host-resident tensors (auto takes cuda only with a device tfjs backend; ' +
+  'ask for kernels=cuda to force it)';
 
 const LOADERS: Record<KernelBackendName, () => FlatOps> = {
   cuda: loadCudaOps,
@@ -77,32 +120,39 @@ function unavailableError(
   const lines = [`the ${choice} kernels could not be loaded:`];
   for (const name of ORDER) lines.push(`  ${name}: ${failures.get(name) ?? status(name)}`);
   lines.push('Possible solutions:');
-  for (const name of failures.keys()) for (const s of SOLUTIONS[name]) lines.push(`- ${s}`);
+  for (const [name, reason] of failures) {
+    if (reason === HOST_TENSORS_REASON) continue; // not a load failure: nothing to install
+    for (const s of SOLUTIONS[name]) lines.push(`- ${s}`);
+  }
   lines.push(
     '- Use kernels that load here: ANNEAL_KERNELS=auto (or --kernels auto) picks the fastest one.',
   );
   return new KernelError('ANNEAL_KERNEL_UNAVAILABLE', lines.join('\n'));
 }
 
-let announced = false;
+/** What auto took, each said once per process. */
+const announced = new Set<KernelBackendName>();
 
 function announce(name: KernelBackendName, failures: Map<KernelBackendName, string>): void {
-  if (announced) return;
-  announced = true;
+  if (announced.has(name)) return;
+  announced.add(name);
   const skipped = [...failures].map(([other, reason]) => `${other}: ${reason.split('\n')[0]}`);
   console.error(`anneal: kernels=${name}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
 }
 
 /**
- * The FlatOps backend for `choice` (default: env ANNEAL_KERNELS, else 'auto'). Throws
+ * The FlatOps backend for `choice` (default: env ANNEAL_KERNELS, else 'auto'). For auto,
+ * `options.tensors` says where the tensors live (default 'host': never cuda). Throws
  * KernelError 'ANNEAL_KERNEL_CHOICE' for an unknown choice and 'ANNEAL_KERNEL_UNAVAILABLE' when
  * the chosen backend (or, for auto, every backend) cannot load.
  */
-export function createFlatOps(choice?: KernelChoice): FlatOps {
+export function createFlatOps(choice?: KernelChoice, options: FlatOpsOptions = {}): FlatOps {
   const from = choice === undefined ? 'ANNEAL_KERNELS' : 'kernels';
   const wanted = parseChoice(choice ?? process.env.ANNEAL_KERNELS ?? 'auto', from);
   const failures = new Map<KernelBackendName, string>();
-  for (const name of wanted === 'auto' ? ORDER : [wanted]) {
+  const tensors = options.tensors ?? 'host';
+  if (wanted === 'auto' && tensors !== 'cuda') failures.set('cuda', HOST_TENSORS_REASON);
+  for (const name of wanted === 'auto' ? autoOrder(tensors) : [wanted]) {
     try {
       const ops = LOADERS[name]();
       if (wanted === 'auto') announce(name, failures);

@@ -25,7 +25,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader, deriveSeed, type Batch, type Dataset } from '../data/index.js';
 import { ParamVector, type ParamVectorOptions } from '../engine/param-vector.js';
 import { UsageError } from '../errors.js';
-import { createFlatOps, type FlatOps, type KernelChoice } from '../kernels/index.js';
+import {
+  createFlatOps,
+  tensorResidence,
+  type FlatOps,
+  type KernelChoice,
+} from '../kernels/index.js';
 import {
   createOptimizer,
   type Optimizer,
@@ -211,8 +216,11 @@ export class Trainer {
     this.baseLoss = options.lossFn ?? crossEntropy;
 
     this.ownsOps = typeof options.kernels !== 'object';
+    // auto pairs the kernels with where the model's tensors live: cuda only for a device backend.
     this.ops =
-      typeof options.kernels === 'object' ? options.kernels : createFlatOps(options.kernels);
+      typeof options.kernels === 'object'
+        ? options.kernels
+        : createFlatOps(options.kernels, { tensors: tensorResidence(tf.getBackend()) });
     let pv: ParamVector | undefined;
     let optimizer: Optimizer | undefined;
     try {

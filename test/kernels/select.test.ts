@@ -1,26 +1,53 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { KernelError, createFlatOps, probeCuda } from '../../src/kernels/index.js';
+import {
+  DEVICE_BACKENDS,
+  KernelError,
+  createFlatOps,
+  probeCuda,
+  tensorResidence,
+} from '../../src/kernels/index.js';
+import { autoOrder } from '../../src/kernels/select.js';
 import type { KernelChoice } from '../../src/kernels/index.js';
 import { hostKernelsSkip } from './helpers.js';
 
-test('auto takes cuda when a device answers, else wasm, and says so once', () => {
+test('auto for host tensors (the default) takes wasm, never cuda, and says so once', () => {
   const log = mock.method(console, 'error', () => {});
   try {
     const first = createFlatOps('auto');
-    const second = createFlatOps('auto');
-    const expected = probeCuda().ok ? 'cuda' : 'wasm';
-    assert.equal(first.name, expected);
-    assert.equal(second.name, expected);
+    const second = createFlatOps('auto', { tensors: 'host' });
+    // Whether or not a GPU answers here: CUDA kernels on host tensors cost 8N bytes of PCIe a step.
+    assert.equal(first.name, 'wasm');
+    assert.equal(second.name, 'wasm');
     assert.equal(log.mock.callCount(), 1, 'one line for the whole process');
     const line = String(log.mock.calls[0].arguments[0]);
-    assert.match(line, new RegExp(`^anneal: kernels=${expected}`));
-    if (expected === 'wasm') assert.match(line, /\(cuda: .+\)$/, 'names why cuda was skipped');
+    assert.match(line, /^anneal: kernels=wasm/);
+    assert.match(line, /\(cuda: not for host-resident tensors .+\)$/, 'names why not cuda');
     first.dispose();
     second.dispose();
   } finally {
     log.mock.restore();
   }
+});
+
+test("auto's order: host tensors never try cuda; device tensors try it first", () => {
+  assert.deepEqual(autoOrder('host'), ['wasm', 'host', 'js']);
+  assert.deepEqual(autoOrder('cuda'), ['cuda', 'wasm', 'host', 'js']);
+  const log = mock.method(console, 'error', () => {});
+  try {
+    const ops = createFlatOps('auto', { tensors: 'cuda' });
+    assert.equal(ops.name, probeCuda().ok ? 'cuda' : 'wasm');
+    ops.dispose();
+  } finally {
+    log.mock.restore();
+  }
+});
+
+test('tensorResidence: every tfjs backend today is host; anneal-cuda is the device hook', () => {
+  for (const backend of ['anneal-cpu', 'wasm', 'cpu', 'tensorflow', 'webgl', '', undefined, null])
+    assert.equal(tensorResidence(backend), 'host', String(backend));
+  assert.deepEqual(DEVICE_BACKENDS, ['anneal-cuda']);
+  assert.equal(tensorResidence('anneal-cuda'), 'cuda');
 });
 
 test('explicit choices load that backend; ANNEAL_KERNELS is the default', () => {
