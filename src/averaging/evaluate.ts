@@ -34,20 +34,13 @@ export function withWeights<T>(
   fn: () => T,
   opts: WithWeightsOptions = {},
 ): T {
-  const ops = pv.ops;
-  const live = ops.alloc(pv.length);
-  ops.copy(live, pv.params);
   const stats = opts.refreshData ? saveBatchNormStats(model) : null;
+  const live = pv.swapIn(weights);
   try {
-    if (weights instanceof Float32Array) ops.upload(pv.params, weights);
-    else ops.copy(pv.params, weights);
-    pv.writeBack();
     if (opts.refreshData) refreshBatchNorm(model, opts.refreshData, opts.refresh);
     return fn();
   } finally {
-    ops.copy(pv.params, live);
-    ops.free(live);
-    pv.writeBack();
+    pv.restore(live);
     if (stats) restoreBatchNormStats(model, stats);
   }
 }

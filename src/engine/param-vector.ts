@@ -364,6 +364,26 @@ export class ParamVector {
     return list;
   }
 
+  /**
+   * Puts `weights` (this layout) into params and the model, and returns the live weights for
+   * restore(): for evaluating other weights (an average, Entropy-SGD's outer weights) in place.
+   */
+  swapIn(weights: FlatVector | Float32Array): FlatVector {
+    const live = this.ops.alloc(this.length);
+    this.ops.copy(live, this.params);
+    if (weights instanceof Float32Array) this.ops.upload(this.params, weights);
+    else this.ops.copy(this.params, weights);
+    this.writeBack();
+    return live;
+  }
+
+  /** Puts back the live weights swapIn() returned (and frees them). */
+  restore(live: FlatVector): void {
+    this.ops.copy(this.params, live);
+    this.ops.free(live);
+    this.writeBack();
+  }
+
   /** Assigns the flat weights to the model's variables: one download, no tensor left behind. */
   writeBack(): void {
     this.checkAlive('writeBack');

@@ -11,7 +11,7 @@
  * resumed run draws the same numbers.
  */
 import type { ParamVector } from '../engine/param-vector.js';
-import type { FlatOps } from '../kernels/index.js';
+import type { FlatOps, FlatVector } from '../kernels/index.js';
 import { FlatOptimizer } from './base.js';
 import type { OptimizerHyper } from './types.js';
 import { checkBoolean, checkRange } from './validate.js';
@@ -76,6 +76,15 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
   get currentGamma(): number {
     const h = this.hyper;
     return h.gamma * Math.pow(1 + h.scoping, Math.floor(this.stepCount / h.langevinSteps));
+  }
+
+  /**
+   * Mid-cycle the model holds the Langevin iterate x'; the run's weights are the outer x, kept in
+   * a buffer since the cycle began. At a cycle's end (after the outer step) they are pv.params.
+   */
+  evaluationWeights(): FlatVector | null {
+    if (this.stepCount % this.hyper.langevinSteps === 0) return null;
+    return this.buffers.get(this.key('x')) ?? null;
   }
 
   protected update(pv: ParamVector): void {

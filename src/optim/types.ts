@@ -3,6 +3,7 @@
  * ParamVector, with its pruning mask (as the kernels' lrMask) and weight-decay mask riding along.
  * State (moments, momentum, slow weights) lives on the kernel backend.
  */
+import type { FlatVector } from '../kernels/index.js';
 import type { ParamVector } from '../engine/param-vector.js';
 
 /**
@@ -59,6 +60,12 @@ export interface Optimizer {
   readonly stepCount: number;
   /** One update of pv.params from pv.grads. */
   step(pv: ParamVector): void;
+  /**
+   * The weights the run stands for when they are not pv.params, else null: Entropy-SGD's outer
+   * weights x while the model holds a Langevin iterate x' in the middle of a cycle. The Trainer
+   * evaluates these (the way SWA swaps in its average) and leaves them in the model at the end.
+   */
+  evaluationWeights?(): FlatVector | null;
   stateDict(): OptimizerStateDict;
   loadStateDict(state: OptimizerStateDict): void;
   dispose(): void;

@@ -341,6 +341,7 @@ export class Trainer {
         this.book.epochSums = { loss: 0, hits: 0, rows: 0, samples: 0 };
       }
       const runEnded = ts().step >= s.maxSteps;
+      if (runEnded) this.settleWeights();
       if (
         s.evalData &&
         this.book.lastEvalStep !== ts().step &&
@@ -472,14 +473,33 @@ export class Trainer {
     if (this.absoluteMomentum) hyper[key('momentum')] = this.absoluteMomentum(step);
   }
 
+  /**
+   * At the run's end, the weights the run stands for go into the model for good (Entropy-SGD's
+   * outer weights, when it ends mid-cycle), so the final evaluation, checkpoint and model are them.
+   */
+  private settleWeights(): void {
+    const weights = this.state.optimizer.evaluationWeights?.() ?? null;
+    if (!weights) return;
+    this.state.ops.copy(this.state.pv.params, weights);
+    this.state.pv.writeBack();
+  }
+
   private async evaluateNow(): Promise<void> {
     const s = this.state;
     await this.dispatch(Event.EVAL_START);
     const started = performance.now();
-    const result = await evaluate(s.model, s.evalData!, {
-      batchSize: this.options.evalBatchSize ?? 500,
-      lossFn: this.baseLoss,
-    });
+    // The run's weights, when the optimizer keeps them apart from the model's (Entropy-SGD).
+    const weights = s.optimizer.evaluationWeights?.() ?? null;
+    const live = weights ? s.pv.swapIn(weights) : null;
+    let result;
+    try {
+      result = await evaluate(s.model, s.evalData!, {
+        batchSize: this.options.evalBatchSize ?? 500,
+        lossFn: this.baseLoss,
+      });
+    } finally {
+      if (live) s.pv.restore(live);
+    }
     s.timestamp = {
       ...s.timestamp,
       evalSeconds: s.timestamp.evalSeconds + (performance.now() - started) / 1000,

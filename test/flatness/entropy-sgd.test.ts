@@ -9,7 +9,9 @@ import { ParamVector } from '../../src/engine/param-vector.js';
 import { createFlatOps } from '../../src/kernels/index.js';
 import { createOptimizer, optimizerNames } from '../../src/optim/index.js';
 import { Trainer } from '../../src/train/index.js';
-import { tinyData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { tinyData, tinyEvalData, tinyMlp, useTfCpu } from '../train/helpers.js';
+import { withWeights } from '../../src/averaging/evaluate.js';
+import { evaluateSync, type Evaluation } from '../../src/train/evaluate.js';
 
 before(useTfCpu);
 
@@ -75,6 +77,54 @@ test('entropy_sgd is registered and trains a model (loss goes down, state resume
   assert.ok(last < first, `${first} -> ${last}`);
   const state = trainer.state.optimizer.stateDict();
   assert.deepEqual(Object.keys(state.buffers).sort(), ['entropy_sgd/mu', 'entropy_sgd/x']);
+  trainer.dispose();
+  model.dispose();
+});
+
+test("entropy_sgd: an evaluation mid-cycle measures the outer weights x, not the Langevin x'; a run ending mid-cycle leaves x in the model", async () => {
+  const model = tinyMlp([8], 3);
+  const evalData = tinyEvalData(64);
+  // Evaluated after step 4 of cycles of 3: one step into the second cycle (the model holds x').
+  const seen: { x: Evaluation; xPrime: Evaluation }[] = [];
+  let lastX: Float32Array | null = null;
+  const trainerLosses: number[] = [];
+  const trainer = new Trainer({
+    model,
+    trainData: tinyData(128, 1),
+    evalData,
+    evalInterval: '4ba',
+    maxDuration: '5ba',
+    batchSize: 32,
+    kernels: 'js',
+    optimizer: { name: 'entropy_sgd', langevinSteps: 3, langevinLr: 0.5, gamma: 0.03, lr: 1 },
+    callbacks: [
+      {
+        onEvalStart: (s) => {
+          const x = s.optimizer.evaluationWeights!()!;
+          assert.ok(x, 'mid-cycle: the optimizer names its outer weights');
+          seen.push({
+            x: withWeights(s.model, s.pv, s.ops.download(x), () => evaluateSync(s.model, evalData)),
+            xPrime: evaluateSync(s.model, evalData),
+          });
+        },
+        onEvalEnd: (s) => void trainerLosses.push(s.metrics['eval/loss']),
+        onBatchEnd: (s) => {
+          const x = s.optimizer.evaluationWeights?.();
+          lastX = x ? s.ops.download(x) : null;
+        },
+      },
+    ],
+  });
+  const result = await trainer.fit();
+  // Step 4's evaluation, then the run's end at step 5 (also mid-cycle: 5 = 3 + 2).
+  assert.equal(seen.length, 2);
+  const atStep4 = seen[0];
+  assert.notEqual(atStep4.x.loss, atStep4.xPrime.loss, "x and x' differ mid-cycle");
+  assert.deepEqual(trainerLosses, [atStep4.x.loss, seen[1].x.loss]);
+  // The Trainer's own evaluation at step 5 is of x, and x is what the model holds after it.
+  assert.equal(result.eval!.loss, seen[1].x.loss);
+  assert.ok(lastX !== null);
+  assert.deepEqual(trainer.ops.download(trainer.state.pv.params), lastX);
   trainer.dispose();
   model.dispose();
 });
