@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import type { FlatOps } from '../kernels/index.js';
 import { Adam } from './adam.js';
 import { EntropySgd } from './entropy-sgd.js';
+import { ReplicatedSgd } from './replicated-sgd.js';
 import { Lookahead } from './lookahead.js';
 import { Sgd } from './sgd.js';
 import type { Optimizer } from './types.js';
@@ -37,6 +38,10 @@ export interface OptimizerOptions {
   noise?: number;
   langevinAlpha?: number;
   langevinSeed?: number;
+  /** replicated_sgd only (src/optim/replicated-sgd.ts); gamma and scoping as above. */
+  replicas?: number;
+  initSigma?: number;
+  replicaSeed?: number;
 }
 
 export type OptimizerSpec = OptimizerOptions & { name: string };
@@ -158,6 +163,39 @@ const RECORDS: readonly OptimizerRecord[] = [
         noise: o.noise,
         langevinAlpha: o.langevinAlpha,
         langevinSeed: o.langevinSeed,
+      }),
+  }),
+  Object.freeze({
+    name: 'replicated_sgd',
+    description:
+      'Replicated SGD: y replicas coupled to their centre, stepped in turn; the centre is the solution',
+    hasBetas: false,
+    hasMomentum: true,
+    // src/flatness/replicated.ts's defaults (Pittorino et al.'s y = 3, gamma growing 1% a round).
+    defaults: Object.freeze({
+      lr: 0.05,
+      momentum: 0.9,
+      dampening: 0,
+      nesterov: false,
+      weightDecay: 0,
+      replicas: 3,
+      gamma: 1e-3,
+      scoping: 1e-2,
+      initSigma: 0.01,
+      replicaSeed: 0,
+    }),
+    factory: (ops: FlatOps, length: number, o: Options) =>
+      new ReplicatedSgd('replicated_sgd', ops, length, {
+        lr: o.lr,
+        momentum: o.momentum,
+        dampening: o.dampening,
+        nesterov: o.nesterov,
+        weightDecay: o.weightDecay,
+        replicas: o.replicas,
+        gamma: o.gamma,
+        scoping: o.scoping,
+        initSigma: o.initSigma,
+        replicaSeed: o.replicaSeed,
       }),
   }),
 ];

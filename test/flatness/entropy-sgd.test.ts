@@ -128,3 +128,71 @@ test("entropy_sgd: an evaluation mid-cycle measures the outer weights x, not the
   trainer.dispose();
   model.dispose();
 });
+
+test('replicated_sgd: one round of 2 replicas by hand (no momentum, no perturbation)', () => {
+  const ops = createFlatOps('js');
+  const v = tf.variable(tf.tensor1d([1, -2]), true, 'w');
+  const pv = ParamVector.fromVariables([v], ops);
+  const [lr, gamma] = [0.5, 0.2];
+  const opt = createOptimizer(
+    { name: 'replicated_sgd', lr, gamma, replicas: 2, momentum: 0, initSigma: 0, scoping: 0 },
+    pv,
+  );
+  // Both replicas start at x = (1, -2); the centre c is x. Step 0: replica 0 takes
+  // x0 -= lr (g + gamma (x0 - c)) = x - lr g (x0 = c); the model moves to replica 1 (still x).
+  const x = [1, -2];
+  const g1 = [0.4, 1];
+  const x0 = x.map((xi, i) => xi - lr * g1[i]);
+  pv.setGrads([tf.tensor1d(g1)]);
+  opt.step(pv);
+  assert.deepEqual([...ops.download(pv.params)], x);
+  // Step 1: replica 1 with the round's centre (still x): x1 = x - lr g2; then c = (x0 + x1) / 2.
+  const g2 = [-1, 0.5];
+  const x1 = x.map((xi, i) => xi - lr * g2[i]);
+  pv.setGrads([tf.tensor1d(g2)]);
+  opt.step(pv);
+  const near = (a: ArrayLike<number>, b: number[]) =>
+    b.forEach((e, i) => assert.ok(Math.abs(a[i] - e) < 1e-6, `${a[i]} vs ${e}`));
+  near(ops.download(pv.params), x0); // round 2 starts at replica 0
+  const c = x0.map((p, i) => (p + x1[i]) / 2);
+  near(ops.download(opt.evaluationWeights!()!), c);
+  // Step 2: replica 0 again, coupled to c: x0' = x0 - lr (g3 + gamma (x0 - c)).
+  const g3 = [0.3, -0.2];
+  const x0b = x0.map((p, i) => p - lr * (g3[i] + gamma * (p - c[i])));
+  pv.setGrads([tf.tensor1d(g3)]);
+  opt.step(pv);
+  near(ops.download(pv.params), x1); // the model moved on to replica 1
+  near(opt.stateDict().buffers['replicated_sgd/replica-0'], x0b);
+  opt.dispose();
+  pv.dispose();
+  v.dispose();
+  ops.dispose();
+});
+
+test('replicated_sgd is registered, trains a model, and the run ends on the centre', async () => {
+  assert.ok(optimizerNames().includes('replicated_sgd'));
+  assert.throws(
+    () => createOptimizer({ name: 'replicated_sgd', replicas: 1 }, {} as ParamVector),
+    /replicas is 1, expected an integer >= 2/,
+  );
+  const model = tinyMlp([8], 2);
+  const losses: number[] = [];
+  const trainer = new Trainer({
+    model,
+    trainData: tinyData(128, 1),
+    maxDuration: '61ba',
+    batchSize: 32,
+    kernels: 'js',
+    optimizer: { name: 'replicated_sgd', lr: 0.1, replicas: 3, gamma: 0.01 },
+    callbacks: [{ onBatchEnd: (s) => void losses.push(s.lossValue) }],
+  });
+  await trainer.fit();
+  const first = losses.slice(0, 6).reduce((a, b) => a + b) / 6;
+  const last = losses.slice(-6).reduce((a, b) => a + b) / 6;
+  assert.ok(last < first, `${first} -> ${last}`);
+  // 61 steps end inside a round: the model holds the centre, not a replica.
+  const s = trainer.state;
+  assert.deepEqual(s.ops.download(s.pv.params), s.ops.download(s.optimizer.evaluationWeights!()!));
+  trainer.dispose();
+  model.dispose();
+});

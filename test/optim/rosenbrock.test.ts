@@ -32,6 +32,11 @@ function learningRate(name: string): number {
  * lr = langevinLr (outer lr 1); its own updates are worked out in test/flatness/entropy-sgd.test.ts.
  */
 function extraOptions(name: string): Record<string, number | boolean> {
+  // Two replicas from the same point, never perturbed, take the same steps: each is Nesterov SGD
+  // taking every other step; its own updates are worked out in test/flatness/entropy-sgd.test.ts.
+  if (name.replace(/^lookahead_/, '') === 'replicated_sgd') {
+    return { replicas: 2, initSigma: 0, gamma: 1, scoping: 0, nesterov: true, lr: 1e-3 };
+  }
   if (name.replace(/^lookahead_/, '') !== 'entropy_sgd') return {};
   return {
     lr: 1,

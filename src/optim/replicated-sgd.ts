@@ -1,0 +1,144 @@
+/**
+ * Replicated SGD (Baldassi, Pittorino & Zecchina 2020; Pittorino et al. 2021) as a Trainer
+ * optimizer: y replicas x_a coupled to their centre c = mean_a x_a by gamma/2 ||x_a - c||^2.
+ * The Trainer's steps go round the replicas: at step t the model holds replica a = t mod y, its
+ * gradient (on that step's own mini-batch) plus gamma (x_a - c) takes the kernels' SGD step
+ * (momentum, L2 weight decay, a buffer per replica), and the model moves on to the next replica.
+ * A round (y steps) uses the centre of the round's start and then gamma *= 1 + scoping, as
+ * src/flatness/replicated.ts (replicatedSgd, the API form on an objective) does per step there;
+ * so y Trainer steps here are one step of every replica. The replicas start at the model's
+ * weights plus initSigma N(0, 1) (seeded). The centre is the solution: the Trainer evaluates it
+ * (evaluationWeights) and leaves it in the model at the end of the run.
+ */
+import type { ParamVector } from '../engine/param-vector.js';
+import type { FlatOps, FlatVector } from '../kernels/index.js';
+import { FlatOptimizer } from './base.js';
+import type { OptimizerHyper } from './types.js';
+import { badHyper, checkBoolean, checkRange } from './validate.js';
+
+export interface ReplicatedSgdParams extends OptimizerHyper {
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  /** Replicas y >= 2. */
+  replicas: number;
+  /** Coupling at the first round. */
+  gamma: number;
+  /** gamma grows by (1 + scoping) per round. */
+  scoping: number;
+  /** Replicas start at the weights plus initSigma N(0, 1). */
+  initSigma: number;
+  replicaSeed: number;
+}
+
+export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
+  readonly momentumKey = 'momentum';
+
+  constructor(name: string, ops: FlatOps, length: number, hyper: ReplicatedSgdParams) {
+    super(name, ops, length, hyper);
+    this.validate();
+  }
+
+  private key(buffer: string): string {
+    return `${this.name}/${buffer}`;
+  }
+
+  protected validate(): void {
+    const h = this.hyper;
+    for (const field of [
+      'lr',
+      'weightDecay',
+      'momentum',
+      'gamma',
+      'scoping',
+      'initSigma',
+    ] as const) {
+      checkRange(this.name, field, h[field], 'nonNegative');
+    }
+    checkRange(this.name, 'dampening', h.dampening, 'unitClosed');
+    checkRange(this.name, 'replicaSeed', h.replicaSeed, 'nonNegative');
+    if (!(Number.isSafeInteger(h.replicas) && h.replicas >= 2)) {
+      throw badHyper(
+        this.name,
+        `replicas is ${String(h.replicas)}, expected an integer >= 2; pass 3 (the usual) or more.`,
+      );
+    }
+    checkBoolean(this.name, 'nesterov', h.nesterov);
+  }
+
+  protected bufferNames() {
+    const y = this.hyper.replicas;
+    const all = [
+      this.key('centre'),
+      ...Array.from({ length: y }, (_, a) => this.key(`replica-${a}`)),
+      ...Array.from({ length: y }, (_, a) => this.key(`momentum-${a}`)),
+    ];
+    return { allowed: all, required: [] };
+  }
+
+  /** The centre, once the replicas exist (the model holds one replica, not the solution). */
+  evaluationWeights(): FlatVector | null {
+    return this.buffers.get(this.key('centre')) ?? null;
+  }
+
+  private replicas(): FlatVector[] {
+    return Array.from({ length: this.hyper.replicas }, (_, a) =>
+      this.buffer(this.key(`replica-${a}`)),
+    );
+  }
+
+  protected update(pv: ParamVector): void {
+    const h = this.hyper;
+    const ops = this.ops;
+    const y = h.replicas;
+    const a = this.stepCount % y;
+    const round = Math.floor(this.stepCount / y);
+    const xs = this.replicas();
+    const centre = this.buffer(this.key('centre'));
+    const mean = () =>
+      ops.weightedSum(
+        centre,
+        xs,
+        xs.map(() => 1 / y),
+      );
+    if (this.stepCount === 0) {
+      // The model's weights, perturbed per replica. The first gradient was taken at the
+      // unperturbed weights: an initSigma-sized difference, on the first step only.
+      for (const [b, x] of xs.entries()) {
+        ops.copy(x, pv.params);
+        ops.perturb(x, h.initSigma, {
+          seed: h.replicaSeed,
+          stream: 1000 + b,
+          distribution: 'gaussian',
+        });
+      }
+      mean();
+    }
+    const gamma = h.gamma * Math.pow(1 + h.scoping, round);
+    // g += gamma (x_a - c), then the SGD step on x_a with replica a's momentum.
+    ops.axpy(pv.grads, gamma, xs[a]);
+    ops.axpy(pv.grads, -gamma, centre);
+    const fresh = h.momentum !== 0 && !this.buffers.has(this.key(`momentum-${a}`));
+    const buf = h.momentum !== 0 ? this.buffer(this.key(`momentum-${a}`)) : null;
+    ops.sgd(
+      xs[a],
+      pv.grads,
+      buf,
+      {
+        lr: h.lr,
+        momentum: h.momentum,
+        dampening: h.dampening,
+        nesterov: h.nesterov && h.momentum !== 0,
+        weightDecay: h.weightDecay,
+        decoupled: false,
+        step: fresh ? 1 : Math.max(2, round + 1),
+      },
+      { lrMask: pv.mask, decayMask: pv.decay },
+    );
+    if (pv.mask) ops.applyMask(xs[a], pv.mask);
+    // The next step's gradient is taken at the next replica; after a round's last replica the
+    // centre is brought up to date (the next round's, and what an evaluation then measures).
+    ops.copy(pv.params, xs[(a + 1) % y]);
+    if (a === y - 1) mean();
+  }
+}
