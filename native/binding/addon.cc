@@ -592,6 +592,10 @@ Napi::Value MagnitudeMask(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *data = new AddonData();
   env.SetInstanceData<AddonData>(data);
+  // The kernels keep per-thread state (stream, scratch, staging); an environment runs on one
+  // thread and its cleanup hooks run there, so this frees exactly this environment's state when
+  // it exits (a worker thread ending, or the process).
+  env.AddCleanupHook([]() { anneal_release_thread(); });
   const Napi::Function vector_class = DeviceVector::Define(env);
   data->vector_class = Napi::Persistent(vector_class);
 

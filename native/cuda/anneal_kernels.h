@@ -5,8 +5,10 @@
  * the GPU build's arithmetic where no GPU is present. No N-API here: native/binding wraps this.
  *
  * Every function returns 0 on success or an error code (a cudaError_t value on the CUDA build;
- * anneal_error_string() describes it). Work is queued in order on one stream; functions that
- * return a value to the host wait for it.
+ * anneal_error_string() describes it). Work is queued in order on the calling thread's stream
+ * (the CUDA build keeps one cudaStreamNonBlocking stream, scratch, staging and chunk table per
+ * thread: one Node environment, main or worker, runs on one thread); functions that return a
+ * value to the host wait for that stream only. A vector belongs to the thread that allocated it.
  */
 #ifndef ANNEAL_KERNELS_H
 #define ANNEAL_KERNELS_H
@@ -42,7 +44,14 @@ int anneal_upload(float *dst, const float *host_src, size_t n);
 int anneal_download(float *host_dst, const float *src, size_t n);
 int anneal_copy(float *dst, const float *src, size_t n);
 int anneal_fill(float *x, float value, size_t n);
+/** Waits for the work the calling thread queued. */
 int anneal_synchronize(void);
+/**
+ * Frees the calling thread's state (stream, scratch, pinned staging, chunk table, timer events)
+ * after its queued work; the next call on the thread creates it again. The binding calls it from
+ * its environment-cleanup hook, so a worker thread that exits leaves nothing behind.
+ */
+int anneal_release_thread(void);
 
 /* Timing: anneal_timer_stop waits for the work queued since anneal_timer_start and returns the
  * time between them (CUDA events on the GPU build, a host clock on the CPU build). */

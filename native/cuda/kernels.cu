@@ -3,13 +3,22 @@
  * of ops.cuh with 128-bit loads where every array is 16-byte aligned; reductions are per-thread
  * partials, a block reduction and a second one-block pass (deterministic, no float atomics);
  * magnitude selection is a three-pass radix select over the bits of |x| (histograms in shared
- * memory, O(N), no sort). Everything runs in order on the legacy default stream.
+ * memory, O(N), no sort).
+ *
+ * State: what the process shares is set up once (std::call_once: the device and its SM count);
+ * everything else belongs to the calling thread (one Node environment runs on one thread, so this
+ * is one state per addon instance: the main thread's, and each worker thread's): a
+ * cudaStreamNonBlocking stream that all of the thread's work goes on, in order, the pinned
+ * staging buffer, the reduction scratch and result slot, the radix-select state, the chunk table
+ * and the timer events. No lock on the hot path: a thread only ever touches its own state.
+ * anneal_release_thread() frees it (the binding calls it from its environment-cleanup hook).
  */
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "anneal_kernels.h"
@@ -47,27 +56,59 @@ struct SelectState {
   uint32_t pad;
 };
 
-/** Device buffers that grow on demand; kept for the life of the process. */
+/** Device buffers that grow on demand; kept until their thread's state is released. */
 template <class T>
 struct DeviceBuffer {
   T *ptr = nullptr;
   size_t capacity = 0;
-  cudaError_t reserve(size_t n) {
+  /** At least n elements; a larger buffer replaces the old one after `stream` (its only user)
+   *  has finished with it. */
+  cudaError_t reserve(size_t n, cudaStream_t stream) {
     if (n <= capacity) return cudaSuccess;
+    if (ptr && stream) {
+      const cudaError_t err = cudaStreamSynchronize(stream);
+      if (err != cudaSuccess) return err;
+    }
+    release();
+    const cudaError_t err = cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T));
+    if (err == cudaSuccess) {
+      capacity = n;
+    } else {
+      ptr = nullptr;
+    }
+    return err;
+  }
+  void release() {
     if (ptr) cudaFree(ptr);
     ptr = nullptr;
     capacity = 0;
-    const cudaError_t err = cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T));
-    if (err == cudaSuccess) capacity = n;
-    return err;
   }
 };
 
 constexpr size_t kPinnedBytes = 4096;
 
-struct Context {
-  bool ready = false;
+/** What every thread shares, set once per process. */
+struct Process {
+  cudaError_t status = cudaSuccess;
+  int device = 0;
   int sms = 0;
+};
+
+std::once_flag g_process_once;
+Process g_process;
+
+void init_process() {
+  cudaError_t err = cudaGetDevice(&g_process.device);
+  if (err == cudaSuccess) {
+    err = cudaDeviceGetAttribute(&g_process.sms, cudaDevAttrMultiProcessorCount,
+                                 g_process.device);
+  }
+  g_process.status = err;
+}
+
+/** One thread's state (see the top of this file). */
+struct Context {
+  cudaStream_t stream = nullptr;  // cudaStreamNonBlocking: never waits on the legacy stream
   void *pinned = nullptr;  // page-locked staging for small results: a faster round trip
   cudaEvent_t timer_start = nullptr, timer_stop = nullptr;
   DeviceBuffer<unsigned char> reduce_scratch;  // kMaxReduceBlocks partials + the result
@@ -80,31 +121,62 @@ struct Context {
   DeviceBuffer<anneal::SegmentNorms> segment_norms;  // each segment's, summed in a fixed order
 };
 
-Context g_ctx;
+/** The calling thread's state; null until ensure_context() succeeds on this thread. */
+thread_local Context *t_ctx = nullptr;
 
-cudaError_t ensure_context() {
-  if (g_ctx.ready) return cudaSuccess;
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&g_ctx.sms, cudaDevAttrMultiProcessorCount, device);
-  if (err == cudaSuccess) err = cudaEventCreate(&g_ctx.timer_start);
-  if (err == cudaSuccess) err = cudaEventCreate(&g_ctx.timer_stop);
-  if (err == cudaSuccess) err = g_ctx.reduce_scratch.reserve((kMaxReduceBlocks + 1) * 8);
-  if (err == cudaSuccess) {
-    err = g_ctx.histograms.reserve(size_t(anneal::kRadixPasses) * anneal::kRadixBins);
-  }
-  if (err == cudaSuccess) err = g_ctx.select_state.reserve(1);
-  if (err == cudaSuccess) err = cudaMallocHost(&g_ctx.pinned, kPinnedBytes);
-  g_ctx.ready = err == cudaSuccess;
-  return err;
+/** Waits for the context's work, then frees everything it holds (errors are ignored). */
+void destroy_context(Context *c) {
+  if (c->stream) cudaStreamSynchronize(c->stream);
+  c->reduce_scratch.release();
+  c->histograms.release();
+  c->select_state.release();
+  c->chunks.release();
+  c->chunk_counts.release();
+  c->chunk_norms.release();
+  c->segment_norms.release();
+  if (c->pinned) cudaFreeHost(c->pinned);
+  if (c->timer_start) cudaEventDestroy(c->timer_start);
+  if (c->timer_stop) cudaEventDestroy(c->timer_stop);
+  if (c->stream) cudaStreamDestroy(c->stream);
+  delete c;
 }
 
-/** Waits for the queued work and copies `bytes` of device memory to the host. */
+/** The process once, then this thread's state; after success `ctx()` is valid. */
+cudaError_t ensure_context() {
+  if (t_ctx) return cudaSuccess;
+  std::call_once(g_process_once, init_process);
+  if (g_process.status != cudaSuccess) return g_process.status;
+  Context *c = new Context();
+  // The runtime's current device is per thread: make it the process's on this one too.
+  cudaError_t err = cudaSetDevice(g_process.device);
+  if (err == cudaSuccess) err = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
+  if (err == cudaSuccess) err = cudaEventCreate(&c->timer_start);
+  if (err == cudaSuccess) err = cudaEventCreate(&c->timer_stop);
+  if (err == cudaSuccess) err = c->reduce_scratch.reserve((kMaxReduceBlocks + 1) * 8, c->stream);
+  if (err == cudaSuccess) {
+    err = c->histograms.reserve(size_t(anneal::kRadixPasses) * anneal::kRadixBins, c->stream);
+  }
+  if (err == cudaSuccess) err = c->select_state.reserve(1, c->stream);
+  if (err == cudaSuccess) err = cudaMallocHost(&c->pinned, kPinnedBytes);
+  if (err != cudaSuccess) {
+    destroy_context(c);
+    return err;
+  }
+  t_ctx = c;
+  return cudaSuccess;
+}
+
+/** This thread's state; only after ensure_context() returned cudaSuccess. */
+Context &ctx() { return *t_ctx; }
+
+/** Waits for this thread's queued work and copies `bytes` of device memory to the host. */
 cudaError_t fetch(void *host_dst, const void *device_src, size_t bytes) {
-  if (bytes > kPinnedBytes) return cudaMemcpy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost);
-  cudaError_t err = cudaMemcpyAsync(g_ctx.pinned, device_src, bytes, cudaMemcpyDeviceToHost, 0);
-  if (err == cudaSuccess) err = cudaStreamSynchronize(0);
-  if (err == cudaSuccess) std::memcpy(host_dst, g_ctx.pinned, bytes);
+  Context &c = ctx();
+  void *staging = bytes > kPinnedBytes ? host_dst : c.pinned;
+  cudaError_t err =
+      cudaMemcpyAsync(staging, device_src, bytes, cudaMemcpyDeviceToHost, c.stream);
+  if (err == cudaSuccess) err = cudaStreamSynchronize(c.stream);
+  if (err == cudaSuccess && staging != host_dst) std::memcpy(host_dst, staging, bytes);
   return err;
 }
 
@@ -117,7 +189,7 @@ int resident_blocks(Kernel kernel, int threads, size_t shared_bytes = 0) {
       per_sm < 1) {
     per_sm = 1;
   }
-  return per_sm * g_ctx.sms;
+  return per_sm * g_process.sms;
 }
 
 int grid_for(size_t work_items, int threads, int cap) {
@@ -207,10 +279,10 @@ template <class F>
 int run_map(const F &f, size_t n, bool aligned) {
   if (n == 0) return 0;
   ANNEAL_TRY(ensure_context());
-  static int cap = 0;  // per functor type: its register use sets the occupancy
-  if (cap == 0) cap = resident_blocks(map_kernel<F>, kThreads);
+  // Per functor type (its register use sets the occupancy); a magic static: thread-safe.
+  static const int cap = resident_blocks(map_kernel<F>, kThreads);
   const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
-  map_kernel<F><<<grid, kThreads>>>(f, n, aligned);
+  map_kernel<F><<<grid, kThreads, 0, ctx().stream>>>(f, n, aligned);
   return int(cudaGetLastError());
 }
 
@@ -247,13 +319,14 @@ int run_reduce(const F &f, size_t n, bool aligned, typename F::Acc *out) {
   *out = F::identity();
   if (n == 0) return 0;
   ANNEAL_TRY(ensure_context());
-  static int cap = 0;
-  if (cap == 0) cap = std::min(resident_blocks(reduce_kernel<F>, kThreads), kMaxReduceBlocks);
+  static const int cap =
+      std::min(resident_blocks(reduce_kernel<F>, kThreads), kMaxReduceBlocks);
   const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
-  Acc *partials = reinterpret_cast<Acc *>(g_ctx.reduce_scratch.ptr);
+  Context &c = ctx();
+  Acc *partials = reinterpret_cast<Acc *>(c.reduce_scratch.ptr);
   Acc *result = partials + kMaxReduceBlocks;
-  reduce_kernel<F><<<grid, kThreads>>>(f, n, aligned, partials);
-  reduce_finish_kernel<F><<<1, kThreads>>>(partials, grid, result);
+  reduce_kernel<F><<<grid, kThreads, 0, c.stream>>>(f, n, aligned, partials);
+  reduce_finish_kernel<F><<<1, kThreads, 0, c.stream>>>(partials, grid, result);
   ANNEAL_TRY(cudaGetLastError());
   return int(fetch(out, result, sizeof(Acc)));
 }
@@ -289,16 +362,21 @@ bool same_chunks(const std::vector<Chunk> &a, const std::vector<Chunk> &b) {
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(Chunk)) == 0);
 }
 
-/** Puts the chunk table on the device unless the same table is already there. */
+/**
+ * Puts the chunk table on this thread's device copy unless the same table is already there.
+ * Ordered on the stream after the work that read the previous table; a copy from pageable
+ * memory returns once the source has been staged, so `chunks` may go right after.
+ */
 cudaError_t upload_chunks(const std::vector<Chunk> &chunks) {
-  if (same_chunks(chunks, g_ctx.uploaded_chunks)) return cudaSuccess;
-  g_ctx.uploaded_chunks.clear();
-  cudaError_t err = g_ctx.chunks.reserve(chunks.size());
+  Context &c = ctx();
+  if (same_chunks(chunks, c.uploaded_chunks)) return cudaSuccess;
+  c.uploaded_chunks.clear();
+  cudaError_t err = c.chunks.reserve(chunks.size(), c.stream);
   if (err == cudaSuccess && !chunks.empty()) {
-    err = cudaMemcpy(g_ctx.chunks.ptr, chunks.data(), chunks.size() * sizeof(Chunk),
-                     cudaMemcpyHostToDevice);
+    err = cudaMemcpyAsync(c.chunks.ptr, chunks.data(), chunks.size() * sizeof(Chunk),
+                          cudaMemcpyHostToDevice, c.stream);
   }
-  if (err == cudaSuccess) g_ctx.uploaded_chunks = chunks;
+  if (err == cudaSuccess) c.uploaded_chunks = chunks;
   return err;
 }
 
@@ -391,19 +469,19 @@ int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &sp
   const std::vector<Chunk> chunks = build_chunks(segs, nsegs);
   if (chunks.empty()) return 0;
   ANNEAL_TRY(upload_chunks(chunks));
-  ANNEAL_TRY(g_ctx.chunk_norms.reserve(chunks.size()));
-  ANNEAL_TRY(g_ctx.segment_norms.reserve(nsegs));
-  static int cap = 0, finish_cap = 0;
-  if (cap == 0) cap = resident_blocks(chunk_norms_kernel, kThreads);
-  if (finish_cap == 0) finish_cap = resident_blocks(segment_norms_finish_kernel, kThreads);
+  Context &c = ctx();
+  ANNEAL_TRY(c.chunk_norms.reserve(chunks.size(), c.stream));
+  ANNEAL_TRY(c.segment_norms.reserve(nsegs, c.stream));
+  static const int cap = resident_blocks(chunk_norms_kernel, kThreads);
+  static const int finish_cap = resident_blocks(segment_norms_finish_kernel, kThreads);
   const int grid = int(std::min<size_t>(chunks.size(), size_t(cap)));
   const int finish_grid = int(std::min<size_t>(nsegs, size_t(finish_cap)));
-  chunk_norms_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), spec,
-                                         g_ctx.chunk_norms.ptr);
-  segment_norms_finish_kernel<<<finish_grid, kThreads>>>(
-      g_ctx.chunk_norms.ptr, g_ctx.chunks.ptr, chunks.size(), nsegs, g_ctx.segment_norms.ptr);
-  segment_perturb_kernel<<<grid, kThreads>>>(x, g_ctx.chunks.ptr, chunks.size(), sigma, spec,
-                                             g_ctx.segment_norms.ptr);
+  chunk_norms_kernel<<<grid, kThreads, 0, c.stream>>>(x, c.chunks.ptr, chunks.size(), spec,
+                                                      c.chunk_norms.ptr);
+  segment_norms_finish_kernel<<<finish_grid, kThreads, 0, c.stream>>>(
+      c.chunk_norms.ptr, c.chunks.ptr, chunks.size(), nsegs, c.segment_norms.ptr);
+  segment_perturb_kernel<<<grid, kThreads, 0, c.stream>>>(x, c.chunks.ptr, chunks.size(), sigma,
+                                                          spec, c.segment_norms.ptr);
   return int(cudaGetLastError());
 }
 
@@ -591,9 +669,10 @@ int anneal_probe(char *name, size_t name_capacity) {
   }
   ANNEAL_TRY(ensure_context());
   // A launch proves this binary carries code the GPU can run (else error 209, no kernel image).
-  probe_kernel<<<1, 1>>>(reinterpret_cast<float *>(g_ctx.reduce_scratch.ptr));
+  Context &c = ctx();
+  probe_kernel<<<1, 1, 0, c.stream>>>(reinterpret_cast<float *>(c.reduce_scratch.ptr));
   ANNEAL_TRY(cudaGetLastError());
-  return int(cudaDeviceSynchronize());
+  return int(cudaStreamSynchronize(c.stream));
 }
 
 const char *anneal_error_string(int code) { return cudaGetErrorString(cudaError_t(code)); }
@@ -605,38 +684,66 @@ int anneal_alloc(float **out, size_t n) {
   ANNEAL_TRY(ensure_context());
   const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
   ANNEAL_TRY(cudaMalloc(out, bytes));
-  return int(cudaMemsetAsync(*out, 0, bytes, 0));
+  return int(cudaMemsetAsync(*out, 0, bytes, ctx().stream));
 }
 
-int anneal_free(float *p) { return int(cudaFree(p)); }
+// A vector is used only by the thread that owns it (one Node environment per thread), so its
+// queued work is on this thread's stream: wait for that, then free (cudaFree itself also waits
+// for the whole device; freeing on the stream instead is issue #18's item 6).
+int anneal_free(float *p) {
+  if (t_ctx) ANNEAL_TRY(cudaStreamSynchronize(t_ctx->stream));
+  return int(cudaFree(p));
+}
 
+int anneal_release_thread(void) {
+  if (!t_ctx) return 0;
+  destroy_context(t_ctx);
+  t_ctx = nullptr;
+  return 0;
+}
+
+// Copies go on this thread's stream, so they are ordered with its kernels (a non-blocking
+// stream does not synchronise with the legacy stream that cudaMemcpy would use). An upload
+// from pageable memory returns once the source has been staged; a download waits for it.
 int anneal_upload(float *dst, const float *host_src, size_t n) {
   if (n == 0) return 0;
-  return int(cudaMemcpy(dst, host_src, n * sizeof(float), cudaMemcpyHostToDevice));
+  ANNEAL_TRY(ensure_context());
+  return int(cudaMemcpyAsync(dst, host_src, n * sizeof(float), cudaMemcpyHostToDevice,
+                             ctx().stream));
 }
 
 int anneal_download(float *host_dst, const float *src, size_t n) {
   if (n == 0) return 0;
-  return int(cudaMemcpy(host_dst, src, n * sizeof(float), cudaMemcpyDeviceToHost));
+  ANNEAL_TRY(ensure_context());
+  Context &c = ctx();
+  ANNEAL_TRY(cudaMemcpyAsync(host_dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, c.stream));
+  return int(cudaStreamSynchronize(c.stream));
 }
 
 int anneal_copy(float *dst, const float *src, size_t n) {
   if (n == 0 || dst == src) return 0;
-  return int(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, 0));
+  ANNEAL_TRY(ensure_context());
+  return int(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice,
+                             ctx().stream));
 }
 
-int anneal_synchronize(void) { return int(cudaDeviceSynchronize()); }
+/** Waits for this thread's work only (other threads' streams go on). */
+int anneal_synchronize(void) {
+  ANNEAL_TRY(ensure_context());
+  return int(cudaStreamSynchronize(ctx().stream));
+}
 
 int anneal_timer_start(void) {
   ANNEAL_TRY(ensure_context());
-  return int(cudaEventRecord(g_ctx.timer_start, 0));
+  return int(cudaEventRecord(ctx().timer_start, ctx().stream));
 }
 
 int anneal_timer_stop(float *elapsed_ms) {
   ANNEAL_TRY(ensure_context());
-  ANNEAL_TRY(cudaEventRecord(g_ctx.timer_stop, 0));
-  ANNEAL_TRY(cudaEventSynchronize(g_ctx.timer_stop));
-  return int(cudaEventElapsedTime(elapsed_ms, g_ctx.timer_start, g_ctx.timer_stop));
+  Context &c = ctx();
+  ANNEAL_TRY(cudaEventRecord(c.timer_stop, c.stream));
+  ANNEAL_TRY(cudaEventSynchronize(c.timer_stop));
+  return int(cudaEventElapsedTime(elapsed_ms, c.timer_start, c.timer_stop));
 }
 
 int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_range *segs,
@@ -648,30 +755,33 @@ int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_rang
   ANNEAL_TRY(ensure_context());
   const std::vector<Chunk> chunks = build_chunks(ranges.data(), ranges.size());
   ANNEAL_TRY(upload_chunks(chunks));
-  const Chunk *device_chunks = g_ctx.chunks.ptr;
+  Context &c = ctx();
+  const cudaStream_t stream = c.stream;
+  const Chunk *device_chunks = c.chunks.ptr;
   const size_t nchunks = chunks.size();
 
-  static int hist_cap = 0, mask_cap = 0;
-  if (hist_cap == 0) hist_cap = resident_blocks(radix_histogram_kernel, kThreads);
-  if (mask_cap == 0) mask_cap = resident_blocks(magnitude_mask_kernel, kThreads);
+  static const int hist_cap = resident_blocks(radix_histogram_kernel, kThreads);
+  static const int mask_cap = resident_blocks(magnitude_mask_kernel, kThreads);
   const int mask_grid = int(std::min<size_t>(nchunks, size_t(mask_cap)));
 
   if (count == 0) {  // nothing below key 0, ties all kept: every mask entry becomes 1
-    magnitude_mask_kernel<<<mask_grid, kThreads>>>(x, mask, device_chunks, nchunks, 0u, -1, 0);
+    magnitude_mask_kernel<<<mask_grid, kThreads, 0, stream>>>(x, mask, device_chunks, nchunks,
+                                                              0u, -1, 0);
     return int(cudaGetLastError());
   }
 
-  unsigned long long *histograms = g_ctx.histograms.ptr;
-  SelectState *state = g_ctx.select_state.ptr;
+  unsigned long long *histograms = c.histograms.ptr;
+  SelectState *state = c.select_state.ptr;
   ANNEAL_TRY(cudaMemsetAsync(histograms, 0,
-                             sizeof(unsigned long long) * anneal::kRadixPasses * anneal::kRadixBins));
-  select_init_kernel<<<1, 1>>>(state, count);
+                             sizeof(unsigned long long) * anneal::kRadixPasses * anneal::kRadixBins,
+                             stream));
+  select_init_kernel<<<1, 1, 0, stream>>>(state, count);
   const int hist_grid = int(std::min<size_t>(nchunks, size_t(hist_cap)));
   for (int pass = 0; pass < anneal::kRadixPasses; ++pass) {
     unsigned long long *histogram = histograms + size_t(pass) * anneal::kRadixBins;
-    radix_histogram_kernel<<<hist_grid, kThreads>>>(x, device_chunks, nchunks, state, pass,
-                                                    histogram);
-    radix_select_kernel<<<1, kSelectThreads>>>(histogram, state, pass);
+    radix_histogram_kernel<<<hist_grid, kThreads, 0, stream>>>(x, device_chunks, nchunks, state,
+                                                                pass, histogram);
+    radix_select_kernel<<<1, kSelectThreads, 0, stream>>>(histogram, state, pass);
   }
   ANNEAL_TRY(cudaGetLastError());
   SelectState selected;
@@ -682,12 +792,12 @@ int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_rang
   long long boundary = (long long)nchunks;
   unsigned long long boundary_rank = 0;
   if (selected.rank < selected.eq_total) {
-    ANNEAL_TRY(g_ctx.chunk_counts.reserve(nchunks));
-    count_equal_kernel<<<hist_grid, kThreads>>>(x, device_chunks, nchunks, selected.prefix,
-                                                g_ctx.chunk_counts.ptr);
+    ANNEAL_TRY(c.chunk_counts.reserve(nchunks, c.stream));
+    count_equal_kernel<<<hist_grid, kThreads, 0, stream>>>(x, device_chunks, nchunks,
+                                                           selected.prefix, c.chunk_counts.ptr);
     ANNEAL_TRY(cudaGetLastError());
     std::vector<unsigned long long> counts(nchunks);
-    ANNEAL_TRY(fetch(counts.data(), g_ctx.chunk_counts.ptr, nchunks * sizeof(counts[0])));
+    ANNEAL_TRY(fetch(counts.data(), c.chunk_counts.ptr, nchunks * sizeof(counts[0])));
     unsigned long long before = 0;
     for (size_t c = 0; c < nchunks; ++c) {
       if (before + counts[c] >= selected.rank) {
@@ -698,8 +808,9 @@ int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_rang
       before += counts[c];
     }
   }
-  magnitude_mask_kernel<<<mask_grid, kThreads>>>(x, mask, device_chunks, nchunks,
-                                                 selected.prefix, boundary, boundary_rank);
+  magnitude_mask_kernel<<<mask_grid, kThreads, 0, stream>>>(x, mask, device_chunks, nchunks,
+                                                             selected.prefix, boundary,
+                                                             boundary_rank);
   ANNEAL_TRY(cudaGetLastError());
   *threshold = anneal::key_value(selected.prefix);
   return 0;

@@ -7,6 +7,7 @@
  * not depend on the thread count.
  */
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -74,12 +75,14 @@ bool worth_threads(size_t n) {
  * are summed in chunk order. A multiple of 4 (the W = 4 path stays aligned). */
 constexpr size_t kReduceChunk = 4096;
 
-/** Threads of the parallel loops: anneal_set_threads' count, else every core. */
-int g_threads = 0;
+/** Threads of the parallel loops: anneal_set_threads' count, else every core. A process-wide
+ *  setting (OpenMP's pool is the process's); atomic, as worker threads may set it. */
+std::atomic<int> g_threads{0};
 
 int thread_count() {
 #ifdef _OPENMP
-  return g_threads > 0 ? g_threads : omp_get_num_procs();
+  const int threads = g_threads.load(std::memory_order_relaxed);
+  return threads > 0 ? threads : omp_get_num_procs();
 #else
   return 1;
 #endif
@@ -210,7 +213,8 @@ int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &sp
   return 0;
 }
 
-std::chrono::steady_clock::time_point g_timer_start;
+/** Per calling thread, like the CUDA build's timer events. */
+thread_local std::chrono::steady_clock::time_point t_timer_start;
 
 }  // namespace
 
@@ -221,7 +225,7 @@ extern "C" {
 const char *anneal_backend_name(void) { return "host"; }
 
 int anneal_set_threads(int n) {
-  g_threads = n > 0 ? n : 0;
+  g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed);
   return thread_count();
 }
 
@@ -289,13 +293,16 @@ int anneal_copy(float *dst, const float *src, size_t n) {
 
 int anneal_synchronize(void) { return 0; }
 
+/** Nothing per thread to free: the host build keeps no scratch between calls. */
+int anneal_release_thread(void) { return 0; }
+
 int anneal_timer_start(void) {
-  g_timer_start = std::chrono::steady_clock::now();
+  t_timer_start = std::chrono::steady_clock::now();
   return 0;
 }
 
 int anneal_timer_stop(float *elapsed_ms) {
-  const auto elapsed = std::chrono::steady_clock::now() - g_timer_start;
+  const auto elapsed = std::chrono::steady_clock::now() - t_timer_start;
   *elapsed_ms = std::chrono::duration<float, std::milli>(elapsed).count();
   return 0;
 }
