@@ -9,7 +9,9 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "anneal_kernels.h"
@@ -41,9 +43,16 @@ void check_status(Napi::Env env, int status, const char *op) {
               status == kErrMemoryAllocation ? "ANNEAL_KERNEL_MEMORY" : "ANNEAL_KERNEL_DEVICE");
 }
 
-/** Per-environment state: the DeviceVector class, to recognise vectors of this addon. */
+class DeviceVector;
+
+/**
+ * Per-environment state: the DeviceVector class, to recognise vectors of this addon, and the
+ * vectors still alive, which the environment-cleanup hook frees before the kernels' per-thread
+ * state (stream, scratch) goes away.
+ */
 struct AddonData {
   Napi::FunctionReference vector_class;
+  std::unordered_set<DeviceVector *> live;
 };
 
 /** A float32 vector in the backend's memory: pointer, length, and whether it is still alive. */
@@ -67,9 +76,20 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
     }
     length_ = size_t(length);
     check_status(env, anneal_alloc(&data_, length_), "alloc");
+    env_ = env;
+    addon_ = env.GetInstanceData<AddonData>();
+    addon_->live.insert(this);
+    // V8 sees only the small wrapper: tell it how much memory hangs off it, so that GC runs
+    // when dropped vectors hold a lot of (device or native) memory.
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(env_, int64_t(bytes()), &adjusted);
   }
 
-  /** A vector dropped without free() is freed when it is garbage-collected. */
+  /**
+   * A vector dropped without free() is freed when it is garbage-collected. On the CUDA build
+   * the free is queued on the owning thread's stream (cudaFreeAsync), so a finalizer never
+   * waits for the device.
+   */
   ~DeviceVector() override { Release(); }
 
   /** Frees the memory once; later calls do nothing. Returns the free's status. */
@@ -77,8 +97,14 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
     if (!data_) return 0;
     const int status = anneal_free(data_);
     data_ = nullptr;
+    addon_->live.erase(this);
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(env_, -int64_t(bytes()), &adjusted);
     return status;
   }
+
+  /** Bytes allocated for the vector (anneal_alloc allocates at least one float). */
+  size_t bytes() const { return (length_ > 0 ? length_ : 1) * sizeof(float); }
 
   float *data() const { return data_; }
   size_t length() const { return length_; }
@@ -101,6 +127,8 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
 
   float *data_ = nullptr;
   size_t length_ = 0;
+  napi_env env_ = nullptr;
+  AddonData *addon_ = nullptr;
 };
 
 // ---- argument checks ----------------------------------------------------------------------
@@ -589,13 +617,31 @@ Napi::Value MagnitudeMask(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, threshold);
 }
 
+/**
+ * externalMemory(): the bytes V8 counts as held outside its heap by this isolate (everything
+ * told through napi_adjust_external_memory, these vectors included). Node 20's
+ * process.memoryUsage().external does not include them, so the tests read it here.
+ */
+Napi::Value ExternalMemory(const Napi::CallbackInfo &info) {
+  int64_t total = 0;
+  napi_adjust_external_memory(info.Env(), 0, &total);
+  return Napi::Number::New(info.Env(), double(total));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   // The kernels keep per-thread state (stream, scratch, staging); an environment runs on one
   // thread and its cleanup hooks run there, so this frees exactly this environment's state when
   // it exits (a worker thread ending, or the process).
-  env.AddCleanupHook([]() { anneal_release_thread(); });
+  // Hooks run in reverse order of registration, so this one runs before Node-API's own teardown
+  // of the environment (instance data, remaining finalizers): the vectors still alive are freed
+  // first, then the thread's state; a finalizer that runs later finds its vector freed.
+  env.AddCleanupHook([data]() {
+    const std::vector<DeviceVector *> live(data->live.begin(), data->live.end());
+    for (DeviceVector *vector : live) vector->Release();
+    anneal_release_thread();
+  });
   const Napi::Function vector_class = DeviceVector::Define(env);
   data->vector_class = Napi::Persistent(vector_class);
 
@@ -605,6 +651,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set(name, Napi::Function::New(env, fn, name));
   };
   add("probe", Probe);
+  add("externalMemory", ExternalMemory);
   add("upload", Upload);
   add("download", Download);
   add("fill", Fill);

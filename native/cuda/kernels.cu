@@ -92,6 +92,7 @@ struct Process {
   cudaError_t status = cudaSuccess;
   int device = 0;
   int sms = 0;
+  bool pools = false;  // stream-ordered allocation (cudaMallocAsync / cudaFreeAsync) supported
 };
 
 std::once_flag g_process_once;
@@ -103,6 +104,11 @@ void init_process() {
     err = cudaDeviceGetAttribute(&g_process.sms, cudaDevAttrMultiProcessorCount,
                                  g_process.device);
   }
+  int pools = 0;
+  if (err == cudaSuccess) {
+    err = cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, g_process.device);
+  }
+  g_process.pools = pools != 0;
   g_process.status = err;
 }
 
@@ -683,14 +689,27 @@ int anneal_alloc(float **out, size_t n) {
   *out = nullptr;
   ANNEAL_TRY(ensure_context());
   const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
-  ANNEAL_TRY(cudaMalloc(out, bytes));
-  return int(cudaMemsetAsync(*out, 0, bytes, ctx().stream));
+  Context &c = ctx();
+  // Stream-ordered where the device has memory pools: the allocation is ordered with this
+  // thread's work, and its free (anneal_free) needs no device-wide synchronisation.
+  if (g_process.pools) {
+    ANNEAL_TRY(cudaMallocAsync(reinterpret_cast<void **>(out), bytes, c.stream));
+  } else {
+    ANNEAL_TRY(cudaMalloc(out, bytes));
+  }
+  return int(cudaMemsetAsync(*out, 0, bytes, c.stream));
 }
 
-// A vector is used only by the thread that owns it (one Node environment per thread), so its
-// queued work is on this thread's stream: wait for that, then free (cudaFree itself also waits
-// for the whole device; freeing on the stream instead is issue #18's item 6).
+/*
+ * A vector is used only by the thread that owns it (one Node environment per thread), so its
+ * queued work is on this thread's stream. With memory pools the free is queued on that stream
+ * (cudaFreeAsync: it happens after that work, and the caller, often a GC finalizer, never
+ * waits). Without pools, or once the thread's state is gone (environment teardown), it waits for
+ * the stream and uses cudaFree, which also synchronises the device.
+ */
 int anneal_free(float *p) {
+  if (!p) return 0;
+  if (t_ctx && g_process.pools) return int(cudaFreeAsync(p, t_ctx->stream));
   if (t_ctx) ANNEAL_TRY(cudaStreamSynchronize(t_ctx->stream));
   return int(cudaFree(p));
 }

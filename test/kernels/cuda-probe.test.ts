@@ -227,3 +227,23 @@ test(
     );
   },
 );
+
+test(
+  "the binding reports its vectors' memory to V8 (external memory) and takes it back on free",
+  {
+    skip: cpuAddon ? false : 'anneal_cpu.node is not built here (no cmake or C++ compiler)',
+  },
+  () => {
+    const addon = createRequire(import.meta.url)(cpuAddon!) as RawAddon;
+    const bytes = 64 * 1024 * 1024;
+    const raw = addon as RawAddon & { externalMemory(): number };
+    const before = raw.externalMemory();
+    const v = new addon.DeviceVector(bytes / 4);
+    const held = raw.externalMemory() - before;
+    v.free();
+    const after = raw.externalMemory() - before;
+    // Other external allocations may come and go meanwhile, but not 64 MiB of them.
+    assert.ok(Math.abs(held - bytes) < 8 * 1024 * 1024, `held ${held}`);
+    assert.ok(Math.abs(after) < 8 * 1024 * 1024, `after free ${after}`);
+  },
+);

@@ -140,3 +140,22 @@ test(
     for (const status of statuses) assert.equal(status === 0, probe.ok);
   },
 );
+
+test(
+  'host build: a worker that exits with vectors still alive exits cleanly (its cleanup hook frees them)',
+  { skip: hostSkip },
+  async () => {
+    const source = `
+      const { workerData } = require('node:worker_threads');
+      const addon = require(workerData.addon);
+      globalThis.kept = [1, 1000, 100_003].map((n) => new addon.DeviceVector(n));
+      addon.sumSquares(globalThis.kept[2]);
+    `;
+    const code = await new Promise<number>((resolve, reject) => {
+      const worker = new Worker(source, { eval: true, workerData: { addon: hostAddon } });
+      worker.on('error', reject);
+      worker.on('exit', resolve);
+    });
+    assert.equal(code, 0);
+  },
+);
