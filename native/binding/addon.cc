@@ -559,6 +559,16 @@ Napi::Value MaxAbs(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), out);
 }
 
+/** clipByGlobalNorm(g, maxNorm): scales g when its norm exceeds maxNorm; returns the norm. */
+Napi::Value ClipByGlobalNorm(const Napi::CallbackInfo &info) {
+  DeviceVector *g = vector_arg(info, 0, "g");
+  const double max_norm = number_arg(info, 1, "maxNorm");
+  double norm = 0.0;
+  check_status(info.Env(), anneal_clip_by_global_norm(g->data(), g->length(), max_norm, &norm),
+               "clipByGlobalNorm");
+  return Napi::Number::New(info.Env(), norm);
+}
+
 Napi::Value CountNonFinite(const Napi::CallbackInfo &info) {
   DeviceVector *x = vector_arg(info, 0, "x");
   uint64_t out = 0;
@@ -677,6 +687,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("maxAbs", MaxAbs);
   add("countNonFinite", CountNonFinite);
   add("countZeros", CountZeros);
+  add("clipByGlobalNorm", ClipByGlobalNorm);
   add("random", Random);
   add("perturb", Perturb);
   add("magnitudeMask", MagnitudeMask);

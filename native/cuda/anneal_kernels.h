@@ -147,6 +147,14 @@ int anneal_max_abs(const float *x, size_t n, float *out);
 int anneal_count_non_finite(const float *x, size_t n, uint64_t *out);
 int anneal_count_zeros(const float *x, size_t n, uint64_t *out);
 
+/**
+ * Global-norm clipping in one call: norm = sqrt(sum g^2) (float64, the sum as sumSquares), and
+ * when coef = max_norm / (norm + 1e-6) < 1, g *= (float)coef; `norm` receives the norm. The
+ * CUDA build computes coef on the device from the reduction's result, so the scaling is queued
+ * before the one wait for the norm instead of after a round trip.
+ */
+int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm);
+
 /* ---- randomness, segments, pruning ------------------------------------------------------- */
 
 int anneal_random(float *out, size_t n, const anneal_random_spec *spec);

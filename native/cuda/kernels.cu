@@ -16,6 +16,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -318,23 +320,56 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) *out = acc;
 }
 
+/**
+ * Queues the reduction of f over n elements on this thread's stream; *result points at the
+ * device slot that will hold it (this thread's scratch). n > 0; after ensure_context().
+ */
 template <class F>
-int run_reduce(const F &f, size_t n, bool aligned, typename F::Acc *out) {
+cudaError_t launch_reduce(const F &f, size_t n, bool aligned, typename F::Acc **result) {
   using Acc = typename F::Acc;
   static_assert(sizeof(Acc) <= 8, "reduce scratch holds 8-byte partials");
-  *out = F::identity();
-  if (n == 0) return 0;
-  ANNEAL_TRY(ensure_context());
   static const int cap =
       std::min(resident_blocks(reduce_kernel<F>, kThreads), kMaxReduceBlocks);
   const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
   Context &c = ctx();
   Acc *partials = reinterpret_cast<Acc *>(c.reduce_scratch.ptr);
-  Acc *result = partials + kMaxReduceBlocks;
+  *result = partials + kMaxReduceBlocks;
   reduce_kernel<F><<<grid, kThreads, 0, c.stream>>>(f, n, aligned, partials);
-  reduce_finish_kernel<F><<<1, kThreads, 0, c.stream>>>(partials, grid, result);
-  ANNEAL_TRY(cudaGetLastError());
+  reduce_finish_kernel<F><<<1, kThreads, 0, c.stream>>>(partials, grid, *result);
+  return cudaGetLastError();
+}
+
+template <class F>
+int run_reduce(const F &f, size_t n, bool aligned, typename F::Acc *out) {
+  using Acc = typename F::Acc;
+  *out = F::identity();
+  if (n == 0) return 0;
+  ANNEAL_TRY(ensure_context());
+  Acc *result = nullptr;
+  ANNEAL_TRY(launch_reduce(f, n, aligned, &result));
   return int(fetch(out, result, sizeof(Acc)));
+}
+
+/**
+ * The scaling step of global-norm clipping, reading the sum of squares from the device:
+ * coef = max_norm / (sqrt(ss) + 1e-6) in float64 (IEEE sqrt and division, as the host and js
+ * compute it), and x *= (float)coef only when coef < 1. Every thread computes coef itself.
+ */
+__global__ void __launch_bounds__(kThreads)
+    clip_scale_kernel(float *x, size_t n, bool aligned, const double *sum_squares,
+                      double max_norm) {
+  const double coef = max_norm / (sqrt(*sum_squares) + 1e-6);
+  if (!(coef < 1.0)) return;
+  const anneal::ScaleOp op{x, float(coef)};
+  const size_t stride = size_t(gridDim.x) * blockDim.x;
+  const size_t first = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  size_t done = 0;
+  if (aligned) {
+    const size_t quads = n / 4;
+    for (size_t q = first; q < quads; q += stride) op.run<4>(q * 4);
+    done = quads * 4;
+  }
+  for (size_t i = done + first; i < n; i += stride) op.run<1>(i);
 }
 
 // ---- segments --------------------------------------------------------------------------------
@@ -763,6 +798,23 @@ int anneal_timer_stop(float *elapsed_ms) {
   ANNEAL_TRY(cudaEventRecord(c.timer_stop, c.stream));
   ANNEAL_TRY(cudaEventSynchronize(c.timer_stop));
   return int(cudaEventElapsedTime(elapsed_ms, c.timer_start, c.timer_stop));
+}
+
+int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm) {
+  *norm = 0.0;
+  if (n == 0) return 0;  // nothing to scale; the norm of nothing is 0
+  ANNEAL_TRY(ensure_context());
+  const bool aligned = aligned16(g);
+  double *sum_squares = nullptr;
+  ANNEAL_TRY(launch_reduce(anneal::SumSquaresOp{g}, n, aligned, &sum_squares));
+  static const int cap = resident_blocks(clip_scale_kernel, kThreads);
+  const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
+  clip_scale_kernel<<<grid, kThreads, 0, ctx().stream>>>(g, n, aligned, sum_squares, max_norm);
+  ANNEAL_TRY(cudaGetLastError());
+  double ss = 0.0;
+  ANNEAL_TRY(fetch(&ss, sum_squares, sizeof(ss)));
+  *norm = std::sqrt(ss);
+  return 0;
 }
 
 int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_range *segs,

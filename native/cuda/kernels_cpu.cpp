@@ -293,6 +293,15 @@ int anneal_copy(float *dst, const float *src, size_t n) {
 
 int anneal_synchronize(void) { return 0; }
 
+int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm) {
+  double sum_squares = 0.0;
+  run_reduce(anneal::SumSquaresOp{g}, n, aligned16(g), &sum_squares);
+  *norm = std::sqrt(sum_squares);
+  const double coef = max_norm / (*norm + 1e-6);
+  if (coef < 1.0) run_map(anneal::ScaleOp{g, float(coef)}, n, aligned16(g));
+  return 0;
+}
+
 /** Nothing per thread to free: the host build keeps no scratch between calls. */
 int anneal_release_thread(void) { return 0; }
 

@@ -24,7 +24,6 @@ import {
   checkStep,
   checkUploadRange,
   checkWeightedSum,
-  clipByGlobalNormWith,
   segmentsTotal,
   sortedSegments,
   allocFrom,
@@ -132,6 +131,7 @@ interface NativeAddon {
   maxAbs(x: Vec): number;
   countNonFinite(x: Vec): number;
   countZeros(x: Vec): number;
+  clipByGlobalNorm(g: Vec, maxNorm: number): number;
   random(out: Vec, rng: NativeRandom): void;
   perturb(x: Vec, sigma: number, rng: NativeRandom, segments: Float64Array | null): void;
   magnitudeMask(x: Vec, mask: Vec, segments: Float64Array, count: number): number;
@@ -527,8 +527,13 @@ class NativeOps implements NativeFlatOps {
     return native(() => this.addon.countZeros(X.handle));
   }
 
+  /**
+   * One native call (clipByGlobalNormWith's arithmetic: the same bits): on cuda the scale
+   * factor is computed on the device, so the scaling is queued before the one wait for the norm.
+   */
   clipByGlobalNorm(g: FlatVector, maxNorm: number): number {
-    return clipByGlobalNormWith(this, g, maxNorm);
+    const G = this.guard.own('clipByGlobalNorm', 'g', g);
+    return native(() => this.addon.clipByGlobalNorm(G.handle, maxNorm));
   }
 
   // ---- randomness and perturbation -------------------------------------------------------

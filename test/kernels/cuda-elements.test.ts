@@ -10,8 +10,9 @@ import { test } from 'node:test';
 import { loadHostOps, type NativeFlatOps } from '../../src/kernels/cuda.js';
 import { createJsOps } from '../../src/kernels/js.js';
 import type { RandomSpec } from '../../src/kernels/types.js';
+import { clipByGlobalNormWith } from '../../src/kernels/common.js';
 import { philox4x32, seedKey } from '../../src/kernels/philox.js';
-import { assertOutcome, opCases, runCase } from './cuda-cases.js';
+import { assertOutcome, data, opCases, runCase } from './cuda-cases.js';
 import { FLOAT32_BELOW_ONE_BITS, UNIFORM_TOP_WORDS } from './helpers.js';
 
 let host: NativeFlatOps | undefined;
@@ -71,6 +72,47 @@ test(
     let outside = 0;
     for (let i = 0; i < n; i++) if (!(u[i] > 0 && u[i] < 1)) outside++;
     assert.equal(outside, 0);
+  },
+);
+
+test(
+  'cuda kernels, host build: the fused clipByGlobalNorm gives the bits of sumSquares + scale',
+  { skip },
+  () => {
+    // The one native call must compute what clipByGlobalNormWith composes from the same backend's
+    // sumSquares and scale: norm = sqrt(sum) in float64, coef = maxNorm / (norm + 1e-6), and
+    // g *= (float)coef only when coef < 1 (so NaN norms and large maxNorm leave g alone).
+    const n = 1037;
+    const values = (seed: number) => data(seed, n, false);
+    const withSpecial = data(12, n);
+    const cases: [string, Float32Array, number][] = [
+      ['scaled', values(10), 1],
+      ['not scaled', values(10), 1e6],
+      [
+        'coef just below 1',
+        values(11),
+        Math.sqrt(values(11).reduce((a, v) => a + v * v, 0)) * 0.999,
+      ],
+      ['negative maxNorm', values(11), -2],
+      ['NaN and Inf in g', withSpecial, 1],
+      ['empty', new Float32Array(0), 0.5],
+      ['tiny maxNorm on zeros', new Float32Array(8), 1e-9],
+    ];
+    for (const [what, g0, maxNorm] of cases) {
+      const fused = host!.fromArray(g0);
+      const composed = host!.fromArray(g0);
+      const fusedNorm = host!.clipByGlobalNorm(fused, maxNorm);
+      const composedNorm = clipByGlobalNormWith(host!, composed, maxNorm);
+      assert.ok(
+        Object.is(fusedNorm, composedNorm),
+        `${what}: norm ${fusedNorm} vs ${composedNorm}`,
+      );
+      const a = host!.download(fused);
+      const b = host!.download(composed);
+      assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${what}: g differs`);
+      host!.free(fused);
+      host!.free(composed);
+    }
   },
 );
 
