@@ -1,7 +1,8 @@
 /*
  * The CUDA build of anneal_kernels.h. Element-wise ops are grid-stride loops over the functors
  * of ops.cuh with 128-bit loads where every array is 16-byte aligned; reductions are per-thread
- * partials, a block reduction and a second one-block pass (deterministic, no float atomics);
+ * partials and a block reduction, then the last block to finish sums the blocks' partials in a
+ * fixed order, all in one launch (deterministic, no float atomics);
  * magnitude selection is a three-pass radix select over the bits of |x| (histograms in shared
  * memory, O(N), no sort).
  *
@@ -88,6 +89,8 @@ struct DeviceBuffer {
 };
 
 constexpr size_t kPinnedBytes = 4096;
+/** Reduction scratch: kMaxReduceBlocks partials and the result (8 bytes each), the counter. */
+constexpr size_t kReduceScratchBytes = (kMaxReduceBlocks + 2) * 8;
 
 /** What every thread shares, set once per process. */
 struct Process {
@@ -119,7 +122,9 @@ struct Context {
   cudaStream_t stream = nullptr;  // cudaStreamNonBlocking: never waits on the legacy stream
   void *pinned = nullptr;  // page-locked staging for small results: a faster round trip
   cudaEvent_t timer_start = nullptr, timer_stop = nullptr;
-  DeviceBuffer<unsigned char> reduce_scratch;  // kMaxReduceBlocks partials + the result
+  // kMaxReduceBlocks 8-byte partials, the result, then the blocks-done counter (kept at 0
+  // between reductions: zeroed at creation, reset by each reduction's last block)
+  DeviceBuffer<unsigned char> reduce_scratch;
   DeviceBuffer<unsigned long long> histograms;  // kRadixPasses * kRadixBins
   DeviceBuffer<SelectState> select_state;
   DeviceBuffer<Chunk> chunks;
@@ -160,7 +165,10 @@ cudaError_t ensure_context() {
   if (err == cudaSuccess) err = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
   if (err == cudaSuccess) err = cudaEventCreate(&c->timer_start);
   if (err == cudaSuccess) err = cudaEventCreate(&c->timer_stop);
-  if (err == cudaSuccess) err = c->reduce_scratch.reserve((kMaxReduceBlocks + 1) * 8, c->stream);
+  if (err == cudaSuccess) err = c->reduce_scratch.reserve(kReduceScratchBytes, c->stream);
+  if (err == cudaSuccess) {
+    err = cudaMemsetAsync(c->reduce_scratch.ptr, 0, kReduceScratchBytes, c->stream);
+  }
   if (err == cudaSuccess) {
     err = c->histograms.reserve(size_t(anneal::kRadixPasses) * anneal::kRadixBins, c->stream);
   }
@@ -176,6 +184,11 @@ cudaError_t ensure_context() {
 
 /** This thread's state; only after ensure_context() returned cudaSuccess. */
 Context &ctx() { return *t_ctx; }
+
+/** The reductions' blocks-done counter in the thread's scratch (see Context). */
+unsigned int *reduce_counter(Context &c) {
+  return reinterpret_cast<unsigned int *>(c.reduce_scratch.ptr + (kMaxReduceBlocks + 1) * 8);
+}
 
 /** Waits for this thread's queued work and copies `bytes` of device memory to the host. */
 cudaError_t fetch(void *host_dst, const void *device_src, size_t bytes) {
@@ -294,9 +307,18 @@ int run_map(const F &f, size_t n, bool aligned) {
   return int(cudaGetLastError());
 }
 
+/**
+ * One launch per reduction: each block writes its partial; the block that finishes last (an
+ * integer counter, after a fence) sums all partials in a fixed order (thread t takes partials
+ * t, t + blockDim.x, ..., then the block tree: the order of the former second kernel), writes
+ * the result and resets the counter for the next launch on the stream. No float atomics: the
+ * same bits whichever block is last.
+ */
 template <class F>
 __global__ void __launch_bounds__(kThreads)
-    reduce_kernel(const F f, size_t n, bool aligned, typename F::Acc *partials) {
+    reduce_kernel(const F f, size_t n, bool aligned, typename F::Acc *partials,
+                  typename F::Acc *result, unsigned int *blocks_done) {
+  __shared__ bool last_block;
   const size_t stride = size_t(gridDim.x) * blockDim.x;
   const size_t first = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   typename F::Acc acc = F::identity();
@@ -308,16 +330,24 @@ __global__ void __launch_bounds__(kThreads)
   }
   for (size_t i = done + first; i < n; i += stride) f.template run<1>(i, acc);
   acc = block_reduce<F>(acc);
-  if (threadIdx.x == 0) partials[blockIdx.x] = acc;
-}
-
-template <class F>
-__global__ void __launch_bounds__(kThreads)
-    reduce_finish_kernel(const typename F::Acc *partials, int count, typename F::Acc *out) {
-  typename F::Acc acc = F::identity();
-  for (int i = threadIdx.x; i < count; i += blockDim.x) acc = F::combine(acc, partials[i]);
-  acc = block_reduce<F>(acc);
-  if (threadIdx.x == 0) *out = acc;
+  if (threadIdx.x == 0) {
+    partials[blockIdx.x] = acc;
+    __threadfence();  // the partial is visible device-wide before this block is counted
+    last_block = atomicAdd(blocks_done, 1u) == gridDim.x - 1;
+  }
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
+  typename F::Acc total = F::identity();
+  // __ldcg: read the other blocks' partials from L2, never from a stale L1 line.
+  for (unsigned i = threadIdx.x; i < gridDim.x; i += blockDim.x) {
+    total = F::combine(total, __ldcg(partials + i));
+  }
+  total = block_reduce<F>(total);
+  if (threadIdx.x == 0) {
+    *result = total;
+    *blocks_done = 0;
+  }
 }
 
 /**
@@ -334,8 +364,8 @@ cudaError_t launch_reduce(const F &f, size_t n, bool aligned, typename F::Acc **
   Context &c = ctx();
   Acc *partials = reinterpret_cast<Acc *>(c.reduce_scratch.ptr);
   *result = partials + kMaxReduceBlocks;
-  reduce_kernel<F><<<grid, kThreads, 0, c.stream>>>(f, n, aligned, partials);
-  reduce_finish_kernel<F><<<1, kThreads, 0, c.stream>>>(partials, grid, *result);
+  reduce_kernel<F><<<grid, kThreads, 0, c.stream>>>(f, n, aligned, partials, *result,
+                                                    reduce_counter(c));
   return cudaGetLastError();
 }
 
