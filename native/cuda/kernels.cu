@@ -109,9 +109,13 @@ void init_process() {
     err = cudaDeviceGetAttribute(&g_process.sms, cudaDevAttrMultiProcessorCount,
                                  g_process.device);
   }
+  // Memory pools are optional: where the query fails, vectors use cudaMalloc / cudaFree.
   int pools = 0;
-  if (err == cudaSuccess) {
-    err = cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, g_process.device);
+  if (err == cudaSuccess &&
+      cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, g_process.device) !=
+          cudaSuccess) {
+    pools = 0;
+    cudaGetLastError();  // clear it, so that no later call reports it
   }
   g_process.pools = pools != 0;
   g_process.status = err;
