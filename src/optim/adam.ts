@@ -33,10 +33,6 @@ export class Adam extends FlatOptimizer<AdamParams> {
     if (variant.amsgrad) this.buffer(this.key('vMax'));
   }
 
-  private key(slot: string): string {
-    return `${this.name}/${slot}`;
-  }
-
   protected validate(): void {
     const h = this.hyper;
     checkRange(this.name, 'lr', h.lr, 'nonNegative');

@@ -5,7 +5,7 @@
 import { AnnealError } from '../errors.js';
 import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
-import type { Optimizer, OptimizerHyper, OptimizerStateDict } from './types.js';
+import type { Optimizer, OptimizerHyper, OptimizerStateDict, SgdParams } from './types.js';
 import { badHyper } from './validate.js';
 
 /** Refuses a state dict of another optimizer or of another parameter count, naming both. */
@@ -75,6 +75,42 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     this.validate();
     this.update(pv);
     this.stepCount++;
+  }
+
+  /** A state buffer's name: `${optimizer}/${slot}` (tfjs's per-variable slot names). */
+  protected key(slot: string): string {
+    return `${this.name}/${slot}`;
+  }
+
+  /**
+   * The kernels' SGD step on `x` with the momentum buffer `slot`: like PyTorch's, the buffer
+   * exists from the first step with momentum, and that step sets it to d. `step` is x's own
+   * 1-based step count (x may step less often than the optimizer: an outer or a replica's step).
+   */
+  protected sgdStep(
+    x: FlatVector,
+    pv: ParamVector,
+    slot: string,
+    h: Pick<SgdParams, 'lr' | 'momentum' | 'dampening' | 'nesterov' | 'weightDecay'>,
+    opts: { decoupled: boolean; step: number },
+  ): void {
+    const fresh = h.momentum !== 0 && !this.buffers.has(this.key(slot));
+    const buf = h.momentum !== 0 ? this.buffer(this.key(slot)) : null;
+    this.ops.sgd(
+      x,
+      pv.grads,
+      buf,
+      {
+        lr: h.lr,
+        momentum: h.momentum,
+        dampening: h.dampening,
+        nesterov: h.nesterov && h.momentum !== 0,
+        weightDecay: h.weightDecay,
+        decoupled: opts.decoupled,
+        step: fresh ? 1 : Math.max(2, opts.step),
+      },
+      { lrMask: pv.mask, decayMask: pv.decay },
+    );
   }
 
   protected buffer(name: string): FlatVector {

@@ -43,10 +43,6 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
     this.validate();
   }
 
-  private key(buffer: string): string {
-    return `${this.name}/${buffer}`;
-  }
-
   protected validate(): void {
     const h = this.hyper;
     for (const field of [
@@ -112,24 +108,8 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
     ops.copy(pv.grads, x);
     ops.axpy(pv.grads, -1, mu);
     ops.scale(pv.grads, gamma);
-    const fresh = h.momentum !== 0 && !this.buffers.has(this.key('momentum'));
-    const buf = h.momentum !== 0 ? this.buffer(this.key('momentum')) : null;
     const outerStep = Math.floor(this.stepCount / h.langevinSteps) + 1;
-    ops.sgd(
-      x,
-      pv.grads,
-      buf,
-      {
-        lr: h.lr,
-        momentum: h.momentum,
-        dampening: h.dampening,
-        nesterov: h.nesterov && h.momentum !== 0,
-        weightDecay: h.weightDecay,
-        decoupled: false,
-        step: fresh ? 1 : Math.max(2, outerStep),
-      },
-      { lrMask: pv.mask, decayMask: pv.decay },
-    );
+    this.sgdStep(x, pv, 'momentum', h, { decoupled: false, step: outerStep });
     ops.copy(pv.params, x);
   }
 }

@@ -39,10 +39,6 @@ export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
     this.validate();
   }
 
-  private key(buffer: string): string {
-    return `${this.name}/${buffer}`;
-  }
-
   protected validate(): void {
     const h = this.hyper;
     for (const field of [
@@ -118,23 +114,7 @@ export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
     // g += gamma (x_a - c), then the SGD step on x_a with replica a's momentum.
     ops.axpy(pv.grads, gamma, xs[a]);
     ops.axpy(pv.grads, -gamma, centre);
-    const fresh = h.momentum !== 0 && !this.buffers.has(this.key(`momentum-${a}`));
-    const buf = h.momentum !== 0 ? this.buffer(this.key(`momentum-${a}`)) : null;
-    ops.sgd(
-      xs[a],
-      pv.grads,
-      buf,
-      {
-        lr: h.lr,
-        momentum: h.momentum,
-        dampening: h.dampening,
-        nesterov: h.nesterov && h.momentum !== 0,
-        weightDecay: h.weightDecay,
-        decoupled: false,
-        step: fresh ? 1 : Math.max(2, round + 1),
-      },
-      { lrMask: pv.mask, decayMask: pv.decay },
-    );
+    this.sgdStep(xs[a], pv, `momentum-${a}`, h, { decoupled: false, step: round + 1 });
     if (pv.mask) ops.applyMask(xs[a], pv.mask);
     // The next step's gradient is taken at the next replica; after a round's last replica the
     // centre is brought up to date (the next round's, and what an evaluation then measures).

@@ -31,10 +31,6 @@ export class Sgd extends FlatOptimizer<SgdParams> {
     }
   }
 
-  private get momentumName(): string {
-    return `${this.name}/momentum`;
-  }
-
   protected validate(): void {
     const h = this.hyper;
     checkRange(this.name, 'lr', h.lr, 'nonNegative');
@@ -52,28 +48,13 @@ export class Sgd extends FlatOptimizer<SgdParams> {
   }
 
   protected bufferNames() {
-    return { allowed: [this.momentumName], required: [] };
+    return { allowed: [this.key('momentum')], required: [] };
   }
 
   protected update(pv: ParamVector): void {
-    const { lr, momentum, dampening, nesterov, weightDecay } = this.hyper;
-    // Like PyTorch, the buffer exists from the first step with momentum; that step sets it to d.
-    const fresh = momentum !== 0 && !this.buffers.has(this.momentumName);
-    const buf = momentum !== 0 ? this.buffer(this.momentumName) : null;
-    this.ops.sgd(
-      pv.params,
-      pv.grads,
-      buf,
-      {
-        lr,
-        momentum,
-        dampening,
-        nesterov: nesterov && momentum !== 0,
-        weightDecay,
-        decoupled: this.decoupled,
-        step: fresh ? 1 : Math.max(2, this.stepCount + 1),
-      },
-      { lrMask: pv.mask, decayMask: pv.decay },
-    );
+    this.sgdStep(pv.params, pv, 'momentum', this.hyper, {
+      decoupled: this.decoupled,
+      step: this.stepCount + 1,
+    });
   }
 }
