@@ -69,6 +69,8 @@ interface Pending<Result> {
   onProgress?: (p: TaskProgress) => void;
   state: 'adding' | 'queued' | 'running';
   started: number | null;
+  /** abort() is removing it: its 'removed' event is the interruption, not a loss. */
+  aborting?: boolean;
 }
 
 /** Checks a queue name: BullMQ keys are `bull:<name>:...`. */
@@ -128,8 +130,12 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
     events.on('completed', ({ jobId, returnvalue }) => this.complete(jobId, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => this.fail(jobId, failedReason));
     events.on('removed', ({ jobId }) => {
-      if (this.pending.has(jobId))
-        this.settle(jobId, new Error(`job ${jobId} was removed from the queue`));
+      const p = this.pending.get(jobId);
+      if (p)
+        this.settle(
+          jobId,
+          p.aborting ? new TaskInterrupted() : new Error(`job ${jobId} was removed from the queue`),
+        );
     });
     // Belt and braces: a job whose events were missed (Redis restarted, the stream trimmed) is
     // looked up now and then.
@@ -281,8 +287,13 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
 
   /** Removes a job that no worker has started; one that runs goes on (see the header). */
   private async abort(jobId: string): Promise<void> {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    // The 'removed' event may come before remove() answers: it must read as the interruption.
+    p.aborting = true;
     const removed = await this.queue.remove(jobId).catch(() => 0);
     if (removed) this.settle(jobId, new TaskInterrupted());
+    else p.aborting = false;
   }
 
   private async countWorkers(): Promise<number> {
