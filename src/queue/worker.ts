@@ -19,7 +19,12 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { UsageError } from '../errors.js';
-import { isTaskInterrupted, WorkerPool, type TaskProgress } from '../runs/executor.js';
+import {
+  isTaskInterrupted,
+  WorkerPool,
+  workerModule,
+  type TaskProgress,
+} from '../runs/executor.js';
 import { bullConnection, checkRedis, type RedisTarget } from './connection.js';
 import { checkQueueName, DEFAULT_QUEUE } from './executor.js';
 import { decodeJob, JOB_KINDS, PayloadError, type JobKind, type QueueTask } from './payload.js';
@@ -82,8 +87,7 @@ export interface QueueWorker {
 
 /** The worker-thread entry: task-worker.js next to this file, or task-worker.ts from source. */
 export function taskWorkerEntry(): URL {
-  const here = import.meta.url;
-  return new URL(here.endsWith('.ts') ? './task-worker.ts' : './task-worker.js', here);
+  return workerModule(import.meta.url, 'task-worker');
 }
 
 /** A request whose recipe trains anneal-cpu on `threads` threads. */

@@ -151,6 +151,14 @@ interface Queued<Request, Result> {
   reject: (e: Error) => void;
 }
 
+/**
+ * A worker entry module `name` next to the module at `here` (its import.meta.url): name.js in the
+ * built package, name.ts when run from source (WorkerPool loads a .ts entry through tsx).
+ */
+export function workerModule(here: string, name: string): URL {
+  return new URL(`./${name}${here.endsWith('.ts') ? '.ts' : '.js'}`, here);
+}
+
 /** A worker thread on `entry`; a .ts entry (run from source) goes through tsx's loader. */
 function spawn(entry: URL): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry);

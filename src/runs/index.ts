@@ -37,6 +37,7 @@ export {
   WorkerPool,
   isTaskInterrupted,
   serveTasks,
+  workerModule,
   type Executor,
   type ExecutorStatus,
   type FromWorker,

@@ -29,7 +29,7 @@ import {
 } from './journal.js';
 import { formatDuration, parseDuration, type TimeUnit } from '../time/index.js';
 import { drive } from './driver.js';
-import { WorkerPool, type Executor, type ExecutorStatus } from '../runs/executor.js';
+import { WorkerPool, workerModule, type Executor, type ExecutorStatus } from '../runs/executor.js';
 import {
   bestTrial,
   createScheduler,
@@ -215,8 +215,7 @@ export function workerThreads(threads: number | undefined, workers: number): num
 
 /** The worker-thread entry: worker.js next to this file, or worker.ts when run from source. */
 export function workerEntry(): URL {
-  const here = import.meta.url;
-  return new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
+  return workerModule(import.meta.url, 'worker');
 }
 
 export function trialDir(out: string, trial: number): string {

@@ -20,7 +20,7 @@ import type { Dataset } from '../data/index.js';
 import { UsageError } from '../errors.js';
 import { KERNEL_CHOICES } from '../kernels/index.js';
 import { JsonlLogger } from '../logs/jsonl.js';
-import { TaskInterrupted, type TaskContext } from '../runs/executor.js';
+import { TaskInterrupted, workerModule, type TaskContext } from '../runs/executor.js';
 import { loadRecipeInputs, parseRecipe } from '../runs/recipe.js';
 import { writeJsonAtomic } from '../runs/run-dir.js';
 import type { Callback } from '../train/method.js';
@@ -274,6 +274,5 @@ export async function runCurveRun(
 
 /** The worker-thread entry of a curve's WorkerPool: worker.js next to this file (worker.ts from source). */
 export function curveWorkerEntry(): URL {
-  const here = import.meta.url;
-  return new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
+  return workerModule(import.meta.url, 'worker');
 }
