@@ -91,9 +91,9 @@ function repeatedSchedules(
   };
 }
 
-/** The newest checkpoint's step in `dir` (-1 when it has none). */
+/** The step of the checkpoint a resume from `dir` loads (-1 when it has none). */
 function savedStep(dir: string): number {
-  return new CheckpointStore(dir).list().at(-1)?.step ?? -1;
+  return new CheckpointStore(dir).latest()?.step ?? -1;
 }
 
 /**

@@ -11,7 +11,7 @@
  * moment leaves `latest` naming a complete checkpoint.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { AnnealError, UsageError } from '../errors.js';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic.js';
@@ -263,6 +263,19 @@ export class CheckpointStore {
       .filter((f) => f.match !== null)
       .map((f) => ({ name: f.name, step: Number(f.match![1]) }))
       .sort((a, b) => a.step - b.step);
+  }
+
+  /**
+   * The checkpoint `latest` names: the one a resume loads (undefined before the first). Not the
+   * newest file: a writer killed between a checkpoint and its pointer leaves a newer file that
+   * `latest` does not name yet.
+   */
+  latest(): { name: string; step: number } | undefined {
+    const pointer = join(this.dir, LATEST);
+    if (!existsSync(pointer)) return undefined;
+    const path = resolveCheckpointPath(this.dir);
+    const name = basename(path);
+    return { name, step: Number(CHECKPOINT_FILE.exec(name)![1]) };
   }
 
   /**

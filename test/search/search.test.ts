@@ -3,7 +3,14 @@
  * crashing); how a promotion continues training; and the `anneal search` command's user errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -245,6 +252,23 @@ describe('how a promotion continues training', () => {
         ['resume', 1],
       ],
     );
+    assert.equal(again.steps, 14);
+    assert.equal(again.loss, whole.loss);
+    assert.equal(again.score, whole.score);
+  });
+
+  it('a kill between a checkpoint file and its `latest` pointer: the job resumes what `latest` names', async () => {
+    const whole = await runTrialJob(request({}, 'whole-4'));
+    const stop = new AbortController();
+    await assert.rejects(
+      runTrialJob(request({}, 'orphan'), { signal: stop.signal, onProgress: () => stop.abort() }),
+      (e: unknown) => isTaskInterrupted(e),
+    );
+    // A complete checkpoint file newer than the one `latest` names (step 1), as a writer killed
+    // before switching the pointer leaves it.
+    const checkpoints = join(dir, 'orphan', 'checkpoints');
+    copyFileSync(join(checkpoints, 'checkpoint-1.ck'), join(checkpoints, 'checkpoint-3.ck'));
+    const again = await runTrialJob(request({}, 'orphan'));
     assert.equal(again.steps, 14);
     assert.equal(again.loss, whole.loss);
     assert.equal(again.score, whole.score);
