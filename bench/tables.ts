@@ -32,7 +32,12 @@ import {
   type ResultBase,
 } from './lib/tables.js';
 import { maxOf } from '../src/stats.js';
-import { isProtocolResult, renderEvidence, renderProtocol } from './lib/experiment.js';
+import {
+  isProtocolResult,
+  protocolCharts,
+  renderEvidence,
+  renderProtocol,
+} from './lib/experiment.js';
 import { provenanceProblem } from './lib/results.js';
 
 export { markdownTable, provenance, replaceSection, type ResultBase } from './lib/tables.js';
@@ -651,7 +656,11 @@ async function main(): Promise<void> {
       else console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
     }
     // Charts: SVG files next to the results, with fixed ids so that regenerating changes nothing.
-    for (const [chart, spec] of Object.entries(AREAS.charts[name]?.(result) ?? {})) {
+    const specs = {
+      ...(isProtocolResult(result) ? protocolCharts(result) : {}),
+      ...AREAS.charts[name]?.(result),
+    };
+    for (const [chart, spec] of Object.entries(specs)) {
       const path = join(resultsDir, `${chart}.svg`);
       const svg = await renderSvg(spec, { idPrefix: `${chart}-` });
       if (!existsSync(path) || readFileSync(path, 'utf8') !== svg) writeFileSync(path, svg);

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pairedSeedsChart, type ChartSpec } from '../../src/report/charts.js';
 import { pairedEvidence, type ClaimDirection, type PairedEvidence } from '../../src/stats.js';
 import { gitCommit, machine, repoRoot, resultsDir, type Machine } from './results.js';
 import { markdownTable, meanSpread, provenance, type ResultBase } from './tables.js';
@@ -490,4 +491,20 @@ export function renderProtocol(r: ProtocolResult & ResultBase): string {
     evidenceLine(r),
     provenance(r),
   ].join('\n\n');
+}
+
+/**
+ * The figure every protocol result gets, bench/results/<name>-seeds.svg: each arm's metric per
+ * seed, a line joining a seed's runs, and each arm's mean.
+ */
+export function protocolCharts(r: ProtocolResult): Record<string, ChartSpec> {
+  const runs = r.records.map((x) => ({ arm: x.arm, seed: x.seed, value: x.metric }));
+  const order = r.protocol.arms.map((a) => a.name);
+  runs.sort((a, b) => order.indexOf(a.arm) - order.indexOf(b.arm) || a.seed - b.seed);
+  return {
+    [`${r.name}-seeds`]: pairedSeedsChart(runs, {
+      title: `${r.protocol.claim.paper}: each seed's runs`,
+      yTitle: r.protocol.claim.metric,
+    }),
+  };
 }

@@ -924,3 +924,61 @@ export function flatnessScatterChart(
   }
   return { ...frame(opts), data: { values: rows }, layer } as ChartSpec;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Paired experiments
+
+/** One run of a paired experiment: `arm` on `seed` gave `value`. */
+export interface PairedRun {
+  arm: string;
+  seed: number;
+  value: number;
+}
+
+export interface PairedChartOptions extends ChartOptions {
+  /** The metric with its unit, e.g. 'test accuracy (%)'. */
+  yTitle?: string;
+}
+
+/**
+ * A paired experiment at a glance: the arms along x (in the order given), a grey line per seed
+ * joining its runs (pairing is what the verdict rests on, so the lines show whether arms move
+ * together), a dot per run and a black tick at each arm's mean.
+ */
+export function pairedSeedsChart(
+  runs: readonly PairedRun[],
+  opts: PairedChartOptions = {},
+): ChartSpec {
+  const rows = finite(runs, ['value']).map((r) => ({ ...r, seed: String(r.seed) }));
+  const arms = [...new Set(rows.map((r) => r.arm))];
+  const x = { field: 'arm', type: 'nominal', sort: arms, title: null, axis: { labelAngle: 0 } };
+  const y = {
+    field: 'value',
+    type: 'quantitative',
+    title: opts.yTitle ?? 'metric',
+    scale: { zero: false },
+    // A metric's name can be a sentence: cut it at the plot's height rather than grow the chart.
+    axis: { titleLimit: opts.height ?? 260 },
+  };
+  return {
+    ...frame(opts, { width: Math.max(160, 110 * arms.length) }),
+    data: { values: rows },
+    layer: [
+      {
+        name: 'seeds',
+        mark: { type: 'line', color: '#bbb', strokeWidth: 1 },
+        encoding: { x, y, detail: { field: 'seed' } },
+      },
+      {
+        name: 'runs',
+        mark: { type: 'point', filled: true, size: 45, color: '#2a7ab9', tooltip },
+        encoding: { x, y, tooltip: [{ field: 'arm' }, { field: 'seed' }, { field: 'value' }] },
+      },
+      {
+        name: 'means',
+        mark: { type: 'tick', color: 'black', thickness: 2, size: 30 },
+        encoding: { x, y: { ...y, aggregate: 'mean' } },
+      },
+    ],
+  } as ChartSpec;
+}

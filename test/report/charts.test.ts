@@ -13,6 +13,7 @@ import {
   landscape2dChart,
   layerSparsityChart,
   lrWdHeatmapChart,
+  pairedSeedsChart,
   renderSvg,
   scheduleChart,
   searchProgressChart,
@@ -281,4 +282,23 @@ test('accuracy axes are labelled in percent', async () => {
     ),
   );
   assert.match(curves, />80%</);
+});
+
+test('paired seeds: a grey line per seed across the arms, a dot per run, a tick at each mean', async () => {
+  const runs = [0, 1, 2, 3, 4].flatMap((seed) => [
+    { arm: 'adam', seed, value: 88 + seed / 10 },
+    { arm: 'lookahead', seed, value: 87 + seed / 10 },
+    { arm: 'sgd', seed, value: seed === 4 ? NaN : 86 },
+  ]);
+  const svg = await render(pairedSeedsChart(runs, { yTitle: 'test accuracy (%)' }));
+  assert.equal(mark(svg, 'seeds').length, 5);
+  assert.equal(items(svg, 'runs').length, 14);
+  const ticks = items(svg, 'means');
+  assert.equal(ticks.length, 3);
+  // The means 88.2, 87.2 and 86 (seed 4's NaN left out): the second gap is 1.2 times the first.
+  // Each tick's SVG y is its path's starting point, in the arms' order.
+  const ys = ticks.map((t) => Number(/d="M[\d.-]+,([\d.-]+)/.exec(t)![1]));
+  assert.ok(ys[0] < ys[1] && ys[1] < ys[2], String(ys));
+  const gap = (ys[2] - ys[1]) / (ys[1] - ys[0]);
+  assert.ok(Math.abs(gap - 1.2) < 0.02, `gap ratio ${gap}`);
 });
