@@ -36,6 +36,7 @@ import {
   isProtocolResult,
   protocolCharts,
   renderEvidence,
+  renderEvidenceCard,
   renderProtocol,
 } from './lib/experiment.js';
 import { provenanceProblem } from './lib/results.js';
@@ -584,7 +585,10 @@ export function renderResult(result: ResultBase): Record<string, string> | undef
   const render = RENDERERS[result.name] ?? (isProtocolResult(result) ? renderProtocol : undefined);
   if (!render) return undefined;
   const out = render(result);
-  return typeof out === 'string' ? { [result.name]: out } : out;
+  const sections = typeof out === 'string' ? { [result.name]: out } : out;
+  // A method card shows its experiment's verdict in `<!-- table:evidence-<name> -->`.
+  if (isProtocolResult(result)) sections[`evidence-${result.name}`] = renderEvidenceCard(result);
+  return sections;
 }
 
 /** The markdown files that may hold tables: bench/README.md, README.md and every README.md under src/. */
@@ -651,7 +655,8 @@ async function main(): Promise<void> {
         docs.set(path, updated);
         targets.push(relative(root, path));
       }
-      if (targets.length === 0)
+      // A card's evidence section is optional: an experiment without a card has none.
+      if (targets.length === 0 && !section.startsWith('evidence-'))
         console.log(`skipped ${file}: no <!-- table:${section} --> markers`);
       else console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
     }

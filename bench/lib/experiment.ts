@@ -472,6 +472,21 @@ export function renderEvidence(results: readonly ProtocolResult[]): string {
   ].join('\n\n');
 }
 
+/**
+ * A method card's summary of an experiment (section `evidence-<name>`): the claim, the verdict
+ * line and the scale, so the card's Results section shows its row of the Evidence table.
+ */
+export function renderEvidenceCard(r: ProtocolResult): string {
+  const { claim } = r.protocol;
+  const e = evidenceOf(r);
+  return (
+    `**${e ? e.verdict : 'no verdict yet'}** under the evidence protocol (bench/README.md): ` +
+    `${claim.paper}: ${claim.claim} Primary comparison ${claim.primary.arm} − ` +
+    `${claim.primary.baseline} in ${claim.metric}: ${evidenceLine(r).replace(/^[^:]*: /, '')}. ` +
+    `${r.protocol.scale}; commit ${short(r.commit)}.`
+  );
+}
+
 /** The default table of a protocol result: each arm's metric over seeds, the verdict, provenance. */
 export function renderProtocol(r: ProtocolResult & ResultBase): string {
   const rows = r.protocol.arms.map((a) => {
