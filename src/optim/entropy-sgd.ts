@@ -5,7 +5,10 @@
  *   x' -= eta (g(x') + gamma (x' - x)) + sqrt(eta) noise N(0, 1);  mu = (1 - alpha) mu + alpha x'
  * Each Trainer step is one inner step, on its own mini-batch, so the model's weights are x'
  * (the gradient is taken there); every L-th step the outer step runs as the kernels' SGD step
- * (momentum, Nesterov and L2 weight decay on x) on gamma (x - mu), and x' and mu restart at x.
+ * (momentum, Nesterov and L2 weight decay on x) on x - mu, and x' and mu restart at x. The outer
+ * gradient is x - mu as in the authors' code (ucla-vision/entropy-sgd, python/optim.py), not the
+ * paper's Algorithm 1, which scales it by gamma: with gamma 0.03 that step is 3% of the code's at
+ * the same lr, and at lr 1 a 2-epoch Fashion-MNIST MLP stalled at 70% where SGD reached 88%.
  * Scoping: gamma = gamma0 (1 + scoping)^(outer steps taken). lr (the outer step size) is what
  * lr schedules multiply. The Langevin noise is a pure function of (langevinSeed, step), so a
  * resumed run draws the same numbers.
@@ -104,10 +107,10 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
     });
     if (pv.mask) ops.applyMask(pv.params, pv.mask);
     if (inner !== h.langevinSteps - 1) return;
-    // Outer step on the local-entropy gradient gamma (x - mu), written into pv.grads (spent).
+    // Outer step on x - mu (the authors' code; the local-entropy gradient over gamma), written
+    // into pv.grads (spent).
     ops.copy(pv.grads, x);
     ops.axpy(pv.grads, -1, mu);
-    ops.scale(pv.grads, gamma);
     const outerStep = Math.floor(this.stepCount / h.langevinSteps) + 1;
     this.sgdStep(x, pv, 'momentum', h, { decoupled: false, step: outerStep });
     ops.copy(pv.params, x);

@@ -131,15 +131,16 @@ const RECORDS: readonly OptimizerRecord[] = [
   adamRecord('adamw_amsgrad', 'AdamW with AMSGrad', true, true),
   Object.freeze({
     name: 'entropy_sgd',
-    description: 'Entropy-SGD: L inner Langevin steps, then an SGD step on gamma (x - mu)',
+    description: 'Entropy-SGD: L inner Langevin steps, then a Nesterov SGD step on x - mu',
     hasBetas: false,
     hasMomentum: true,
-    // Chaudhari et al.'s code: L = 20, gamma 0.03, scoping 1e-3, eta' 0.1, noise 1e-4, mu 0.75/0.25.
+    // Chaudhari et al.'s code: L = 20, gamma 0.03, scoping 1e-3, eta' 0.1, noise 1e-4, mu 0.75/0.25;
+    // its outer step (python/train.py): lr 1, Nesterov momentum 0.9.
     defaults: Object.freeze({
       lr: 1,
-      momentum: 0,
+      momentum: 0.9,
       dampening: 0,
-      nesterov: false,
+      nesterov: true,
       weightDecay: 0,
       langevinSteps: 20,
       gamma: 0.03,

@@ -24,6 +24,9 @@ test('entropy_sgd: L = 2 inner steps and the outer step, by hand', () => {
     {
       name: 'entropy_sgd',
       lr,
+      // The derivation below has no momentum (the defaults are the code's Nesterov 0.9).
+      momentum: 0,
+      nesterov: false,
       gamma,
       langevinLr: eta,
       langevinSteps: 2,
@@ -44,9 +47,10 @@ test('entropy_sgd: L = 2 inner steps and the outer step, by hand', () => {
     [...ops.download(pv.params)].map((p) => +p.toFixed(6)),
     xp1.map((p) => +p.toFixed(6)),
   );
-  // Inner 2: x' -= eta (g2 + gamma (x' - x)); mu = x' (alpha 1); outer: x -= lr gamma (x - mu).
+  // Inner 2: x' -= eta (g2 + gamma (x' - x)); mu = x' (alpha 1); outer (the authors' code, no
+  // gamma factor): x -= lr (x - mu).
   const xp2 = xp1.map((p, i) => p - eta * (g2[i] + gamma * (p - x[i])));
-  const next = x.map((xi, i) => xi - lr * gamma * (xi - xp2[i]));
+  const next = x.map((xi, i) => xi - lr * (xi - xp2[i]));
   pv.setGrads([tf.tensor1d(g2)]);
   opt.step(pv);
   const got = ops.download(pv.params);
@@ -76,7 +80,12 @@ test('entropy_sgd is registered and trains a model (loss goes down, state resume
   const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
   assert.ok(last < first, `${first} -> ${last}`);
   const state = trainer.state.optimizer.stateDict();
-  assert.deepEqual(Object.keys(state.buffers).sort(), ['entropy_sgd/mu', 'entropy_sgd/x']);
+  // The defaults' Nesterov momentum on x keeps its buffer beside x and mu.
+  assert.deepEqual(Object.keys(state.buffers).sort(), [
+    'entropy_sgd/momentum',
+    'entropy_sgd/mu',
+    'entropy_sgd/x',
+  ]);
   trainer.dispose();
   model.dispose();
 });
