@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -74,6 +74,22 @@ test("a checkpoint store's first save removes only its own dead temp files", () 
   assert.deepEqual(ls(dir), [...stale, ...kept].sort(), 'constructing the store deletes nothing');
   store.save(6, { tensors: [{ name: 'w', shape: [1], data: Float32Array.of(1) }], meta: {} });
   assert.deepEqual(ls(dir), [...kept, 'checkpoint-6.ck', 'latest'].sort());
+});
+
+test("a store's latest() is the checkpoint `latest` names, not the newest file", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'anneal-store-latest-'));
+  const store = new CheckpointStore(dir, 3);
+  assert.equal(store.latest(), undefined);
+  const contents = { tensors: [{ name: 'w', shape: [1], data: Float32Array.of(1) }], meta: {} };
+  store.save(2, contents);
+  store.save(4, contents);
+  // A writer killed between checkpoint-6.ck and the pointer's switch leaves this.
+  writeFileSync(join(dir, 'checkpoint-6.ck'), readFileSync(join(dir, 'checkpoint-4.ck')));
+  assert.deepEqual(
+    store.list().map((c) => c.step),
+    [2, 4, 6],
+  );
+  assert.deepEqual(store.latest(), { name: 'checkpoint-4.ck', step: 4 });
 });
 
 test('writeFileAtomic onto a directory throws and leaves no temp file', () => {
