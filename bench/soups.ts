@@ -1,0 +1,430 @@
+/**
+ * Model soups (Wortsman et al. 2022, "Model soups: averaging weights of multiple fine-tuned models
+ * improves accuracy without increasing inference time") under the evidence protocol
+ * (bench/README.md, "Protocol"; issue 21, experiment 8), in the paper's setting: ONE model
+ * pre-trained, then fine-tuned several times with varied hyper-parameters, and the fine-tuned
+ * weights averaged.
+ *
+ * The claim: the greedy soup (ingredients sorted by held-out accuracy, each added to the average
+ * only if the soup's held-out accuracy does not drop: the paper's Recipe 1) is more accurate than
+ * the best single fine-tuned model, chosen on the same held-out data. The metric: test accuracy
+ * (%) of the model each arm stands for. The primary comparison, paired by seed (every arm of a
+ * seed shares its pre-training and its ingredients): greedy_soup minus best_single; reproduced
+ * when the 95% interval lies above 0. Reported without a verdict: uniform_soup minus best_single
+ * (the paper finds the uniform soup can fail when the ingredients are diverse), each
+ * ingredient's held-out and test accuracy and which the greedy soup took.
+ *
+ * Per seed s (0..4):
+ * - pre-training: the CNN (initialised from seed s) on MNIST 60k, 1 epoch (469 steps at batch
+ *   128), Adam lr 1e-3, data order from seed s; its MNIST test accuracy is kept.
+ * - the head: MNIST and Fashion-MNIST both have 10 classes, but a digit's logit means nothing
+ *   for a garment, so the classifier (the last dense layer) is reset to its initial weights from
+ *   seed s; the features are kept. Every ingredient starts from these same weights, as the
+ *   paper's fine-tunings all start from one (zero-shot or linear-probe) initialisation.
+ * - K = 6 ingredients: fine-tunings on Fashion-MNIST training samples 0..54,999 for 215 steps
+ *   each (0.5 epoch at batch 128), SGD with momentum 0.9, no weight decay, cosine to 0 after a
+ *   22-step linear warmup; the grid lr in {0.003, 0.01, 0.03} x augmentation in {none, random
+ *   crop from 2-pixel zero padding + horizontal flip (batch-augmentation with m = 1: the same
+ *   samples a step)}, and each ingredient its own data order and augmentation draws (seed
+ *   1000 + 100 s + k for ingredient k).
+ * - held-out: Fashion-MNIST training samples 55,000..59,999 (never trained on) rank the
+ *   ingredients, pick the best single one and drive the greedy soup; test: the 10k test split.
+ * - arms (one metric per (arm, seed), all three from the one run of the seed): best_single (the
+ *   ingredient with the best held-out accuracy: its test accuracy), uniform_soup (the mean of
+ *   all K), greedy_soup. The CNN has no BatchNorm, so a soup needs no statistics refresh.
+ *
+ * Budget: 5 x (469 + 6 x 215) = 8,795 optimizer steps at batch 128, and about 150k evaluated
+ * samples a seed (each ingredient on held-out and test, the greedy soup's K - 1 trials on
+ * held-out, the soups on test), about 2,000 step-equivalents in all: under 12,000. The script
+ * prints the plan and an estimate from a step and an evaluation it times first.
+ *
+ * Resumable: each finished (arm, seed) is recorded as it ends; the three arms of a seed are
+ * recorded together, from one computation kept in memory and, for a full run, in a cache file
+ * under the system's temporary folder keyed by the commit, the settings and this script, so a
+ * run killed between them records the rest from the same computation. Run it from a worktree at
+ * a committed tree (bench/worktree.sh).
+ *
+ * Usage: npx tsx bench/soups.ts [--smoke] [--fresh] [--allow-dirty]
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { withWeights } from '../src/averaging/evaluate.js';
+import { greedySoup, uniformSoup, type WeightSet } from '../src/averaging/soups.js';
+import { loadDataset, subset, type Dataset } from '../src/data/index.js';
+import { initEngine } from '../src/engine/index.js';
+import { ParamVector } from '../src/engine/param-vector.js';
+import { createFlatOps } from '../src/kernels/index.js';
+import { createMethod } from '../src/methods/index.js';
+import { createModel } from '../src/models/index.js';
+import { evaluateSync } from '../src/train/evaluate.js';
+import { Trainer } from '../src/train/trainer.js';
+import {
+  openExperiment,
+  optionsFromArgv,
+  runPending,
+  settingsHash,
+  type Arm,
+} from './lib/experiment.js';
+import { gitCommit } from './lib/results.js';
+
+const opts = optionsFromArgv();
+const smoke = opts.smoke;
+
+const BATCH = 128;
+/** Pre-training: one epoch of MNIST's 60k (469 steps). */
+const PRE_STEPS = smoke ? 16 : 469;
+/** Fine-tuning: the first 55k Fashion-MNIST training samples, the last 5k held out. */
+const FT_TRAIN = smoke ? 256 : 55000;
+const HELD_OUT = smoke ? 128 : 5000;
+/** Each ingredient: half an epoch of the 55k (215 of 430 steps). */
+const FT_STEPS = smoke ? 12 : Math.floor(Math.ceil(FT_TRAIN / BATCH) / 2);
+const WARMUP = smoke ? 2 : Math.round(0.1 * FT_STEPS);
+const MOMENTUM = 0.9;
+const LRS = [0.003, 0.01, 0.03];
+const AUGMENTATIONS = {
+  none: undefined,
+  'crop+flip': { name: 'batch-augmentation', m: 1, pad: 2, flip: true },
+} as const;
+type Augmentation = keyof typeof AUGMENTATIONS;
+const INGREDIENTS = (Object.keys(AUGMENTATIONS) as Augmentation[]).flatMap((augmentation) =>
+  LRS.map((lr) => ({ lr, augmentation })),
+);
+const K = INGREDIENTS.length;
+/** Ingredient k of seed s: its data order and augmentation draws. */
+const ingredientSeed = (s: number, k: number) => 1000 + 100 * s + k;
+const STEPS_PER_SEED = PRE_STEPS + K * FT_STEPS;
+
+const model = smoke
+  ? { name: 'mlp', options: { hidden: [16] } }
+  : { name: 'cnn', options: {} as Record<string, unknown> };
+const source = smoke
+  ? { name: 'synthetic', limit: 256, testLimit: 128, patternSeed: 1 }
+  : { name: 'mnist' };
+const target = smoke
+  ? { name: 'synthetic', limit: FT_TRAIN + HELD_OUT, testLimit: 128, patternSeed: 0 }
+  : { name: 'fashion-mnist' };
+
+const config = {
+  model,
+  batchSize: BATCH,
+  pretrain: {
+    data: source,
+    steps: PRE_STEPS,
+    optimizer: { name: 'adam', lr: 1e-3, weightDecay: 0 },
+    seed: 's (initial weights and data order)',
+  },
+  head: 'the last dense layer reset to its initial weights from seed s before fine-tuning',
+  finetune: {
+    data: target,
+    train: `samples 0..${FT_TRAIN - 1} of the training split`,
+    heldOut: `samples ${FT_TRAIN}..${FT_TRAIN + HELD_OUT - 1} of the training split`,
+    test: 'the test split',
+    steps: FT_STEPS,
+    optimizer: { name: 'momentum', momentum: MOMENTUM, weightDecay: 0 },
+    schedule: { name: 'cosine', warmup: `${WARMUP}ba` },
+    augmentations: AUGMENTATIONS,
+    ingredients: INGREDIENTS,
+    ingredientSeed: '1000 + 100 s + k',
+  },
+};
+
+const arm = (name: string, settings: Record<string, unknown>): Arm => ({
+  name,
+  // Each arm's number needs the whole seed: the pre-training and all K fine-tunings.
+  steps: STEPS_PER_SEED,
+  samplesPerStep: BATCH,
+  settings,
+});
+
+const exp = openExperiment(
+  {
+    name: 'soups',
+    claim: {
+      paper: 'Wortsman et al. (2022)',
+      claim:
+        'A greedy soup of models fine-tuned from one pre-trained model with varied hyper-parameters is more accurate than the best of them alone.',
+      metric: 'test accuracy (%)',
+      primary: { arm: 'greedy_soup', baseline: 'best_single', direction: 'greater' },
+    },
+    config,
+    arms: [
+      arm('best_single', { select: 'the ingredient with the best held-out accuracy' }),
+      arm('uniform_soup', { soup: 'uniform: the mean of all ingredients' }),
+      arm('greedy_soup', {
+        soup: 'greedy (Recipe 1): by held-out accuracy, add if the held-out accuracy does not drop',
+      }),
+    ],
+    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4],
+    scale: smoke
+      ? `smoke: synthetic data, an MLP, ${K} ingredients of ${FT_STEPS} steps`
+      : `CNN pre-trained 1 epoch on MNIST; ${K} fine-tunings of 0.5 epoch on Fashion-MNIST 55k (5k held out, 10k test)`,
+  },
+  opts,
+);
+
+await initEngine({ backend: 'auto' });
+const ops = createFlatOps('auto');
+
+interface DataSpec {
+  name: string;
+  limit?: number;
+  testLimit?: number;
+  patternSeed?: number;
+}
+async function load(spec: DataSpec, split: 'train' | 'test') {
+  const { name, limit, testLimit, patternSeed } = spec;
+  return loadDataset(name, {
+    split,
+    limit: split === 'train' ? limit : testLimit,
+    ...(patternSeed === undefined ? {} : { patternSeed }),
+  });
+}
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const sourceTrain = await load(source, 'train');
+const sourceTest = await load(source, 'test');
+const targetAll = await load(target, 'train');
+const ftTrain = subset(targetAll, range(0, FT_TRAIN));
+const heldOut = subset(targetAll, range(FT_TRAIN, FT_TRAIN + HELD_OUT));
+const test = await load(target, 'test');
+
+const newModel = (data: Dataset, seed: number): tfl.LayersModel =>
+  createModel(model.name, {
+    ...model.options,
+    inputShape: data.shape,
+    numClasses: data.numClasses,
+    seed,
+  });
+const percent = (m: tfl.LayersModel, data: Dataset) => 100 * evaluateSync(m, data).accuracy;
+
+/** Fine-tunes a copy of `start` as ingredient k of seed s (steps: a probe's length). */
+async function fineTune(start: tfl.LayersModel, s: number, k: number, steps = FT_STEPS) {
+  const { lr, augmentation } = INGREDIENTS[k];
+  const m = newModel(ftTrain, s);
+  m.setWeights(start.getWeights());
+  const aug = AUGMENTATIONS[augmentation];
+  const trainer = new Trainer({
+    model: m,
+    trainData: ftTrain,
+    maxDuration: `${steps}ba`,
+    batchSize: BATCH,
+    seed: ingredientSeed(s, k),
+    kernels: ops,
+    optimizer: { ...config.finetune.optimizer, lr },
+    schedules: { lr: { name: 'cosine', warmup: `${Math.min(WARMUP, steps - 1)}ba` } },
+    methods: aug ? [createMethod(aug.name, { m: aug.m, pad: aug.pad, flip: aug.flip })] : [],
+  });
+  try {
+    await trainer.fit();
+    const { pv } = trainer.state;
+    const segments = pv.segments.map((x) => ({ name: x.name, shape: [...x.shape] }));
+    return { model: m, params: ops.download(pv.params), segments };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+interface Ingredient {
+  name: string;
+  lr: number;
+  augmentation: Augmentation;
+  seed: number;
+  /** Held-out and test accuracy (%). */
+  heldOut: number;
+  test: number;
+  inGreedy: boolean;
+}
+
+/** One seed's run: what every arm's record of that seed keeps in `extra`. */
+interface SeedRun {
+  pretrain: { steps: number; sourceTest: number };
+  ingredients: Ingredient[];
+  /** Index of the best single ingredient (best held-out accuracy). */
+  best: number;
+  bestSingle: { heldOut: number; test: number };
+  uniform: { heldOut: number; test: number };
+  greedy: {
+    heldOut: number;
+    test: number;
+    /** Ingredient indices in the order they were added. */
+    members: number[];
+    /** Each candidate tried, best held-out first: the soup's held-out accuracy after it. */
+    trace: { candidate: number; heldOut: number; added: boolean }[];
+  };
+  seconds: number;
+}
+
+async function runSeed(s: number): Promise<SeedRun> {
+  const started = performance.now();
+  // Pre-training on the source task.
+  const base = newModel(sourceTrain, s);
+  const pre = new Trainer({
+    model: base,
+    trainData: sourceTrain,
+    maxDuration: `${PRE_STEPS}ba`,
+    batchSize: BATCH,
+    seed: s,
+    kernels: ops,
+    optimizer: config.pretrain.optimizer,
+  });
+  await pre.fit();
+  pre.dispose();
+  const sourceTest_ = percent(base, sourceTest);
+  console.log(
+    `  seed ${s}: pre-trained ${PRE_STEPS} steps, source test ${sourceTest_.toFixed(2)}%`,
+  );
+  // A new head for the new task: the last layer's initial weights from seed s.
+  const fresh = newModel(ftTrain, s);
+  base.layers.at(-1)!.setWeights(fresh.layers.at(-1)!.getWeights());
+  fresh.dispose();
+
+  const sets: WeightSet[] = [];
+  const ingredients: Ingredient[] = [];
+  for (let k = 0; k < K; k++) {
+    const { lr, augmentation } = INGREDIENTS[k];
+    const { model: m, params, segments } = await fineTune(base, s, k);
+    const name = `lr ${lr}, ${augmentation}`;
+    sets.push({ source: name, segments, params });
+    ingredients.push({
+      name,
+      lr,
+      augmentation,
+      seed: ingredientSeed(s, k),
+      heldOut: percent(m, heldOut),
+      test: percent(m, test),
+      inGreedy: false,
+    });
+    m.dispose();
+    const i = ingredients[k];
+    console.log(
+      `  seed ${s} ingredient ${k} (${name}): held-out ${i.heldOut.toFixed(2)}%, test ${i.test.toFixed(2)}%`,
+    );
+  }
+
+  // Soups, evaluated in the pre-trained model (its weights put back after each evaluation).
+  const pv = ParamVector.create(base, ops);
+  const known = new Map(sets.map((set, k) => [set.params, ingredients[k].heldOut]));
+  const on = (data: Dataset) => (params: Float32Array) =>
+    withWeights(base, pv, params, () => percent(base, data));
+  const scoreHeldOut = (params: Float32Array) => known.get(params) ?? on(heldOut)(params);
+  const greedy = greedySoup(ops, sets, scoreHeldOut);
+  const uniform = uniformSoup(ops, sets);
+  const best = greedy.order[0];
+  for (const k of greedy.members) ingredients[k].inGreedy = true;
+  const run: SeedRun = {
+    pretrain: { steps: PRE_STEPS, sourceTest: sourceTest_ },
+    ingredients,
+    best,
+    bestSingle: { heldOut: ingredients[best].heldOut, test: ingredients[best].test },
+    uniform: { heldOut: on(heldOut)(uniform), test: on(test)(uniform) },
+    greedy: {
+      heldOut: greedy.score,
+      test: greedy.members.length === 1 ? ingredients[best].test : on(test)(greedy.soup),
+      members: greedy.members,
+      trace: greedy.trace.map((t) => ({
+        candidate: t.candidate,
+        heldOut: t.score,
+        added: t.added,
+      })),
+    },
+    seconds: (performance.now() - started) / 1000,
+  };
+  pv.dispose();
+  base.dispose();
+  return run;
+}
+
+// A full run's seeds are kept in a cache file until all three arms are recorded: a run killed
+// between two records of a seed records the rest from the same computation, not a retrained one.
+const cacheDir = join(
+  tmpdir(),
+  'anneal-soups',
+  createHash('sha256')
+    .update(exp.path)
+    .update(gitCommit())
+    .update(exp.plan.arms.map((a) => settingsHash(exp.plan.config, a)).join(','))
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest('hex')
+    .slice(0, 16),
+);
+if (opts.fresh && existsSync(cacheDir)) rmSync(cacheDir, { recursive: true });
+const seedRuns = new Map<number, SeedRun>();
+async function seedRun(s: number): Promise<SeedRun> {
+  const cached = seedRuns.get(s);
+  if (cached) return cached;
+  const file = join(cacheDir, `seed-${s}.json`);
+  if (!smoke && existsSync(file)) {
+    const run = JSON.parse(readFileSync(file, 'utf8')) as SeedRun;
+    console.log(`  seed ${s}: the run computed before, from ${file}`);
+    seedRuns.set(s, run);
+    return run;
+  }
+  const run = await runSeed(s);
+  seedRuns.set(s, run);
+  if (!smoke) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(run));
+    renameSync(`${file}.tmp`, file);
+  }
+  return run;
+}
+
+// The plan's estimate: a probe of 20 fine-tuning steps and an evaluation of the held-out set.
+{
+  const probeSteps = smoke ? 4 : 20;
+  const probeModel = newModel(ftTrain, 0);
+  const t0 = performance.now();
+  const { model: m } = await fineTune(probeModel, 0, 1, probeSteps);
+  const msPerStep = (performance.now() - t0) / probeSteps;
+  const t1 = performance.now();
+  percent(m, heldOut);
+  const msPerSample = (performance.now() - t1) / heldOut.length;
+  m.dispose();
+  probeModel.dispose();
+  console.log(exp.planText());
+  const seeds = exp.plan.seeds.length;
+  const left = new Set(exp.pending().map((p) => p.seed)).size;
+  // Evaluated samples a seed: the source test set; each ingredient on held-out and test; the
+  // greedy soup's K - 1 trials on held-out; the uniform soup on both, the greedy soup on test.
+  const evalSamples =
+    sourceTest.length +
+    K * (heldOut.length + test.length) +
+    (K - 1) * heldOut.length +
+    heldOut.length +
+    2 * test.length;
+  const fmt = (ms: number) =>
+    ms < 3.6e6 ? `${(ms / 60000).toFixed(1)} min` : `${(ms / 3.6e6).toFixed(2)} h`;
+  const perSeed = STEPS_PER_SEED * msPerStep + evalSamples * msPerSample;
+  console.log(
+    `  the three arms of a seed share ONE run (the in-all line above counts it three times): ` +
+      `${PRE_STEPS} + ${K} x ${FT_STEPS} = ${STEPS_PER_SEED.toLocaleString('en-US')} steps and ` +
+      `${evalSamples.toLocaleString('en-US')} evaluated samples a seed, ` +
+      `${(seeds * STEPS_PER_SEED).toLocaleString('en-US')} steps for ${seeds} seeds (${left} to run)`,
+  );
+  console.log(
+    `  estimate: ${fmt(left * perSeed)} to run (${fmt(seeds * perSeed)} for the whole plan) at ` +
+      `${msPerStep.toFixed(1)} ms a step and ${(1000 * msPerSample).toFixed(0)} us an evaluated sample, ` +
+      `measured now; background runs share the cores, so this is a guide`,
+  );
+}
+
+const ARM_OF = {
+  best_single: (r: SeedRun) => r.bestSingle,
+  uniform_soup: (r: SeedRun) => r.uniform,
+  greedy_soup: (r: SeedRun) => r.greedy,
+} as const;
+
+await runPending(exp, async (a, seed) => {
+  const run = await seedRun(seed);
+  const mine = ARM_OF[a.name as keyof typeof ARM_OF](run);
+  console.log(
+    `  ${a.name} seed ${seed}: test ${mine.test.toFixed(2)}%, held-out ${mine.heldOut.toFixed(2)}%` +
+      (a.name === 'greedy_soup' ? `, members ${run.greedy.members.join(' ')}` : ''),
+  );
+  return { metric: mine.test, extra: { heldOut: mine.heldOut, run } };
+});
+// Every arm of every seed recorded: the cache has served its purpose.
+if (exp.pending().length === 0 && existsSync(cacheDir)) rmSync(cacheDir, { recursive: true });
