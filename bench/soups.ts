@@ -227,7 +227,7 @@ async function fineTune(start: tfl.LayersModel, s: number, k: number, steps = FT
   }
 }
 
-interface Ingredient {
+export interface Ingredient {
   name: string;
   lr: number;
   augmentation: Augmentation;
@@ -239,7 +239,7 @@ interface Ingredient {
 }
 
 /** One seed's run: what every arm's record of that seed keeps in `extra`. */
-interface SeedRun {
+export interface SeedRun {
   pretrain: { steps: number; sourceTest: number };
   ingredients: Ingredient[];
   /** Index of the best single ingredient (best held-out accuracy). */

@@ -18,7 +18,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pairedSeedsChart, type ChartSpec } from '../../src/report/charts.js';
-import { pairedEvidence, type ClaimDirection, type PairedEvidence } from '../../src/stats.js';
+import {
+  pairedEvidence,
+  tInterval,
+  type ClaimDirection,
+  type PairedEvidence,
+} from '../../src/stats.js';
 import { gitCommit, machine, repoRoot, resultsDir, type Machine } from './results.js';
 import { markdownTable, meanSpread, provenance, type ResultBase } from './tables.js';
 
@@ -398,6 +403,40 @@ export function primaryDifferences(r: ProtocolResult): { seeds: number[]; differ
   const b = at(baseline);
   const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
   return { seeds, differences: seeds.map((s) => a.get(s)! - b.get(s)!) };
+}
+
+/**
+ * `value` of arm minus `value` of baseline over the seeds both have, in seed order (any number a
+ * record holds, the metric by default); non-finite differences are left out.
+ */
+export function pairedValues(
+  r: ProtocolResult,
+  arm: string,
+  baseline: string,
+  value: (x: RunRecord) => number = (x) => x.metric,
+): number[] {
+  const base = new Map(r.records.filter((x) => x.arm === baseline).map((x) => [x.seed, value(x)]));
+  return r.records
+    .filter((x) => x.arm === arm && base.has(x.seed))
+    .sort((a, b) => a.seed - b.seed)
+    .map((x) => value(x) - base.get(x.seed)!)
+    .filter((d) => Number.isFinite(d));
+}
+
+/**
+ * `+0.74 [0.58, 0.90] (5 seeds)`: the mean and its 95% t-interval (the one value alone, or '–'
+ * for none). `signed: false` drops the '+', `seeds: false` the count.
+ */
+export function intervalText(
+  xs: readonly number[],
+  format: (x: number) => string = (x) => x.toFixed(2),
+  opts: { signed?: boolean; seeds?: boolean } = {},
+): string {
+  const { signed = true, seeds = true } = opts;
+  if (xs.length < 2) return xs.length === 1 ? format(xs[0]) : '–';
+  const i = tInterval(xs);
+  const mean = signed && i.mean >= 0 ? `+${format(i.mean)}` : format(i.mean);
+  return `${mean} [${format(i.lower)}, ${format(i.upper)}]` + (seeds ? ` (${i.n} seeds)` : '');
 }
 
 export function evidenceOf(r: ProtocolResult): PairedEvidence | undefined {

@@ -6,9 +6,15 @@
  * reported without a verdict (replicated_sgd - sgd in test accuracy; both methods' flatness and
  * train loss minus SGD's). Written into bench/README.md.
  */
-import { renderProtocol, type ProtocolResult, type RunRecord } from '../lib/experiment.js';
+import {
+  intervalText,
+  pairedValues,
+  renderProtocol,
+  type ProtocolResult,
+  type RunRecord,
+} from '../lib/experiment.js';
 import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
-import { mean, std, tInterval } from '../../src/stats.js';
+import { mean, std } from '../../src/stats.js';
 
 const num = (r: RunRecord, key: string) => {
   const v = r.extra?.[key];
@@ -27,25 +33,6 @@ function spread(xs: number[], digits = 3): string {
   if (finite.length === 0) return '–';
   if (finite.length === 1) return sig(finite[0], digits);
   return `${sig(mean(finite), digits)} ± ${sig(std(finite), 2)}`;
-}
-
-/** arm - baseline of `value`, paired by seed: mean [95% t-interval] over the seeds both have. */
-function paired(
-  r: ProtocolResult,
-  arm: string,
-  baseline: string,
-  value: (x: RunRecord) => number,
-  format: (x: number) => string,
-): string {
-  const base = new Map(r.records.filter((x) => x.arm === baseline).map((x) => [x.seed, value(x)]));
-  const diffs = r.records
-    .filter((x) => x.arm === arm && base.has(x.seed))
-    .map((x) => value(x) - base.get(x.seed)!)
-    .filter((d) => Number.isFinite(d));
-  if (diffs.length < 2) return diffs.length === 1 ? format(diffs[0]) : '–';
-  const i = tInterval(diffs);
-  const sign = i.mean >= 0 ? '+' : '';
-  return `${sign}${format(i.mean)} [${format(i.lower)}, ${format(i.upper)}] (${i.n} seeds)`;
 }
 
 interface Flatness {
@@ -86,14 +73,32 @@ function renderEntropySgd(r: ProtocolResult & ResultBase): string {
   const rows: string[][] = [
     [
       'replicated_sgd - sgd, test accuracy (points)',
-      paired(r, 'replicated_sgd', 'sgd', (x) => x.metric, points),
+      intervalText(pairedValues(r, 'replicated_sgd', 'sgd'), points),
     ],
   ];
   for (const arm of ['entropy_sgd', 'replicated_sgd']) {
     rows.push(
-      [`${arm} - sgd, sharpness`, paired(r, arm, 'sgd', (x) => num(x, 'sharpness'), small)],
-      [`${arm} - sgd, local entropy`, paired(r, arm, 'sgd', (x) => num(x, 'localEntropy'), small)],
-      [`${arm} - sgd, train loss`, paired(r, arm, 'sgd', (x) => num(x, 'trainLoss'), small)],
+      [
+        `${arm} - sgd, sharpness`,
+        intervalText(
+          pairedValues(r, arm, 'sgd', (x) => num(x, 'sharpness')),
+          small,
+        ),
+      ],
+      [
+        `${arm} - sgd, local entropy`,
+        intervalText(
+          pairedValues(r, arm, 'sgd', (x) => num(x, 'localEntropy')),
+          small,
+        ),
+      ],
+      [
+        `${arm} - sgd, train loss`,
+        intervalText(
+          pairedValues(r, arm, 'sgd', (x) => num(x, 'trainLoss')),
+          small,
+        ),
+      ],
     );
   }
   const differences = markdownTable(['comparison', 'paired difference [95% CI]'], rows);

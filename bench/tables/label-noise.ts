@@ -5,9 +5,14 @@
  * any epoch, mean ± sd over seeds, and each method minus the baseline at the same rate, paired by
  * seed, with its 95% t-interval (reported without a verdict). Written into bench/README.md.
  */
-import { renderProtocol, type ProtocolResult, type RunRecord } from '../lib/experiment.js';
+import {
+  intervalText,
+  pairedValues,
+  renderProtocol,
+  type ProtocolResult,
+  type RunRecord,
+} from '../lib/experiment.js';
 import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
-import { pairedEvidence } from '../../src/stats.js';
 
 /** An arm's settings as bench/label-noise.ts writes them. */
 interface NoiseArmSettings {
@@ -18,23 +23,6 @@ interface NoiseArmSettings {
 const best = (x: RunRecord) => x.extra?.best as number;
 const final = (x: RunRecord) => x.metric;
 
-/** `arm - baseline` over the seeds both have: `+1.23 [0.45, 2.01]`, or '–' under 2 pairs. */
-function pairedCell(
-  runs: readonly RunRecord[],
-  baseline: readonly RunRecord[],
-  value: (x: RunRecord) => number,
-): string {
-  const base = new Map(baseline.map((x) => [x.seed, value(x)]));
-  const differences = runs
-    .filter((x) => base.has(x.seed))
-    .sort((a, b) => a.seed - b.seed)
-    .map((x) => value(x) - base.get(x.seed)!)
-    .filter((d) => Number.isFinite(d));
-  if (differences.length < 2) return '–';
-  const i = pairedEvidence(differences, { direction: 'greater' }).interval;
-  return `${i.mean >= 0 ? '+' : ''}${i.mean.toFixed(2)} [${i.lower.toFixed(2)}, ${i.upper.toFixed(2)}]`;
-}
-
 function renderLabelNoise(r: ProtocolResult & ResultBase): string {
   const arms = r.protocol.arms.map((a) => ({ name: a.name, ...(a.settings as NoiseArmSettings) }));
   const rates = [...new Set(arms.map((a) => a.noise.rate))];
@@ -42,11 +30,14 @@ function renderLabelNoise(r: ProtocolResult & ResultBase): string {
   const rows = rates.flatMap((rate) => {
     const atRate = arms.filter((a) => a.noise.rate === rate);
     const baseline = atRate.find((a) => a.method === 'baseline');
-    const baseRuns = baseline ? runsOf(baseline.name) : [];
     return atRate.map((a) => {
       const runs = runsOf(a.name);
       const vsBaseline = (value: (x: RunRecord) => number) =>
-        a === baseline || !baseline ? '–' : pairedCell(runs, baseRuns, value);
+        a === baseline || !baseline
+          ? '–'
+          : intervalText(pairedValues(r, a.name, baseline.name, value), undefined, {
+              seeds: false,
+            });
       return [
         `${Math.round(100 * rate)}% ${a.noise.kind}`,
         a.method,

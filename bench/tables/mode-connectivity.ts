@@ -8,8 +8,13 @@
  * bench/README.md.
  */
 import { landscape1dChart, type ChartSpec } from '../../src/report/charts.js';
-import { maxOf, mean, tInterval, tost } from '../../src/stats.js';
-import { renderProtocol, type ProtocolResult, type RunRecord } from '../lib/experiment.js';
+import { maxOf, mean, tost } from '../../src/stats.js';
+import {
+  intervalText,
+  renderProtocol,
+  type ProtocolResult,
+  type RunRecord,
+} from '../lib/experiment.js';
 import {
   markdownTable,
   meanSpread,
@@ -30,14 +35,6 @@ const series = (r: RunRecord, key: string) => {
 };
 const runsOf = (r: Result, arm: string) => r.records.filter((x) => x.arm === arm);
 
-/** mean [95% t-interval] (n), or the one value, or '–'. */
-function withInterval(xs: number[], digits: number): string {
-  const finite = xs.filter((x) => Number.isFinite(x));
-  if (finite.length < 2) return finite.length === 1 ? finite[0].toFixed(digits) : '–';
-  const i = tInterval(finite);
-  return `${i.mean.toFixed(digits)} [${i.lower.toFixed(digits)}, ${i.upper.toFixed(digits)}] (${i.n})`;
-}
-
 /** The points of t of the result (every run evaluates the same ones). */
 const tsOf = (r: Result) => series(r.records[0] ?? ({} as RunRecord), 'ts');
 
@@ -56,17 +53,17 @@ function renderModeConnectivity(r: Result): string {
       const runs = runsOf(r, arm);
       return [
         arm,
-        withInterval(
-          runs.map((x) => x.metric),
-          3,
-        ),
+        intervalText(runs.map((x) => x.metric).filter(Number.isFinite), (x) => x.toFixed(3), {
+          signed: false,
+        }),
         meanSpread(
           runs.map((x) => num(x, 'barrierAt')),
           2,
         ),
-        withInterval(
-          runs.map((x) => num(x, 'barrierTestError')),
-          2,
+        intervalText(
+          runs.map((x) => num(x, 'barrierTestError')).filter(Number.isFinite),
+          (x) => x.toFixed(2),
+          { signed: false },
         ),
         meanSpread(
           runs.map((x) => maxOf(series(x, 'trainLoss'))),

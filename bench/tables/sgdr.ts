@@ -5,8 +5,14 @@
  * primary's). Written into bench/README.md; the chart is bench/results/sgdr-accuracy.svg.
  */
 import type { ChartSpec } from '../../src/report/charts.js';
-import { mean, tInterval } from '../../src/stats.js';
-import { renderProtocol, type ProtocolResult, type RunRecord } from '../lib/experiment.js';
+import { mean } from '../../src/stats.js';
+import {
+  intervalText,
+  pairedValues,
+  renderProtocol,
+  type ProtocolResult,
+  type RunRecord,
+} from '../lib/experiment.js';
 import {
   markdownTable,
   meanSpread,
@@ -29,21 +35,6 @@ interface SgdrExtra {
 const extraOf = (x: RunRecord) => x.extra as unknown as SgdrExtra;
 const runsOf = (r: ProtocolResult, arm: string) => r.records.filter((x) => x.arm === arm);
 const epochs = (e: SgdrExtra, steps: number) => Number((steps / e.stepsPerEpoch).toFixed(2));
-
-/** arm - baseline at budget i, paired by seed: "mean [lower, upper]" over the seeds both have. */
-function pairedAt(r: ProtocolResult, arm: string, baseline: string, i: number): string[] {
-  const base = new Map(runsOf(r, baseline).map((x) => [x.seed, extraOf(x).atBudget[i]]));
-  const differences = runsOf(r, arm)
-    .filter((x) => base.has(x.seed))
-    .map((x) => extraOf(x).atBudget[i] - base.get(x.seed)!);
-  if (differences.length < 2) return ['–', String(differences.length)];
-  const ci = tInterval(differences);
-  const sign = ci.mean >= 0 ? '+' : '';
-  return [
-    `${sign}${ci.mean.toFixed(2)} [${ci.lower.toFixed(2)}, ${ci.upper.toFixed(2)}]`,
-    String(ci.n),
-  ];
-}
 
 function renderSgdr(r: ProtocolResult & ResultBase): string {
   const first = r.records[0];
@@ -74,12 +65,16 @@ function renderSgdr(r: ProtocolResult & ResultBase): string {
   const differences = markdownTable(
     ['comparison', 'budget', 'difference (points) [95% CI]', 'seeds'],
     ['cosine', 'step'].flatMap((baseline) =>
-      e.budgetEpochs.map((ep, i) => [
-        `sgdr - ${baseline}` +
-          (primary.baseline === baseline && i === last ? ' (primary: the verdict above)' : ''),
-        `${ep} ep`,
-        ...pairedAt(r, 'sgdr', baseline, i),
-      ]),
+      e.budgetEpochs.map((ep, i) => {
+        const differences = pairedValues(r, 'sgdr', baseline, (x) => extraOf(x).atBudget[i]);
+        return [
+          `sgdr - ${baseline}` +
+            (primary.baseline === baseline && i === last ? ' (primary: the verdict above)' : ''),
+          `${ep} ep`,
+          intervalText(differences, undefined, { seeds: false }),
+          String(differences.length),
+        ];
+      }),
     ),
     ['l', 'l', 'r', 'r'],
   );

@@ -7,8 +7,13 @@
  * bench/results/soups-ingredients.svg shows one seed's ingredients and soups.
  */
 import { soupChart, type ChartSpec } from '../../src/report/charts.js';
-import { mean, tInterval } from '../../src/stats.js';
-import { renderProtocol, type ProtocolResult } from '../lib/experiment.js';
+import { mean } from '../../src/stats.js';
+import {
+  intervalText,
+  pairedValues,
+  renderProtocol,
+  type ProtocolResult,
+} from '../lib/experiment.js';
 import {
   markdownTable,
   meanSpread,
@@ -16,30 +21,8 @@ import {
   type Renderer,
   type ResultBase,
 } from '../lib/tables.js';
-
-/** What bench/soups.ts keeps in every record's extra.run: the seed's one computation. */
-interface SeedRun {
-  pretrain: { steps: number; sourceTest: number };
-  ingredients: {
-    name: string;
-    lr: number;
-    augmentation: string;
-    seed: number;
-    heldOut: number;
-    test: number;
-    inGreedy: boolean;
-  }[];
-  best: number;
-  bestSingle: { heldOut: number; test: number };
-  uniform: { heldOut: number; test: number };
-  greedy: {
-    heldOut: number;
-    test: number;
-    members: number[];
-    trace: { candidate: number; heldOut: number; added: boolean }[];
-  };
-  seconds: number;
-}
+// Type-only: bench/soups.ts is a script, and `import type` does not run it.
+import type { SeedRun } from '../soups.js';
 
 /** Each seed's run (from the first record of that seed that has one), in seed order. */
 function seedRuns(r: ProtocolResult): { seed: number; run: SeedRun }[] {
@@ -49,18 +32,6 @@ function seedRuns(r: ProtocolResult): { seed: number; run: SeedRun }[] {
     if (run && !bySeed.has(x.seed)) bySeed.set(x.seed, run);
   }
   return [...bySeed.entries()].sort(([a], [b]) => a - b).map(([seed, run]) => ({ seed, run }));
-}
-
-/** arm - baseline in the metric, paired by seed: mean [95% t-interval] over the seeds both have. */
-function paired(r: ProtocolResult, arm: string, baseline: string, digits = 2): string {
-  const base = new Map(r.records.filter((x) => x.arm === baseline).map((x) => [x.seed, x.metric]));
-  const diffs = r.records
-    .filter((x) => x.arm === arm && base.has(x.seed))
-    .map((x) => x.metric - base.get(x.seed)!);
-  if (diffs.length < 2) return diffs.length === 1 ? diffs[0].toFixed(digits) : '–';
-  const i = tInterval(diffs);
-  const sign = i.mean >= 0 ? '+' : '';
-  return `${sign}${i.mean.toFixed(digits)} [${i.lower.toFixed(digits)}, ${i.upper.toFixed(digits)}] (${i.n} seeds)`;
 }
 
 function renderSoups(r: ProtocolResult & ResultBase): string {
@@ -92,8 +63,8 @@ function renderSoups(r: ProtocolResult & ResultBase): string {
   const differences = markdownTable(
     ['comparison (test accuracy, points)', 'paired difference [95% CI]'],
     [
-      ['uniform_soup - best_single', paired(r, 'uniform_soup', 'best_single')],
-      ['greedy_soup - uniform_soup', paired(r, 'greedy_soup', 'uniform_soup')],
+      ['uniform_soup - best_single', intervalText(pairedValues(r, 'uniform_soup', 'best_single'))],
+      ['greedy_soup - uniform_soup', intervalText(pairedValues(r, 'greedy_soup', 'uniform_soup'))],
     ],
   );
   // Ingredients by position: the same hyper-parameters in every seed (each its own data order).

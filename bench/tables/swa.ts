@@ -5,33 +5,22 @@
  * differences reported without a verdict (fge - sgd; the sharpness of swa - sgd), and FGE's
  * ensemble by number of members. Written into bench/README.md.
  */
-import { renderProtocol, type ProtocolResult, type RunRecord } from '../lib/experiment.js';
+import {
+  intervalText,
+  pairedValues,
+  renderProtocol,
+  type ProtocolResult,
+  type RunRecord,
+} from '../lib/experiment.js';
 import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
-import { maxOf, tInterval } from '../../src/stats.js';
+import { maxOf } from '../../src/stats.js';
+
+const fixed4 = (x: number) => x.toFixed(4);
 
 const num = (r: RunRecord, key: string) => {
   const v = r.extra?.[key];
   return typeof v === 'number' ? v : NaN;
 };
-
-/** arm - baseline of `value`, paired by seed: mean [95% t-interval] over the seeds both have. */
-function paired(
-  r: ProtocolResult,
-  arm: string,
-  baseline: string,
-  value: (x: RunRecord) => number,
-  digits: number,
-): string {
-  const base = new Map(r.records.filter((x) => x.arm === baseline).map((x) => [x.seed, value(x)]));
-  const diffs = r.records
-    .filter((x) => x.arm === arm && base.has(x.seed))
-    .map((x) => value(x) - base.get(x.seed)!)
-    .filter((d) => Number.isFinite(d));
-  if (diffs.length < 2) return diffs.length === 1 ? diffs[0].toFixed(digits) : '–';
-  const i = tInterval(diffs);
-  const sign = i.mean >= 0 ? '+' : '';
-  return `${sign}${i.mean.toFixed(digits)} [${i.lower.toFixed(digits)}, ${i.upper.toFixed(digits)}] (${i.n} seeds)`;
-}
 
 function renderSwa(r: ProtocolResult & ResultBase): string {
   const perArm = r.protocol.arms.map((arm) => {
@@ -63,9 +52,21 @@ function renderSwa(r: ProtocolResult & ResultBase): string {
   const differences = markdownTable(
     ['comparison', 'paired difference [95% CI]'],
     [
-      ['fge - sgd, test accuracy (points)', paired(r, 'fge', 'sgd', byValue, 2)],
-      ['swa - sgd, sharpness', paired(r, 'swa', 'sgd', (x) => num(x, 'sharpness'), 4)],
-      ['swa - sgd, train loss', paired(r, 'swa', 'sgd', (x) => num(x, 'trainLoss'), 4)],
+      ['fge - sgd, test accuracy (points)', intervalText(pairedValues(r, 'fge', 'sgd', byValue))],
+      [
+        'swa - sgd, sharpness',
+        intervalText(
+          pairedValues(r, 'swa', 'sgd', (x) => num(x, 'sharpness')),
+          fixed4,
+        ),
+      ],
+      [
+        'swa - sgd, train loss',
+        intervalText(
+          pairedValues(r, 'swa', 'sgd', (x) => num(x, 'trainLoss')),
+          fixed4,
+        ),
+      ],
     ],
   );
   const fgeRuns = r.records.filter((x) => x.arm === 'fge' && Array.isArray(x.extra?.ensemble));
