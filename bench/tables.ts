@@ -655,10 +655,10 @@ async function main(): Promise<void> {
         docs.set(path, updated);
         targets.push(relative(root, path));
       }
+      if (targets.length > 0) console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
       // A card's evidence section is optional: an experiment without a card has none.
-      if (targets.length === 0 && !section.startsWith('evidence-'))
+      else if (!section.startsWith('evidence-'))
         console.log(`skipped ${file}: no <!-- table:${section} --> markers`);
-      else console.log(`table:${section} <- ${file} -> ${targets.join(', ')}`);
     }
     // Charts: SVG files next to the results, with fixed ids so that regenerating changes nothing.
     const specs = {
