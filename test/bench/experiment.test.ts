@@ -12,8 +12,11 @@ import { after, test } from 'node:test';
 import {
   evidenceLine,
   evidenceRow,
+  intervalText,
   openExperiment,
   optionsFromArgv,
+  pairedValues,
+  protocolCharts,
   runPending,
   renderEvidence,
   settingsHash,
@@ -235,6 +238,44 @@ test('the verdict comes from the paired records, and the Evidence table from the
   assert.ok(sections?.toy);
   assert.match(sections.toy, /\| method \| 5 \| 95\.00 ± 3\.16 \| 100 \| 6,400 \|/);
   assert.match(sections.toy, /commit aaaaaaaaaa; /);
+  // A method card's section: the verdict first, then the claim and the verdict line.
+  assert.match(
+    sections['evidence-toy'],
+    /^\*\*reproduced\*\* under the evidence protocol .*Someone \(2020\): The method beats the baseline\. .*\+3\.00 \[1\.04, 4\.96\]/,
+  );
+  // Its figure: one line per seed through both arms.
+  const chart = protocolCharts(result)['toy-seeds'] as { data: { values: unknown[] } };
+  assert.equal(chart.data.values.length, 10);
+});
+
+test('pairedValues pairs any number of the records by seed; intervalText prints its t-interval', () => {
+  const record = (arm: string, seed: number, metric: number, loss: number) =>
+    ({ arm, seed, metric, extra: { loss } }) as unknown as ProtocolResult['records'][number];
+  const r = {
+    ...plan(),
+    records: [
+      record('method', 2, 93, 0.5),
+      record('baseline', 0, 90, 1),
+      record('method', 0, 91, Number.NaN),
+      record('baseline', 1, 91, 1),
+      record('method', 1, 93, 0.25),
+      record('baseline', 2, 90, 1),
+      record('method', 3, 99, 0), // no baseline run for seed 3: left out
+    ],
+  } as unknown as ProtocolResult;
+  // In seed order: 91 - 90, 93 - 91, 93 - 90.
+  assert.deepEqual(pairedValues(r, 'method', 'baseline'), [1, 2, 3]);
+  // Seed 0's loss difference is NaN: left out.
+  const loss = (x: ProtocolResult['records'][number]) => x.extra!.loss as number;
+  assert.deepEqual(pairedValues(r, 'method', 'baseline', loss), [-0.75, -0.5]);
+  // 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.303: 2 ± 4.303 / sqrt(3) = [-0.48, 4.48].
+  assert.equal(intervalText([1, 2, 3]), '+2.00 [-0.48, 4.48] (3 seeds)');
+  assert.equal(
+    intervalText([1, 2, 3], (x) => x.toFixed(1), { signed: false, seeds: false }),
+    '2.0 [-0.5, 4.5]',
+  );
+  assert.equal(intervalText([-1.5]), '-1.50');
+  assert.equal(intervalText([]), '–');
 });
 
 test('runPending runs what is left, records each run and ends with the verdict', async () => {
