@@ -16,13 +16,11 @@
 import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
 import { FlatOptimizer } from './base.js';
-import type { OptimizerHyper } from './types.js';
-import { checkBoolean, checkRange } from './validate.js';
+import type { SgdParams } from './types.js';
+import { checkRange, checkSgdHyper } from './validate.js';
 
-export interface EntropySgdParams extends OptimizerHyper {
-  momentum: number;
-  dampening: number;
-  nesterov: boolean;
+/** The outer step's SGD hyper-parameters, and the inner Langevin loop's. */
+export interface EntropySgdParams extends SgdParams {
   /** Inner Langevin steps L per outer step. */
   langevinSteps: number;
   /** Coupling (scope) gamma at the first outer step. */
@@ -48,22 +46,12 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
 
   protected validate(): void {
     const h = this.hyper;
-    for (const field of [
-      'lr',
-      'weightDecay',
-      'momentum',
-      'gamma',
-      'scoping',
-      'langevinLr',
-      'noise',
-    ] as const) {
+    checkSgdHyper(this.name, h);
+    for (const field of ['gamma', 'scoping', 'langevinLr', 'noise', 'langevinSeed'] as const) {
       checkRange(this.name, field, h[field], 'nonNegative');
     }
-    checkRange(this.name, 'dampening', h.dampening, 'unitClosed');
     checkRange(this.name, 'langevinAlpha', h.langevinAlpha, 'unitClosed');
     checkRange(this.name, 'langevinSteps', h.langevinSteps, 'positiveInteger');
-    checkRange(this.name, 'langevinSeed', h.langevinSeed, 'nonNegative');
-    checkBoolean(this.name, 'nesterov', h.nesterov);
   }
 
   protected bufferNames() {

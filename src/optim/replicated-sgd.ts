@@ -13,13 +13,11 @@
 import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
 import { FlatOptimizer } from './base.js';
-import type { OptimizerHyper } from './types.js';
-import { badHyper, checkBoolean, checkRange } from './validate.js';
+import type { SgdParams } from './types.js';
+import { badHyper, checkRange, checkSgdHyper } from './validate.js';
 
-export interface ReplicatedSgdParams extends OptimizerHyper {
-  momentum: number;
-  dampening: number;
-  nesterov: boolean;
+/** Each replica's SGD hyper-parameters, and the coupling. */
+export interface ReplicatedSgdParams extends SgdParams {
   /** Replicas y >= 2. */
   replicas: number;
   /** Coupling at the first round. */
@@ -41,25 +39,16 @@ export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
 
   protected validate(): void {
     const h = this.hyper;
-    for (const field of [
-      'lr',
-      'weightDecay',
-      'momentum',
-      'gamma',
-      'scoping',
-      'initSigma',
-    ] as const) {
+    checkSgdHyper(this.name, h);
+    for (const field of ['gamma', 'scoping', 'initSigma', 'replicaSeed'] as const) {
       checkRange(this.name, field, h[field], 'nonNegative');
     }
-    checkRange(this.name, 'dampening', h.dampening, 'unitClosed');
-    checkRange(this.name, 'replicaSeed', h.replicaSeed, 'nonNegative');
     if (!(Number.isSafeInteger(h.replicas) && h.replicas >= 2)) {
       throw badHyper(
         this.name,
         `replicas is ${String(h.replicas)}, expected an integer >= 2; pass 3 (the usual) or more.`,
       );
     }
-    checkBoolean(this.name, 'nesterov', h.nesterov);
   }
 
   protected bufferNames() {

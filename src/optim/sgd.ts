@@ -6,7 +6,7 @@ import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps } from '../kernels/index.js';
 import { FlatOptimizer } from './base.js';
 import type { SgdParams } from './types.js';
-import { badHyper, checkBoolean, checkRange } from './validate.js';
+import { badHyper, checkSgdHyper } from './validate.js';
 
 export class Sgd extends FlatOptimizer<SgdParams> {
   readonly momentumKey = 'momentum';
@@ -32,19 +32,7 @@ export class Sgd extends FlatOptimizer<SgdParams> {
   }
 
   protected validate(): void {
-    const h = this.hyper;
-    checkRange(this.name, 'lr', h.lr, 'nonNegative');
-    checkRange(this.name, 'weightDecay', h.weightDecay, 'nonNegative');
-    checkRange(this.name, 'momentum', h.momentum, 'nonNegative');
-    checkRange(this.name, 'dampening', h.dampening, 'unitClosed');
-    checkBoolean(this.name, 'nesterov', h.nesterov);
-    if (h.nesterov && h.dampening !== 0) {
-      throw badHyper(
-        this.name,
-        `dampening is ${h.dampening} with nesterov true; Nesterov momentum needs dampening 0: ` +
-          `set dampening: 0 or nesterov: false.`,
-      );
-    }
+    checkSgdHyper(this.name, this.hyper);
   }
 
   protected bufferNames() {

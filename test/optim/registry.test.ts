@@ -88,6 +88,10 @@ test('values out of range name the field, the value and the range', () => {
     ['momentum', { dampening: 2 }, ['dampening is 2', '[0, 1]']],
     ['sgd', { dampening: 0.1 }, ['dampening is 0.1', 'nesterov']],
     ['sgd', { momentum: 0 }, ['nesterov', 'momentum 0', 'momentum > 0']],
+    // Entropy-SGD's outer step and Replicated-SGD's replicas take the same SGD step: same checks.
+    ['entropy_sgd', { dampening: 0.1 }, ['dampening is 0.1', 'nesterov']],
+    ['replicated_sgd', { nesterov: true, dampening: 0.5 }, ['dampening is 0.5', 'nesterov']],
+    ['replicated_sgd', { momentum: -1 }, ['momentum is -1', '>= 0']],
     ['lookahead_adamw', { lookaheadK: 0 }, ['lookaheadK is 0', 'integer >= 1']],
     ['lookahead_sgd', { lookaheadAlpha: 1.5 }, ['lookaheadAlpha is 1.5', '[0, 1]']],
     ['sgd', { beta1: 0.9 }, ["'beta1'", 'lr, momentum']],
