@@ -394,17 +394,6 @@ export async function runPending(
   log(exp.verdictLine());
 }
 
-/** The paired differences (arm - baseline) over the seeds both arms have, in seed order. */
-export function primaryDifferences(r: ProtocolResult): { seeds: number[]; differences: number[] } {
-  const { arm, baseline } = r.protocol.claim.primary;
-  const at = (name: string) =>
-    new Map(r.records.filter((x) => x.arm === name).map((x) => [x.seed, x.metric]));
-  const a = at(arm);
-  const b = at(baseline);
-  const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
-  return { seeds, differences: seeds.map((s) => a.get(s)! - b.get(s)!) };
-}
-
 /**
  * `value` of arm minus `value` of baseline over the seeds both have, in seed order (any number a
  * record holds, the metric by default); non-finite differences are left out.
@@ -440,7 +429,8 @@ export function intervalText(
 }
 
 export function evidenceOf(r: ProtocolResult): PairedEvidence | undefined {
-  const { differences } = primaryDifferences(r);
+  const { arm, baseline } = r.protocol.claim.primary;
+  const differences = pairedValues(r, arm, baseline);
   if (differences.length < 2) return undefined;
   return pairedEvidence(differences, r.protocol.claim.primary);
 }
@@ -467,7 +457,7 @@ export function evidenceLine(r: ProtocolResult, digits = 2): string {
 export function evidenceRow(r: ProtocolResult, digits = 2): string[] {
   const { claim } = r.protocol;
   const e = evidenceOf(r);
-  const { seeds } = primaryDifferences(r);
+  const pairs = pairedValues(r, claim.primary.arm, claim.primary.baseline).length;
   const arm = r.protocol.arms.find((a) => a.name === claim.primary.arm);
   const effect = e
     ? `${signed(e.interval.mean, digits)} [${e.interval.lower.toFixed(digits)}, ${e.interval.upper.toFixed(digits)}]` +
@@ -480,7 +470,7 @@ export function evidenceRow(r: ProtocolResult, digits = 2): string[] {
     effect,
     e ? e.mde.toFixed(digits) : '–',
     r.protocol.scale,
-    String(seeds.length),
+    String(pairs),
     arm ? count(arm.steps) : '–',
   ];
 }
