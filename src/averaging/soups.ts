@@ -126,8 +126,11 @@ export interface GreedySoupResult {
   scores: number[];
   /** Indices of the models in the soup, in the order they were added. */
   members: number[];
-  /** The soup's held-out score after each candidate was tried (same order as `order`). */
-  trace: { candidate: number; score: number; added: boolean }[];
+  /**
+   * Each candidate in turn (same order as `order`): `tried`, the held-out score of the average
+   * with it (what decided), and `score`, the soup's score after the decision.
+   */
+  trace: { candidate: number; tried: number; score: number; added: boolean }[];
   /** The soup's held-out score. */
   score: number;
   soup: Float32Array;
@@ -149,7 +152,7 @@ export function greedySoup(
   let members = [order[0]];
   let soup: Float32Array = sets[order[0]].params.slice();
   let best = scores[order[0]];
-  const trace = [{ candidate: order[0], score: best, added: true }];
+  const trace = [{ candidate: order[0], tried: best, score: best, added: true }];
   for (const candidate of order.slice(1)) {
     const tried = [...members, candidate];
     const mixed = weightedAverage(
@@ -159,7 +162,7 @@ export function greedySoup(
     );
     const s = score(mixed);
     const added = s >= best;
-    trace.push({ candidate, score: added ? s : best, added });
+    trace.push({ candidate, tried: s, score: added ? s : best, added });
     if (added) {
       members = tried;
       soup = mixed;

@@ -164,16 +164,24 @@ export async function soupCommand(opts: SoupOptions): Promise<void> {
       console.log(JSON.stringify(result, null, 2));
       return;
     }
+    // What each model did to the greedy soup: the score of the soup with it, and the decision.
+    const tried = new Map(greedy.trace.map((t, k) => [t.candidate, { ...t, first: k === 0 }]));
+    const decision = (i: number) => {
+      const t = tried.get(i)!;
+      if (t.first) return 'first (best alone)';
+      return `${formatPercent(t.tried)} ${t.added ? 'kept' : 'left out'}`;
+    };
     const rows = [
-      ...sets.map((s, i) => [s.source, formatPercent(greedy.scores[i])]),
-      [`uniform soup (${sets.length} models)`, formatPercent(uniformAccuracy)],
+      ...sets.map((s, i) => [s.source, formatPercent(greedy.scores[i]), decision(i)]),
+      [`uniform soup (${sets.length} models)`, formatPercent(uniformAccuracy), ''],
       [
         `greedy soup (${greedy.members.length}: ${greedy.members.map((i) => i + 1).join(', ')})`,
         formatPercent(greedy.score),
+        '',
       ],
     ];
     console.log(`held-out: ${opts.heldOut} (${heldOut.length} samples)`);
-    console.log(textTable(['model', 'held-out accuracy'], rows));
+    console.log(textTable(['model', 'held-out accuracy', 'greedy soup with it'], rows));
     if (opts.out) console.log(`greedy soup written to ${opts.out}`);
   } finally {
     run?.pv.dispose();

@@ -59,6 +59,18 @@ test('anneal soup prints every model, the uniform and the greedy soup, and write
   assert.equal(result.uniform.members, 2);
   // The greedy soup starts from the best model, so it is never worse than it.
   assert.ok(result.greedy.accuracy >= result.bestSingle);
+  // With two models the only candidate soup is their average: the uniform soup.
+  assert.equal(result.greedy.trace[1].tried, result.uniform.accuracy);
+  // The table says what each model did to the soup: one starts it, the other is kept or left out.
+  const text = anneal(['soup', '--checkpoints', ...runs, '--held-out', 'test']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /greedy soup with it/);
+  assert.match(text.stdout, /first \(best alone\)/);
+  const verdict = result.greedy.trace[1].added ? 'kept' : 'left out';
+  assert.match(
+    text.stdout,
+    new RegExp(`${(100 * result.uniform.accuracy).toFixed(2)}% ${verdict}`),
+  );
   assert.equal(
     readCheckpointWeights(out).params.length,
     readCheckpointWeights(runs[0]).params.length,

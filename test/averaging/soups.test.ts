@@ -86,6 +86,17 @@ test('the greedy soup keeps exactly the models that do not lower held-out accura
     result.trace.map((t) => t.added),
     [true, true, false, true],
   );
+  // What each candidate scored when tried (from the worked rows above), and the soup after it:
+  // C's 0.25 is kept in the trace although the soup stays at 1.
+  assert.deepEqual(
+    result.trace.map((t) => [t.tried, t.score]),
+    [
+      [0.75, 0.75],
+      [1, 1],
+      [0.25, 1],
+      [1, 1],
+    ],
+  );
   assert.equal(result.score, 1);
   // The soup is the mean of A, B and D.
   const kernel = result.soup.subarray(0, 16);
