@@ -4,11 +4,24 @@
  * c = mean_a x_a by an elastic term, so the replicated loss is sum_a f(x_a) + gamma/2 ||x_a - c||^2.
  * Each replica's step is the kernels' SGD step on g_a + gamma (x_a - c), on its own mini-batch;
  * gamma grows by (1 + scoping) every step, pulling the replicas together into a wide minimum.
+ * The coupling is capped at gamma = 1 / lr (couplingCap), where a step moves a replica onto the
+ * centre: beyond it the step overshoots the centre, and the scoped gamma, uncapped, grows without
+ * bound (1e-3 at 1% a step passes 1 / 0.05 in ~1,000 steps), so the replicas' distance to the
+ * centre oscillates and diverges once lr gamma exceeds 2 (1 + momentum).
  * The centre is the solution.
  */
 import type { FlatVector } from '../kernels/index.js';
 import { invalidOption } from '../options.js';
 import { momentumStep, type Objective } from './objective.js';
+
+/**
+ * The coupling a step uses: the scoped gamma, at most 1 / lr. At lr gamma = 1 the coupling term
+ * alone moves a replica onto the centre (x_a - lr gamma (x_a - c) = c), the fully coupled limit;
+ * a larger gamma only overshoots it. Shared by the API form and the Trainer optimizer.
+ */
+export function couplingCap(gamma: number, lr: number): number {
+  return lr > 0 ? Math.min(gamma, 1 / lr) : gamma;
+}
 
 export interface ReplicatedSgdOptions {
   /** Number of replicas y (default 3). */
@@ -78,9 +91,10 @@ export function replicatedSgd(
           seed: seed * 7919 + k * y + a,
           size: opts.batchSize ?? 64,
         });
-        // g += gamma (x_a - c)
-        ops.axpy(g, gamma, xs[a]);
-        ops.axpy(g, -gamma, centre);
+        // g += gamma (x_a - c), gamma at most 1 / lr
+        const coupling = couplingCap(gamma, lr);
+        ops.axpy(g, coupling, xs[a]);
+        ops.axpy(g, -coupling, centre);
         momentumStep(ops, xs[a], g, bufs[a], { lr, momentum, step: k + 1 });
       }
       losses.push(lossSum / y);

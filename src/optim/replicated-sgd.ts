@@ -6,12 +6,14 @@
  * (momentum, L2 weight decay, a buffer per replica), and the model moves on to the next replica.
  * A round (y steps) uses the centre of the round's start and then gamma *= 1 + scoping, as
  * src/flatness/replicated.ts (replicatedSgd, the API form on an objective) does per step there;
- * so y Trainer steps here are one step of every replica. The replicas start at the model's
+ * so y Trainer steps here are one step of every replica; the coupling is capped at 1 / lr, the
+ * current (scheduled) lr (couplingCap: why there). The replicas start at the model's
  * weights plus initSigma N(0, 1) (seeded). The centre is the solution: the Trainer evaluates it
  * (evaluationWeights) and leaves it in the model at the end of the run.
  */
 import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
+import { couplingCap } from '../flatness/replicated.js';
 import { FlatOptimizer } from './base.js';
 import type { SgdParams } from './types.js';
 import { badHyper, checkRange, checkSgdHyper } from './validate.js';
@@ -99,7 +101,7 @@ export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
       }
       mean();
     }
-    const gamma = h.gamma * Math.pow(1 + h.scoping, round);
+    const gamma = couplingCap(h.gamma * Math.pow(1 + h.scoping, round), h.lr);
     // g += gamma (x_a - c), then the SGD step on x_a with replica a's momentum.
     ops.axpy(pv.grads, gamma, xs[a]);
     ops.axpy(pv.grads, -gamma, centre);

@@ -178,6 +178,41 @@ test('replicated_sgd: one round of 2 replicas by hand (no momentum, no perturbat
   ops.dispose();
 });
 
+test('replicated_sgd caps the coupling at 1 / lr: a replica far from the centre steps onto c - lr g', () => {
+  const ops = createFlatOps('js');
+  const v = tf.variable(tf.tensor1d([1, -2]), true, 'w');
+  const pv = ParamVector.fromVariables([v], ops);
+  // gamma 10 at lr 0.5 would be lr gamma = 5 (past the centre and out: |1 - 5| > 1); capped at
+  // gamma = 1 / lr = 2, the coupling term moves the replica exactly onto the centre.
+  const lr = 0.5;
+  const opt = createOptimizer(
+    { name: 'replicated_sgd', lr, gamma: 10, replicas: 2, momentum: 0, initSigma: 0, scoping: 0 },
+    pv,
+  );
+  const x = [1, -2];
+  const [g1, g2, g3] = [
+    [0.4, 1],
+    [-1, 0.5],
+    [0.3, -0.2],
+  ];
+  pv.setGrads([tf.tensor1d(g1)]);
+  opt.step(pv);
+  pv.setGrads([tf.tensor1d(g2)]);
+  opt.step(pv);
+  // Round 1 had x0 = c = x: x0 = x - lr g1, x1 = x - lr g2, c = their mean.
+  const c = x.map((xi, i) => xi - (lr * (g1[i] + g2[i])) / 2);
+  pv.setGrads([tf.tensor1d(g3)]);
+  opt.step(pv);
+  // x0' = x0 - lr (g3 + (1 / lr)(x0 - c)) = c - lr g3.
+  const expected = c.map((ci, i) => ci - lr * g3[i]);
+  const x0b = opt.stateDict().buffers['replicated_sgd/replica-0'];
+  expected.forEach((e, i) => assert.ok(Math.abs(x0b[i] - e) < 1e-6, `${x0b[i]} vs ${e}`));
+  opt.dispose();
+  pv.dispose();
+  v.dispose();
+  ops.dispose();
+});
+
 test('replicated_sgd is registered, trains a model, and the run ends on the centre', async () => {
   assert.ok(optimizerNames().includes('replicated_sgd'));
   assert.throws(

@@ -173,6 +173,19 @@ test('Replicated-SGD pulls the replicas and their centre into the minimum', () =
   ops.dispose();
 });
 
+test('Replicated-SGD with the default scoping stays finite for 5,000 steps (the coupling is capped)', () => {
+  // gamma 1e-3 growing 1% a step passes 2 (1 + momentum) / lr = 76 near step 1,100 and reaches
+  // 4e18 by step 5,000: uncapped, the replicas' distance to the centre oscillates and diverges.
+  const ops = createFlatOps('js');
+  const obj = quadratic(ops, matrix(LAMBDA));
+  const start = ops.fromArray(Float32Array.from([1, -1, 1, -1, 1, -1]));
+  const r = replicatedSgd(obj, start, { replicas: 3, steps: 5000, lr: 0.05, initSigma: 0.5 });
+  const f = (x: Float32Array) => obj.loss(ops.fromArray(x));
+  assert.ok(Number.isFinite(r.spread) && r.spread < 1e-6, `spread ${r.spread}`);
+  assert.ok(f(r.centre) < 1e-3 * obj.loss(start), `${f(r.centre)}`);
+  ops.dispose();
+});
+
 test('Kendall tau on hand examples', () => {
   // Pairs of [1..5] vs [3,1,2,5,4]: 7 concordant, 3 discordant -> 0.4.
   assert.ok(Math.abs(kendallTau([1, 2, 3, 4, 5], [3, 1, 2, 5, 4]) - 0.4) < 1e-12);
