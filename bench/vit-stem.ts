@@ -152,15 +152,19 @@ async function trainCell(
   }
 }
 
-// The plan's estimate: 10 steps of each stem (data loading excluded) and one evaluation of the
-// test set, spread over a cell's steps.
-const PROBE = 10;
-const probes = [
-  await trainCell('patchify', 'adamw', 1e-3, 0, { steps: PROBE, evaluate: false }),
-  await trainCell('conv', 'adamw', 1e-3, 0, { steps: PROBE }),
-];
-const msPerStep =
-  mean(probes.map((p) => p.trainMs / PROBE)) + probes[1].evalMs / 2 / STEPS_PER_CELL;
+// The plan's estimate: each stem's marginal step time (a 25-step minus a 5-step run, so that the
+// first steps' warm-up and the data loading do not count) and one evaluation of the test set,
+// spread over a cell's steps.
+const PROBE = [5, 25] as const;
+const stepMs: number[] = [];
+let evalMs = 0;
+for (const stem of ['patchify', 'conv']) {
+  const short = await trainCell(stem, 'adamw', 1e-3, 0, { steps: PROBE[0], evaluate: false });
+  const long = await trainCell(stem, 'adamw', 1e-3, 0, { steps: PROBE[1] });
+  stepMs.push((long.trainMs - short.trainMs) / (PROBE[1] - PROBE[0]));
+  evalMs += long.evalMs / 2;
+}
+const msPerStep = mean(stepMs) + evalMs / STEPS_PER_CELL;
 console.log(exp.planText({ msPerStep }));
 
 await runPending(exp, async (a, seed) => {
