@@ -18,17 +18,22 @@
  * stated before the run: reproduced when TOST (alpha 0.05, the 90% interval) lies within ±1.0,
  * refuted when the 95% interval lies wholly beyond it, inconclusive otherwise.
  *
- * Arms: for each recipe of src/tradeoff/recipes.ts (baseline, label-smoothing, mixup, blurpool;
- * each the library's default options), `single:<recipe>` (src/tradeoff runSingleCurve: one run of
+ * Arms: for each recipe of src/tradeoff/recipes.ts (baseline, label-smoothing, mixup; each with
+ * the library's default options), `single:<recipe>` (src/tradeoff runSingleCurve: one run of
  * 15T steps, evaluated at the end of each cycle) and `separate:<recipe>` (runMultiCurve: separate
  * runs of T, 3T, 7T and 15T steps). Reported without a verdict: the per-budget difference and the
  * mean absolute per-budget difference of each recipe with their intervals, the cost ratio in steps
  * (separate total / single = 26T / 15T), and whether the recipes' order at each budget (mean over
  * seeds) is the same under single runs as under separate runs.
  *
+ * BlurPool, planned as a fourth recipe, is left out: in a first full run (at e9f6c80, one
+ * anneal-cpu thread, a loaded machine) its 240-step single run had not finished after 10 minutes,
+ * while the baseline's took 69 s of training; at that cost it alone would have taken the
+ * experiment past its time (a performance problem to look at, not a result about BlurPool).
+ *
  * Scale: Fashion-MNIST 60k/10k, the CNN, AdamW (the library's defaults), batch 128; T = 16 steps,
  * budgets 16, 48, 112, 240 steps (0.03 to 0.51 epoch: the runs never repeat a sample). 656 steps
- * a (recipe, seed) in both arms, 13,120 for 4 recipes and 5 seeds, plus 160 evaluations of the
+ * a (recipe, seed) in both arms, 9,840 for 3 recipes and 5 seeds, plus 120 evaluations of the
  * 10k test set. Resumable: each finished (arm, seed) is recorded as it ends; run it again to
  * continue. Run it from a worktree at a committed tree (bench/worktree.sh).
  *
@@ -50,7 +55,7 @@ const opts = optionsFromArgv();
 const smoke = opts.smoke;
 
 const BATCH = smoke ? 32 : 128;
-const RECIPES = ['baseline', 'label-smoothing', 'mixup', 'blurpool'];
+const RECIPES = ['baseline', 'label-smoothing', 'mixup'];
 const SETTINGS: CurveSettings = {
   cycles: smoke ? 3 : 4,
   firstCycle: smoke ? '2ba' : '16ba',
@@ -118,7 +123,7 @@ const exp = openExperiment(
     seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4],
     scale: smoke
       ? 'smoke: 256 synthetic samples, a tiny CNN'
-      : `Fashion-MNIST 60k/10k, CNN, AdamW, batch 128; cycles of 16, 32, 64, 128 steps (budgets ${BUDGETS.join(', ')} steps = ${EPOCHS.join(', ')} epoch); 4 recipes`,
+      : `Fashion-MNIST 60k/10k, CNN, AdamW, batch 128; cycles of 16, 32, 64, 128 steps (budgets ${BUDGETS.join(', ')} steps = ${EPOCHS.join(', ')} epoch); 3 recipes`,
   },
   opts,
 );
