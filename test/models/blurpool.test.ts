@@ -126,6 +126,38 @@ test('matches the loop reference for filter sizes 1/2/3/5, reflect and zero padd
   }
 });
 
+test('the input gradient is the adjoint of the blur, border included (reflect and zero padding)', () => {
+  // The layer is linear, L(x): the gradient of <L(x), w> is g = L^T(w), so <g, v> = <L(v), w> for
+  // every v, with L(v) from the loop reference. tf.mirrorPad's gradient drops what reaches the
+  // reflected border copies, which this catches.
+  const dot = (a: Image, b: Image) =>
+    a.reduce((s, line, i) => s + line.reduce((t, x, j) => t + x * b[i][j], 0), 0);
+  for (const size of [2, 3, 5]) {
+    for (const padding of ['reflect', 'zero'] as const) {
+      for (const [h, w] of [
+        [7, 7],
+        [8, 6],
+      ]) {
+        for (const stride of [1, 2]) {
+          const layer = new BlurPool2D({ stride, filterSize: size, padding });
+          const weights = pattern(Math.ceil(h / stride), Math.ceil(w / stride), 1);
+          const wT = tf.tensor4d([weights.map((line) => line.map((x) => [x]))]);
+          const x0 = tf.tensor4d([pattern(h, w, 0).map((line) => line.map((x) => [x]))]);
+          const g = tf
+            .grad((x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, wT)))(x0)
+            .arraySync() as number[][][][];
+          const grad: Image = g[0].map((line) => line.map((px) => px[0]));
+          const v = pattern(h, w, 3);
+          const lhs = dot(grad, v);
+          const rhs = dot(blurReference(v, size, stride, padding), weights);
+          const tag = `size ${size} ${padding} ${h}x${w} stride ${stride}: ${lhs} vs ${rhs}`;
+          assert.ok(Math.abs(lhs - rhs) < 1e-4 * (1 + Math.abs(rhs)), tag);
+        }
+      }
+    }
+  }
+});
+
 test('a constant image stays constant with reflect padding (the filter sums to 1)', () => {
   const flat = pattern(6, 6, 0).map((line) => line.map(() => 2.5));
   const [out] = runLayer(new BlurPool2D({ filterSize: 5 }), [flat]);
