@@ -13,3 +13,4 @@ export {
 } from './kernels/fallback.js';
 export { hostDevice, hostDeviceProblem, type HostDevice } from './device.js';
 export { RELU_GRAD } from './kernels/elementwise.js';
+export { mirrorPadIndex } from './kernels/indexing.js';

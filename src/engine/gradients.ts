@@ -27,6 +27,10 @@
  * - wasm Tile: an index-by-index loop; a broadcasting add instead (~15x faster).
  * - the Tile gradient (for every backend; a gradient, not a kernel): tfjs adds one slice of dy
  *   per tiled copy, which made LayerNormalization's backward pass thousands of kernels.
+ * - the MirrorPad gradient (every backend; a gradient, and a correction): tfjs slices the
+ *   middle out of dy and drops what the mirrored border received, so a reflect-padded input's
+ *   edge rows got part of their gradient (BlurPool's pad); ours adds it back, as PyTorch's
+ *   ReflectionPad2d backward does.
  * - the Relu gradient (every backend; a gradient): on anneal-cpu one fused kernel instead of
  *   tfjs's Cast, Step and Multiply; elsewhere tfjs's formula.
  * - cpu Conv2DBackpropFilter: ~75x slower than the conv2d formulation on the cpu's own conv2d.
@@ -39,7 +43,7 @@
  * tfjs-node kernels do.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RELU_GRAD } from '../backend/index.js';
+import { RELU_GRAD, mirrorPadIndex } from '../backend/index.js';
 import {
   conv2dFilterGrad,
   conv2dInputGradViaForward,
@@ -217,6 +221,45 @@ const tileGradient: tf.GradConfig = {
 };
 
 /**
+ * The MirrorPad gradient: dy folded back along each padded axis, every padded position's slice
+ * added to the position it mirrors (mirrorPadIndex). tfjs's returns the middle slice only.
+ */
+const mirrorPadGradient: tf.GradConfig = {
+  kernelName: tf.MirrorPad,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    const { paddings, mode } = attrs as unknown as tf.MirrorPadAttrs;
+    return {
+      x: () =>
+        tf.tidy(() => {
+          let g = dy as tf.Tensor;
+          for (const [k, [before, after]] of paddings.entries()) {
+            if (before === 0 && after === 0) continue;
+            const n = x.shape[k];
+            const index = mirrorPadIndex(n, before, after, mode);
+            const slab = (at: number, length: number) =>
+              tf.slice(
+                g,
+                g.shape.map((_, a) => (a === k ? at : 0)),
+                g.shape.map((d, a) => (a === k ? length : d)),
+              );
+            let folded = slab(before, n);
+            for (let t = 0; t < index.length; t++) {
+              if (t >= before && t < before + n) continue;
+              const pads = g.shape.map((): [number, number] => [0, 0]);
+              pads[k] = [index[t], n - 1 - index[t]];
+              folded = tf.add(folded, tf.pad(slab(t, 1), pads));
+            }
+            g = folded;
+          }
+          return g;
+        }),
+    };
+  },
+};
+
+/**
  * The Relu gradient (every backend): dy * step(x), as tfjs's, but on anneal-cpu one fused kernel
  * (RELU_GRAD) where tfjs runs a Cast, a Step and a Multiply: two passes over each activation
  * fewer, about 1 ms of a 13 ms CNN step at batch 64. Elsewhere, tfjs's own formula.
@@ -330,6 +373,7 @@ const batchNormGradient: tf.GradConfig = {
 /** The gradients useFastGradients registers over tfjs's own, for every backend. */
 const GRADIENT_PATCHES: readonly tf.GradConfig[] = [
   tileGradient,
+  mirrorPadGradient,
   reluGradient,
   sumGradient,
   meanGradient,

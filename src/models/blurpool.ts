@@ -17,11 +17,11 @@ export type BlurPadding = 'reflect' | 'zero';
  * Reflect padding (a mirror that does not repeat the edge) of an NHWC tensor's height and width,
  * by `before` and `after` on each, built from one-row slices and a concat. Not tf.mirrorPad: its
  * gradient in tfjs slices dy and drops what reaches the reflected copies (d/dx of
- * sum(mirrorPad([a, b, c], [[1, 1]])) comes out [1, 1, 1], not [1, 3, 1]), and anneal-cpu has no
- * kernel of its own for it: tfjs-backend-cpu's per-element loop took about 1.2 s a call at
- * [128, 28, 28, 32] on one thread, 82% of a BlurPool CNN's step (Fashion-MNIST, batch 128: 3.7 s
- * a step, 1.2 s with this, 0.6 s without BlurPool, on one thread of a loaded machine). Slice and
- * concat have exact gradients and native kernels. Each padding must be smaller than its dimension.
+ * sum(mirrorPad([a, b, c], [[1, 1]])) comes out [1, 1, 1], not [1, 3, 1]); the engine's fast
+ * gradients correct it (src/engine/gradients.ts), but a model must train right without them.
+ * Slice and concat have exact gradients and native kernels (so has MirrorPad on anneal-cpu now;
+ * before it, tfjs-backend-cpu's per-element loop took about 1.2 s a call at [128, 28, 28, 32] on
+ * one thread, 82% of a BlurPool CNN's step). Each padding must be smaller than its dimension.
  */
 function reflectPad2d(x: tf.Tensor4D, before: number, after: number): tf.Tensor4D {
   const padAxis = (t: tf.Tensor4D, axis: 1 | 2): tf.Tensor4D => {

@@ -64,6 +64,46 @@ test('Slice and StridedSlice: float32 and int32, strides, masks, gradients', { s
   }),
 );
 
+test(
+  'MirrorPad: reflect and symmetric, one axis or several, int32, a BlurPool-sized pad',
+  { skip },
+  () =>
+    same(() => {
+      const x = rnd([2, 5, 4, 3], 1);
+      const hw = (b: number, e: number): [number, number][] => [
+        [0, 0],
+        [b, e],
+        [e, b],
+        [0, 0],
+      ];
+      return [
+        tf.mirrorPad(x, hw(1, 1), 'reflect'),
+        tf.mirrorPad(x, hw(2, 3), 'symmetric'),
+        tf.mirrorPad(
+          x,
+          [
+            [1, 0],
+            [0, 0],
+            [0, 0],
+            [2, 1],
+          ],
+          'reflect',
+        ),
+        tf.mirrorPad(rnd([7], 2), [[3, 6]], 'reflect'),
+        tf.mirrorPad(
+          ints([3, 4], 3),
+          [
+            [2, 1],
+            [0, 3],
+          ],
+          'symmetric',
+        ),
+        // BlurPool's: large enough to run on threads (loops.h's kParallelMin).
+        tf.mirrorPad(rnd([16, 26, 26, 32], 4), hw(1, 1), 'reflect'),
+      ];
+    }),
+);
+
 test('PadV2: constant values, int32, every axis or some, gradients', { skip }, () =>
   same(() => {
     const x = rnd([2, 5, 4, 3], 1);

@@ -438,3 +438,48 @@ test('useFastGradients(false) restores the backends exactly as tfjs shipped them
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined);
   assert.equal(tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm'), undefined);
 });
+
+test("the MirrorPad gradient adds what the mirrored border received (tfjs's drops it)", async () => {
+  await initEngine({ backend: 'cpu', fastGradients: true });
+  const grad = (x: number[], paddings: [number, number][], mode: 'reflect' | 'symmetric') =>
+    tf.tidy(() =>
+      tf.grad((a: tf.Tensor) => tf.mirrorPad(a, paddings, mode))(
+        tf.tensor1d(x),
+        tf.tensor1d([10, 20, 30, 40, 50, 60]),
+      ),
+    );
+  // x = [a b c] reflect by (2, 1) reads [c b a b c b]: da = 30, db = 20 + 40 + 60, dc = 10 + 50
+  // (tfjs's own spec expects [30, 40, 50], the middle slice of dy).
+  assert.deepEqual([...grad([1, 2, 3], [[2, 1]], 'reflect').dataSync()], [30, 120, 60]);
+  // symmetric by (2, 1) reads [b a a b c c]: da = 20 + 30, db = 10 + 40, dc = 50 + 60.
+  assert.deepEqual([...grad([1, 2, 3], [[2, 1]], 'symmetric').dataSync()], [50, 50, 110]);
+  // A 4-D input padded on two axes: the gradient is the transpose of the padding's matrix, read
+  // off the forward op column by column (the padding of each one-hot input), dy fixed.
+  const shape = [1, 3, 4, 2];
+  const paddings: [number, number][] = [
+    [0, 0],
+    [2, 1],
+    [1, 3],
+    [0, 0],
+  ];
+  const n = size(shape);
+  const dy = tf.tensor(seeded(size([1, 6, 8, 2]), 5), [1, 6, 8, 2]);
+  const dyValues = dy.dataSync();
+  for (const mode of ['reflect', 'symmetric'] as const) {
+    const ours = tf.tidy(() =>
+      tf
+        .grad((a: tf.Tensor) => tf.mirrorPad(a, paddings, mode))(tf.zeros(shape), dy)
+        .dataSync(),
+    );
+    for (let i = 0; i < n; i++) {
+      const column = tf.tidy(() =>
+        tf
+          .mirrorPad(tf.reshape(tf.cast(tf.oneHot(i, n), 'float32'), shape), paddings, mode)
+          .dataSync(),
+      );
+      const want = Array.from(column).reduce((sum, c, j) => sum + c * dyValues[j], 0);
+      assert.ok(Math.abs(ours[i] - want) < 1e-5, `${mode} [${i}]: ${ours[i]} vs ${want}`);
+    }
+  }
+  dy.dispose();
+});
