@@ -87,6 +87,12 @@ export interface RunRecord {
   extra?: Record<string, unknown>;
 }
 
+/** The number a record's extra holds under `key`; NaN where it holds none (for tables, charts). */
+export function extraNumber(r: RunRecord, key: string): number {
+  const v = r.extra?.[key];
+  return typeof v === 'number' ? v : NaN;
+}
+
 /** A protocol result file: what bench/tables.ts reads. */
 export interface ProtocolResult {
   name: string;

@@ -6,20 +6,15 @@
  * bench/README.md.
  */
 import {
+  extraNumber as num,
   intervalText,
   pairedValues,
   renderProtocol,
   type ProtocolResult,
-  type RunRecord,
 } from '../lib/experiment.js';
 import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
 
 const fixed4 = (x: number) => x.toFixed(4);
-
-const num = (r: RunRecord, key: string) => {
-  const v = r.extra?.[key];
-  return typeof v === 'number' ? v : NaN;
-};
 
 function renderBagOfTricks(r: ProtocolResult & ResultBase): string {
   const perArm = r.protocol.arms.map((arm) => {

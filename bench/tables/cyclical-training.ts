@@ -7,20 +7,15 @@
  * bench/README.md.
  */
 import {
+  extraNumber as num,
   intervalText,
   pairedValues,
   renderProtocol,
   type ProtocolResult,
-  type RunRecord,
 } from '../lib/experiment.js';
 import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
 
 const BASELINE = 'constant';
-
-const num = (r: RunRecord, key: string) => {
-  const v = r.extra?.[key];
-  return typeof v === 'number' ? v : NaN;
-};
 
 /** What an arm cycles, from its recorded settings: `weightDecay 0.00025 -> 0.00075 -> 0.00025`. */
 function cycleText(settings: unknown): string {

@@ -7,19 +7,14 @@
  * train loss minus SGD's). Written into bench/README.md.
  */
 import {
+  extraNumber as num,
   intervalText,
   pairedValues,
   renderProtocol,
   type ProtocolResult,
-  type RunRecord,
 } from '../lib/experiment.js';
 import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
 import { mean, std } from '../../src/stats.js';
-
-const num = (r: RunRecord, key: string) => {
-  const v = r.extra?.[key];
-  return typeof v === 'number' ? v : NaN;
-};
 
 /** A number in `digits` significant digits (flatness values span decades and signs). */
 const sig = (x: number, digits: number) => {

@@ -10,6 +10,7 @@
 import { landscape1dChart, type ChartSpec } from '../../src/report/charts.js';
 import { maxOf, mean, tost } from '../../src/stats.js';
 import {
+  extraNumber as num,
   intervalText,
   renderProtocol,
   type ProtocolResult,
@@ -25,10 +26,6 @@ import {
 
 type Result = ProtocolResult & ResultBase;
 
-const num = (r: RunRecord, key: string) => {
-  const v = r.extra?.[key];
-  return typeof v === 'number' ? v : NaN;
-};
 const series = (r: RunRecord, key: string) => {
   const v = r.extra?.[key];
   return Array.isArray(v) ? (v as number[]) : [];

@@ -6,6 +6,7 @@
  * ensemble by number of members. Written into bench/README.md.
  */
 import {
+  extraNumber as num,
   intervalText,
   pairedValues,
   renderProtocol,
@@ -16,11 +17,6 @@ import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../li
 import { maxOf } from '../../src/stats.js';
 
 const fixed4 = (x: number) => x.toFixed(4);
-
-const num = (r: RunRecord, key: string) => {
-  const v = r.extra?.[key];
-  return typeof v === 'number' ? v : NaN;
-};
 
 function renderSwa(r: ProtocolResult & ResultBase): string {
   const perArm = r.protocol.arms.map((arm) => {
