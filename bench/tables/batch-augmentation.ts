@@ -92,7 +92,7 @@ function renderBatchAugmentation(r: ProtocolResult & ResultBase): string {
   );
   return [
     renderProtocol(r),
-    "Per arm, mean ± sd over seeds: M copies of each sample per step, each with its own crop; loader samples are the samples drawn from the data, views the augmented copies the gradients saw (loader samples x M); the train loss is the Trainer's running mean over the current epoch (the whole run for the arms under one epoch; m1_long's third, partial epoch):",
+    "Per arm, mean ± sd over seeds: M copies of each sample per step, each with its own crop; loader samples are the samples drawn from the data, views the augmented copies the gradients saw (loader samples x M); the train loss is the Trainer's running mean over the current epoch (the whole run for the arms under one epoch; for m1_long, its last, partial epoch):",
     perArm,
     "Paired differences (arm - baseline, by seed), mean [95% t-interval], reported without a verdict but the primary's. m1_long is M = 1 for 4x the steps, as many views as ba_m4: ba_m4 - m1_long asks whether BA beats training longer.",
     differences,
