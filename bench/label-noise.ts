@@ -28,7 +28,8 @@
  *
  * Scale: Fashion-MNIST, the first 10k training images (with their noisy labels) and the full 10k
  * test set (clean), the MLP 256-128-64, 30 epochs at batch 128 (2,370 steps a run, 71,100 in
- * all), Adam 1e-3 with cosine decay to 0, clean test accuracy after every epoch; 5 seeds.
+ * all), Adam 1e-3 with cosine decay to 0, clean test accuracy after every epoch; 10 seeds (at 5
+ * the interval, -0.64 [-1.50, 0.22], was wider than the effect: the protocol's rule for 10).
  *
  * Why a subset and an MLP: label noise lowers the final accuracy only once the network memorises
  * the wrong labels, and the budget (about 13,000 CNN steps at batch 128 for all 30 runs) gives the
@@ -111,7 +112,7 @@ const exp = openExperiment(
       alascaHeadSeed: 'the run seed',
     },
     arms,
-    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4],
+    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     scale: smoke
       ? `smoke: ${TRAIN} synthetic samples, MLP ${HIDDEN.join('-')}, ${EPOCHS} epochs`
       : 'Fashion-MNIST 10k/10k (a subset, so that the MLP memorises the noisy labels within the budget), MLP 256-128-64, 30 epochs, 40% symmetric noise',
