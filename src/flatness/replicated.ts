@@ -12,16 +12,8 @@
  */
 import type { FlatVector } from '../kernels/index.js';
 import { invalidOption } from '../options.js';
+import { couplingCap } from '../optim/replicated-sgd.js';
 import { momentumStep, type Objective } from './objective.js';
-
-/**
- * The coupling a step uses: the scoped gamma, at most 1 / lr. At lr gamma = 1 the coupling term
- * alone moves a replica onto the centre (x_a - lr gamma (x_a - c) = c), the fully coupled limit;
- * a larger gamma only overshoots it. Shared by the API form and the Trainer optimizer.
- */
-export function couplingCap(gamma: number, lr: number): number {
-  return lr > 0 ? Math.min(gamma, 1 / lr) : gamma;
-}
 
 export interface ReplicatedSgdOptions {
   /** Number of replicas y (default 3). */

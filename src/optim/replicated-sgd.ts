@@ -7,16 +7,24 @@
  * A round (y steps) uses the centre of the round's start and then gamma *= 1 + scoping, as
  * src/flatness/replicated.ts (replicatedSgd, the API form on an objective) does per step there;
  * so y Trainer steps here are one step of every replica; the coupling is capped at 1 / lr, the
- * current (scheduled) lr (couplingCap: why there). The replicas start at the model's
+ * current (scheduled) lr (couplingCap below). The replicas start at the model's
  * weights plus initSigma N(0, 1) (seeded). The centre is the solution: the Trainer evaluates it
  * (evaluationWeights) and leaves it in the model at the end of the run.
  */
 import type { ParamVector } from '../engine/param-vector.js';
 import type { FlatOps, FlatVector } from '../kernels/index.js';
-import { couplingCap } from '../flatness/replicated.js';
 import { FlatOptimizer } from './base.js';
 import type { SgdParams } from './types.js';
 import { badHyper, checkRange, checkSgdHyper } from './validate.js';
+
+/**
+ * The coupling a step uses: the scoped gamma, at most 1 / lr. At lr gamma = 1 the coupling term
+ * alone moves a replica onto the centre (x_a - lr gamma (x_a - c) = c), the fully coupled limit;
+ * a larger gamma only overshoots it. Shared by the API form and the Trainer optimizer.
+ */
+export function couplingCap(gamma: number, lr: number): number {
+  return lr > 0 ? Math.min(gamma, 1 / lr) : gamma;
+}
 
 /** Each replica's SGD hyper-parameters, and the coupling. */
 export interface ReplicatedSgdParams extends SgdParams {
