@@ -63,6 +63,7 @@ import type { ScheduleSpec } from '../src/schedules/index.js';
 import type { Method } from '../src/train/method.js';
 import { Trainer } from '../src/train/trainer.js';
 import { openExperiment, optionsFromArgv, runPending, type Arm } from './lib/experiment.js';
+import type { Curves } from './tables/robust-overfitting.js';
 
 const opts = optionsFromArgv();
 const smoke = opts.smoke;
@@ -164,19 +165,6 @@ async function splits(seed: number): Promise<Split> {
   const all = await load('train', TRAIN + VAL);
   const { train, val } = splitValidation(all, VAL / (TRAIN + VAL), seed);
   return { train, val, test: await load('test', TEST) };
-}
-
-/** One training run's curves, one entry per epoch (accuracies in %). */
-interface Curves {
-  /** The epoch (1-based, epochs done) of each evaluation. */
-  epochs: number[];
-  valRobust: number[];
-  testRobust: number[];
-  testClean: number[];
-  trainRobust: number[];
-  /** NoiLIn's injection rate during the epoch (0 for PGD). */
-  noiseRate: number[];
-  seconds: number;
 }
 
 const pct = (x: number) => Math.round(10000 * x) / 100;

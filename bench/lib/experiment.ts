@@ -25,7 +25,7 @@ import {
   type PairedEvidence,
 } from '../../src/stats.js';
 import { gitCommit, machine, repoRoot, resultsDir, type Machine } from './results.js';
-import { markdownTable, meanSpread, provenance, type ResultBase } from './tables.js';
+import { count, markdownTable, meanSpread, provenance, type ResultBase } from './tables.js';
 
 /** The claim, stated before the run: one sentence each, and ONE primary comparison. */
 export interface Claim {
@@ -133,7 +133,6 @@ export function settingsHash(config: Record<string, unknown>, arm: Arm): string 
 }
 
 const short = (commit: string) => commit.replace(/^([0-9a-f]{10})[0-9a-f]*/, '$1');
-const count = (x: number) => Math.round(x).toLocaleString('en-US');
 
 function checkPlan(plan: ExperimentPlan, smoke: boolean): void {
   const names = plan.arms.map((a) => a.name);

@@ -37,6 +37,8 @@ export type SectionsRenderer = (result: any) => string | Record<string, string>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ChartsRenderer = (result: any) => Record<string, ChartSpec>;
 
+/** A count rounded to a whole number, with thousands separators: 14,220. */
+export const count = (x: number) => Math.round(x).toLocaleString('en-US');
 export const fixed = (x: number | null | undefined, digits: number) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
 export const percent = (x: number | null | undefined, digits = 1) =>

@@ -12,7 +12,7 @@ import {
   type ProtocolResult,
   type RunRecord,
 } from '../lib/experiment.js';
-import { markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
+import { count, markdownTable, meanSpread, type Renderer, type ResultBase } from '../lib/tables.js';
 
 /** What bench/batch-augmentation.ts keeps in each record's `extra`. */
 interface BaExtra {
@@ -26,7 +26,6 @@ interface BaExtra {
 }
 
 const extraOf = (x: RunRecord) => x.extra as unknown as BaExtra;
-const count = (x: number) => Math.round(x).toLocaleString('en-US');
 
 function renderBatchAugmentation(r: ProtocolResult & ResultBase): string {
   if (r.records.length === 0) return renderProtocol(r);

@@ -23,14 +23,15 @@ import {
   type ResultBase,
 } from '../lib/tables.js';
 
-/** One training run's curves (one entry per epoch, accuracies in %), as the script keeps them. */
-interface Curves {
-  /** The epoch (1-based) of each evaluation. */
+/** One training run's curves, one entry per evaluation (accuracies in %): the script's records. */
+export interface Curves {
+  /** The epoch (1-based, epochs done) of each evaluation. */
   epochs: number[];
   valRobust: number[];
   testRobust: number[];
   testClean: number[];
   trainRobust: number[];
+  /** NoiLIn's injection rate during the epoch (0 for PGD). */
   noiseRate: number[];
   seconds: number;
 }

@@ -8,6 +8,7 @@
 import { mean } from '../../src/stats.js';
 import { renderProtocol, type ProtocolResult, type RunRecord } from '../lib/experiment.js';
 import {
+  count,
   fixed,
   markdownTable,
   meanSpread,
@@ -32,7 +33,6 @@ export interface SearchSchedulersExtra {
 }
 
 const extra = (r: RunRecord) => r.extra as unknown as SearchSchedulersExtra;
-const count = (x: number) => Math.round(x).toLocaleString('en-US');
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 
 /** `mean` of a per-run count, as a whole number when every run has the same. */
