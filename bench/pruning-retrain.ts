@@ -41,9 +41,6 @@
  *
  * Usage: npx tsx bench/pruning-retrain.ts [--smoke] [--fresh] [--allow-dirty]
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadDataset, type Dataset } from '../src/data/index.js';
@@ -54,14 +51,7 @@ import { prune } from '../src/pruning/imp.js';
 import { evaluateTopK } from '../src/pruning/metrics.js';
 import type { RetrainSchedule } from '../src/pruning/schedule.js';
 import { Trainer } from '../src/train/trainer.js';
-import {
-  openExperiment,
-  optionsFromArgv,
-  runPending,
-  settingsHash,
-  type Arm,
-} from './lib/experiment.js';
-import { gitCommit } from './lib/results.js';
+import { openExperiment, optionsFromArgv, runPending, type Arm } from './lib/experiment.js';
 
 const opts = optionsFromArgv();
 const smoke = opts.smoke;
@@ -164,22 +154,8 @@ function buildModel(seed: number): tfl.LayersModel {
 const accuracy = async (model: tfl.LayersModel) => 100 * (await evaluateTopK(model, test)).top1;
 
 // The pre-trained weights of each seed, in memory and on disk (a resumed run reuses them).
-const cacheDir = join(tmpdir(), 'anneal-pruning-retrain');
-const commit = gitCommit();
-const cacheKey = settingsHash(config, { ...arms[0], settings: { commit } });
-/** Not in smoke runs, and only at a clean commit (a dirty tree may change under one commit). */
-const diskCache = !smoke && /^[0-9a-f]{40}$/.test(commit);
-const pretrainedWeights = new Map<number, Float32Array[]>();
-
-async function pretrained(seed: number): Promise<Float32Array[]> {
-  const known = pretrainedWeights.get(seed);
-  if (known) return known;
-  const file = join(cacheDir, `${smoke ? 'smoke-' : ''}${cacheKey}-seed${seed}.json`);
-  let weights: Float32Array[];
-  if (diskCache && existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as number[][];
-    weights = saved.map((w) => Float32Array.from(w));
-  } else {
+const pretrained = exp.perSeed(
+  async (seed) => {
     const model = buildModel(seed);
     const trainer = new Trainer({
       model,
@@ -195,22 +171,19 @@ async function pretrained(seed: number): Promise<Float32Array[]> {
     } finally {
       trainer.dispose();
     }
-    weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
     model.dispose();
-    if (diskCache) {
-      mkdirSync(cacheDir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(weights.map((w) => Array.from(w))));
-      renameSync(tmp, file);
-    }
-  }
-  pretrainedWeights.set(seed, weights);
-  return weights;
-}
+    return weights;
+  },
+  {
+    encode: (weights) => JSON.stringify(weights.map((w) => Array.from(w))),
+    decode: (text) => (JSON.parse(text) as number[][]).map((w) => Float32Array.from(w)),
+  },
+);
 
 /** A model holding seed `seed`'s pre-trained weights. */
 async function pretrainedModel(seed: number): Promise<tfl.LayersModel> {
-  const weights = await pretrained(seed);
+  const weights = await pretrained.get(seed);
   const model = buildModel(seed);
   const tensors = model.getWeights().map((w, i) => tf.tensor(weights[i], w.shape));
   model.setWeights(tensors);

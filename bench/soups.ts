@@ -46,11 +46,6 @@
  *
  * Usage: npx tsx bench/soups.ts [--smoke] [--fresh] [--allow-dirty]
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { withWeights } from '../src/averaging/evaluate.js';
 import { greedySoup, uniformSoup, type WeightSet } from '../src/averaging/soups.js';
@@ -62,14 +57,7 @@ import { createMethod } from '../src/methods/index.js';
 import { createModel } from '../src/models/index.js';
 import { evaluateSync } from '../src/train/evaluate.js';
 import { Trainer } from '../src/train/trainer.js';
-import {
-  openExperiment,
-  optionsFromArgv,
-  runPending,
-  settingsHash,
-  type Arm,
-} from './lib/experiment.js';
-import { gitCommit } from './lib/results.js';
+import { openExperiment, optionsFromArgv, runPending, type Arm } from './lib/experiment.js';
 
 const opts = optionsFromArgv();
 const smoke = opts.smoke;
@@ -339,38 +327,8 @@ async function runSeed(s: number): Promise<SeedRun> {
 
 // A full run's seeds are kept in a cache file until all three arms are recorded: a run killed
 // between two records of a seed records the rest from the same computation, not a retrained one.
-const cacheDir = join(
-  tmpdir(),
-  'anneal-soups',
-  createHash('sha256')
-    .update(exp.path)
-    .update(gitCommit())
-    .update(exp.plan.arms.map((a) => settingsHash(exp.plan.config, a)).join(','))
-    .update(readFileSync(fileURLToPath(import.meta.url)))
-    .digest('hex')
-    .slice(0, 16),
-);
-if (opts.fresh && existsSync(cacheDir)) rmSync(cacheDir, { recursive: true });
-const seedRuns = new Map<number, SeedRun>();
-async function seedRun(s: number): Promise<SeedRun> {
-  const cached = seedRuns.get(s);
-  if (cached) return cached;
-  const file = join(cacheDir, `seed-${s}.json`);
-  if (!smoke && existsSync(file)) {
-    const run = JSON.parse(readFileSync(file, 'utf8')) as SeedRun;
-    console.log(`  seed ${s}: the run computed before, from ${file}`);
-    seedRuns.set(s, run);
-    return run;
-  }
-  const run = await runSeed(s);
-  seedRuns.set(s, run);
-  if (!smoke) {
-    mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(run));
-    renameSync(`${file}.tmp`, file);
-  }
-  return run;
-}
+const seedRuns = exp.perSeed(runSeed);
+if (opts.fresh) seedRuns.clear();
 
 // The plan's estimate: a probe of 20 fine-tuning steps and an evaluation of the held-out set.
 {
@@ -418,7 +376,7 @@ const ARM_OF = {
 } as const;
 
 await runPending(exp, async (a, seed) => {
-  const run = await seedRun(seed);
+  const run = await seedRuns.get(seed);
   const mine = ARM_OF[a.name as keyof typeof ARM_OF](run);
   console.log(
     `  ${a.name} seed ${seed}: test ${mine.test.toFixed(2)}%, held-out ${mine.heldOut.toFixed(2)}%` +
@@ -427,4 +385,4 @@ await runPending(exp, async (a, seed) => {
   return { metric: mine.test, extra: { heldOut: mine.heldOut, run } };
 });
 // Every arm of every seed recorded: the cache has served its purpose.
-if (exp.pending().length === 0 && existsSync(cacheDir)) rmSync(cacheDir, { recursive: true });
+if (exp.pending().length === 0) seedRuns.clear();

@@ -15,8 +15,10 @@
  * (evidenceRow below): the verdict is computed from the runs, never stored.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { writeFileAtomic } from '../../src/atomic.js';
 import { pairedSeedsChart, type ChartSpec } from '../../src/report/charts.js';
 import {
   pairedEvidence,
@@ -249,6 +251,54 @@ export class Experiment {
     writeFileSync(tmp, JSON.stringify(this.result, null, 2) + '\n');
     renameSync(tmp, this.path);
     return record;
+  }
+
+  /**
+   * A computation per seed that several arms share (one pre-trained network, one run recorded
+   * as two arms): computed once a seed and kept in memory, and for a full run at a clean commit
+   * also on disk, in os.tmpdir()/anneal-<name>/<key of the file, commit and every arm's
+   * settings>, so that a run killed between two records of a seed records the rest from the
+   * same computation rather than a recomputed one. `codec` turns a value into the file's text
+   * and back (default JSON); `clear()` removes the folder.
+   */
+  perSeed<T>(
+    compute: (seed: number) => Promise<T>,
+    codec: { encode(value: T): string; decode(text: string): T } = {
+      encode: (value) => JSON.stringify(value),
+      decode: (text) => JSON.parse(text) as T,
+    },
+  ): { get(seed: number): Promise<T>; clear(): void; readonly dir: string | null } {
+    const key = createHash('sha256')
+      .update(this.path)
+      .update(this.opts.commit)
+      .update([...this.hashes.values()].join(','))
+      .digest('hex')
+      .slice(0, 16);
+    // A dirty tree may change under one commit string: nothing it computed is kept.
+    const onDisk = !this.opts.smoke && /^[0-9a-f]{40}$/.test(this.opts.commit);
+    const dir = onDisk ? join(tmpdir(), `anneal-${this.plan.name}`, key) : null;
+    const known = new Map<number, T>();
+    return {
+      dir,
+      async get(seed: number): Promise<T> {
+        const had = known.get(seed);
+        if (had !== undefined) return had;
+        const file = dir && join(dir, `seed-${seed}.json`);
+        let value: T;
+        if (file && existsSync(file)) {
+          value = codec.decode(readFileSync(file, 'utf8'));
+          console.log(`  seed ${seed}: computed before, from ${file}`);
+        } else {
+          value = await compute(seed);
+          if (file) writeFileAtomic(file, codec.encode(value));
+        }
+        known.set(seed, value);
+        return value;
+      },
+      clear(): void {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
 
   /** Arms × seeds × steps, cost in steps and samples, and an estimate from a measured step time. */

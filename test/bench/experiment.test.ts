@@ -352,3 +352,58 @@ test('dirtiness ignores bench/results/, and bench:tables refuses dirty or foreig
   assert.equal(check(`${first}+dirty`, true), null);
   assert.equal(check(side, true), null);
 });
+
+test('perSeed computes a seed once, keeps it on disk only for a full run at a clean commit, and clear() removes it', async () => {
+  const dir = folder();
+  const calls: number[] = [];
+  const compute = async (seed: number) => {
+    calls.push(seed);
+    return { seed, weights: [seed, seed / 2] };
+  };
+  const first = openExperiment(plan({ name: `toy-${process.pid}` }), {
+    smoke: false,
+    dir,
+    commit: A,
+  }).perSeed(compute);
+  assert.ok(first.dir?.startsWith(join(tmpdir(), `anneal-toy-${process.pid}`)));
+  assert.deepEqual(await first.get(3), { seed: 3, weights: [3, 1.5] });
+  await first.get(3);
+  assert.deepEqual(calls, [3], 'in memory: computed once');
+  // A resumed run (a new process: a new experiment object) reads seed 3 back, computes seed 4.
+  const again = openExperiment(plan({ name: `toy-${process.pid}` }), {
+    smoke: false,
+    dir,
+    commit: A,
+  }).perSeed(compute);
+  assert.equal(again.dir, first.dir);
+  assert.deepEqual(await again.get(3), { seed: 3, weights: [3, 1.5] });
+  await again.get(4);
+  assert.deepEqual(calls, [3, 4], 'from disk: not computed again');
+  // Another commit keys another folder; clear() removes this one.
+  const other = openExperiment(plan({ name: `toy-${process.pid}` }), {
+    smoke: false,
+    dir: folder(),
+    commit: B,
+  }).perSeed(compute);
+  assert.notEqual(other.dir, first.dir);
+  again.clear();
+  const cleared = openExperiment(plan({ name: `toy-${process.pid}` }), {
+    smoke: false,
+    dir,
+    commit: A,
+  }).perSeed(compute);
+  await cleared.get(3);
+  assert.deepEqual(calls, [3, 4, 3], 'after clear(): computed again');
+  cleared.clear();
+  rmSync(join(tmpdir(), `anneal-toy-${process.pid}`), { recursive: true, force: true });
+  // Smoke runs and dirty trees keep nothing on disk.
+  const smoke = openExperiment(plan(), { smoke: true, dir: folder(), commit: A }).perSeed(compute);
+  assert.equal(smoke.dir, null);
+  const dirty = openExperiment(plan(), {
+    smoke: false,
+    allowDirty: true,
+    dir: folder(),
+    commit: `${A}+dirty`,
+  }).perSeed(compute);
+  assert.equal(dirty.dir, null);
+});
