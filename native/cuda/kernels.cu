@@ -922,3 +922,8 @@ int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_rang
 }
 
 }  // extern "C"
+
+// The tfjs backend's CUDA device (anneal_device.h), on this build's run_map.
+#include "device_common.inc"
+#include "device_nn.inc"
+#include "device_elementwise.inc"
