@@ -28,7 +28,7 @@
  * The space: SGD with Nesterov momentum 0.9 and coupled (L2) weight decay, lr log-uniform
  * 1e-3..1 (three decades, the top of it slow to settle at a high lr mid-schedule), weight decay
  * log-uniform 1e-5..1e-2; batch size fixed at 64, so each arm's cost in steps is known before
- * the run. The search seed (0..4) sets the sampled configurations, the validation split and the
+ * the run. The search seed (0..9) sets the sampled configurations, the validation split and the
  * trials' initial weights and data order (the base recipe's seed); every arm has the same space
  * and the same rungs: R = 9 epochs, r = 1 epoch, eta = 3. SHA and MORL: one bracket of 27
  * configurations (27 @ 1, 9 @ 3, 3 @ 9 epochs: 63 epochs, the first cut at 1/9 of the schedule,
@@ -37,13 +37,17 @@
  * steps plus the retraining's. One worker thread (anneal-cpu's threads: every core).
  *
  * Scale: Fashion-MNIST, 5,000 training images (1,000 held out to score trials) and the 10,000
- * test images; the MLP [128]. Measured before the run: one SHA search of 27 configurations on
- * 4,000 of these images took 50 s on the quiet 2-core machine (about 40% of it training, the rest
- * each job's worker start, data loading and scoring), so 3 arms x 5 seeds at 5,000 take about 15
- * minutes there; under a load of ~10 from other runs the plan's estimate was 35 minutes (it
- * prints its own from a probe search, and errs high). Resumable: each finished (arm, seed) is
- * recorded as it ends; run it again to continue. Run it from a worktree at a committed tree
- * (bench/worktree.sh). Search directories live in a temporary folder and are removed.
+ * test images; the MLP [128]; 10 search seeds. The first run (at 6f9bb79) had 5 seeds and was
+ * inconclusive: morl - sha = +0.14 [-0.37, 0.65], MDE 0.68, an interval wider than any effect it
+ * could have shown; the protocol's next step is 10 seeds, which shrinks the interval by about
+ * sqrt(2) x t(4)/t(9), about 1.7x. Measured: one SHA search of 27 configurations on 4,000 of these
+ * images took 50 s on the quiet 2-core machine (about 40% of it training, the rest each job's
+ * worker start, data loading and scoring); the 5-seed run took 17 minutes (15 runs, 50-100 s
+ * each), so 3 arms x 10 seeds take about 35 minutes on one quiet core and up to twice that under
+ * load (the plan prints its own estimate from a probe search, and errs high). Resumable: each
+ * finished (arm, seed) is recorded as it ends; run it again to continue. Run it from a worktree
+ * at a committed tree (bench/worktree.sh). Search directories live in a temporary folder and are
+ * removed.
  *
  * Usage: npm run bench:search-schedulers [-- --smoke] [--fresh] [--allow-dirty]
  */
@@ -95,7 +99,7 @@ const S = smoke
       minResource: 1,
       eta: 3,
       configs: 27,
-      seeds: [0, 1, 2, 3, 4],
+      seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     };
 /** Held out of the training subset to score trials (1,000 of 5,000 images). */
 const VAL_FRACTION = 0.2;
