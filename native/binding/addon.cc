@@ -3,7 +3,9 @@
  * (anneal_cuda.node, vectors in device memory) and the host build (anneal_cpu.node, vectors in
  * host memory); `backend` says which ("cuda" or "host"). Every argument is checked here, so a
  * wrong type, a length mismatch, a freed vector or a double free is a JS exception with a
- * `code`, never a crash.
+ * `code`, never a crash. Vectors (device_vector.h) are float32, int32 or bool; the flat kernels
+ * here take float32 ones, and `device` (backend_addon.cc in vector mode) is the tfjs backend's
+ * CUDA device over vectors of all three.
  * src/kernels/cuda.ts is the typed layer users see.
  */
 #include <napi.h>
@@ -11,142 +13,27 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "anneal_kernels.h"
+#include "device_vector.h"
 
 namespace {
 
-constexpr double kMaxLength = 4294967295.0;  // Philox counters index elements with 32 bits
-constexpr int kErrMemoryAllocation = 2;        // cudaErrorMemoryAllocation, also on the CPU build
+using anneal_binding::AddonData;
+using anneal_binding::as_vector;
+using anneal_binding::DeviceVector;
+using anneal_binding::kMaxLength;
+using anneal_binding::throw_coded;
+using anneal_binding::throw_type;
 
-[[noreturn]] void throw_coded(Napi::Error error, const char *code) {
-  error.Set("code", code);
-  throw error;
-}
-
-[[noreturn]] void throw_type(Napi::Env env, const std::string &message,
-                             const char *code = "ANNEAL_KERNEL_ARGUMENT") {
-  throw_coded(Napi::TypeError::New(env, message), code);
-}
-
-/** Turns a non-zero status from anneal_kernels.h into a JS error naming the op. */
 void check_status(Napi::Env env, int status, const char *op) {
-  if (status == 0) return;
-  const std::string message = std::string(op) + ": " + anneal_backend_name() + " error " +
-                              std::to_string(status) + " (" + anneal_error_name(status) +
-                              "): " + anneal_error_string(status);
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("status", double(status));
-  throw_coded(std::move(error),
-              status == kErrMemoryAllocation ? "ANNEAL_KERNEL_MEMORY" : "ANNEAL_KERNEL_DEVICE");
+  anneal_binding::check_kernel_status(env, status, op);
 }
-
-class DeviceVector;
-
-/**
- * Per-environment state: the DeviceVector class, to recognise vectors of this addon, and the
- * vectors still alive, which the environment-cleanup hook frees before the kernels' per-thread
- * state (stream, scratch) goes away.
- */
-struct AddonData {
-  Napi::FunctionReference vector_class;
-  std::unordered_set<DeviceVector *> live;
-};
-
-/** A float32 vector in the backend's memory: pointer, length, and whether it is still alive. */
-class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "DeviceVector",
-                       {InstanceAccessor<&DeviceVector::Length>("length"),
-                        InstanceAccessor<&DeviceVector::Alive>("alive"),
-                        InstanceMethod<&DeviceVector::Free>("free")});
-  }
-
-  explicit DeviceVector(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DeviceVector>(info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsNumber()) throw_type(env, "length: expected a number");
-    const double length = info[0].As<Napi::Number>().DoubleValue();
-    if (!(length >= 0 && length <= kMaxLength && std::floor(length) == length)) {
-      throw_coded(Napi::RangeError::New(env, "length: " + std::to_string(length) +
-                                                 " is not an integer in [0, 2^32)"),
-                  "ANNEAL_KERNEL_ARGUMENT");
-    }
-    length_ = size_t(length);
-    check_status(env, anneal_alloc(&data_, length_), "alloc");
-    env_ = env;
-    addon_ = env.GetInstanceData<AddonData>();
-    addon_->live.insert(this);
-    // V8 sees only the small wrapper: tell it how much memory hangs off it, so that GC runs
-    // when dropped vectors hold a lot of (device or native) memory.
-    int64_t adjusted = 0;
-    napi_adjust_external_memory(env_, int64_t(bytes()), &adjusted);
-  }
-
-  /**
-   * A vector dropped without free() is freed when it is garbage-collected. On the CUDA build
-   * the free is queued on the owning thread's stream (cudaFreeAsync), so a finalizer never
-   * waits for the device.
-   */
-  ~DeviceVector() override { Release(); }
-
-  /** Frees the memory once; later calls do nothing. Returns the free's status. */
-  int Release() {
-    if (!data_) return 0;
-    const int status = anneal_free(data_);
-    data_ = nullptr;
-    addon_->live.erase(this);
-    int64_t adjusted = 0;
-    napi_adjust_external_memory(env_, -int64_t(bytes()), &adjusted);
-    return status;
-  }
-
-  /** Bytes allocated for the vector (anneal_alloc allocates at least one float). */
-  size_t bytes() const { return (length_ > 0 ? length_ : 1) * sizeof(float); }
-
-  float *data() const { return data_; }
-  size_t length() const { return length_; }
-  bool alive() const { return data_ != nullptr; }
-
- private:
-  Napi::Value Length(const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), double(length_));
-  }
-  Napi::Value Alive(const Napi::CallbackInfo &info) {
-    return Napi::Boolean::New(info.Env(), alive());
-  }
-  void Free(const Napi::CallbackInfo &info) {
-    if (!alive()) {
-      throw_coded(Napi::Error::New(info.Env(), "free: this vector was already freed"),
-                  "ANNEAL_KERNEL_FREED");
-    }
-    check_status(info.Env(), Release(), "free");
-  }
-
-  float *data_ = nullptr;
-  size_t length_ = 0;
-  napi_env env_ = nullptr;
-  AddonData *addon_ = nullptr;
-};
 
 // ---- argument checks ----------------------------------------------------------------------
 
-/** `value` as a live vector of this addon, else a TypeError/Error whose message names it. */
-DeviceVector *as_vector(Napi::Env env, const Napi::Value &value, const std::string &name) {
-  if (!value.IsObject() ||
-      !value.As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->vector_class.Value())) {
-    throw_type(env, name + ": expected a DeviceVector of this " + anneal_backend_name() + " addon",
-               "ANNEAL_KERNEL_BACKEND");
-  }
-  DeviceVector *vector = DeviceVector::Unwrap(value.As<Napi::Object>());
-  if (!vector->alive()) {
-    throw_coded(Napi::Error::New(env, name + ": the vector was freed"), "ANNEAL_KERNEL_FREED");
-  }
-  return vector;
-}
-
+/** A live float32 vector: every flat kernel here works on float32 values. */
 DeviceVector *vector_arg(const Napi::CallbackInfo &info, size_t index, const char *name) {
   return as_vector(info.Env(), info[index], name);
 }
@@ -205,13 +92,23 @@ Napi::Object object_arg(const Napi::CallbackInfo &info, size_t index, const char
   return info[index].As<Napi::Object>();
 }
 
-Napi::Float32Array float32_arg(const Napi::CallbackInfo &info, size_t index, const char *name) {
+/** A typed array whose element type matches a vector of `dtype` (the transfers' host side). */
+Napi::TypedArray host_array_arg(const Napi::CallbackInfo &info, size_t index, const char *name,
+                                int dtype) {
+  static const napi_typedarray_type kTypes[] = {napi_float32_array, napi_int32_array,
+                                                napi_uint8_array};
+  static const char *const kNames[] = {"a Float32Array", "an Int32Array", "a Uint8Array"};
   const Napi::Value value = info[index];
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw_type(info.Env(), std::string(name) + ": expected a Float32Array");
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != kTypes[dtype]) {
+    throw_type(info.Env(), std::string(name) + ": expected " + kNames[dtype] + " (the vector is " +
+                               anneal_binding::dtype_name(dtype) + ")");
   }
-  return value.As<Napi::Float32Array>();
+  return value.As<Napi::TypedArray>();
+}
+
+/** The first byte of a typed array's view. */
+void *host_bytes(const Napi::TypedArray &array) {
+  return static_cast<uint8_t *>(array.ArrayBuffer().Data()) + array.ByteOffset();
 }
 
 anneal_random_spec random_spec_arg(const Napi::CallbackInfo &info, size_t index,
@@ -273,9 +170,10 @@ Napi::Value Probe(const Napi::CallbackInfo &info) {
   return out;
 }
 
+/** upload(vector, data, offset?): data the typed array of the vector's dtype. */
 void Upload(const Napi::CallbackInfo &info) {
-  DeviceVector *vector = vector_arg(info, 0, "vector");
-  const Napi::Float32Array data = float32_arg(info, 1, "data");
+  DeviceVector *vector = as_vector(info.Env(), info[0], "vector", -1);
+  const Napi::TypedArray data = host_array_arg(info, 1, "data", vector->dtype());
   const double offset = info[2].IsUndefined() ? 0.0 : number_arg(info, 2, "offset");
   if (!(offset >= 0 && std::floor(offset) == offset &&
         offset + double(data.ElementLength()) <= double(vector->length()))) {
@@ -285,21 +183,24 @@ void Upload(const Napi::CallbackInfo &info) {
                    std::to_string(vector->length()) + " elements",
                "ANNEAL_KERNEL_LENGTH");
   }
+  const size_t size = anneal_binding::dtype_bytes(vector->dtype());
   check_status(info.Env(),
-               anneal_upload(vector->data() + size_t(offset), data.Data(), data.ElementLength()),
+               anneal_upload_bytes(reinterpret_cast<uint8_t *>(vector->data()) + size_t(offset) * size,
+                                   host_bytes(data), data.ElementLength() * size),
                "upload");
 }
 
+/** download(vector, out): out the typed array of the vector's dtype, of its length. */
 void Download(const Napi::CallbackInfo &info) {
-  DeviceVector *vector = vector_arg(info, 0, "vector");
-  Napi::Float32Array out = float32_arg(info, 1, "out");
+  DeviceVector *vector = as_vector(info.Env(), info[0], "vector", -1);
+  const Napi::TypedArray out = host_array_arg(info, 1, "out", vector->dtype());
   if (out.ElementLength() != vector->length()) {
     throw_type(info.Env(),
                "out: length " + std::to_string(out.ElementLength()) + ", expected " +
                    std::to_string(vector->length()) + " (the vector's length)",
                "ANNEAL_KERNEL_LENGTH");
   }
-  check_status(info.Env(), anneal_download(out.Data(), vector->data(), vector->length()),
+  check_status(info.Env(), anneal_download_bytes(host_bytes(out), vector->data(), vector->bytes()),
                "download");
 }
 
@@ -309,11 +210,12 @@ void Fill(const Napi::CallbackInfo &info) {
   check_status(info.Env(), anneal_fill(x->data(), value, x->length()), "fill");
 }
 
+/** copy(dst, src): two vectors of one dtype and length. */
 void Copy(const Napi::CallbackInfo &info) {
-  DeviceVector *dst = vector_arg(info, 0, "dst");
-  DeviceVector *src = vector_arg(info, 1, "src");
+  DeviceVector *dst = as_vector(info.Env(), info[0], "dst", -1);
+  DeviceVector *src = as_vector(info.Env(), info[1], "src", dst->dtype());
   same_length(info.Env(), src, "src", dst, "dst");
-  check_status(info.Env(), anneal_copy(dst->data(), src->data(), dst->length()), "copy");
+  check_status(info.Env(), anneal_copy_bytes(dst->data(), src->data(), dst->bytes()), "copy");
 }
 
 void Synchronize(const Napi::CallbackInfo &info) {
@@ -657,6 +559,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("backend", anneal_backend_name());
   exports.Set("DeviceVector", vector_class);
+  // The tfjs backend's CUDA device over these vectors (backend_addon.cc in vector mode).
+  exports.Set("device", anneal_binding::device_functions(env));
   auto add = [&](const char *name, auto fn) {
     exports.Set(name, Napi::Function::New(env, fn, name));
   };

@@ -1,8 +1,14 @@
 /*
- * The N-API addon over anneal_device.h for the TensorFlow.js backend (src/backend): the host
- * device's build is anneal_host.node. Tensors arrive as Float32Arrays (tfjs's own buffers, used
- * in place) with their sizes; every length is checked against the sizes here, so a wrong
- * argument is a JS exception with a `code`, never a write out of bounds.
+ * The N-API binding of anneal_device.h for the TensorFlow.js backend (src/backend), in two modes:
+ * - host mode: the host device's addon, anneal_host.node. Tensors arrive as typed arrays
+ *   (tfjs's own buffers, used in place: Float32Array, Int32Array, Uint8Array for bool);
+ * - vector mode (ANNEAL_DEVICE_VECTORS): linked into the kernels addon (anneal_cpu.node,
+ *   anneal_cuda.node) as its `device` object, the same functions, names and argument order,
+ *   where every array is a DeviceVector of that addon (device_vector.h), its dtype in the typed
+ *   array's role (float32: Float32Array, int32: Int32Array, bool: Uint8Array).
+ * Every function reads its arrays through one accessor (array_of), so the logic and the checks
+ * are written once; every length is checked against the sizes here, so a wrong argument is a JS
+ * exception with a `code`, never a write out of bounds.
  */
 #include <napi.h>
 
@@ -10,6 +16,9 @@
 #include <vector>
 
 #include "anneal_device.h"
+#ifdef ANNEAL_DEVICE_VECTORS
+#include "device_vector.h"
+#endif
 
 namespace {
 
@@ -32,20 +41,95 @@ int64_t integer(const Napi::CallbackInfo &info, size_t i, const char *name) {
   return info[i].As<Napi::Number>().Int64Value();
 }
 
-/** A Float32Array argument of exactly `length` values (or null when `optional`). */
+/** An array argument: its first value, how many values it holds, its anneal_dtype. */
+struct Array {
+  void *data = nullptr;
+  int64_t length = 0;
+  int dtype = -1;  // -1: not an array of this mode
+};
+
+#ifdef ANNEAL_DEVICE_VECTORS
+const char *const kArrayNames[] = {"a float32 DeviceVector", "an int32 DeviceVector",
+                                   "a bool DeviceVector"};
+const char *const kWordsName = "a float32 or int32 DeviceVector";
+
+/** `v` as a DeviceVector of this addon (dtype -1 when it is not one); a freed one throws. */
+Array array_of(Napi::Env env, const Napi::Value &v, const std::string &name) {
+  if (!anneal_binding::is_vector(env, v)) return {};
+  const anneal_binding::DeviceVector *vector = anneal_binding::as_vector(env, v, name, -1);
+  return {vector->data(), int64_t(vector->length()), vector->dtype()};
+}
+#else
+const char *const kArrayNames[] = {"a Float32Array", "an Int32Array", "a Uint8Array"};
+const char *const kWordsName = "a Float32Array or an Int32Array";
+
+/** `v` as a typed array (Uint8Array: bool), dtype -1 when it is none of the three. */
+Array array_of(Napi::Env, const Napi::Value &v, const std::string &) {
+  if (!v.IsTypedArray()) return {};
+  auto array = v.As<Napi::TypedArray>();
+  int dtype = -1;
+  switch (array.TypedArrayType()) {
+    case napi_float32_array: dtype = ANNEAL_FLOAT32; break;
+    case napi_int32_array: dtype = ANNEAL_INT32; break;
+    case napi_uint8_array: dtype = ANNEAL_BOOL; break;
+    default: return {};
+  }
+  return {static_cast<uint8_t *>(array.ArrayBuffer().Data()) + array.ByteOffset(),
+          int64_t(array.ElementLength()), dtype};
+}
+#endif
+
+/** An argument's anneal_dtype, or -1 when it is not an array of this mode. */
+int dtype_of(const Napi::CallbackInfo &info, size_t i) {
+  return array_of(info.Env(), info[i], "argument " + std::to_string(i)).dtype;
+}
+
+/** An argument's number of values (0 when it is not an array: its check then fails). */
+int64_t length_of(const Napi::CallbackInfo &info, size_t i) {
+  return array_of(info.Env(), info[i], "argument " + std::to_string(i)).length;
+}
+
+// `typed`'s dtype for 32-bit words: float32 or int32.
+constexpr int kWords = -2;
+
+/**
+ * The data of an array `v` of `dtype` (or kWords) with exactly `length` values, or at least
+ * `length` when `at_least`.
+ */
+void *typed_value(Napi::Env env, const Napi::Value &v, const std::string &name, int dtype,
+                  int64_t length, bool at_least = false) {
+  const Array array = array_of(env, v, name);
+  const bool words = dtype == kWords;
+  if (words ? array.dtype != ANNEAL_FLOAT32 && array.dtype != ANNEAL_INT32 : array.dtype != dtype)
+    fail(env, name + " must be " + (words ? kWordsName : kArrayNames[dtype]),
+         "ANNEAL_DEVICE_ARGUMENT");
+  if (at_least ? array.length < length : array.length != length)
+    fail(env,
+         name + " has " + std::to_string(array.length) + " values, expected " +
+             (at_least ? "at least " : "") + std::to_string(length),
+         "ANNEAL_DEVICE_ARGUMENT");
+  return array.data;
+}
+
+void *typed(const Napi::CallbackInfo &info, size_t i, const char *name, int dtype,
+            int64_t length, bool at_least = false) {
+  return typed_value(info.Env(), info[i], name, dtype, length, at_least);
+}
+
+/** A float32 argument of exactly `length` values (or null when `optional`). */
 float *floats(const Napi::CallbackInfo &info, size_t i, const char *name, int64_t length,
               bool optional = false) {
   if (optional && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
-  if (!info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    fail(info.Env(), std::string(name) + " must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
-  auto array = info[i].As<Napi::Float32Array>();
-  if (int64_t(array.ElementLength()) != length)
-    fail(info.Env(),
-         std::string(name) + " has " + std::to_string(array.ElementLength()) +
-             " values, expected " + std::to_string(length),
+  return static_cast<float *>(typed(info, i, name, ANNEAL_FLOAT32, length));
+}
+
+/** A float32 argument of any length (its length is the caller's to check). */
+Array any_floats(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  const Array array = array_of(info.Env(), info[i], name);
+  if (array.dtype != ANNEAL_FLOAT32)
+    fail(info.Env(), std::string(name) + " must be " + kArrayNames[ANNEAL_FLOAT32],
          "ANNEAL_DEVICE_ARGUMENT");
-  return array.Data();
+  return array;
 }
 
 Napi::Value Describe(const Napi::CallbackInfo &info) {
@@ -177,16 +261,8 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
   int64_t n = 1;
   for (int64_t d : out_dims) n *= d;
   // An input may hold more values than it reads (a broadcast row), never fewer.
-  auto input = [&](size_t i, const char *name, int64_t reads) {
-    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      fail(info.Env(), std::string(name) + " must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
-    auto array = info[i].As<Napi::Float32Array>();
-    if (int64_t(array.ElementLength()) < reads)
-      fail(info.Env(), std::string(name) + " is too short for its strides", "ANNEAL_DEVICE_ARGUMENT");
-    return array.Data();
-  };
-  const float *a = input(2, "a", na);
-  const float *b = input(4, "b", nb);
+  const float *a = static_cast<float *>(typed(info, 2, "a", ANNEAL_FLOAT32, na, true));
+  const float *b = static_cast<float *>(typed(info, 4, "b", ANNEAL_FLOAT32, nb, true));
   float *out = floats(info, 6, "out", n);
   check_status(info.Env(), anneal_device_binary(op, int(out_dims.size()), out_dims.data(), a,
                                                 a_strides.data(), b, b_strides.data(), out));
@@ -195,8 +271,7 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
 
 /** unary(op, x, y, alpha) */
 Napi::Value Unary(const Napi::CallbackInfo &info) {
-  if (!info[1].IsTypedArray()) fail(info.Env(), "x must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
-  const int64_t n = int64_t(info[1].As<Napi::TypedArray>().ElementLength());
+  const int64_t n = length_of(info, 1);
   const float *x = floats(info, 1, "x", n);
   float *y = floats(info, 2, "y", n);
   check_status(info.Env(), anneal_device_unary(int(integer(info, 0, "op")), x, y, n,
@@ -267,14 +342,6 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-/** A Float32Array argument of any length (its length is the caller's to check). */
-Napi::Float32Array any_floats(const Napi::CallbackInfo &info, size_t i, const char *name) {
-  if (!info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    fail(info.Env(), std::string(name) + " must be a Float32Array", "ANNEAL_DEVICE_ARGUMENT");
-  return info[i].As<Napi::Float32Array>();
-}
-
 /** batchNorm(x, mean, variance, scale | null, offset | null, epsilon, out) */
 Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   auto x = any_floats(info, 0, "x");
@@ -282,17 +349,16 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   auto variance = any_floats(info, 2, "variance");
   const bool has_scale = !(info[3].IsNull() || info[3].IsUndefined());
   const bool has_offset = !(info[4].IsNull() || info[4].IsUndefined());
-  auto scale = has_scale ? any_floats(info, 3, "scale") : Napi::Float32Array();
-  auto offset = has_offset ? any_floats(info, 4, "offset") : Napi::Float32Array();
-  const int64_t n = int64_t(x.ElementLength());
+  const Array scale = has_scale ? any_floats(info, 3, "scale") : Array{};
+  const Array offset = has_offset ? any_floats(info, 4, "offset") : Array{};
+  const int64_t n = x.length;
   float *out = floats(info, 6, "out", n);
   check_status(info.Env(),
                anneal_device_batch_norm(
-                   x.Data(), n, mean.Data(), int64_t(mean.ElementLength()), variance.Data(),
-                   int64_t(variance.ElementLength()), has_scale ? scale.Data() : nullptr,
-                   has_scale ? int64_t(scale.ElementLength()) : 0,
-                   has_offset ? offset.Data() : nullptr,
-                   has_offset ? int64_t(offset.ElementLength()) : 0,
+                   static_cast<float *>(x.data), n, static_cast<float *>(mean.data), mean.length,
+                   static_cast<float *>(variance.data), variance.length,
+                   static_cast<float *>(scale.data), scale.length,
+                   static_cast<float *>(offset.data), offset.length,
                    info[5].ToNumber().DoubleValue(), out));
   return info.Env().Undefined();
 }
@@ -312,58 +378,16 @@ Napi::Value Concat(const Napi::CallbackInfo &info) {
   int64_t width = 0;
   for (uint32_t i = 0; i < inputs.Length(); i++) {
     widths[i] = width_list.Get(i).ToNumber().Int64Value();
-    Napi::Value input = inputs.Get(i);
-    if (!input.IsTypedArray() ||
-        input.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-        int64_t(input.As<Napi::Float32Array>().ElementLength()) != outer * widths[i])
-      fail(info.Env(), "input " + std::to_string(i) + " must be a Float32Array of outer * width values",
-           "ANNEAL_DEVICE_ARGUMENT");
-    data[i] = input.As<Napi::Float32Array>().Data();
+    // Each input holds outer * widths[i] values.
+    data[i] = static_cast<float *>(typed_value(info.Env(), inputs.Get(i),
+                                               "input " + std::to_string(i), ANNEAL_FLOAT32,
+                                               outer * widths[i]));
     width += widths[i];
   }
   float *out = floats(info, 3, "out", outer * width);
   check_status(info.Env(), anneal_device_concat(int(data.size()), data.data(), widths.data(),
                                                 outer, out));
   return info.Env().Undefined();
-}
-
-/** A typed array's element type as an anneal_dtype (Uint8Array: bool), or -1. */
-int dtype_of(const Napi::Value &v) {
-  if (!v.IsTypedArray()) return -1;
-  switch (v.As<Napi::TypedArray>().TypedArrayType()) {
-    case napi_float32_array: return ANNEAL_FLOAT32;
-    case napi_int32_array: return ANNEAL_INT32;
-    case napi_uint8_array: return ANNEAL_BOOL;
-    default: return -1;
-  }
-}
-
-const char *const kArrayNames[] = {"a Float32Array", "an Int32Array", "a Uint8Array"};
-
-// `typed`'s dtype for 32-bit words: a Float32Array or an Int32Array.
-constexpr int kWords = -2;
-
-/**
- * The data of a typed array argument of `dtype` (or kWords) with exactly `length` values, or at
- * least `length` when `at_least`.
- */
-void *typed(const Napi::CallbackInfo &info, size_t i, const char *name, int dtype,
-            int64_t length, bool at_least = false) {
-  const int kind = dtype_of(info[i]);
-  const bool words = dtype == kWords;
-  if (words ? kind != ANNEAL_FLOAT32 && kind != ANNEAL_INT32 : kind != dtype)
-    fail(info.Env(),
-         std::string(name) + " must be " +
-             (words ? "a Float32Array or an Int32Array" : kArrayNames[dtype]),
-         "ANNEAL_DEVICE_ARGUMENT");
-  auto array = info[i].As<Napi::TypedArray>();
-  const int64_t n = int64_t(array.ElementLength());
-  if (at_least ? n < length : n != length)
-    fail(info.Env(),
-         std::string(name) + " has " + std::to_string(n) + " values, expected " +
-             (at_least ? "at least " : "") + std::to_string(length),
-         "ANNEAL_DEVICE_ARGUMENT");
-  return static_cast<uint8_t *>(array.ArrayBuffer().Data()) + array.ByteOffset();
 }
 
 uint32_t *words(const Napi::CallbackInfo &info, size_t i, const char *name, int64_t length) {
@@ -410,9 +434,7 @@ Napi::Value Gather(const Napi::CallbackInfo &info) {
                 dim = integer(info, 3, "dim"), slice = integer(info, 4, "slice");
   if (batch < 1 || outer < 0 || dim < 0 || slice < 0)
     fail(info.Env(), "batch must be >= 1, the other sizes >= 0", "ANNEAL_DEVICE_ARGUMENT");
-  const int64_t n_indices = dtype_of(info[5]) == ANNEAL_INT32
-                                ? int64_t(info[5].As<Napi::TypedArray>().ElementLength())
-                                : 0;
+  const int64_t n_indices = length_of(info, 5);
   if (n_indices % batch != 0)
     fail(info.Env(), "indices must hold batch rows", "ANNEAL_DEVICE_ARGUMENT");
   const int64_t count = n_indices / batch;
@@ -428,9 +450,7 @@ Napi::Value Gather(const Napi::CallbackInfo &info) {
 
 /** oneHot(indices, depth, on, off, out): out words, on and off their words */
 Napi::Value OneHot(const Napi::CallbackInfo &info) {
-  const int64_t n = dtype_of(info[0]) == ANNEAL_INT32
-                        ? int64_t(info[0].As<Napi::TypedArray>().ElementLength())
-                        : 0;
+  const int64_t n = length_of(info, 0);
   const int32_t *indices = static_cast<int32_t *>(typed(info, 0, "indices", ANNEAL_INT32, n));
   const int64_t depth = integer(info, 1, "depth");
   if (depth < 0) fail(info.Env(), "depth must be >= 0", "ANNEAL_DEVICE_ARGUMENT");
@@ -442,9 +462,7 @@ Napi::Value OneHot(const Napi::CallbackInfo &info) {
 
 /** select(condition, t, e, out): condition a Uint8Array, the others words, all one length */
 Napi::Value Select(const Napi::CallbackInfo &info) {
-  const int64_t n = dtype_of(info[0]) == ANNEAL_BOOL
-                        ? int64_t(info[0].As<Napi::TypedArray>().ElementLength())
-                        : 0;
+  const int64_t n = length_of(info, 0);
   const uint8_t *condition = static_cast<uint8_t *>(typed(info, 0, "condition", ANNEAL_BOOL, n));
   const uint32_t *t = words(info, 1, "t", n);
   const uint32_t *e = words(info, 2, "e", n);
@@ -455,7 +473,7 @@ Napi::Value Select(const Napi::CallbackInfo &info) {
 
 /** fill(value, out): value the word to write */
 Napi::Value Fill(const Napi::CallbackInfo &info) {
-  const int64_t n = dtype_of(info[1]) >= 0 ? int64_t(info[1].As<Napi::TypedArray>().ElementLength()) : 0;
+  const int64_t n = length_of(info, 1);
   uint32_t *out = words(info, 1, "out", n);
   check_status(info.Env(), anneal_device_fill(word(info, 0, "value"), out, n));
   return info.Env().Undefined();
@@ -467,7 +485,7 @@ Napi::Value ArgReduce(const Napi::CallbackInfo &info) {
                 inner = integer(info, 5, "inner");
   if (outer < 0 || reduce < 1 || inner < 0)
     fail(info.Env(), "reduce must be >= 1, outer and inner >= 0", "ANNEAL_DEVICE_ARGUMENT");
-  const int dtype = dtype_of(info[1]);
+  const int dtype = dtype_of(info, 1);
   const void *x = typed(info, 1, "x", kWords, outer * reduce * inner);
   int32_t *y = static_cast<int32_t *>(typed(info, 2, "y", ANNEAL_INT32, outer * inner));
   check_status(info.Env(), anneal_device_arg_reduce(int(integer(info, 0, "op")), dtype, x, y,
@@ -485,8 +503,10 @@ Napi::Value Compare(const Napi::CallbackInfo &info) {
     fail(info.Env(), "strides must have one entry per output dim", "ANNEAL_DEVICE_ARGUMENT");
   const int64_t na = extent(out_dims, a_strides), nb = extent(out_dims, b_strides);
   if (na < 0 || nb < 0) fail(info.Env(), "dims must be >= 1 and strides >= 0", "ANNEAL_DEVICE_ARGUMENT");
-  const int dtype = dtype_of(info[2]);
-  if (dtype < 0) fail(info.Env(), "a must be a Float32Array, Int32Array or Uint8Array", "ANNEAL_DEVICE_ARGUMENT");
+  const int dtype = dtype_of(info, 2);
+  if (dtype < 0)
+    fail(info.Env(), std::string("a must be ") + kArrayNames[0] + ", " + kArrayNames[1] + " or " +
+                         kArrayNames[2], "ANNEAL_DEVICE_ARGUMENT");
   // An input may hold more values than it reads (a broadcast row), never fewer.
   const void *a = typed(info, 2, "a", dtype, na, true);
   const void *b = typed(info, 4, "b", dtype, nb, true);
@@ -498,16 +518,18 @@ Napi::Value Compare(const Napi::CallbackInfo &info) {
 
 /** cast(x, y): the types from the arrays' (Float32Array -> Int32Array | Uint8Array, Int32Array -> Uint8Array) */
 Napi::Value Cast(const Napi::CallbackInfo &info) {
-  const int from = dtype_of(info[0]), to = dtype_of(info[1]);
+  const int from = dtype_of(info, 0), to = dtype_of(info, 1);
   if (from < 0 || to < 0)
-    fail(info.Env(), "x and y must be Float32Arrays, Int32Arrays or Uint8Arrays", "ANNEAL_DEVICE_ARGUMENT");
-  const int64_t n = int64_t(info[0].As<Napi::TypedArray>().ElementLength());
+    fail(info.Env(), std::string("x and y must each be ") + kArrayNames[0] + ", " +
+                         kArrayNames[1] + " or " + kArrayNames[2], "ANNEAL_DEVICE_ARGUMENT");
+  const int64_t n = length_of(info, 0);
   const void *x = typed(info, 0, "x", from, n);
   void *y = typed(info, 1, "y", to, n);
   check_status(info.Env(), anneal_device_cast(from, x, to, y, n));
   return info.Env().Undefined();
 }
 
+/** Sets every function of the binding on `exports`. */
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("concat", Napi::Function::New(env, Concat));
@@ -546,4 +568,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace
 
+#ifdef ANNEAL_DEVICE_VECTORS
+/** The kernels addon's `device` object (addon.cc's Init sets it). */
+Napi::Object anneal_binding::device_functions(Napi::Env env) {
+  return Init(env, Napi::Object::New(env));
+}
+#else
 NODE_API_MODULE(anneal_host, Init)
+#endif

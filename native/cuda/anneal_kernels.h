@@ -40,9 +40,10 @@ int anneal_set_threads(int n);
 /** n zeroed floats (at least one is allocated, so the pointer is unique). */
 int anneal_alloc(float **out, size_t n);
 int anneal_free(float *p);
-int anneal_upload(float *dst, const float *host_src, size_t n);
-int anneal_download(float *host_dst, const float *src, size_t n);
-int anneal_copy(float *dst, const float *src, size_t n);
+/* Transfers count bytes (vectors of any dtype: a bool vector's values are single bytes). */
+int anneal_upload_bytes(void *dst, const void *host_src, size_t bytes);
+int anneal_download_bytes(void *host_dst, const void *src, size_t bytes);
+int anneal_copy_bytes(void *dst, const void *src, size_t bytes);
 int anneal_fill(float *x, float value, size_t n);
 /** Waits for the work the calling thread queued. */
 int anneal_synchronize(void);

@@ -793,26 +793,24 @@ int anneal_release_thread(void) {
 // Copies go on this thread's stream, so they are ordered with its kernels (a non-blocking
 // stream does not synchronise with the legacy stream that cudaMemcpy would use). An upload
 // from pageable memory returns once the source has been staged; a download waits for it.
-int anneal_upload(float *dst, const float *host_src, size_t n) {
-  if (n == 0) return 0;
+int anneal_upload_bytes(void *dst, const void *host_src, size_t bytes) {
+  if (bytes == 0) return 0;
   ANNEAL_TRY(ensure_context());
-  return int(cudaMemcpyAsync(dst, host_src, n * sizeof(float), cudaMemcpyHostToDevice,
-                             ctx().stream));
+  return int(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx().stream));
 }
 
-int anneal_download(float *host_dst, const float *src, size_t n) {
-  if (n == 0) return 0;
+int anneal_download_bytes(void *host_dst, const void *src, size_t bytes) {
+  if (bytes == 0) return 0;
   ANNEAL_TRY(ensure_context());
   Context &c = ctx();
-  ANNEAL_TRY(cudaMemcpyAsync(host_dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, c.stream));
+  ANNEAL_TRY(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, c.stream));
   return int(cudaStreamSynchronize(c.stream));
 }
 
-int anneal_copy(float *dst, const float *src, size_t n) {
-  if (n == 0 || dst == src) return 0;
+int anneal_copy_bytes(void *dst, const void *src, size_t bytes) {
+  if (bytes == 0 || dst == src) return 0;
   ANNEAL_TRY(ensure_context());
-  return int(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice,
-                             ctx().stream));
+  return int(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx().stream));
 }
 
 /** Waits for this thread's work only (other threads' streams go on). */

@@ -276,18 +276,18 @@ int anneal_free(float *p) {
   return 0;
 }
 
-int anneal_upload(float *dst, const float *host_src, size_t n) {
-  if (n) std::memcpy(dst, host_src, n * sizeof(float));
+int anneal_upload_bytes(void *dst, const void *host_src, size_t bytes) {
+  if (bytes) std::memcpy(dst, host_src, bytes);
   return 0;
 }
 
-int anneal_download(float *host_dst, const float *src, size_t n) {
-  if (n) std::memcpy(host_dst, src, n * sizeof(float));
+int anneal_download_bytes(void *host_dst, const void *src, size_t bytes) {
+  if (bytes) std::memcpy(host_dst, src, bytes);
   return 0;
 }
 
-int anneal_copy(float *dst, const float *src, size_t n) {
-  if (n) std::memmove(dst, src, n * sizeof(float));
+int anneal_copy_bytes(void *dst, const void *src, size_t bytes) {
+  if (bytes) std::memmove(dst, src, bytes);
   return 0;
 }
 
