@@ -77,7 +77,8 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
                         InstanceAccessor<&DeviceVector::Dtype>("dtype"),
                         InstanceAccessor<&DeviceVector::ByteLength>("byteLength"),
                         InstanceAccessor<&DeviceVector::Alive>("alive"),
-                        InstanceMethod<&DeviceVector::Free>("free")});
+                        InstanceMethod<&DeviceVector::Free>("free"),
+                        InstanceMethod<&DeviceVector::View>("view")});
   }
 
   explicit DeviceVector(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DeviceVector>(info) {
@@ -101,8 +102,15 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
       }
     }
     length_ = size_t(length);
-    check_kernel_status(env, anneal_alloc(&data_, floats()), "alloc");
     env_ = env;
+    // new DeviceVector(length, dtype, parent, offset): a view, made by view() below.
+    if (is_view_call(info)) {
+      parent_ = Napi::ObjectWrap<DeviceVector>::Unwrap(info[2].As<Napi::Object>());
+      parent_ref_ = Napi::Persistent(info[2].As<Napi::Object>());
+      view_offset_ = size_t(info[3].As<Napi::Number>().Int64Value());
+      return;
+    }
+    check_kernel_status(env, anneal_alloc(&data_, floats()), "alloc");
     addon_ = env.GetInstanceData<AddonData>();
     addon_->live.insert(this);
     // V8 sees only the small wrapper: tell it how much memory hangs off it, so that GC runs
@@ -120,7 +128,7 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
 
   /** Frees the memory once; later calls do nothing. Returns the free's status. */
   int Release() {
-    if (!data_) return 0;
+    if (parent_ || !data_) return 0;
     const int status = anneal_free(data_);
     data_ = nullptr;
     addon_->live.erase(this);
@@ -135,10 +143,12 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
   size_t floats() const { return (bytes() + sizeof(float) - 1) / sizeof(float); }
   size_t allocated_bytes() const { return (floats() > 0 ? floats() : 1) * sizeof(float); }
 
-  float *data() const { return data_; }
+  /** The first value (a view: its parent's memory, `view_offset_` 4-byte words on). */
+  float *data() const { return parent_ ? parent_->data() + view_offset_ : data_; }
   size_t length() const { return length_; }
   int dtype() const { return dtype_; }
-  bool alive() const { return data_ != nullptr; }
+  /** A view is alive while the vector it views is. */
+  bool alive() const { return parent_ ? parent_->alive() : data_ != nullptr; }
 
  private:
   Napi::Value Length(const Napi::CallbackInfo &info) {
@@ -154,6 +164,10 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
     return Napi::Boolean::New(info.Env(), alive());
   }
   void Free(const Napi::CallbackInfo &info) {
+    if (parent_) {
+      throw_type(info.Env(), "free: this is a view; free the vector it views instead",
+                 "ANNEAL_KERNEL_ARGUMENT");
+    }
     if (!alive()) {
       throw_coded(Napi::Error::New(info.Env(), "free: this vector was already freed"),
                   "ANNEAL_KERNEL_FREED");
@@ -161,7 +175,49 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
     check_kernel_status(info.Env(), Release(), "free");
   }
 
+  /**
+   * view(offset, length, dtype?): `length` values from value `offset`, seen as `dtype` (float32
+   * or int32, of a float32 or int32 vector: a copy kernel moves 32-bit words alike), sharing
+   * this vector's memory; it keeps this vector from being collected, and is no longer alive
+   * once this one is freed. The tfjs backend's slices and splits read through views.
+   */
+  Napi::Value View(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!alive()) throw_coded(Napi::Error::New(env, "view: the vector was freed"), "ANNEAL_KERNEL_FREED");
+    if (dtype_ == ANNEAL_BOOL) throw_type(env, "view: bool vectors have no views", "ANNEAL_KERNEL_DTYPE");
+    const double offset = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    const double length = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(offset >= 0 && length >= 0 && std::floor(offset) == offset &&
+          std::floor(length) == length && offset + length <= double(length_))) {
+      throw_coded(Napi::RangeError::New(env, "view: offset " + std::to_string(offset) +
+                                                 " and length " + std::to_string(length) +
+                                                 " must be whole numbers within the vector's " +
+                                                 std::to_string(length_) + " values"),
+                  "ANNEAL_KERNEL_LENGTH");
+    }
+    Napi::Value dtype = info[2].IsUndefined() ? Napi::String::New(env, dtype_name(dtype_)) : info[2];
+    if (!(dtype.IsString() && (dtype.As<Napi::String>().Utf8Value() == "float32" ||
+                               dtype.As<Napi::String>().Utf8Value() == "int32"))) {
+      throw_type(env, "view: dtype must be 'float32' or 'int32'", "ANNEAL_KERNEL_DTYPE");
+    }
+    const Napi::Function make = env.GetInstanceData<AddonData>()->vector_class.Value();
+    // A view of a view views the same memory, from the first vector.
+    const double base = parent_ ? double(view_offset_) : 0;
+    return make.New({Napi::Number::New(env, length), dtype,
+                     parent_ ? parent_ref_.Value() : Value(),
+                     Napi::Number::New(env, base + offset)});
+  }
+
+  static bool is_view_call(const Napi::CallbackInfo &info) {
+    return info.Length() >= 4 && info[2].IsObject() && info[3].IsNumber() &&
+           info[2].As<Napi::Object>().InstanceOf(
+               info.Env().GetInstanceData<AddonData>()->vector_class.Value());
+  }
+
   float *data_ = nullptr;
+  DeviceVector *parent_ = nullptr;
+  Napi::ObjectReference parent_ref_;
+  size_t view_offset_ = 0;
   size_t length_ = 0;
   int dtype_ = ANNEAL_FLOAT32;
   napi_env env_ = nullptr;
