@@ -2,8 +2,9 @@
  * The host device's indexing kernels (anneal_device.h): Pad, GatherV2, OneHot, Select, Fill,
  * ArgMax / ArgMin, the comparisons and Cast, as plain loops on the OpenMP pool. Each gives what
  * tfjs-backend-cpu's kernel of the same name gives: which index wins a tie, where NaN goes, how
- * a float becomes an int32. Kernels that only move values work on 32-bit words, so one loop
- * serves float32 and int32 tensors.
+ * a float becomes an int32 (those rules live in element_rules.h, which the CUDA device shares).
+ * Kernels that only move values work on 32-bit words, so one loop serves float32 and int32
+ * tensors.
  */
 #include <omp.h>
 
@@ -74,28 +75,6 @@ void fill_words(uint32_t *out, int64_t n, uint32_t value) {
   for (int64_t i = 0; i < n; i++) out[i] = value;
 }
 
-/** JavaScript's ToInt32 (Int32Array.from's conversion): toward 0, modulo 2^32, NaN and ±Inf 0. */
-inline int32_t to_int32(double v) {
-  if (!std::isfinite(v)) return 0;
-  const double t = std::trunc(v);
-  if (t >= -2147483648.0 && t <= 2147483647.0) return int32_t(t);
-  double m = std::fmod(t, 4294967296.0);  // exact, in (-2^32, 2^32)
-  if (m < 0) m += 4294967296.0;
-  return int32_t(uint32_t(m));
-}
-
-template <typename T, int Op>
-inline uint8_t compare(T a, T b) {
-  switch (Op) {
-    case ANNEAL_CMP_EQUAL: return a == b;
-    case ANNEAL_CMP_NOT_EQUAL: return a != b;
-    case ANNEAL_CMP_GREATER: return a > b;
-    case ANNEAL_CMP_GREATER_EQUAL: return a >= b;
-    case ANNEAL_CMP_LESS: return a < b;
-    default: return a <= b;  // ANNEAL_CMP_LESS_EQUAL
-  }
-}
-
 template <typename T, int Op>
 void compare_all(int rank, const int64_t *dims, const T *a, const int64_t *as, const T *b,
                  const int64_t *bs, uint8_t *out) {
@@ -109,11 +88,11 @@ void compare_all(int rank, const int64_t *dims, const T *a, const int64_t *as, c
       uint8_t *o = out + r * n;
       // Same-shape and scalar rows get loops of their own, which the compiler vectorises.
       if (sa == 1 && sb == 1) {
-        for (int64_t i = 0; i < n; i++) o[i] = compare<T, Op>(pa[i], pb[i]);
+        for (int64_t i = 0; i < n; i++) o[i] = anneal_rules::compare<Op>(pa[i], pb[i]);
       } else if (sa == 1 && sb == 0) {
-        for (int64_t i = 0; i < n; i++) o[i] = compare<T, Op>(pa[i], pb[0]);
+        for (int64_t i = 0; i < n; i++) o[i] = anneal_rules::compare<Op>(pa[i], pb[0]);
       } else {
-        for (int64_t i = 0; i < n; i++) o[i] = compare<T, Op>(pa[i * sa], pb[i * sb]);
+        for (int64_t i = 0; i < n; i++) o[i] = anneal_rules::compare<Op>(pa[i * sa], pb[i * sb]);
       }
     }
   });
@@ -143,13 +122,12 @@ int compare_typed(int op, int rank, const int64_t *dims, const T *a, const int64
 }
 
 /**
- * ArgMax / ArgMin over the middle axis, as tfjs's loop: the best so far is replaced only by a
- * strictly better value, so the first of equal values wins and a NaN (never better) wins only
- * where it comes first. Each output is found by one thread, in order.
+ * ArgMax / ArgMin over the middle axis, by tfjs's rule (anneal_rules::arg_better). Each output
+ * is found by one thread, in order.
  */
 template <typename T, bool Max>
 void arg_reduce(const T *x, int32_t *y, int64_t outer, int64_t reduce, int64_t inner) {
-  auto better = [](T v, T best) { return Max ? v > best : v < best; };
+  auto better = [](T v, T best) { return anneal_rules::arg_better<Max>(v, best); };
   if (inner == 1) {
     row_blocks(outer, reduce, [&](int64_t first, int64_t count) {
       for (int64_t o = first; o < first + count; o++) {
@@ -311,13 +289,13 @@ int anneal_device_cast(int from, const void *x, int to, void *y, int64_t n) {
   if (n < 0) return ANNEAL_DEVICE_INVALID;
   if (from == ANNEAL_FLOAT32 && to == ANNEAL_INT32) {
     cast_all(static_cast<const float *>(x), static_cast<int32_t *>(y), n,
-             [](float v) { return to_int32(v); });
+             [](float v) { return anneal_rules::to_int32(v); });
   } else if (from == ANNEAL_FLOAT32 && to == ANNEAL_BOOL) {
     cast_all(static_cast<const float *>(x), static_cast<uint8_t *>(y), n,
-             [](float v) { return uint8_t(v != 0); });
+             [](float v) { return anneal_rules::to_bool(v); });
   } else if (from == ANNEAL_INT32 && to == ANNEAL_BOOL) {
     cast_all(static_cast<const int32_t *>(x), static_cast<uint8_t *>(y), n,
-             [](int32_t v) { return uint8_t(v != 0); });
+             [](int32_t v) { return anneal_rules::to_bool(v); });
   } else {
     return ANNEAL_DEVICE_INVALID;
   }

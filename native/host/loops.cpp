@@ -5,40 +5,26 @@
  * no workspace). Each follows tfjs-backend-cpu's arithmetic: NaN rules, which maximum wins a
  * tie, which positions a padded window counts. Sums accumulate in double, as tfjs's JavaScript
  * numbers do, and each output is summed by one thread in a fixed order, so results do not
- * depend on the thread count.
+ * depend on the thread count. The per-element rules themselves live in element_rules.h, which the
+ * CUDA device shares.
  */
 #include "anneal_device.h"
 #include "loops.h"
 
 #include <cmath>
 #include <cstring>
-#include <limits>
-#include <type_traits>
 #include <vector>
 
 namespace {
 
 using anneal_host::kMaxRank;
 using anneal_host::kParallelMin;
-
-inline float binary(int op, float a, float b) {
-  switch (op) {
-    case ANNEAL_BIN_ADD: return a + b;
-    case ANNEAL_BIN_SUB: return a - b;
-    case ANNEAL_BIN_MUL: return a * b;
-    case ANNEAL_BIN_DIV: return a / b;
-    // Math.max / Math.min: NaN wins.
-    case ANNEAL_BIN_MAX: return std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b);
-    case ANNEAL_BIN_MIN: return std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b);
-    case ANNEAL_BIN_COPY: return a;
-    // tfjs's dy * step(x): the product, so that 0 * Infinity is NaN and -dy * 0 is -0 as there.
-    case ANNEAL_BIN_RELU_GRAD: return a * (std::isnan(b) ? NAN : (b > 0 ? 1.f : 0.f));
-    default: {  // ANNEAL_BIN_SQUARED_DIFFERENCE
-      const float d = a - b;
-      return d * d;
-    }
-  }
-}
+// The element rules both tfjs devices share (element_rules.h).
+using anneal_rules::binary;
+using anneal_rules::Fold;
+using anneal_rules::unary;
+using anneal_rules::Window;
+using anneal_rules::window;
 
 template <int Op>
 void binary_row(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n) {
@@ -105,31 +91,6 @@ BlockFn block_function(int op) {
   }
 }
 
-inline float unary(int op, float x, float alpha) {
-  switch (op) {
-    case ANNEAL_UN_RELU: return x < 0 ? 0.f : x;  // NaN stays NaN
-    case ANNEAL_UN_STEP: return std::isnan(x) ? NAN : (x > 0 ? 1.f : alpha);
-    case ANNEAL_UN_SQUARE: return x * x;
-    case ANNEAL_UN_NEG: return -x;
-    case ANNEAL_UN_EXP: return std::exp(x);
-    case ANNEAL_UN_LOG: return std::log(x);
-    case ANNEAL_UN_SQRT: return std::sqrt(x);
-    case ANNEAL_UN_RSQRT: return 1.f / std::sqrt(x);
-    case ANNEAL_UN_SIGMOID: return 1.f / (1.f + std::exp(-x));
-    case ANNEAL_UN_TANH: return std::tanh(x);
-    case ANNEAL_UN_ERF: {
-      // tfjs's formula and constants (backend_util.ERF_*), in double as JavaScript computes it.
-      const double v = std::fabs(double(x)), t = 1.0 / (1.0 + 0.3275911 * v);
-      const double poly =
-          ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t +
-           0.254829592) * t;
-      const double e = 1.0 - poly * std::exp(-v * v);
-      return float(x < 0 ? -e : (x > 0 ? e : x));  // Math.sign: erf(±0) = ±0, NaN stays NaN
-    }
-    default: return std::fabs(x);  // ANNEAL_UN_ABS
-  }
-}
-
 /** One op over a block, its switch resolved at compile time so the loop vectorises. */
 template <int Op>
 void unary_block(const float *x, float *y, int64_t n, float alpha) {
@@ -155,25 +116,6 @@ UnaryFn unary_function(int op) {
     default: return nullptr;
   }
 }
-
-/**
- * A reduction's arithmetic: sums accumulate in double (as tfjs's JavaScript numbers do); a
- * maximum or minimum takes a NaN and keeps it (tfjs's rule), and otherwise only a strictly
- * better value, so folding parts in order gives the sequential loop's result.
- */
-template <int Op>
-struct Fold {
-  static constexpr bool kSum = Op == ANNEAL_RED_SUM || Op == ANNEAL_RED_MEAN;
-  using Acc = typename std::conditional<kSum, double, float>::type;
-  static inline Acc apply(Acc acc, Acc e) {
-    if (kSum) return acc + e;
-    const bool better = Op == ANNEAL_RED_MAX ? e > acc : e < acc;
-    return std::isnan(e) || better ? e : acc;
-  }
-  static inline float finish(Acc acc, int64_t count) {
-    return float(Op == ANNEAL_RED_MEAN ? acc / double(count) : acc);
-  }
-};
 
 /** acc[i] = fold(acc[i], row[i]) for i < n: independent lanes, which the compiler vectorises. */
 template <int Op>
@@ -262,21 +204,6 @@ void reduce_all(const float *x, float *y, int64_t outer, int64_t reduce, int64_t
   }
 }
 
-/** The window of output row (or column) `out` along one axis, as tfjs's pool loops walk it. */
-struct Window {
-  int64_t begin, end, step;
-};
-
-inline Window window(int64_t out, int64_t stride, int64_t pad, int64_t filter, int64_t dilation,
-                     int64_t size) {
-  const int64_t corner = out * stride - pad;
-  int64_t begin = corner;
-  while (begin < 0) begin += dilation;
-  const int64_t effective = (filter - 1) * dilation + 1;
-  const int64_t end = corner + effective < size ? corner + effective : size;
-  return {begin, end, dilation};
-}
-
 bool bad_pool(const anneal_pool2d *s) {
   if (s == nullptr) return true;
   const int64_t sizes[] = {s->batch,        s->in_height,     s->in_width,       s->channels,
@@ -292,12 +219,11 @@ bool bad_pool(const anneal_pool2d *s) {
 void window_max(const anneal_pool2d &s, const float *__restrict x, const Window &rows,
                 const Window &cols, float *__restrict best) {
   const int64_t c = s.channels;
-  for (int64_t d = 0; d < c; d++) best[d] = -std::numeric_limits<float>::infinity();
+  for (int64_t d = 0; d < c; d++) best[d] = anneal_rules::pool_none();
   for (int64_t r = rows.begin; r < rows.end; r += rows.step) {
     for (int64_t q = cols.begin; q < cols.end; q += cols.step) {
       const float *p = x + (r * s.in_width + q) * c;
-      // Strictly greater: the first maximum wins a tie, and NaN never does (as in tfjs).
-      for (int64_t d = 0; d < c; d++) best[d] = p[d] > best[d] ? p[d] : best[d];
+      for (int64_t d = 0; d < c; d++) best[d] = anneal_rules::pool_max(best[d], p[d]);
     }
   }
 }
@@ -331,7 +257,7 @@ void max_pool_grad_image(const anneal_pool2d &s, const float *x, const float *dy
     for (int64_t ox = 0; ox < s.out_width; ox++) {
       const Window cols = window(ox, s.stride_width, s.pad_left, s.filter_width,
                                  s.dilation_width, s.in_width);
-      constexpr float kNone = -std::numeric_limits<float>::infinity();
+      const float kNone = anneal_rules::pool_none();
       window_max(s, x, rows, cols, best);
       // open[d]: 1 until channel d's first maximum has taken its gradient.
       for (int64_t d = 0; d < c; d++) open[d] = best[d] > kNone ? 1.f : 0.f;
@@ -422,15 +348,7 @@ int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n) {
   if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
 #pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
-    const float *in = x + r * n;
-    float *out = y + r * n;
-    // tfjs's order: the row's max (NaN taken, and kept), exp of the difference, their sum.
-    float max = in[0];
-    for (int64_t i = 1; i < n; i++)
-      if (std::isnan(in[i]) || in[i] > max) max = in[i];
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++) sum += (out[i] = std::exp(in[i] - max));
-    for (int64_t i = 0; i < n; i++) out[i] = float(out[i] / sum);
+    anneal_rules::softmax_row(x + r * n, y + r * n, n);
   }
   return ANNEAL_DEVICE_OK;
 }
@@ -526,16 +444,14 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
   const float one = 1.f, zero = 0.f;
   if (!scale) scale = &one, ns = 1;
   if (!offset) offset = &zero, no = 1;
-  // In double, as tfjs's JavaScript computes it, then rounded once.
   auto one_value = [&](int64_t i, int64_t im, int64_t is, int64_t io, double root) {
-    out[i] = float(double(offset[io]) + (double(x[i]) - double(mean[im])) * double(scale[is]) /
-                                            root);
+    out[i] = anneal_rules::batch_norm_value(x[i], mean[im], scale[is], offset[io], root);
   };
   const bool rows = nm == nv && (ns == 1 || ns == nm) && (no == 1 || no == nm) && n % nm == 0;
   if (rows) {
     // The usual case: every parameter has the channels' length (or 1), x is rows of channels.
     std::vector<double> roots(static_cast<size_t>(nm));
-    for (int64_t c = 0; c < nm; c++) roots[c] = std::sqrt(double(variance[c]) + epsilon);
+    for (int64_t c = 0; c < nm; c++) roots[c] = anneal_rules::batch_norm_root(variance[c], epsilon);
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t r = 0; r < n / nm; r++)
       for (int64_t c = 0; c < nm; c++)
@@ -543,7 +459,8 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
   } else {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; i++)
-      one_value(i, i % nm, i % ns, i % no, std::sqrt(double(variance[i % nv]) + epsilon));
+      one_value(i, i % nm, i % ns, i % no,
+                anneal_rules::batch_norm_root(variance[i % nv], epsilon));
   }
   return ANNEAL_DEVICE_OK;
 }

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 
+#include "element_rules.h"
+
 namespace anneal_host {
 
-constexpr int kMaxRank = 6;
+constexpr int kMaxRank = anneal_rules::kMaxRank;
 
 // Below this many values an op runs on the calling thread alone: waking OpenMP's threads costs
 // 25-60 us a region on this VM, more than a second thread saves on a memory-bound op of that size
