@@ -1,23 +1,47 @@
 /**
- * The host device: anneal_host.node (native/binding/backend_addon.cc over
- * native/device/anneal_device.h, on oneDNN). Tensors are passed as their Float32Arrays, used in
- * place; sizes are checked again on the native side.
+ * The devices of anneal's TensorFlow.js backend, one interface (native/device/anneal_device.h):
+ * - the host device, anneal_host.node (native/binding/backend_addon.cc on oneDNN): a tensor's
+ *   values are its typed array (Float32Array, Int32Array, Uint8Array for bool), used in place;
+ * - the CUDA device, `device` of the kernels addon (the same binding over DeviceVectors, in
+ *   native/cuda/device_*.inc): anneal_cuda.node on the GPU, and its host build anneal_cpu.node,
+ *   where "device memory" is host memory, which is how CI tests it.
+ * Sizes are checked again on the native side.
  */
 import { loadAddon, type LoadedAddon } from '../addons.js';
 import { UsageError } from '../errors.js';
 
+/** The dtypes a device stores (bool: one byte a value). */
+export type StoredDtype = 'float32' | 'int32' | 'bool';
+
+/** Memory of the kernels addon (DeviceVector, native/binding/device_vector.h). */
+export interface DeviceBuffer {
+  readonly length: number;
+  readonly dtype: StoredDtype;
+  readonly alive: boolean;
+  free(): void;
+  /** `length` values from `offset`, seen as `dtype` (same width), sharing this memory. */
+  view(offset: number, length: number, dtype?: StoredDtype): DeviceBuffer;
+}
+
+/** A tensor's values as a device's kernels take them. */
+export type DeviceArray = Float32Array | Int32Array | Uint8Array | DeviceBuffer;
+
 /** The conv2d shape, in anneal_device.h's `anneal_conv2d` field order (17 numbers). */
 export type Conv2dShape = readonly number[];
 
-export interface HostDevice {
+/**
+ * A device's kernels (anneal_device.h). Where an argument is 32-bit words it takes float32 and
+ * int32 values alike, and a value is the word of its bits (wordOf in kernels/indexing.ts).
+ */
+export interface NativeDevice {
   describe(): string;
   /** Sets the kernels' thread count (0: the machine's cores); returns the count now in force. */
   setThreads(threads: number): number;
   matmul(
-    a: Float32Array,
-    b: Float32Array,
-    bias: Float32Array | null,
-    c: Float32Array,
+    a: DeviceArray,
+    b: DeviceArray,
+    bias: DeviceArray | null,
+    c: DeviceArray,
     batchA: number,
     batchB: number,
     m: number,
@@ -30,101 +54,95 @@ export interface HostDevice {
   ): void;
   conv2d(
     shape: Conv2dShape,
-    x: Float32Array,
-    filter: Float32Array,
-    bias: Float32Array | null,
-    y: Float32Array,
+    x: DeviceArray,
+    filter: DeviceArray,
+    bias: DeviceArray | null,
+    y: DeviceArray,
     activation: number,
     alpha: number,
   ): void;
   conv2dBackpropInput(
     shape: Conv2dShape,
-    dy: Float32Array,
-    filter: Float32Array,
-    dx: Float32Array,
+    dy: DeviceArray,
+    filter: DeviceArray,
+    dx: DeviceArray,
   ): void;
-  conv2dBackpropFilter(
-    shape: Conv2dShape,
-    x: Float32Array,
-    dy: Float32Array,
-    dw: Float32Array,
-  ): void;
+  conv2dBackpropFilter(shape: Conv2dShape, x: DeviceArray, dy: DeviceArray, dw: DeviceArray): void;
   /** Depthwise convs: shape's out channels = in channels * multiplier (anneal_device.h). */
-  depthwiseConv2d(shape: Conv2dShape, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  depthwiseConv2d(shape: Conv2dShape, x: DeviceArray, filter: DeviceArray, y: DeviceArray): void;
   depthwiseConv2dBackpropInput(
     shape: Conv2dShape,
-    dy: Float32Array,
-    filter: Float32Array,
-    dx: Float32Array,
+    dy: DeviceArray,
+    filter: DeviceArray,
+    dx: DeviceArray,
   ): void;
   depthwiseConv2dBackpropFilter(
     shape: Conv2dShape,
-    x: Float32Array,
-    dy: Float32Array,
-    dw: Float32Array,
+    x: DeviceArray,
+    dy: DeviceArray,
+    dw: DeviceArray,
   ): void;
   binary(
     op: number,
     outDims: readonly number[],
-    a: Float32Array,
+    a: DeviceArray,
     aStrides: readonly number[],
-    b: Float32Array,
+    b: DeviceArray,
     bStrides: readonly number[],
-    out: Float32Array,
+    out: DeviceArray,
   ): void;
-  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  unary(op: number, x: DeviceArray, y: DeviceArray, alpha: number): void;
   reduce(
     op: number,
-    x: Float32Array,
-    y: Float32Array,
+    x: DeviceArray,
+    y: DeviceArray,
     outer: number,
     reduce: number,
     inner: number,
   ): void;
-  softmax(x: Float32Array, y: Float32Array, rows: number, n: number): void;
-  pool(shape: Pool2dShape, x: Float32Array, y: Float32Array, max: boolean): void;
-  maxPoolGrad(shape: Pool2dShape, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  avgPoolGrad(shape: Pool2dShape, dy: Float32Array, dx: Float32Array): void;
+  softmax(x: DeviceArray, y: DeviceArray, rows: number, n: number): void;
+  pool(shape: Pool2dShape, x: DeviceArray, y: DeviceArray, max: boolean): void;
+  maxPoolGrad(shape: Pool2dShape, x: DeviceArray, dy: DeviceArray, dx: DeviceArray): void;
+  avgPoolGrad(shape: Pool2dShape, dy: DeviceArray, dx: DeviceArray): void;
   /** tfjs's FusedBatchNorm: each parameter read cyclically (anneal_device.h). */
   batchNorm(
-    x: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-    scale: Float32Array | null,
-    offset: Float32Array | null,
+    x: DeviceArray,
+    mean: DeviceArray,
+    variance: DeviceArray,
+    scale: DeviceArray | null,
+    offset: DeviceArray | null,
     epsilon: number,
-    out: Float32Array,
+    out: DeviceArray,
   ): void;
   /** The inputs, viewed as [outer, widths[i]], side by side in out: [outer, sum of widths]. */
-  concat(inputs: Float32Array[], widths: number[], outer: number, out: Float32Array): void;
-  // Indexing kernels (anneal_device.h). Words: a float32 or int32 tensor's values, and a value
-  // as the 32-bit word of its bits (wordOf in kernels/indexing.ts).
+  concat(inputs: DeviceArray[], widths: number[], outer: number, out: DeviceArray): void;
+  // Indexing kernels (anneal_device.h).
   pad(
     inDims: readonly number[],
     before: readonly number[],
     after: readonly number[],
-    x: Words,
+    x: DeviceArray,
     value: number,
-    out: Words,
+    out: DeviceArray,
   ): void;
   /** GatherV2 over x [batch, outer, dim, slice]; false where an index is outside [0, dim). */
   gather(
-    x: Words,
+    x: DeviceArray,
     batch: number,
     outer: number,
     dim: number,
     slice: number,
-    indices: Int32Array,
-    out: Words,
+    indices: DeviceArray,
+    out: DeviceArray,
   ): boolean;
-  oneHot(indices: Int32Array, depth: number, on: number, off: number, out: Words): void;
-  select(condition: Uint8Array, t: Words, e: Words, out: Words): void;
-  fill(value: number, out: Words): void;
+  oneHot(indices: DeviceArray, depth: number, on: number, off: number, out: DeviceArray): void;
+  select(condition: DeviceArray, t: DeviceArray, e: DeviceArray, out: DeviceArray): void;
+  fill(value: number, out: DeviceArray): void;
   /** ArgMax (op 0) or ArgMin (1) over the middle axis of x [outer, reduce, inner]. */
   argReduce(
     op: number,
-    x: Words,
-    y: Int32Array,
+    x: DeviceArray,
+    y: DeviceArray,
     outer: number,
     reduce: number,
     inner: number,
@@ -133,27 +151,75 @@ export interface HostDevice {
   compare(
     op: number,
     outDims: readonly number[],
-    a: Words | Uint8Array,
+    a: DeviceArray,
     aStrides: readonly number[],
-    b: Words | Uint8Array,
+    b: DeviceArray,
     bStrides: readonly number[],
-    out: Uint8Array,
+    out: DeviceArray,
   ): void;
   /** tfjs's casts float32 -> int32 | bool and int32 -> bool, the types the arrays'. */
-  cast(x: Words, y: Int32Array | Uint8Array): void;
+  cast(x: DeviceArray, y: DeviceArray): void;
 }
-
-/** A float32 or int32 tensor's values: 32-bit words for the kernels that only move them. */
-export type Words = Float32Array | Int32Array;
 
 /** The pool2d shape, in anneal_device.h's `anneal_pool2d` field order (14 numbers). */
 export type Pool2dShape = readonly number[];
 
 export const HOST_ADDON = 'anneal_host.node';
 
+/** What the CUDA device's backend uses of the kernels addon (native/binding/addon.cc). */
+export interface KernelsAddon {
+  DeviceVector: new (length: number, dtype?: StoredDtype) => DeviceBuffer;
+  upload(
+    vector: DeviceBuffer,
+    values: Float32Array | Int32Array | Uint8Array,
+    offset: number,
+  ): void;
+  download(vector: DeviceBuffer, out: Float32Array | Int32Array | Uint8Array): void;
+  /** Waits for the calling thread's queued device work. */
+  synchronize(): void;
+  /** The CUDA device's kernels (absent from an addon built before them). */
+  device?: NativeDevice;
+}
+
+export type CudaDeviceAddon = KernelsAddon & { device: NativeDevice };
+
+/** The kernels addon's builds that hold the CUDA device: on the GPU, and on the host. */
+export const CUDA_DEVICE_ADDONS = { cuda: 'anneal_cuda.node', host: 'anneal_cpu.node' } as const;
+
+/**
+ * The CUDA device's addon of `build`, or a UsageError that says why it cannot be used. The
+ * `cuda` build must also find a GPU (probeCuda, which the caller passes in, since it lives in the
+ * kernels layer).
+ */
+export function cudaDeviceAddon(
+  build: keyof typeof CUDA_DEVICE_ADDONS,
+  gpuProblem: () => string | null,
+): CudaDeviceAddon {
+  const how =
+    build === 'cuda'
+      ? 'install the CUDA toolkit (nvcc) and cmake, then run `npm run build:addon`'
+      : 'install cmake and a C++17 compiler, then run `npm run build:addon`';
+  const loaded = loadAddon<KernelsAddon>(CUDA_DEVICE_ADDONS[build], how);
+  const problem =
+    'reason' in loaded
+      ? loaded.reason
+      : !loaded.addon.device
+        ? `${loaded.path} has no device kernels; rebuild it with \`npm run build:addon\``
+        : build === 'cuda'
+          ? gpuProblem()
+          : null;
+  if (problem !== null || 'reason' in loaded) {
+    throw new UsageError(
+      'ANNEAL_BACKEND_UNAVAILABLE',
+      `the anneal-cuda${build === 'host' ? '-host' : ''} backend cannot start: ${problem}`,
+    );
+  }
+  return loaded.addon as CudaDeviceAddon;
+}
+
 /** OMP_WAIT_POLICY is set before the load: see loadAddon. */
-function loadHost(): LoadedAddon<HostDevice> {
-  return loadAddon<HostDevice>(HOST_ADDON, HOW_TO_BUILD);
+function loadHost(): LoadedAddon<NativeDevice> {
+  return loadAddon<NativeDevice>(HOST_ADDON, HOW_TO_BUILD);
 }
 
 /** Why the host device cannot load here, or null when it can. */
@@ -166,7 +232,7 @@ const HOW_TO_BUILD =
   'install oneDNN (`apt-get install libdnnl-dev`), then run `npm run build:addon`';
 
 /** The host device, or a UsageError that says why it is missing and how to get it. */
-export function hostDevice(): HostDevice {
+export function hostDevice(): NativeDevice {
   const loaded = loadHost();
   if ('reason' in loaded) {
     throw new UsageError(

@@ -12,14 +12,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { hostDevice, type HostDevice } from './device.js';
+import { hostDevice, type DeviceArray, type NativeDevice, type StoredDtype } from './device.js';
+import { timedFallback } from './kernels/fallback.js';
+import type { NativeBackend } from './native-backend.js';
 
 /** Free buffers kept for reuse, in all (bytes); beyond it, disposed buffers go to the GC. */
 export const POOL_BYTES = 256 * 2 ** 20;
 
-export class AnnealCpuBackend extends MathBackendCPU {
-  readonly device: HostDevice = hostDevice();
-  /** Buffers allocated by allocFloats: the only ones ever reused. */
+export class AnnealCpuBackend extends MathBackendCPU implements NativeBackend {
+  readonly device: NativeDevice = hostDevice();
+  /** Buffers allocated by alloc('float32'): the only ones ever reused. */
   private readonly owned = new WeakSet<Float32Array>();
   private readonly free = new Map<number, Float32Array[]>();
   private freeBytes = 0;
@@ -30,8 +32,13 @@ export class AnnealCpuBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** A buffer of `n` values for a native kernel to fill entirely (its old values are garbage). */
-  allocFloats(n: number): Float32Array {
+  /**
+   * A buffer of `n` values for a native kernel to fill entirely: float32 from the pool (its old
+   * values are garbage), int32 and bool fresh, as tfjs makes them.
+   */
+  alloc(dtype: StoredDtype, n: number): Float32Array | Int32Array | Uint8Array {
+    if (dtype === 'int32') return new Int32Array(n);
+    if (dtype === 'bool') return new Uint8Array(n);
     const reused = this.free.get(n)?.pop();
     if (reused) {
       this.freeBytes -= reused.byteLength;
@@ -47,15 +54,67 @@ export class AnnealCpuBackend extends MathBackendCPU {
     return values instanceof Float32Array && this.owned.has(values);
   }
 
+  /**
+   * A float32, int32 or bool tensor's values as its dtype's typed array. tfjs may keep an int32
+   * or bool tensor's values in another array (a Cast that kept them as they were): those are
+   * converted into a copy, never in place, since the data id may be shared with a tensor of
+   * another dtype.
+   */
+  typed(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array | null {
+    if (t.dtype === 'float32') return this.floats(t);
+    const values = this.data.get(t.dataId).values as ArrayLike<number>;
+    if (t.dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values);
+    if (t.dtype === 'bool') return values instanceof Uint8Array ? values : Uint8Array.from(values);
+    return null;
+  }
+
+  view(
+    array: DeviceArray,
+    offset: number,
+    length: number,
+    dtype: 'float32' | 'int32',
+  ): DeviceArray {
+    const { buffer, byteOffset } = array as Float32Array | Int32Array;
+    const at = byteOffset + 4 * offset;
+    return dtype === 'float32'
+      ? new Float32Array(buffer as ArrayBuffer, at, length)
+      : new Int32Array(buffer as ArrayBuffer, at, length);
+  }
+
+  fromHost(values: Int32Array): Int32Array {
+    return values;
+  }
+
+  /** Scratch goes back to the pool (when it came from it). */
+  release(array: DeviceArray): void {
+    if (this.isPooled(array)) this.keep(array);
+  }
+
+  tensorInfo(shape: readonly number[], dtype: tf.DataType, values: DeviceArray): tf.TensorInfo {
+    return this.makeTensorInfo([...shape], dtype, values as Float32Array | Int32Array | Uint8Array);
+  }
+
+  fallback(name: string): tf.KernelFunc {
+    let kernel = this.fallbacks.get(name);
+    if (!kernel) this.fallbacks.set(name, (kernel = cpuFallback(name)));
+    return kernel;
+  }
+
+  private readonly fallbacks = new Map<string, tf.KernelFunc>();
+
+  /** Keeps a free pooled buffer for reuse, within POOL_BYTES. */
+  private keep(values: Float32Array): void {
+    if (this.freeBytes + values.byteLength > POOL_BYTES) return;
+    const list = this.free.get(values.length) ?? [];
+    list.push(values);
+    this.free.set(values.length, list);
+    this.freeBytes += values.byteLength;
+  }
+
   override disposeData(dataId: object, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const deleted = super.disposeData(dataId, force);
-    if (deleted && this.isPooled(values) && this.freeBytes + values.byteLength <= POOL_BYTES) {
-      const list = this.free.get(values.length) ?? [];
-      list.push(values);
-      this.free.set(values.length, list);
-      this.freeBytes += values.byteLength;
-    }
+    if (deleted && this.isPooled(values)) this.keep(values);
     return deleted;
   }
 
@@ -105,4 +164,55 @@ export function hostValues(t: tf.Tensor): Float32Array {
     return backend.floats(t);
   }
   return t.dataSync() as Float32Array;
+}
+
+/**
+ * tfjs-backend-cpu's kernel `name`, run and tallied as a fallback. Some of its kernels return
+ * a view into an input's buffer (a contiguous Slice) under a new data id; when that buffer is
+ * pooled (host-backend.ts) it would be reused once the input is disposed, so such an output gets
+ * its own copy.
+ */
+function cpuFallback(name: string): tf.KernelFunc {
+  const cpu = tf.getKernel(name, 'cpu');
+  if (!cpu) throw new Error(`tfjs-backend-cpu has no kernel ${name} to fall back to`);
+  return (args) =>
+    timedFallback(name, () => {
+      const out = cpu.kernelFunc(args);
+      ownViews(args.backend as AnnealCpuBackend, args.inputs, out);
+      return out;
+    });
+}
+
+/** Copies each output (under its own data id) whose values share a pooled input's buffer. */
+function ownViews(
+  backend: AnnealCpuBackend,
+  inputs: tf.NamedTensorInfoMap,
+  out: tf.TensorInfo | tf.TensorInfo[],
+): void {
+  // Inputs may be arrays of tensors (RaggedGather's splits); only tensors this backend holds.
+  const tensors = (Object.values(inputs) as unknown[])
+    .flat()
+    .filter((t): t is tf.TensorInfo => (t as tf.TensorInfo)?.dataId !== undefined)
+    .filter(
+      (t) => backend.data.has(t.dataId) && backend.isPooled(backend.data.get(t.dataId).values),
+    );
+  const pooled = tensors.map((t) => ({
+    dataId: t.dataId,
+    buffer: (backend.data.get(t.dataId).values as Float32Array).buffer,
+  }));
+  if (pooled.length === 0) return;
+  // A complex output holds its parts under data ids of their own (Complex reuses the inputs'
+  // arrays for them): those are checked too.
+  const outputs = (Array.isArray(out) ? out : [out]).flatMap((o) => {
+    const parts = backend.data.get(o.dataId).complexTensorInfos;
+    return parts ? [o, parts.real, parts.imag] : [o];
+  });
+  for (const o of outputs) {
+    if (pooled.some((p) => p.dataId === o.dataId)) continue;
+    const data = backend.data.get(o.dataId);
+    const values = data.values as ArrayBufferView | undefined;
+    if (values && ArrayBuffer.isView(values) && pooled.some((p) => p.buffer === values.buffer)) {
+      data.values = (values as Float32Array).slice();
+    }
+  }
 }

@@ -2,15 +2,23 @@
  * anneal's own TensorFlow.js backend over the addon: `anneal-cpu`, the host device (oneDNN,
  * threads). See DESIGN.md's "Native backend".
  */
-export { registerAnnealCpu, setAnnealCpuThreads, NATIVE_KERNELS } from './register.js';
+export {
+  registerAnnealCpu,
+  registerAnnealCuda,
+  registeredKernels,
+  setAnnealCpuThreads,
+  NATIVE_KERNELS,
+} from './register.js';
 export { AnnealCpuBackend } from './host-backend.js';
+export { AnnealDeviceBackend } from './device-backend.js';
 export {
   fallbackTally,
   nativeTally,
   resetKernelTally,
   BACKEND_NAME,
+  CUDA_BACKEND_NAME,
   type KernelCount,
 } from './kernels/fallback.js';
-export { hostDevice, hostDeviceProblem, type HostDevice } from './device.js';
+export { hostDevice, hostDeviceProblem, type NativeDevice } from './device.js';
 export { RELU_GRAD } from './kernels/elementwise.js';
 export { mirrorPadIndex } from './kernels/indexing.js';

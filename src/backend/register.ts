@@ -1,13 +1,16 @@
 /**
- * Registers `anneal-cpu` with TensorFlow.js: the backend, every tfjs-backend-cpu kernel as a
- * counted fallback (src/backend/kernels/fallback.ts), and over them the native kernels, one
- * config per kernel collected in NATIVE_KERNELS (tfjs-backend-wasm's register_all_kernels).
+ * Registers anneal's backends with TensorFlow.js: `anneal-cpu` (the host device) and
+ * `anneal-cuda` (the CUDA device; `anneal-cuda-host` is its host build, for tests). Each gets
+ * every tfjs-backend-cpu kernel as a counted fallback (src/backend/kernels/fallback.ts) and over
+ * them the same native kernels, one config per kernel collected in NATIVE_KERNELS
+ * (tfjs-backend-wasm's register_all_kernels), so both devices register the same set.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Registers the cpu backend's kernels, which anneal-cpu falls back to.
 import '@tensorflow/tfjs-backend-cpu';
 import { resolveThreads } from '../machine.js';
-import { hostDevice } from './device.js';
+import { cudaDeviceAddon, hostDevice } from './device.js';
+import { AnnealDeviceBackend } from './device-backend.js';
 import { AnnealCpuBackend } from './host-backend.js';
 import {
   conv2dBackpropFilterConfig,
@@ -24,7 +27,8 @@ import {
   reluGradConfig,
   unaryConfigs,
 } from './kernels/elementwise.js';
-import { BACKEND_NAME, cpuFallback } from './kernels/fallback.js';
+import { BACKEND_NAME, CUDA_BACKEND_NAME } from './kernels/fallback.js';
+import type { NativeBackend } from './native-backend.js';
 import {
   argReduceConfigs,
   castConfig,
@@ -38,7 +42,14 @@ import {
   sliceConfig,
   stridedSliceConfig,
 } from './kernels/indexing.js';
-import { concatConfig, splitVConfig, tileConfig, transposeConfig } from './kernels/layout.js';
+import {
+  concatConfig,
+  identityConfig,
+  reshapeConfig,
+  splitVConfig,
+  tileConfig,
+  transposeConfig,
+} from './kernels/layout.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './kernels/matmul.js';
 import {
   avgPoolConfig,
@@ -62,6 +73,8 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   avgPoolConfig,
   avgPoolGradConfig,
+  reshapeConfig,
+  identityConfig,
   transposeConfig,
   tileConfig,
   splitVConfig,
@@ -85,7 +98,36 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   castConfig,
 ];
 
-let registered = false;
+/** The backend names registered so far. */
+const registered = new Set<string>();
+
+/**
+ * Registers `name` with `make` as its factory, every tfjs-backend-cpu kernel as the backend's
+ * fallback, and over them NATIVE_KERNELS.
+ */
+function registerNative(name: string, make: () => tf.KernelBackend & NativeBackend): void {
+  tf.registerBackend(name, make);
+  const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
+  for (const kernel of tf.getKernelsForBackend('cpu')) {
+    if (native.has(kernel.kernelName)) continue;
+    const { kernelName } = kernel;
+    tf.registerKernel({
+      ...kernel,
+      backendName: name,
+      kernelFunc: (args) => (args.backend as unknown as NativeBackend).fallback(kernelName)(args),
+    });
+  }
+  for (const kernel of NATIVE_KERNELS) tf.registerKernel({ ...kernel, backendName: name });
+  registered.add(name);
+}
+
+/** The kernels registered for backend `name`, sorted (a test checks both devices agree). */
+export function registeredKernels(name: string): string[] {
+  return tf
+    .getKernelsForBackend(name)
+    .map((k) => k.kernelName)
+    .sort();
+}
 
 /**
  * Registers anneal-cpu once (after which tf.setBackend('anneal-cpu') starts it); throws the
@@ -93,20 +135,26 @@ let registered = false;
  * apart (setAnnealCpuThreads), on each start, since OpenMP keeps the count per calling thread.
  */
 export function registerAnnealCpu(): void {
-  if (registered) return;
+  if (registered.has(BACKEND_NAME)) return;
   hostDevice();
-  tf.registerBackend(BACKEND_NAME, () => new AnnealCpuBackend());
-  const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
-  for (const kernel of tf.getKernelsForBackend('cpu')) {
-    if (native.has(kernel.kernelName)) continue;
-    tf.registerKernel({
-      ...kernel,
-      backendName: BACKEND_NAME,
-      kernelFunc: cpuFallback(kernel.kernelName),
-    });
-  }
-  for (const kernel of NATIVE_KERNELS) tf.registerKernel(kernel);
-  registered = true;
+  registerNative(BACKEND_NAME, () => new AnnealCpuBackend());
+}
+
+/**
+ * Registers the CUDA device's backend once: `anneal-cuda` on the GPU (anneal_cuda.node), or with
+ * `build: 'host'` `anneal-cuda-host`, the same backend on anneal_cpu.node's host build of the
+ * CUDA device (what CI tests). Returns its name; throws a UsageError that says why it cannot
+ * start (no addon, no GPU).
+ */
+export function registerAnnealCuda(
+  build: 'cuda' | 'host',
+  gpuProblem: () => string | null = () => null,
+): string {
+  const name = build === 'cuda' ? CUDA_BACKEND_NAME : `${CUDA_BACKEND_NAME}-host`;
+  if (registered.has(name)) return name;
+  const addon = cudaDeviceAddon(build, gpuProblem);
+  registerNative(name, () => new AnnealDeviceBackend(addon));
+  return name;
 }
 
 /**

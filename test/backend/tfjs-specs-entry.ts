@@ -11,15 +11,22 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { setTestEnvs } from '@tensorflow/tfjs-core/dist/jasmine_util.js';
-import { BACKEND_NAME, nativeTally, registerAnnealCpu } from '../../src/backend/index.js';
+import {
+  BACKEND_NAME,
+  nativeTally,
+  registerAnnealCpu,
+  registerAnnealCuda,
+} from '../../src/backend/index.js';
 
 /**
  * Registers `backend`'s test env as the only one and defines every tfjs-core spec on it (with
- * jasmine's globals already installed). anneal-cpu is registered first; its host device throws
+ * jasmine's globals already installed). anneal's backend is registered first; its device throws
  * a UsageError saying how to build it where it cannot load.
  */
 export async function loadSpecs(backend: string): Promise<void> {
   if (backend === BACKEND_NAME) registerAnnealCpu();
+  // The CUDA device's backend on its host build (anneal_cpu.node): how CI tests anneal-cuda.
+  if (backend === 'anneal-cuda-host') registerAnnealCuda('host');
   setTestEnvs([{ name: backend, backendName: backend, isDataSync: true }]);
   // describeWithFlags reads the test envs as each spec file runs, so after setTestEnvs.
   await import('@tensorflow/tfjs-core/dist/tests.js');

@@ -1,10 +1,11 @@
 /**
- * tfjs-core's conformance suite (test/backend/tfjs-specs.ts) on anneal-cpu, against the same suite
- * on tfjs-backend-cpu measured in this run: nothing fails on either, every exclusion states its
- * reason and still matches a spec, and every spec cpu passes passes on anneal-cpu too, but for
- * the excluded ones and the suites tfjs-core defines only for the backend named `cpu`.
- * Skipped, with the reason, where the host device is not built; with ANNEAL_REQUIRE_HOST=1 a
- * missing device fails instead.
+ * tfjs-core's conformance suite (test/backend/tfjs-specs.ts) on anneal's backends, anneal-cpu
+ * and anneal-cuda-host (the CUDA device's backend on its host build), against the same suite on
+ * tfjs-backend-cpu measured in this run: nothing fails on any, every exclusion states its reason
+ * and still matches a spec, and every spec cpu passes passes on anneal's too, but for the
+ * excluded ones and the suites tfjs-core defines only for the backend named `cpu`.
+ * anneal-cpu's part is skipped, with the reason, where the host device is not built; with
+ * ANNEAL_REQUIRE_HOST=1 a missing device fails instead. anneal_cpu.node is always built.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -60,11 +61,15 @@ function runSpecs(backend: SpecBackend): Promise<SpecSummary> {
 
 let cpu: SpecSummary;
 let anneal: SpecSummary;
+let cudaHost: SpecSummary;
 
 before(async () => {
-  if (problem) return;
-  // Two processes on the machine's cores; each bundles and runs ~4,200 specs in a few seconds.
-  [cpu, anneal] = await Promise.all([runSpecs('cpu'), runSpecs('anneal-cpu')]);
+  // Processes on the machine's cores; each bundles and runs ~4,200 specs in a few seconds.
+  [cpu, anneal, cudaHost] = await Promise.all([
+    runSpecs('cpu'),
+    problem ? (undefined as unknown as SpecSummary) : runSpecs('anneal-cpu'),
+    runSpecs('anneal-cuda-host'),
+  ]);
 });
 
 const failuresOf = (s: SpecSummary) =>
@@ -76,17 +81,58 @@ test('tfjs-core specs: the tfjs-backend-cpu reference run passes', { skip }, (t)
   assert.ok(cpu.passed > 4000, `only ${cpu.passed} specs passed: the bundle lost spec files`);
 });
 
-test('tfjs-core specs: nothing fails on anneal-cpu', { skip }, (t) => {
-  t.diagnostic(summaryLine(anneal));
-  assert.equal(anneal.failed, 0, failuresOf(anneal));
-  assert.equal(
-    anneal.specs,
-    anneal.passed + anneal.failed + anneal.pending + anneal.excluded,
-    'counts add up',
+for (const name of ['anneal-cpu', 'anneal-cuda-host'] as const) {
+  const summaryOf = () => (name === 'anneal-cpu' ? anneal : cudaHost);
+  const skipIt = name === 'anneal-cpu' ? skip : false;
+
+  test(`tfjs-core specs: nothing fails on ${name}`, { skip: skipIt }, (t) => {
+    const run = summaryOf();
+    t.diagnostic(summaryLine(run));
+    assert.equal(run.failed, 0, failuresOf(run));
+    assert.equal(run.specs, run.passed + run.failed + run.pending + run.excluded, 'counts add up');
+    // The run exercised the native kernels rather than only their fallbacks.
+    assert.ok(Object.keys(run.nativeCalls).length > 0, 'no native kernel ran');
+  });
+
+  test(
+    `tfjs-core specs: ${name} passes every spec tfjs-backend-cpu passes`,
+    { skip: skipIt },
+    () => {
+      const run = summaryOf();
+      const count = (s: SpecSummary, status: string) => {
+        const counts = new Map<string, number>();
+        for (const [spec, st] of s.results) {
+          if (st === status) counts.set(spec, (counts.get(spec) ?? 0) + 1);
+        }
+        return counts;
+      };
+      const defined = new Map<string, number>();
+      for (const [spec] of run.results) defined.set(spec, (defined.get(spec) ?? 0) + 1);
+      const passed = count(run, 'passed');
+      const excluded = count(run, 'excluded');
+      const lost: string[] = [];
+      let cpuOnly = 0;
+      for (const [spec, n] of count(cpu, 'passed')) {
+        const missing = n - (defined.get(spec) ?? 0);
+        if (missing > 0) {
+          if (CPU_ONLY_SUITES.some((s) => spec.startsWith(`${s.suite} <backend> `))) {
+            cpuOnly += missing;
+          } else {
+            lost.push(`${spec} (not defined on ${name})`);
+          }
+        }
+        const notPassed = Math.min(n, defined.get(spec) ?? 0) - (passed.get(spec) ?? 0);
+        if (notPassed > (excluded.get(spec) ?? 0)) lost.push(spec);
+      }
+      assert.deepEqual(lost, [], `specs cpu passes that ${name} neither passes nor excludes`);
+      assert.ok(
+        run.passed >= cpu.passed - cpuOnly - run.excluded,
+        `${name} passed ${run.passed}, cpu ${cpu.passed} (${cpuOnly} cpu-only, ` +
+          `${run.excluded} excluded)`,
+      );
+    },
   );
-  // The run exercised the native kernels rather than only their fallbacks.
-  assert.ok(Object.keys(anneal.nativeCalls).length > 0, 'no native kernel ran');
-});
+}
 
 test('tfjs-core specs: every exclusion states its reason', () => {
   for (const e of EXCLUSIONS) {
@@ -97,8 +143,8 @@ test('tfjs-core specs: every exclusion states its reason', () => {
   }
 });
 
-test('tfjs-core specs: every exclusion still matches a spec', { skip }, () => {
-  for (const run of [cpu, anneal]) {
+test('tfjs-core specs: every exclusion still matches a spec', () => {
+  for (const run of problem ? [cpu, cudaHost] : [cpu, anneal, cudaHost]) {
     for (const e of run.exclusions) {
       assert.ok(e.matched > 0, `stale exclusion on ${run.backend}: "${e.spec}" matches no spec`);
     }
@@ -107,38 +153,4 @@ test('tfjs-core specs: every exclusion still matches a spec', { skip }, () => {
       run.exclusions.reduce((n, e) => n + e.matched, 0),
     );
   }
-});
-
-test('tfjs-core specs: anneal-cpu passes every spec tfjs-backend-cpu passes', { skip }, () => {
-  const count = (s: SpecSummary, status: string) => {
-    const counts = new Map<string, number>();
-    for (const [name, st] of s.results) {
-      if (st === status) counts.set(name, (counts.get(name) ?? 0) + 1);
-    }
-    return counts;
-  };
-  const defined = new Map<string, number>();
-  for (const [name] of anneal.results) defined.set(name, (defined.get(name) ?? 0) + 1);
-  const passed = count(anneal, 'passed');
-  const excluded = count(anneal, 'excluded');
-  const lost: string[] = [];
-  let cpuOnly = 0;
-  for (const [name, n] of count(cpu, 'passed')) {
-    const missing = n - (defined.get(name) ?? 0);
-    if (missing > 0) {
-      if (CPU_ONLY_SUITES.some((s) => name.startsWith(`${s.suite} <backend> `))) {
-        cpuOnly += missing;
-      } else {
-        lost.push(`${name} (not defined on anneal-cpu)`);
-      }
-    }
-    const notPassed = Math.min(n, defined.get(name) ?? 0) - (passed.get(name) ?? 0);
-    if (notPassed > (excluded.get(name) ?? 0)) lost.push(name);
-  }
-  assert.deepEqual(lost, [], 'specs cpu passes that anneal-cpu neither passes nor excludes');
-  assert.ok(
-    anneal.passed >= cpu.passed - cpuOnly - anneal.excluded,
-    `anneal-cpu passed ${anneal.passed}, cpu ${cpu.passed} (${cpuOnly} cpu-only, ` +
-      `${anneal.excluded} excluded)`,
-  );
 });

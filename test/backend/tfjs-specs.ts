@@ -9,7 +9,7 @@
  * (tfjs-core's `sideEffects` list would drop the spec files). jasmine 5 then runs them in this
  * process, in order, with the exclusions below filtered out, each with its reason.
  *
- * Usage: node --import tsx test/backend/tfjs-specs.ts [--backend anneal-cpu|cpu] [--json]
+ * Usage: node --import tsx test/backend/tfjs-specs.ts [--backend anneal-cpu|anneal-cuda-host|cpu] [--json]
  *          [--grep SUBSTRING] [--verbose]
  * Prints each exclusion with its reason and one summary line; with --json, a JSON SpecSummary as
  * the last line. Every failure goes to stderr with its messages. Exit status 0 when none failed.
@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type * as Entry from './tfjs-specs-entry.js';
 
-export const BACKENDS = ['anneal-cpu', 'cpu'] as const;
+export const BACKENDS = ['anneal-cpu', 'anneal-cuda-host', 'cpu'] as const;
 export type SpecBackend = (typeof BACKENDS)[number];
 
 /**

@@ -79,7 +79,7 @@ function forward(
   if (!shape) return null;
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return null;
   const { backend } = args;
-  const y = backend.allocFloats(tf.util.sizeFromShape(info.outShape));
+  const y = backend.alloc('float32', tf.util.sizeFromShape(info.outShape));
   backend.device.conv2d(
     shape,
     backend.floats(x),
@@ -89,7 +89,7 @@ function forward(
     act,
     alpha,
   );
-  return backend.makeTensorInfo(info.outShape, 'float32', y);
+  return backend.tensorInfo(info.outShape, 'float32', y);
 }
 
 export const conv2dConfig = nativeOr(tf.Conv2D, (args) => forward(args, undefined, 'linear', 0));
@@ -113,9 +113,9 @@ export const conv2dBackpropInputConfig = nativeOr(tf.Conv2DBackpropInput, (args)
   // tfjs checks only dy's rank and depth; a dy of another size falls back.
   if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
-  const dx = backend.allocFloats(tf.util.sizeFromShape(inputShape));
+  const dx = backend.alloc('float32', tf.util.sizeFromShape(inputShape));
   backend.device.conv2dBackpropInput(shape, backend.floats(dy), backend.floats(filter), dx);
-  return backend.makeTensorInfo(inputShape, 'float32', dx);
+  return backend.tensorInfo(inputShape, 'float32', dx);
 });
 
 export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (args) => {
@@ -127,9 +127,9 @@ export const conv2dBackpropFilterConfig = nativeOr(tf.Conv2DBackpropFilter, (arg
   const shape = deviceShape(info);
   if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
   const { backend } = args;
-  const dw = backend.allocFloats(tf.util.sizeFromShape(filterShape));
+  const dw = backend.alloc('float32', tf.util.sizeFromShape(filterShape));
   backend.device.conv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);
-  return backend.makeTensorInfo(filterShape, 'float32', dw);
+  return backend.tensorInfo(filterShape, 'float32', dw);
 });
 
 /** Whether a dilation or stride attr is 1 in both dims. */
@@ -145,9 +145,9 @@ export const depthwiseConv2dConfig = nativeOr(tf.DepthwiseConv2dNative, (args) =
   const shape = deviceShape(info);
   if (!shape) return null;
   const { backend } = args;
-  const y = backend.allocFloats(tf.util.sizeFromShape(info.outShape));
+  const y = backend.alloc('float32', tf.util.sizeFromShape(info.outShape));
   backend.device.depthwiseConv2d(shape, backend.floats(x), backend.floats(filter), y);
-  return backend.makeTensorInfo(info.outShape, 'float32', y);
+  return backend.tensorInfo(info.outShape, 'float32', y);
 });
 
 // tfjs's depthwise backprop kernels leave dilation out of their loops (its gradient takes
@@ -164,14 +164,14 @@ export const depthwiseConv2dBackpropInputConfig = nativeOr(
     const shape = deviceShape(info);
     if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
     const { backend } = args;
-    const dx = backend.allocFloats(tf.util.sizeFromShape(inputShape));
+    const dx = backend.alloc('float32', tf.util.sizeFromShape(inputShape));
     backend.device.depthwiseConv2dBackpropInput(
       shape,
       backend.floats(dy),
       backend.floats(filter),
       dx,
     );
-    return backend.makeTensorInfo(inputShape, 'float32', dx);
+    return backend.tensorInfo(inputShape, 'float32', dx);
   },
 );
 
@@ -186,8 +186,8 @@ export const depthwiseConv2dBackpropFilterConfig = nativeOr(
     const shape = deviceShape(info);
     if (!shape || !tf.util.arraysEqual(dy.shape, info.outShape)) return null;
     const { backend } = args;
-    const dw = backend.allocFloats(tf.util.sizeFromShape(filterShape));
+    const dw = backend.alloc('float32', tf.util.sizeFromShape(filterShape));
     backend.device.depthwiseConv2dBackpropFilter(shape, backend.floats(x), backend.floats(dy), dw);
-    return backend.makeTensorInfo(filterShape, 'float32', dw);
+    return backend.tensorInfo(filterShape, 'float32', dw);
   },
 );

@@ -4,7 +4,7 @@
  * loops follow tfjs-backend-cpu's arithmetic, NaN rules included (native/host/loops.cpp).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AnnealCpuBackend } from '../host-backend.js';
+import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, nativeOr, timedNative } from './fallback.js';
 
 /** anneal_device.h's anneal_binary numbers. */
@@ -86,7 +86,7 @@ export const reluGradConfig: tf.KernelConfig = {
   backendName: BACKEND_NAME,
   kernelFunc: ({ inputs, backend: b }) => {
     const { dy, x } = inputs as unknown as Record<'dy' | 'x', tf.TensorInfo>;
-    const backend = b as AnnealCpuBackend;
+    const backend = b as NativeBackend;
     if (
       dy.dtype !== 'float32' ||
       x.dtype !== 'float32' ||
@@ -98,7 +98,7 @@ export const reluGradConfig: tf.KernelConfig = {
     }
     return timedNative(RELU_GRAD, () => {
       const n = tf.util.sizeFromShape(x.shape);
-      const out = backend.allocFloats(n);
+      const out = backend.alloc('float32', n);
       if (n > 0)
         backend.device.binary(
           RELU_GRAD_OP,
@@ -109,7 +109,7 @@ export const reluGradConfig: tf.KernelConfig = {
           [1],
           out,
         );
-      return backend.makeTensorInfo(x.shape, 'float32', out);
+      return backend.tensorInfo(x.shape, 'float32', out);
     });
   },
 };
@@ -123,9 +123,9 @@ export const binaryConfigs: tf.KernelConfig[] = Object.entries(BINARY).map(([nam
     const { dims, a: sa, b: sb } = broadcastStrides(a.shape, b.shape);
     if (dims.length > MAX_RANK) return null;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = backend.allocFloats(tf.util.sizeFromShape(outShape));
+    const out = backend.alloc('float32', tf.util.sizeFromShape(outShape));
     backend.device.binary(op, dims, backend.floats(a), sa, backend.floats(b), sb, out);
-    return backend.makeTensorInfo(outShape, 'float32', out);
+    return backend.tensorInfo(outShape, 'float32', out);
   }),
 );
 
@@ -134,9 +134,9 @@ export const unaryConfigs: tf.KernelConfig[] = Object.entries(UNARY).map(([name,
     const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
     if (x.dtype !== 'float32') return null;
     const alpha = name === tf.Step ? ((attrs as { alpha?: number }).alpha ?? 0) : 0;
-    const y = backend.allocFloats(tf.util.sizeFromShape(x.shape));
+    const y = backend.alloc('float32', tf.util.sizeFromShape(x.shape));
     backend.device.unary(op, backend.floats(x), y, alpha);
-    return backend.makeTensorInfo(x.shape, 'float32', y);
+    return backend.tensorInfo(x.shape, 'float32', y);
   }),
 );
 
@@ -154,7 +154,7 @@ export const batchNormConfig = nativeOr(tf.FusedBatchNorm, ({ inputs, attrs, bac
   // Parameters of unequal ranks: tfjs's kernel says what is wrong.
   if (given.slice(1).some((t) => t.shape.length !== mean.shape.length)) return null;
   const { varianceEpsilon } = attrs as unknown as { varianceEpsilon?: number };
-  const out = backend.allocFloats(tf.util.sizeFromShape(x.shape));
+  const out = backend.alloc('float32', tf.util.sizeFromShape(x.shape));
   const floatsOf = (t: tf.TensorInfo | undefined) => (t ? backend.floats(t) : null);
   backend.device.batchNorm(
     backend.floats(x),
@@ -165,5 +165,5 @@ export const batchNormConfig = nativeOr(tf.FusedBatchNorm, ({ inputs, attrs, bac
     varianceEpsilon ?? 0.001,
     out,
   );
-  return backend.makeTensorInfo(x.shape, 'float32', out);
+  return backend.tensorInfo(x.shape, 'float32', out);
 });

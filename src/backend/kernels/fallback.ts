@@ -1,12 +1,14 @@
 /**
  * Fallbacks are counted, never silent: a kernel without a native implementation (or a call the
- * native one does not take, such as another dtype) runs tfjs-backend-cpu's kernel on the same
- * host memory, and each such call is tallied with its time.
+ * native one does not take, such as another dtype) runs tfjs-backend-cpu's kernel instead (on
+ * anneal-cpu on the same host memory; on anneal-cuda on copies, see device-backend.ts), and each
+ * such call is tallied with its time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AnnealCpuBackend } from '../host-backend.js';
+import type { NativeBackend } from '../native-backend.js';
 
 export const BACKEND_NAME = 'anneal-cpu';
+export const CUDA_BACKEND_NAME = 'anneal-cuda';
 
 export interface KernelCount {
   calls: number;
@@ -34,68 +36,23 @@ export function resetKernelTally(): void {
   natives.clear();
 }
 
-/**
- * tfjs-backend-cpu's kernel `name`, run and tallied as a fallback. Some of its kernels return
- * a view into an input's buffer (a contiguous Slice) under a new data id; when that buffer is
- * pooled (host-backend.ts) it would be reused once the input is disposed, so such an output gets
- * its own copy.
- */
-export function cpuFallback(name: string): tf.KernelFunc {
-  const cpu = tf.getKernel(name, 'cpu');
-  if (!cpu) throw new Error(`tfjs-backend-cpu has no kernel ${name} to fall back to`);
-  return (args) => {
-    const started = performance.now();
-    try {
-      const out = cpu.kernelFunc(args);
-      ownViews(args.backend as AnnealCpuBackend, args.inputs, out);
-      return out;
-    } finally {
-      record(tally, name, started);
-    }
-  };
-}
-
-/** Copies each output (under its own data id) whose values share a pooled input's buffer. */
-function ownViews(
-  backend: AnnealCpuBackend,
-  inputs: tf.NamedTensorInfoMap,
-  out: tf.TensorInfo | tf.TensorInfo[],
-): void {
-  // Inputs may be arrays of tensors (RaggedGather's splits); only tensors this backend holds.
-  const tensors = (Object.values(inputs) as unknown[])
-    .flat()
-    .filter((t): t is tf.TensorInfo => (t as tf.TensorInfo)?.dataId !== undefined)
-    .filter(
-      (t) => backend.data.has(t.dataId) && backend.isPooled(backend.data.get(t.dataId).values),
-    );
-  const pooled = tensors.map((t) => ({
-    dataId: t.dataId,
-    buffer: (backend.data.get(t.dataId).values as Float32Array).buffer,
-  }));
-  if (pooled.length === 0) return;
-  // A complex output holds its parts under data ids of their own (Complex reuses the inputs'
-  // arrays for them): those are checked too.
-  const outputs = (Array.isArray(out) ? out : [out]).flatMap((o) => {
-    const parts = backend.data.get(o.dataId).complexTensorInfos;
-    return parts ? [o, parts.real, parts.imag] : [o];
-  });
-  for (const o of outputs) {
-    if (pooled.some((p) => p.dataId === o.dataId)) continue;
-    const data = backend.data.get(o.dataId);
-    const values = data.values as ArrayBufferView | undefined;
-    if (values && ArrayBuffer.isView(values) && pooled.some((p) => p.buffer === values.buffer)) {
-      data.values = (values as Float32Array).slice();
-    }
-  }
-}
-
-type NativeArgs = Omit<Parameters<tf.KernelFunc>[0], 'backend'> & { backend: AnnealCpuBackend };
+type NativeArgs = Omit<Parameters<tf.KernelFunc>[0], 'backend'> & { backend: NativeBackend };
 
 const natives = new Map<string, KernelCount>();
 
 /** Native kernel calls and their time since the last reset, most time first. */
 export function nativeTally(): [string, KernelCount][] {
   return [...natives].sort((x, y) => y[1].ms - x[1].ms);
+}
+
+/** Runs a fallback's body, tallied in fallbackTally. */
+export function timedFallback<T>(kernelName: string, body: () => T): T {
+  const started = performance.now();
+  try {
+    return body();
+  } finally {
+    record(tally, kernelName, started);
+  }
 }
 
 /** Runs a native kernel's body, tallied in nativeTally. */
@@ -106,19 +63,22 @@ export function timedNative<T>(kernelName: string, body: () => T): T {
   return out;
 }
 
-/** A kernel that runs `native`, or the cpu fallback where `native` returns null. */
+/**
+ * A kernel that runs `native`, or the backend's fallback where `native` returns null. Registered
+ * for anneal-cpu here; register.ts registers the same configs for anneal-cuda.
+ */
 export function nativeOr(
   kernelName: string,
   native: (args: NativeArgs) => tf.TensorInfo | tf.TensorInfo[] | null,
 ): tf.KernelConfig {
-  const fallback = cpuFallback(kernelName);
   return {
     kernelName,
     backendName: BACKEND_NAME,
     kernelFunc: (args) => {
       const started = performance.now();
+      const backend = args.backend as unknown as NativeBackend;
       const out = native(args as NativeArgs);
-      if (out === null) return fallback(args);
+      if (out === null) return backend.fallback(kernelName)(args);
       record(natives, kernelName, started);
       return out;
     },

@@ -11,11 +11,11 @@
  * loop gives its values, and a serial one is what tfjs already runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Words } from '../device.js';
-import type { AnnealCpuBackend } from '../host-backend.js';
+import type { DeviceArray } from '../device.js';
+import type { NativeBackend } from '../native-backend.js';
 import { broadcastStrides } from './elementwise.js';
 import { nativeOr } from './fallback.js';
-import { gather, stridesOf } from './layout.js';
+import { alias, gather, stridesOf } from './layout.js';
 
 const MAX_RANK = 6;
 
@@ -35,28 +35,9 @@ const ARG_REDUCE: Record<string, number> = { [tf.ArgMax]: 0, [tf.ArgMin]: 1 };
 const size = (t: tf.TensorInfo | readonly number[]) =>
   tf.util.sizeFromShape([...('shape' in t ? t.shape : t)]);
 
-/**
- * A tensor's values as the typed array of its dtype (bool: Uint8Array), or null for another
- * dtype. tfjs may keep an int32 or bool tensor's values in another array (a Cast that kept
- * them as they were): those are converted into a copy, never in place, since the data id may
- * be shared with a tensor of another dtype.
- */
-function typed(backend: AnnealCpuBackend, t: tf.TensorInfo): Words | Uint8Array | null {
-  if (t.dtype === 'float32') return backend.floats(t);
-  const values = backend.data.get(t.dataId).values as ArrayLike<number>;
-  if (t.dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values);
-  if (t.dtype === 'bool') return values instanceof Uint8Array ? values : Uint8Array.from(values);
-  return null;
-}
-
 /** A float32 or int32 tensor's values as 32-bit words, or null for another dtype. */
-function words(backend: AnnealCpuBackend, t: tf.TensorInfo): Words | null {
-  return t.dtype === 'float32' || t.dtype === 'int32' ? (typed(backend, t) as Words) : null;
-}
-
-/** An output of n values of `dtype`: float32 from the pool, others fresh (as tfjs makes them). */
-function output(backend: AnnealCpuBackend, dtype: 'float32' | 'int32', n: number): Words {
-  return dtype === 'float32' ? backend.allocFloats(n) : new Int32Array(n);
+function words(backend: NativeBackend, t: tf.TensorInfo): DeviceArray | null {
+  return t.dtype === 'float32' || t.dtype === 'int32' ? backend.typed(t) : null;
 }
 
 const bits = new Uint32Array(1);
@@ -67,24 +48,13 @@ export function wordOf(value: number, dtype: 'float32' | 'int32'): number {
   return bits[0];
 }
 
-/** The same words seen as a Float32Array, for layout.ts's gather (a copy moves bits as they are). */
-const asFloats = (w: Words) =>
-  w instanceof Float32Array ? w : new Float32Array(w.buffer, w.byteOffset, w.length);
-
-/** tfjs's Reshape and Identity: the same data under another shape or dtype, no copy. */
-function alias(
-  backend: AnnealCpuBackend,
-  x: tf.TensorInfo,
-  shape: number[],
-  dtype: tf.DataType,
-): tf.TensorInfo {
-  backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape, dtype };
-}
+/** The words of `w` from `offset` seen as float32, for layout.ts's gather (a copy moves bits). */
+const asFloats = (backend: NativeBackend, w: DeviceArray, offset = 0) =>
+  backend.view(w, offset, w.length - offset, 'float32');
 
 /** x's values from `offset`, read with `strides` over `dims`, as a tensor of `shape`. */
 function stridedCopy(
-  backend: AnnealCpuBackend,
+  backend: NativeBackend,
   x: tf.TensorInfo,
   offset: number,
   dims: number[],
@@ -93,9 +63,16 @@ function stridedCopy(
 ): tf.TensorInfo | null {
   const source = words(backend, x);
   if (!source || size(dims) === 0) return null;
-  const out = output(backend, x.dtype as 'float32' | 'int32', size(dims));
-  const done = gather(backend, asFloats(source).subarray(offset), dims, strides, asFloats(out));
-  return done && backend.makeTensorInfo(shape, x.dtype, out);
+  const out = backend.alloc(x.dtype as 'float32' | 'int32', size(dims));
+  const done = gather(
+    backend,
+    asFloats(backend, source, offset),
+    dims,
+    strides,
+    asFloats(backend, out),
+  );
+  if (!done) backend.release(out);
+  return done && backend.tensorInfo(shape, x.dtype, out);
 }
 
 export const sliceConfig = nativeOr(tf.Slice, ({ inputs, attrs, backend }) => {
@@ -168,9 +145,9 @@ export const padConfig = nativeOr(tf.PadV2, ({ inputs, attrs, backend }) => {
   if (dims.length > MAX_RANK) return null;
   const shape = x.shape.map((d, k) => paddings[k][0] + d + paddings[k][1]);
   const dtype = x.dtype as 'float32' | 'int32';
-  const out = output(backend, dtype, size(shape));
+  const out = backend.alloc(dtype, size(shape));
   backend.device.pad(dims, before, after, source, wordOf(constantValue, dtype), out);
-  return backend.makeTensorInfo(shape, dtype, out);
+  return backend.tensorInfo(shape, dtype, out);
 });
 
 /**
@@ -208,23 +185,24 @@ export const mirrorPadConfig = nativeOr(tf.MirrorPad, ({ inputs, attrs, backend 
   const padded = paddings.flatMap(([b, e], k) => (b > 0 || e > 0 ? [k] : []));
   if (padded.length === 0) return null;
   for (const [j, k] of padded.entries()) {
-    const index = mirrorPadIndex(shape[k], paddings[k][0], paddings[k][1], mode);
+    const table = mirrorPadIndex(shape[k], paddings[k][0], paddings[k][1], mode);
+    const index = backend.fromHost(table);
     const outer = size(shape.slice(0, k));
     const inner = size(shape.slice(k + 1));
-    // The last gather writes the output; the ones before it, scratch arrays.
-    const n = outer * index.length * inner;
-    const out: Words =
-      j === padded.length - 1
-        ? output(backend, dtype, n)
-        : dtype === 'float32'
-          ? new Float32Array(n)
-          : new Int32Array(n);
+    // Each gather but the last writes scratch that the next one reads.
+    const out = backend.alloc(dtype, outer * table.length * inner);
+    const done = backend.device.gather(source, 1, outer, shape[k], inner, index, out);
+    backend.release(index);
+    if (j > 0) backend.release(source);
     // Paddings tfjs would refuse (a kernel called directly): its kernel throws its error.
-    if (!backend.device.gather(source, 1, outer, shape[k], inner, index, out)) return null;
-    shape[k] = index.length;
+    if (!done) {
+      backend.release(out);
+      return null;
+    }
+    shape[k] = table.length;
     source = out;
   }
-  return backend.makeTensorInfo(shape, dtype, source);
+  return backend.tensorInfo(shape, dtype, source);
 });
 
 export const gatherConfig = nativeOr(tf.GatherV2, ({ inputs, attrs, backend }) => {
@@ -235,14 +213,14 @@ export const gatherConfig = nativeOr(tf.GatherV2, ({ inputs, attrs, backend }) =
   const a = tf.util.parseAxisParam(axis, x.shape)[0];
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, a, batchDims ?? 0);
   const dtype = x.dtype as 'float32' | 'int32';
-  const out = output(backend, dtype, size(info.outputShape));
+  const out = backend.alloc(dtype, size(info.outputShape));
   const { batchSize, outerSize, dimSize, sliceSize } = info;
-  const index = typed(backend, indices) as Int32Array;
+  const index = backend.typed(indices)!;
   // An index out of range: tfjs's kernel throws its error.
   if (!backend.device.gather(source, batchSize, outerSize, dimSize, sliceSize, index, out)) {
     return null;
   }
-  return backend.makeTensorInfo(info.outputShape, dtype, out);
+  return backend.tensorInfo(info.outputShape, dtype, out);
 });
 
 export const oneHotConfig = nativeOr(tf.OneHot, ({ inputs, attrs, backend }) => {
@@ -252,10 +230,10 @@ export const oneHotConfig = nativeOr(tf.OneHot, ({ inputs, attrs, backend }) => 
   if (dtype !== 'float32' && dtype !== 'int32') return null;
   // tfjs writes float32 values whatever the dtype; an int32 one's reads truncate them (0.5 is
   // read as 0), which is what the int32 words here hold.
-  const out = output(backend, dtype, size(indices) * depth);
+  const out = backend.alloc(dtype, size(indices) * depth);
   const [on, off] = [wordOf(onValue, dtype), wordOf(offValue, dtype)];
-  backend.device.oneHot(typed(backend, indices) as Int32Array, depth, on, off, out);
-  return backend.makeTensorInfo([...indices.shape, depth], dtype, out);
+  backend.device.oneHot(backend.typed(indices)!, depth, on, off, out);
+  return backend.tensorInfo([...indices.shape, depth], dtype, out);
 });
 
 export const selectConfig = nativeOr(tf.Select, ({ inputs, backend }) => {
@@ -268,9 +246,9 @@ export const selectConfig = nativeOr(tf.Select, ({ inputs, backend }) => {
     return null;
   }
   if (![condition, e].every((u) => tf.util.arraysEqual(u.shape, t.shape))) return null;
-  const out = output(backend, t.dtype as 'float32' | 'int32', size(t));
-  backend.device.select(typed(backend, condition) as Uint8Array, tw, ew, out);
-  return backend.makeTensorInfo(t.shape, t.dtype, out);
+  const out = backend.alloc(t.dtype as 'float32' | 'int32', size(t));
+  backend.device.select(backend.typed(condition)!, tw, ew, out);
+  return backend.tensorInfo(t.shape, t.dtype, out);
 });
 
 export const fillConfig = nativeOr(tf.Fill, ({ attrs, backend }) => {
@@ -278,9 +256,9 @@ export const fillConfig = nativeOr(tf.Fill, ({ attrs, backend }) => {
   const type = dtype ?? tf.util.inferDtype(value);
   if ((type !== 'float32' && type !== 'int32') || typeof value !== 'number') return null;
   if (size(shape) === 0) return null;
-  const out = output(backend, type, size(shape));
+  const out = backend.alloc(type, size(shape));
   backend.device.fill(wordOf(value, type), out);
-  return backend.makeTensorInfo(shape, type, out);
+  return backend.tensorInfo(shape, type, out);
 });
 
 export const argReduceConfigs: tf.KernelConfig[] = Object.entries(ARG_REDUCE).map(([name, op]) =>
@@ -297,9 +275,9 @@ export const argReduceConfigs: tf.KernelConfig[] = Object.entries(ARG_REDUCE).ma
       size(x.shape.slice(a + 1)),
     ];
     if (outer * reduce * inner === 0) return null;
-    const y = new Int32Array(outer * inner);
+    const y = backend.alloc('int32', outer * inner);
     backend.device.argReduce(op, source, y, outer, reduce, inner);
-    return backend.makeTensorInfo(
+    return backend.tensorInfo(
       x.shape.filter((_, k) => k !== a),
       'int32',
       y,
@@ -311,15 +289,15 @@ export const compareConfigs: tf.KernelConfig[] = Object.entries(COMPARE).map(([n
   nativeOr(name, ({ inputs, backend }) => {
     const { a, b } = inputs as unknown as Record<'a' | 'b', tf.TensorInfo>;
     if (a.dtype !== b.dtype || size(a) === 0 || size(b) === 0) return null;
-    const av = typed(backend, a);
-    const bv = typed(backend, b);
+    const av = backend.typed(a);
+    const bv = backend.typed(b);
     if (!av || !bv) return null;
     const { dims, a: sa, b: sb } = broadcastStrides(a.shape, b.shape);
     if (dims.length > MAX_RANK) return null;
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = new Uint8Array(size(shape));
+    const out = backend.alloc('bool', size(shape));
     backend.device.compare(op, dims, av, sa, bv, sb, out);
-    return backend.makeTensorInfo(shape, 'bool', out);
+    return backend.tensorInfo(shape, 'bool', out);
   }),
 );
 
@@ -332,7 +310,7 @@ export const castConfig = nativeOr(tf.Cast, ({ inputs, attrs, backend }) => {
   const source = words(backend, x);
   if (!source || (dtype !== 'int32' && dtype !== 'bool')) return null;
   const n = size(x);
-  const out = dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+  const out = backend.alloc(dtype, n);
   if (n > 0) backend.device.cast(source, out);
-  return backend.makeTensorInfo(x.shape, dtype, out);
+  return backend.tensorInfo(x.shape, dtype, out);
 });

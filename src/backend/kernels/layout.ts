@@ -1,14 +1,46 @@
 /**
- * Kernels that only move values: Transpose, Tile and SplitV, each one strided gather on the host
+ * Kernels that only move values: Transpose, Tile and SplitV, each one strided gather on the
  * device (anneal_device.h's ANNEAL_BIN_COPY: out = a, read by strides over the output's dims),
- * and Concat, rows side by side. float32 only; other dtypes fall back.
+ * and Concat, rows side by side (float32 only; other dtypes fall back); Reshape and Identity,
+ * which move nothing (any stored dtype; on anneal-cuda a fallback would copy to the host and back).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AnnealCpuBackend } from '../host-backend.js';
+import type { DeviceArray } from '../device.js';
+import type { NativeBackend } from '../native-backend.js';
 import { nativeOr } from './fallback.js';
 
 const COPY = 7;
 const MAX_RANK = 6;
+
+/** The same data under another shape or dtype, no copy (Reshape, Identity, some casts). */
+export function alias(
+  backend: NativeBackend,
+  x: tf.TensorInfo,
+  shape: number[],
+  dtype: tf.DataType,
+): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype };
+}
+
+/** Complex tensors' parts carry shapes too: those fall back to tfjs's kernels. */
+const aliasable = (x: tf.TensorInfo) => x.dtype !== 'complex64' && x.dtype !== 'string';
+
+export const reshapeConfig = nativeOr(tf.Reshape, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  const { shape } = attrs as unknown as tf.ReshapeAttrs;
+  if (!aliasable(x)) return null;
+  const size = tf.util.sizeFromShape(x.shape);
+  const target = tf.util.inferFromImplicitShape(shape, size);
+  // A wrong size: tfjs's kernel throws its error.
+  if (tf.util.sizeFromShape(target) !== size) return null;
+  return alias(backend, x, target, x.dtype);
+});
+
+export const identityConfig = nativeOr(tf.Identity, ({ inputs, backend }) => {
+  const { x } = inputs as unknown as Record<'x', tf.TensorInfo>;
+  return aliasable(x) ? alias(backend, x, [...x.shape], x.dtype) : null;
+});
 
 /** Row-major strides of `shape`. */
 export function stridesOf(shape: readonly number[]): number[] {
@@ -41,15 +73,15 @@ function merge(dims: readonly number[], strides: readonly number[]) {
  * buffer of their size): the output, or null where the gather needs more than MAX_RANK dims.
  */
 export function gather(
-  backend: AnnealCpuBackend,
-  source: Float32Array,
+  backend: NativeBackend,
+  source: DeviceArray,
   dims: readonly number[],
   strides: readonly number[],
-  out?: Float32Array,
-): Float32Array | null {
+  out?: DeviceArray,
+): DeviceArray | null {
   const m = merge(dims, strides);
   if (m.dims.length > MAX_RANK) return null;
-  out ??= backend.allocFloats(tf.util.sizeFromShape([...dims]));
+  out ??= backend.alloc('float32', tf.util.sizeFromShape([...dims]));
   if (out.length === 0) return out;
   const none = m.dims.map(() => 0);
   backend.device.binary(COPY, m.dims, source, m.strides, source, none, out);
@@ -69,7 +101,7 @@ export const transposeConfig = nativeOr(tf.Transpose, ({ inputs, attrs, backend 
   );
   return (
     out &&
-    backend.makeTensorInfo(
+    backend.tensorInfo(
       perm.map((p) => x.shape[p]),
       'float32',
       out,
@@ -91,7 +123,7 @@ export const tileConfig = nativeOr(tf.Tile, ({ inputs, attrs, backend }) => {
   );
   return (
     out &&
-    backend.makeTensorInfo(
+    backend.tensorInfo(
       x.shape.map((d, k) => d * reps[k]),
       'float32',
       out,
@@ -118,14 +150,14 @@ export const splitVConfig: tf.KernelConfig = nativeOr(tf.SplitV, ({ inputs, attr
     // Each part: `outer` rows of size * inner values, one axis-length apart, from its start.
     const out =
       size === 0
-        ? new Float32Array(0)
+        ? backend.alloc('float32', 0)
         : gather(
             backend,
-            values.subarray(start * inner),
+            backend.view(values, start * inner, values.length - start * inner, 'float32'),
             [outer, size * inner],
             [x.shape[a] * inner, 1],
           );
-    parts.push(backend.makeTensorInfo(shape, 'float32', out!));
+    parts.push(backend.tensorInfo(shape, 'float32', out!));
     start += size;
   }
   return parts;
@@ -150,12 +182,12 @@ export const concatConfig: tf.KernelConfig = nativeOr(tf.Concat, ({ inputs, attr
   const parts = tensors.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
   if (parts.length === 0 || tf.util.sizeFromShape(shape) === 0) return null;
   const outer = tf.util.sizeFromShape(shape.slice(0, a));
-  const out = backend.allocFloats(tf.util.sizeFromShape(shape));
+  const out = backend.alloc('float32', tf.util.sizeFromShape(shape));
   backend.device.concat(
     parts.map((t) => backend.floats(t)),
     parts.map((t) => tf.util.sizeFromShape(t.shape.slice(a))),
     outer,
     out,
   );
-  return backend.makeTensorInfo(shape, 'float32', out);
+  return backend.tensorInfo(shape, 'float32', out);
 });

@@ -1,6 +1,6 @@
 /** BatchMatMul and _FusedMatMul (bias and activation fused) on the host device's oneDNN matmul. */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AnnealCpuBackend } from '../host-backend.js';
+import type { NativeBackend } from '../native-backend.js';
 import { nativeActivation } from './activation.js';
 import { nativeOr } from './fallback.js';
 
@@ -11,7 +11,7 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
  * (another dtype, an empty tensor, batch dims that broadcast partly, a bias of another shape).
  */
 function matmul(
-  backend: AnnealCpuBackend,
+  backend: NativeBackend,
   a: tf.TensorInfo,
   b: tf.TensorInfo,
   transposeA: boolean,
@@ -37,7 +37,7 @@ function matmul(
   if (m * k * n * batch === 0) return null;
   if (bias && (bias.dtype !== 'float32' || product(bias.shape) !== n || bias.shape.at(-1) !== n))
     return null;
-  const out = backend.allocFloats(batch * m * n);
+  const out = backend.alloc('float32', batch * m * n);
   backend.device.matmul(
     backend.floats(a),
     backend.floats(b),
@@ -53,7 +53,7 @@ function matmul(
     act,
     alpha,
   );
-  return backend.makeTensorInfo([...outer, m, n], 'float32', out);
+  return backend.tensorInfo([...outer, m, n], 'float32', out);
 }
 
 export const batchMatMulConfig = nativeOr(tf.BatchMatMul, (args) => {

@@ -55,9 +55,9 @@ const pool = (name: string, max: boolean) =>
     if (x.dtype !== 'float32') return null;
     const shape = poolShape(x.shape, attrs as unknown as PoolAttrs);
     if (!shape) return null;
-    const y = backend.allocFloats(tf.util.sizeFromShape(shape.out));
+    const y = backend.alloc('float32', tf.util.sizeFromShape(shape.out));
     backend.device.pool(shape.dims, backend.floats(x), y, max);
-    return backend.makeTensorInfo(shape.out, 'float32', y);
+    return backend.tensorInfo(shape.out, 'float32', y);
   });
 
 export const maxPoolConfig = pool(tf.MaxPool, true);
@@ -68,9 +68,9 @@ export const maxPoolGradConfig = nativeOr(tf.MaxPoolGrad, ({ inputs, attrs, back
   if (dy.dtype !== 'float32' || input.dtype !== 'float32') return null;
   const shape = poolShape(input.shape, attrs as unknown as PoolAttrs);
   if (!shape) return null;
-  const dx = backend.allocFloats(tf.util.sizeFromShape(input.shape));
+  const dx = backend.alloc('float32', tf.util.sizeFromShape(input.shape));
   backend.device.maxPoolGrad(shape.dims, backend.floats(input), backend.floats(dy), dx);
-  return backend.makeTensorInfo(input.shape, 'float32', dx);
+  return backend.tensorInfo(input.shape, 'float32', dx);
 });
 
 export const avgPoolGradConfig = nativeOr(tf.AvgPoolGrad, ({ inputs, attrs, backend }) => {
@@ -78,7 +78,7 @@ export const avgPoolGradConfig = nativeOr(tf.AvgPoolGrad, ({ inputs, attrs, back
   if (dy.dtype !== 'float32') return null;
   const shape = poolShape(input.shape, attrs as unknown as PoolAttrs);
   if (!shape) return null;
-  const dx = backend.allocFloats(tf.util.sizeFromShape(input.shape));
+  const dx = backend.alloc('float32', tf.util.sizeFromShape(input.shape));
   backend.device.avgPoolGrad(shape.dims, backend.floats(dy), dx);
-  return backend.makeTensorInfo(input.shape, 'float32', dx);
+  return backend.tensorInfo(input.shape, 'float32', dx);
 });

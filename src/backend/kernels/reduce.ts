@@ -50,12 +50,12 @@ export const reduceConfigs: tf.KernelConfig[] = Object.entries(REDUCE).map(([nam
       outer = product(kept.map((k) => x.shape[k]));
       reduce = product(axes.map((k) => x.shape[k]));
     }
-    const y = backend.allocFloats(outer * inner);
+    const y = backend.alloc('float32', outer * inner);
     backend.device.reduce(op, values, y, outer, reduce, inner);
     const shape = keepDims
       ? x.shape.map((d, k) => (axes.includes(k) ? 1 : d))
       : x.shape.filter((_, k) => !axes.includes(k));
-    return backend.makeTensorInfo(shape, 'float32', y);
+    return backend.tensorInfo(shape, 'float32', y);
   }),
 );
 
@@ -66,7 +66,7 @@ export const softmaxConfig = nativeOr(tf.Softmax, ({ inputs, attrs, backend }) =
   const n = logits.shape.at(-1) ?? 1;
   if (logits.dtype !== 'float32' || product(logits.shape) === 0) return null;
   if (dim !== -1 && dim !== logits.shape.length - 1) return null;
-  const y = backend.allocFloats(product(logits.shape));
+  const y = backend.alloc('float32', product(logits.shape));
   backend.device.softmax(backend.floats(logits), y, y.length / n, n);
-  return backend.makeTensorInfo(logits.shape, 'float32', y);
+  return backend.tensorInfo(logits.shape, 'float32', y);
 });
