@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "anneal_kernels.h"
@@ -136,7 +137,17 @@ struct Context {
   DeviceBuffer<unsigned long long> chunk_counts;
   DeviceBuffer<anneal::SegmentNorms> chunk_norms;    // per-chunk partials of the norms
   DeviceBuffer<anneal::SegmentNorms> segment_norms;  // each segment's, summed in a fixed order
+  // The tfjs device's (device_nn.inc): the thread's cuBLAS handle on `stream`, created at its
+  // first GEMM, and its convolution scratch, grown on the stream.
+  void *blas = nullptr;
+  bool blas_failed = false;
+  std::string blas_error;
+  float *scratch = nullptr;
+  size_t scratch_capacity = 0;
 };
+
+/** Frees device_nn.inc's part of a Context (defined there). */
+void release_device_nn(Context *c);
 
 /** The calling thread's state; null until ensure_context() succeeds on this thread. */
 thread_local Context *t_ctx = nullptr;
@@ -151,6 +162,7 @@ void destroy_context(Context *c) {
   c->chunk_counts.release();
   c->chunk_norms.release();
   c->segment_norms.release();
+  release_device_nn(c);
   if (c->pinned) cudaFreeHost(c->pinned);
   if (c->timer_start) cudaEventDestroy(c->timer_start);
   if (c->timer_stop) cudaEventDestroy(c->timer_stop);
