@@ -181,8 +181,10 @@ test('matmul: every transpose, broadcast batches, odd shapes, single rows', { sk
         { batchA: 3, batchB: 3, m: 5, k: 9, n: 11, ta, tb },
         { batchA: 1, batchB: 4, m: 6, k: 3, n: 10, ta, tb },
         { batchA: 2, batchB: 1, m: 1, k: 17, n: 1, ta, tb },
-        // more than one strip of the host GEMM's rows (256) and of its columns (8)
+        // several of the host GEMM's row strips (8) and column panels (4)
         { batchA: 1, batchB: 1, m: 300, k: 37, n: 19, ta, tb },
+        // sums over more than one of its blocks of depth (256), broadcast and batched
+        { batchA: 2, batchB: 1, m: 9, k: 600, n: 13, ta, tb },
       );
     }
   }
