@@ -6,6 +6,7 @@ export {
   registerAnnealCpu,
   registerAnnealCuda,
   registeredKernels,
+  NATIVE_BACKENDS,
   setAnnealCpuThreads,
   NATIVE_KERNELS,
 } from './register.js';

@@ -98,6 +98,13 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   castConfig,
 ];
 
+/** anneal's own backends: the native kernels and their tallies are theirs. */
+export const NATIVE_BACKENDS: ReadonlySet<string> = new Set([
+  BACKEND_NAME,
+  CUDA_BACKEND_NAME,
+  `${CUDA_BACKEND_NAME}-host`,
+]);
+
 /** The backend names registered so far. */
 const registered = new Set<string>();
 

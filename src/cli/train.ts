@@ -32,6 +32,7 @@ import {
   type RecipeFlagName,
   type RecipeFlagValues,
 } from './recipe-flags.js';
+import { NATIVE_BACKENDS } from '../backend/index.js';
 import { describeEngine } from '../engine/index.js';
 import { fallbackTally, nativeTally, resetKernelTally } from '../backend/index.js';
 import { checkOutDir } from '../runs/outputs.js';
@@ -275,8 +276,8 @@ function printEvaluation(state: TrainState): void {
  * say so): the top of each list, in ms a step.
  */
 function kernelProfile(backend: string, steps: number): string {
-  if (backend !== 'anneal-cpu') {
-    return `profile: only the anneal-cpu backend tallies its kernels (this run used ${backend})`;
+  if (!NATIVE_BACKENDS.has(backend)) {
+    return `profile: only anneal's own backends tally their kernels (this run used ${backend})`;
   }
   const rows = (title: string, tally: [string, { calls: number; ms: number }][]) => {
     const total = tally.reduce((a, [, c]) => a + c.ms, 0);

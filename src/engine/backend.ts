@@ -6,6 +6,9 @@
  * - `anneal-cpu`: anneal's own backend on the addon's host device (oneDNN and OpenMP threads,
  *   src/backend), built by `npm ci` where libdnnl-dev is installed. It trains the CNN ~9x
  *   faster than wasm on a 2-core machine (bench/README.md), and on every core.
+ * - `anneal-cuda` (by name only): the same backend on the CUDA device (tensors in GPU memory).
+ *   Not in `auto` until its device check has passed on a GPU (issue 18); `anneal-cuda-host`
+ *   is it on the host build of the CUDA device, which is how CI tests it (slow: no oneDNN).
  * - `wasm`: tfjs-backend-wasm (XNNPACK SIMD, one thread in Node), which always installs: the
  *   default where anneal-cpu is not built.
  * - `cpu`: tfjs-backend-cpu, plain JavaScript, the last resort.
@@ -15,11 +18,19 @@
  * backend that fails can say why in one line.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerAnnealCpu } from '../backend/index.js';
+import { registerAnnealCpu, registerAnnealCuda } from '../backend/index.js';
+import { probeCuda } from '../kernels/index.js';
 import { UsageError } from '../errors.js';
 
 /** Every backend a user may name. */
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu', 'anneal-cpu'] as const;
+export const BACKEND_NAMES = [
+  'tensorflow',
+  'wasm',
+  'cpu',
+  'anneal-cpu',
+  'anneal-cuda',
+  'anneal-cuda-host',
+] as const;
 export type TfBackendName = (typeof BACKEND_NAMES)[number];
 export type BackendRequest = 'auto' | TfBackendName;
 
@@ -66,6 +77,26 @@ const CANDIDATES: Readonly<Record<TfBackendName, Candidate>> = {
     packages: [],
     register: registerAnnealCpu,
     fix: 'install oneDNN (apt-get install libdnnl-dev) and run `npm run build:addon`, or use --backend wasm',
+  },
+  'anneal-cuda': {
+    summary:
+      "anneal's own backend, CUDA device: tensors, gradients and kernels in GPU memory; " +
+      'built where nvcc is found, runs where a GPU is (not yet verified on one: not in auto)',
+    packages: [],
+    register: () =>
+      void registerAnnealCuda('cuda', () => {
+        const probe = probeCuda();
+        return probe.ok ? null : (probe.reason ?? 'no GPU');
+      }),
+    fix: 'run on a machine with an NVIDIA GPU and driver, with the addon built by nvcc (`npm run build:addon`), or use --backend anneal-cpu',
+  },
+  'anneal-cuda-host': {
+    summary:
+      'anneal-cuda on the host build of the CUDA device (the same kernels as loops, no GPU): ' +
+      'for tests; slow',
+    packages: [],
+    register: () => void registerAnnealCuda('host'),
+    fix: 'install cmake and a C++17 compiler and run `npm run build:addon`',
   },
 };
 

@@ -43,7 +43,7 @@
  * tfjs-node kernels do.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RELU_GRAD, mirrorPadIndex } from '../backend/index.js';
+import { NATIVE_BACKENDS, RELU_GRAD, mirrorPadIndex } from '../backend/index.js';
 import {
   conv2dFilterGrad,
   conv2dInputGradViaForward,
@@ -272,7 +272,7 @@ const reluGradient: tf.GradConfig = {
     const g = dy as tf.Tensor;
     return {
       x: () =>
-        tf.getBackend() === 'anneal-cpu' && x.dtype === 'float32' && g.dtype === 'float32'
+        NATIVE_BACKENDS.has(tf.getBackend()) && x.dtype === 'float32' && g.dtype === 'float32'
           ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
           : tf.mul(g, tf.step(tf.cast(x, 'float32'))),
     };

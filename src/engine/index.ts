@@ -17,7 +17,7 @@ import {
   type TfBackendName,
 } from './backend.js';
 import { FAST_GRADIENT_KERNELS, useFastGradients } from './gradients.js';
-import { setAnnealCpuThreads } from '../backend/index.js';
+import { NATIVE_BACKENDS, setAnnealCpuThreads } from '../backend/index.js';
 import { chooseThreads } from '../machine.js';
 
 export {
@@ -109,7 +109,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineState>
     // gradients it takes the fused Relu gradient.
     fastGradients:
       wantFast &&
-      (chosen.backend === 'anneal-cpu' ||
+      (NATIVE_BACKENDS.has(chosen.backend) ||
         ((chosen.backend === 'wasm' || chosen.backend === 'cpu') &&
           FAST_GRADIENT_KERNELS[chosen.backend].length > 0)),
     attempts: chosen.attempts,

@@ -1,13 +1,20 @@
 /**
  * What the backend parity tests share: whether the host device loads (ANNEAL_REQUIRE_HOST=1
  * turns a missing one into a failure), random inputs, and `same`, which runs a function on
- * tfjs-backend-cpu and on anneal-cpu and compares every output.
+ * tfjs-backend-cpu and on each of anneal's backends (anneal-cpu, and anneal-cuda-host: the CUDA
+ * device's backend on its host build, always built) and compares every output.
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
-import { fallbackTally, hostDeviceProblem, resetKernelTally } from '../../src/backend/index.js';
+import {
+  fallbackTally,
+  hostDeviceProblem,
+  registerAnnealCpu,
+  registerAnnealCuda,
+  resetKernelTally,
+} from '../../src/backend/index.js';
 
 export const problem = hostDeviceProblem();
 if (problem && process.env.ANNEAL_REQUIRE_HOST === '1') {
@@ -15,6 +22,13 @@ if (problem && process.env.ANNEAL_REQUIRE_HOST === '1') {
 }
 /** A test's `skip` option: the reason the host device cannot load, or false. */
 export const skip = problem ?? false;
+
+/** anneal's backends that run here: anneal-cpu where its device loads, and anneal-cuda-host. */
+export const NATIVE: readonly string[] = [
+  ...(problem ? [] : ['anneal-cpu']),
+  registerAnnealCuda('host'),
+];
+if (!problem) registerAnnealCpu();
 
 export const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 export const r4 = (shape: number[], seed: number) => rnd(shape, seed) as tf.Tensor4D;
@@ -36,28 +50,31 @@ export async function valuesOn(backend: string, f: () => tf.Tensor[]): Promise<n
  */
 export async function same(f: () => tf.Tensor[], allowed: string[] = []): Promise<void> {
   const cpu = await outputsOn('cpu', f);
-  resetKernelTally();
-  const anneal = await outputsOn('anneal-cpu', f);
-  const fellBack = fallbackTally()
-    .map(([name]) => name)
-    .filter((name) => !['Identity', 'Reshape', ...allowed].includes(name));
-  assert.deepEqual(fellBack, [], 'kernels that fell back to tfjs-backend-cpu');
-  assert.deepEqual(
-    anneal.map((o) => o.dtype),
-    cpu.map((o) => o.dtype),
-    'dtypes',
-  );
-  const expected = cpu.map((o) => o.values);
-  const actual = anneal.map((o) => o.values);
-  assert.equal(actual.length, expected.length);
-  expected.forEach((want, i) => {
-    assert.equal(actual[i].length, want.length, `output ${i}: size`);
-    want.forEach((w, j) => {
-      const got = actual[i][j];
-      if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `output ${i}[${j}]: ${got} vs NaN`);
-      assert.ok(Math.abs(got - w) <= 1e-5 * (1 + Math.abs(w)), `output ${i}[${j}]: ${got} vs ${w}`);
+  for (const backend of NATIVE) {
+    resetKernelTally();
+    const anneal = await outputsOn(backend, f);
+    const fellBack = fallbackTally()
+      .map(([name]) => name)
+      .filter((name) => !['Identity', 'Reshape', ...allowed].includes(name));
+    assert.deepEqual(fellBack, [], `kernels that fell back to tfjs-backend-cpu on ${backend}`);
+    assert.deepEqual(
+      anneal.map((o) => o.dtype),
+      cpu.map((o) => o.dtype),
+      `dtypes on ${backend}`,
+    );
+    const expected = cpu.map((o) => o.values);
+    const actual = anneal.map((o) => o.values);
+    assert.equal(actual.length, expected.length);
+    expected.forEach((want, i) => {
+      assert.equal(actual[i].length, want.length, `${backend} output ${i}: size`);
+      want.forEach((w, j) => {
+        const got = actual[i][j];
+        const at = `${backend} output ${i}[${j}]`;
+        if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `${at}: ${got} vs NaN`);
+        assert.ok(Math.abs(got - w) <= 1e-5 * (1 + Math.abs(w)), `${at}: ${got} vs ${w}`);
+      });
     });
-  });
+  }
 }
 
 export const grads = (f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) =>

@@ -43,6 +43,6 @@ test('another backend says it has no tally', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /profile: only the anneal-cpu backend tallies its kernels \(this run used cpu\)/,
+    /profile: only anneal's own backends tally their kernels \(this run used cpu\)/,
   );
 });
