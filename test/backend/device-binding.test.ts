@@ -2,11 +2,14 @@
  * The kernels addon's DeviceVector dtypes and its `device` object (backend_addon.cc in vector
  * mode), on anneal_cpu.node, the host build of the CUDA device: dtypes and byte sizes, transfers
  * of each dtype, and the coded refusals (wrong dtype, wrong length, a freed vector, an array
- * where a vector belongs) that keep a wrong argument from reaching a kernel.
+ * where a vector belongs) that keep a wrong argument from reaching a kernel. The round trips
+ * run on anneal_cuda.node too where a GPU answers.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadAddon } from '../../src/addons.js';
+import { probeCuda } from '../../src/kernels/cuda.js';
+import { cudaSkip } from '../kernels/helpers.js';
 
 type Dtype = 'float32' | 'int32' | 'bool';
 interface Vector {
@@ -85,8 +88,9 @@ test('DeviceVector: dtype (float32 by default), length and byte sizes', { skip }
   );
 });
 
-test('upload / download round trips for each dtype, with offsets', { skip }, () => {
-  const { DeviceVector, upload, download, copy } = addon();
+/** Round trips of each dtype on `addon` (the host build, and the GPU's where one answers). */
+function roundTrips(addon: KernelsAddon): void {
+  const { DeviceVector, upload, download, copy } = addon;
   const values: Record<Dtype, number[]> = {
     float32: [1.5, -2.25, 3e-7, -0, 65504, Infinity, NaN],
     int32: [1, -2, 2147483647, -2147483648, 0, 42, -7],
@@ -118,7 +122,22 @@ test('upload / download round trips for each dtype, with offsets', { skip }, () 
     v.free();
     copied.free();
   }
-});
+}
+
+test('upload / download round trips for each dtype, with offsets', { skip }, () =>
+  roundTrips(addon()),
+);
+
+const cuda = probeCuda();
+test(
+  'anneal_cuda.node: the same round trips in device memory (bool vectors copy single bytes)',
+  { skip: cudaSkip(cuda.ok ? false : cuda.reason!) },
+  () => {
+    const loadedCuda = loadAddon<KernelsAddon>('anneal_cuda.node', 'run `npm run build:addon`');
+    assert.ok('addon' in loadedCuda);
+    roundTrips(loadedCuda.addon);
+  },
+);
 
 test('transfers refuse the wrong typed array, a wrong length and a freed vector', { skip }, () => {
   const { DeviceVector, upload, download, copy } = addon();

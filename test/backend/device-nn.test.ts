@@ -6,7 +6,8 @@
  * them) on odd shapes, batch 1, broadcast batches, strides, dilations and every padding; the
  * chunked convolution paths (columns over ANNEAL_CONV_COLUMN_BYTES) against the same reference;
  * and the same bits on 1 and 3 threads. The host build runs the GEMM's column-major signature,
- * so the row-major mapping the GPU build uses is the code tested here.
+ * so the row-major mapping the GPU build uses is the code tested here; where a GPU answers
+ * (ANNEAL_REQUIRE_CUDA=1 makes one required), every test runs on anneal_cuda.node too.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -15,6 +16,8 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-layers registers tfjs-core's gradients, which tf.grads of the convolutions need.
 import '@tensorflow/tfjs-layers';
 import { loadAddon } from '../../src/addons.js';
+import { probeCuda } from '../../src/kernels/cuda.js';
+import { cudaSkip } from '../kernels/helpers.js';
 
 interface Vector {
   readonly length: number;
@@ -53,12 +56,42 @@ interface KernelsAddon {
   device: Device;
 }
 
-const loaded = loadAddon<KernelsAddon>('anneal_cpu.node', 'run `npm run build:addon`');
-if ('reason' in loaded && process.env.ANNEAL_REQUIRE_HOST === '1') {
-  throw new Error(`ANNEAL_REQUIRE_HOST=1 but anneal_cpu.node cannot load: ${loaded.reason}`);
+/** The builds of the device under test: the host build always, the GPU's where one answers. */
+interface Target {
+  name: string;
+  skip: string | false;
+  addon: () => KernelsAddon;
 }
-const skip = 'reason' in loaded ? loaded.reason : false;
-const addon = () => (loaded as { addon: KernelsAddon }).addon;
+
+function target(file: string, skip: string | false): Target {
+  const loaded = loadAddon<KernelsAddon>(file, 'run `npm run build:addon`');
+  return {
+    name: file,
+    skip: skip || ('reason' in loaded ? loaded.reason : false),
+    addon: () => (loaded as { addon: KernelsAddon }).addon,
+  };
+}
+
+const host = target('anneal_cpu.node', false);
+if (host.skip && process.env.ANNEAL_REQUIRE_HOST === '1') {
+  throw new Error(`ANNEAL_REQUIRE_HOST=1 but anneal_cpu.node cannot load: ${host.skip}`);
+}
+const cuda = probeCuda();
+const TARGETS = [host, target('anneal_cuda.node', cudaSkip(cuda.ok ? false : cuda.reason!))];
+
+/** The addon of the test running now. */
+let current: KernelsAddon;
+const addon = () => current;
+
+/** `body` as a test on each target (the host build's only, when `hostOnly`). */
+function each(name: string, body: () => void, hostOnly = false): void {
+  for (const t of hostOnly ? [host] : TARGETS) {
+    test(`${t.name}: ${name}`, { skip: t.skip }, () => {
+      current = t.addon();
+      body();
+    });
+  }
+}
 
 before(async () => {
   assert.ok(await tf.setBackend('cpu'));
@@ -172,7 +205,7 @@ function deviceMatmul(
   });
 }
 
-test('matmul: every transpose, broadcast batches, odd shapes, single rows', { skip }, () => {
+each('matmul: every transpose, broadcast batches, odd shapes, single rows', () => {
   const cases: MatmulCase[] = [];
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {
@@ -200,7 +233,7 @@ test('matmul: every transpose, broadcast batches, odd shapes, single rows', { sk
   });
 });
 
-test('matmul with a bias and each fused activation, as tf.fused.matMul', { skip }, () => {
+each('matmul with a bias and each fused activation, as tf.fused.matMul', () => {
   const shapes: MatmulCase[] = [
     { batchA: 2, batchB: 2, m: 5, k: 7, n: 6, ta: false, tb: true },
     { batchA: 1, batchB: 3, m: 1, k: 4, n: 9, ta: true, tb: false },
@@ -231,7 +264,7 @@ test('matmul with a bias and each fused activation, as tf.fused.matMul', { skip 
   });
 });
 
-test('matmul refuses what is not a product', { skip }, () => {
+each('matmul refuses what is not a product', () => {
   const { device } = addon();
   const call = (batchA: number, batchB: number, m: number, activation: number) =>
     run(() => {
@@ -428,15 +461,14 @@ function checkConv(c: ConvCase, seed: number, what: string): void {
   });
 }
 
-test(
+each(
   'conv2d and both backprops: strides, dilations, same / valid / explicit pads, 1x1, batch 1',
-  { skip },
   () => {
     CONVS.forEach((c, i) => checkConv(c, 100 + 10 * i, JSON.stringify(c)));
   },
 );
 
-test('conv2d in chunks of images (columns over ANNEAL_CONV_COLUMN_BYTES)', { skip }, () => {
+each('conv2d in chunks of images (columns over ANNEAL_CONV_COLUMN_BYTES)', () => {
   // One image's columns of the first case are 9 * 11 * 27 floats (10.7 kB): 11 kB takes the
   // batch one image at a time, 25 kB two at a time with a last chunk of one.
   const c: ConvCase = {
@@ -459,7 +491,7 @@ test('conv2d in chunks of images (columns over ANNEAL_CONV_COLUMN_BYTES)', { ski
   }
 });
 
-test('conv2d with a bias and each fused activation, as tf.fused.conv2d', { skip }, () => {
+each('conv2d with a bias and each fused activation, as tf.fused.conv2d', () => {
   const c = CONVS[3];
   tf.tidy(() => {
     const shape = convShape(c, false);
@@ -507,54 +539,49 @@ const DEPTHWISE: ConvCase[] = [
   { x: [4, 40, 40, 2], w: [2, 2, 2, 2], strides: [1, 1], dilations: [1, 1], pad: 'same' },
 ];
 
-test(
-  'depthwiseConv2d and both backprops: multipliers, strides, dilations, pads, batch 1',
-  { skip },
-  () => {
-    DEPTHWISE.forEach((c, i) =>
-      tf.tidy(() => {
-        const what = JSON.stringify(c);
-        const shape = convShape(c, true);
-        const f = (x: tf.Tensor, w: tf.Tensor) =>
-          tf.depthwiseConv2d(
-            x as tf.Tensor4D,
-            w as tf.Tensor4D,
-            c.strides,
-            c.pad,
-            'NHWC',
-            c.dilations,
-          );
-        const x = r4(c.x, 400 + 10 * i);
-        const w = r4(c.w, 401 + 10 * i);
-        const y = f(x, w);
-        const dy = rnd(y.shape, 402 + 10 * i);
-        const [dx, dw] = grads(c, true, f, x, w, dy);
-        const forward = run((device) => {
-          const out = empty(y.size);
-          device.depthwiseConv2d(shape, upload(x), upload(w), out);
-          return out;
-        });
-        close(forward, y, `${what} forward`);
-        const input = run((device) => {
-          const out = empty(x.size);
-          device.depthwiseConv2dBackpropInput(shape, upload(dy), upload(w), out);
-          return out;
-        });
-        close(input, dx, `${what} backprop input`);
-        const filter = run((device) => {
-          const out = empty(w.size);
-          device.depthwiseConv2dBackpropFilter(shape, upload(x), upload(dy), out);
-          return out;
-        });
-        close(filter, dw, `${what} backprop filter`);
-      }),
-    );
-  },
-);
+each('depthwiseConv2d and both backprops: multipliers, strides, dilations, pads, batch 1', () => {
+  DEPTHWISE.forEach((c, i) =>
+    tf.tidy(() => {
+      const what = JSON.stringify(c);
+      const shape = convShape(c, true);
+      const f = (x: tf.Tensor, w: tf.Tensor) =>
+        tf.depthwiseConv2d(
+          x as tf.Tensor4D,
+          w as tf.Tensor4D,
+          c.strides,
+          c.pad,
+          'NHWC',
+          c.dilations,
+        );
+      const x = r4(c.x, 400 + 10 * i);
+      const w = r4(c.w, 401 + 10 * i);
+      const y = f(x, w);
+      const dy = rnd(y.shape, 402 + 10 * i);
+      const [dx, dw] = grads(c, true, f, x, w, dy);
+      const forward = run((device) => {
+        const out = empty(y.size);
+        device.depthwiseConv2d(shape, upload(x), upload(w), out);
+        return out;
+      });
+      close(forward, y, `${what} forward`);
+      const input = run((device) => {
+        const out = empty(x.size);
+        device.depthwiseConv2dBackpropInput(shape, upload(dy), upload(w), out);
+        return out;
+      });
+      close(input, dx, `${what} backprop input`);
+      const filter = run((device) => {
+        const out = empty(w.size);
+        device.depthwiseConv2dBackpropFilter(shape, upload(x), upload(dy), out);
+        return out;
+      });
+      close(filter, dw, `${what} backprop filter`);
+    }),
+  );
+});
 
-test(
-  'the same bits on 1 and 3 threads (each value summed by one thread, in order)',
-  { skip },
+each(
+  'the same bits on 1 and 3 threads (the GPU: on two runs): each value summed in a fixed order',
   () => {
     const { device } = addon();
     const c: ConvCase = {
@@ -605,10 +632,12 @@ test(
           }),
         ];
       });
+    // The GPU build has no threads to set (setThreads answers 1): it runs twice.
+    const threads = device === host.addon().device ? 3 : 1;
     try {
       assert.equal(device.setThreads(1), 1);
       const one = all();
-      assert.equal(device.setThreads(3), 3);
+      assert.equal(device.setThreads(threads), threads);
       const three = all();
       one.forEach((values, i) => assert.deepEqual(three[i], values, `output ${i}`));
     } finally {
