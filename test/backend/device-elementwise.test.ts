@@ -8,9 +8,11 @@
  *
  * Exact (the same float, ±0 alike) wherever both sides round once from the same arithmetic;
  * within 1e-6 of 1 + |tfjs's value| where tfjs rounds elsewhere (Math.exp against expf, Mean's
- * divide-then-sum, a gradient summed in double, Softmax's float sum, SquaredDifference's
- * double square). Skipped, with the reason, where anneal_cpu.node is not built; CI builds it and
- * sets ANNEAL_REQUIRE_HOST=1, so there a missing addon fails instead.
+ * divide-then-sum, a gradient summed in double, Softmax's sum rounded to float,
+ * SquaredDifference's double square). And where anneal_host.node is built, the same bits as the host device, whose
+ * loops call the same element rules (all but sums, which it folds in another order). Skipped,
+ * with the reason, where anneal_cpu.node is not built; CI builds it and sets
+ * ANNEAL_REQUIRE_HOST=1, so there a missing addon fails instead.
  */
 import assert from 'node:assert/strict';
 import { afterEach, before, test } from 'node:test';
@@ -28,41 +30,44 @@ interface Vector {
   free(): void;
 }
 type Dims = readonly number[];
-/** The device functions this file calls (native/binding/backend_addon.cc, vector mode). */
-interface Device {
-  binary(op: number, dims: Dims, a: Vector, as: Dims, b: Vector, bs: Dims, out: Vector): void;
-  unary(op: number, x: Vector, y: Vector, alpha: number): void;
-  reduce(op: number, x: Vector, y: Vector, outer: number, reduce: number, inner: number): void;
-  softmax(x: Vector, y: Vector, rows: number, n: number): void;
-  pool(shape: Dims, x: Vector, y: Vector, max: boolean): void;
-  maxPoolGrad(shape: Dims, x: Vector, dy: Vector, dx: Vector): void;
-  avgPoolGrad(shape: Dims, dy: Vector, dx: Vector): void;
+/**
+ * The device functions this file calls (native/binding/backend_addon.cc): arrays are
+ * DeviceVectors on the kernels addon (vector mode), typed arrays on anneal_host.node.
+ */
+interface Device<A = Vector> {
+  binary(op: number, dims: Dims, a: A, as: Dims, b: A, bs: Dims, out: A): void;
+  unary(op: number, x: A, y: A, alpha: number): void;
+  reduce(op: number, x: A, y: A, outer: number, reduce: number, inner: number): void;
+  softmax(x: A, y: A, rows: number, n: number): void;
+  pool(shape: Dims, x: A, y: A, max: boolean): void;
+  maxPoolGrad(shape: Dims, x: A, dy: A, dx: A): void;
+  avgPoolGrad(shape: Dims, dy: A, dx: A): void;
   batchNorm(
-    x: Vector,
-    mean: Vector,
-    variance: Vector,
-    scale: Vector | null,
-    offset: Vector | null,
+    x: A,
+    mean: A,
+    variance: A,
+    scale: A | null,
+    offset: A | null,
     epsilon: number,
-    out: Vector,
+    out: A,
   ): void;
-  concat(inputs: Vector[], widths: number[], outer: number, out: Vector): void;
-  pad(inDims: Dims, before: Dims, after: Dims, x: Vector, value: number, out: Vector): void;
+  concat(inputs: A[], widths: number[], outer: number, out: A): void;
+  pad(inDims: Dims, before: Dims, after: Dims, x: A, value: number, out: A): void;
   gather(
-    x: Vector,
+    x: A,
     batch: number,
     outer: number,
     dim: number,
     slice: number,
-    indices: Vector,
-    out: Vector,
+    indices: A,
+    out: A,
   ): boolean;
-  oneHot(indices: Vector, depth: number, on: number, off: number, out: Vector): void;
-  select(condition: Vector, t: Vector, e: Vector, out: Vector): void;
-  fill(value: number, out: Vector): void;
-  argReduce(op: number, x: Vector, y: Vector, outer: number, reduce: number, inner: number): void;
-  compare(op: number, dims: Dims, a: Vector, as: Dims, b: Vector, bs: Dims, out: Vector): void;
-  cast(x: Vector, y: Vector): void;
+  oneHot(indices: A, depth: number, on: number, off: number, out: A): void;
+  select(condition: A, t: A, e: A, out: A): void;
+  fill(value: number, out: A): void;
+  argReduce(op: number, x: A, y: A, outer: number, reduce: number, inner: number): void;
+  compare(op: number, dims: Dims, a: A, as: Dims, b: A, bs: Dims, out: A): void;
+  cast(x: A, y: A): void;
 }
 interface KernelsAddon {
   DeviceVector: new (length: number, dtype?: Dtype) => Vector;
@@ -930,3 +935,103 @@ test('refusals: unknown ops and impossible shapes are INVALID, naming the value'
   );
   invalid(() => device().avgPoolGrad(pool, out(1), out(6)), /avg_pool_grad: stride_height is 0/);
 });
+
+// The host device (anneal_host.node, on oneDNN), where it is built: its loops call the same
+// element rules (native/device/element_rules.h), so both devices give the same bits.
+const hostLoaded = loadAddon<Device<Host>>(
+  'anneal_host.node',
+  'install oneDNN (`apt-get install libdnnl-dev`), then run `npm run build:addon`',
+);
+const hostSkip = skip || ('reason' in hostLoaded ? hostLoaded.reason : false);
+const hostDevice = () => (hostLoaded as { addon: Device<Host> }).addon;
+
+/**
+ * Runs `run` on both devices (vec / a sentinel-filled output on this one, the arrays themselves
+ * on the host device) and asserts the same bits, ±0 and NaN included.
+ */
+function sameOnBoth(
+  what: string,
+  length: number,
+  dtype: Dtype,
+  run: (dev: Device<Vector | Host>, input: (h: Host) => Vector | Host, o: Vector | Host) => void,
+): void {
+  const o = out(length, dtype);
+  run(device() as Device<Vector | Host>, vec, o);
+  const got = read(o);
+  const want = read(out(length, dtype));
+  run(hostDevice() as Device<Vector | Host>, (h) => h, want);
+  const bad: string[] = [];
+  for (let i = 0; i < length && bad.length < 5; i++) {
+    if (!Object.is(got[i], want[i])) bad.push(`[${i}] ${got[i]} vs host ${want[i]}`);
+  }
+  assert.deepEqual(bad, [], `${what}: CUDA device (host build) vs host device`);
+}
+
+test(
+  'the same bits as the host device, whose loops share the element rules',
+  { skip: hostSkip },
+  () => {
+    const x = special(normal(70001, 200, 4), 201);
+    const b = special(normal(37, 202, 4), 203);
+    for (let op = 0; op <= 8; op++) {
+      sameOnBoth(`binary ${op}`, 69967, 'float32', (dev, input, o) =>
+        dev.binary(op, [1891, 37], input(x), [37, 1], input(b), [0, 1], o),
+      );
+    }
+    for (let op = 0; op <= 11; op++) {
+      sameOnBoth(`unary ${op}`, x.length, 'float32', (dev, input, o) =>
+        dev.unary(op, input(x), o, 0.3),
+      );
+    }
+    // Max and Min (sums: the host device folds in another order).
+    for (const op of [2, 3]) {
+      sameOnBoth(`reduce ${op}`, 1891, 'float32', (dev, input, o) =>
+        dev.reduce(op, input(x.subarray(0, 69967)), o, 1891, 37, 1),
+      );
+    }
+    sameOnBoth('softmax', 69967, 'float32', (dev, input, o) =>
+      dev.softmax(input(x.subarray(0, 69967)), o, 1891, 37),
+    );
+    POOLS.forEach(([shape, filter, strides, pad], k) => {
+      const px = poolInput(shape, 210 + k);
+      const s = poolShape(shape, filter, strides, pad);
+      const dy = normal(s[0] * s[6] * s[7] * s[3], 220 + k);
+      for (const max of [true, false]) {
+        sameOnBoth(`pool ${max} ${k}`, dy.length, 'float32', (dev, input, o) =>
+          dev.pool(s, input(px), o, max),
+        );
+      }
+      sameOnBoth(`maxPoolGrad ${k}`, px.length, 'float32', (dev, input, o) =>
+        dev.maxPoolGrad(s, input(px), input(dy), o),
+      );
+      sameOnBoth(`avgPoolGrad ${k}`, px.length, 'float32', (dev, input, o) =>
+        dev.avgPoolGrad(s, input(dy), o),
+      );
+    });
+    const variance = normal(37, 230).map((v) => v * v);
+    sameOnBoth('batchNorm', 69967, 'float32', (dev, input, o) =>
+      dev.batchNorm(
+        input(x.subarray(0, 69967)),
+        input(b),
+        input(variance),
+        input(b),
+        null,
+        1e-3,
+        o,
+      ),
+    );
+    sameOnBoth('cast', x.length, 'int32', (dev, input, o) =>
+      dev.cast(input(x.map((v) => v * 1e9)), o),
+    );
+    for (const op of [0, 1]) {
+      sameOnBoth(`argReduce ${op}`, 1891, 'int32', (dev, input, o) =>
+        dev.argReduce(op, input(ties(69967, 231)), o, 1891, 37, 1),
+      );
+    }
+    for (let op = 0; op <= 5; op++) {
+      sameOnBoth(`compare ${op}`, 69967, 'bool', (dev, input, o) =>
+        dev.compare(op, [1891, 37], input(x), [37, 1], input(b), [0, 1], o),
+      );
+    }
+  },
+);
