@@ -9,10 +9,10 @@
  * Exact (the same float, ±0 alike) wherever both sides round once from the same arithmetic;
  * within 1e-6 of 1 + |tfjs's value| where tfjs rounds elsewhere (Math.exp against expf, Mean's
  * divide-then-sum, a gradient summed in double, Softmax's sum rounded to float,
- * SquaredDifference's double square). And where anneal_host.node is built, the same bits as the host device, whose
- * loops call the same element rules (all but sums, which it folds in another order). Skipped,
- * with the reason, where anneal_cpu.node is not built; CI builds it and sets
- * ANNEAL_REQUIRE_HOST=1, so there a missing addon fails instead.
+ * SquaredDifference's double square). And where anneal_host.node is built, the same bits as
+ * the host device, whose loops call the same element rules (all but sums, which it folds in
+ * another order). Skipped, with the reason, where anneal_cpu.node is not built; CI builds it
+ * and sets ANNEAL_REQUIRE_HOST=1, so there a missing addon fails instead.
  */
 import assert from 'node:assert/strict';
 import { afterEach, before, test } from 'node:test';
@@ -310,7 +310,7 @@ test('binary COPY: Transpose and Tile as strided reads', { skip }, () => {
     cpu(() => tf.transpose(tensor(x, shape), perm)),
     'Transpose',
   );
-  // Tile [3, 5] by [2, 3] is [2, 3, 3, 5] (repeat, row, repeat, column) with the repeats' strides 0.
+  // Tile [3, 5] by [2, 3] is [2, 3, 3, 5] (repeat, row, repeat, column), the repeats' strides 0.
   const small = normal(15, 3);
   const tiled = out(90);
   copy([2, 3, 3, 5], vec(small), [0, 5, 0, 1], tiled);
