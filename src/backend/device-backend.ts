@@ -14,12 +14,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type {
-  CudaDeviceAddon,
-  DeviceArray,
-  DeviceBuffer,
-  NativeDevice,
-  StoredDtype,
+import {
+  CUDA_DEVICE_ADDONS,
+  type CudaDeviceAddon,
+  type CudaDeviceBuild,
+  type DeviceArray,
+  type DeviceBuffer,
+  type NativeDevice,
+  type StoredDtype,
 } from './device.js';
 import { timedFallback } from './kernels/fallback.js';
 import type { NativeBackend } from './native-backend.js';
@@ -87,8 +89,15 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
   private onDevice = 0;
   private deviceBytes = 0;
 
-  constructor(private readonly addon: CudaDeviceAddon) {
+  /** The kernels addon this backend's vectors belong to (its file name). */
+  readonly addonFile: string;
+
+  constructor(
+    private readonly addon: CudaDeviceAddon,
+    build: CudaDeviceBuild,
+  ) {
     super();
+    this.addonFile = CUDA_DEVICE_ADDONS[build];
     this.device = addon.device;
     this.data = new tf.DataStorage(this, tf.engine());
     // MathBackendCPU prints a banner recommending tfjs-node on its first tensor.
@@ -200,6 +209,25 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
 
   override dispose(): void {
     this.host.dispose();
+  }
+
+  // ---- tensors to and from the kernels addon's vectors (ParamVector, on the device) ----------
+
+  /** dst = the values of float32 tensor t (of dst's length), on the device. */
+  copyInto(dst: DeviceBuffer, t: tf.TensorInfo): void {
+    this.addon.copy(dst, this.floats(t));
+  }
+
+  /** dst = 0, on the device (a weight without a gradient). */
+  zero(dst: DeviceBuffer): void {
+    this.addon.fill(dst, 0);
+  }
+
+  /** A new float32 tensor of shape `shape` holding a copy of `src`, made on the device. */
+  tensorFrom(src: DeviceBuffer, shape: readonly number[]): tf.Tensor {
+    const vector = this.alloc('float32', src.length);
+    this.addon.copy(vector, src);
+    return tf.engine().makeTensorFromTensorInfo(this.tensorInfo(shape, 'float32', vector));
   }
 
   // ---- what the native kernels use (native-backend.ts) ---------------------------------------

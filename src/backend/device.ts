@@ -175,6 +175,10 @@ export interface KernelsAddon {
     offset: number,
   ): void;
   download(vector: DeviceBuffer, out: Float32Array | Int32Array | Uint8Array): void;
+  /** dst = src (same length and dtype), on the device. */
+  copy(dst: DeviceBuffer, src: DeviceBuffer): void;
+  /** Every value of a float32 vector = value, on the device. */
+  fill(vector: DeviceBuffer, value: number): void;
   /** Waits for the calling thread's queued device work. */
   synchronize(): void;
   /** The CUDA device's kernels (absent from an addon built before them). */
@@ -185,6 +189,7 @@ export type CudaDeviceAddon = KernelsAddon & { device: NativeDevice };
 
 /** The kernels addon's builds that hold the CUDA device: on the GPU, and on the host. */
 export const CUDA_DEVICE_ADDONS = { cuda: 'anneal_cuda.node', host: 'anneal_cpu.node' } as const;
+export type CudaDeviceBuild = keyof typeof CUDA_DEVICE_ADDONS;
 
 /**
  * The CUDA device's addon of `build`, or a UsageError that says why it cannot be used. The
@@ -192,7 +197,7 @@ export const CUDA_DEVICE_ADDONS = { cuda: 'anneal_cuda.node', host: 'anneal_cpu.
  * kernels layer).
  */
 export function cudaDeviceAddon(
-  build: keyof typeof CUDA_DEVICE_ADDONS,
+  build: CudaDeviceBuild,
   gpuProblem: () => string | null,
 ): CudaDeviceAddon {
   const how =

@@ -160,7 +160,7 @@ export function registerAnnealCuda(
   const name = build === 'cuda' ? CUDA_BACKEND_NAME : `${CUDA_BACKEND_NAME}-host`;
   if (registered.has(name)) return name;
   const addon = cudaDeviceAddon(build, gpuProblem);
-  registerNative(name, () => new AnnealDeviceBackend(addon));
+  registerNative(name, () => new AnnealDeviceBackend(addon, build));
   return name;
 }
 

@@ -10,9 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { AnnealDeviceBackend } from '../backend/device-backend.js';
+import type { DeviceBuffer } from '../backend/device.js';
 import { hostValues } from '../backend/host-backend.js';
 import { UsageError } from '../errors.js';
-import type { FlatOps, FlatVector, Segment } from '../kernels/index.js';
+import { deviceVectorOf, type FlatOps, type FlatVector, type Segment } from '../kernels/index.js';
 
 export type SegmentKind = 'kernel' | 'bias' | 'norm' | 'embedding' | 'other';
 
@@ -329,24 +331,32 @@ export class ParamVector {
           `weight, in the order of ParamVector.segments (null where a weight has none).`,
       );
     }
-    this.entries.forEach(({ segment }, i) => {
-      const grad = list[i];
-      const target = this.gradStaging.subarray(segment.offset, segment.offset + segment.length);
-      if (grad === null || grad === undefined) {
-        target.fill(0);
-        return;
-      }
-      if (grad.size !== segment.length) {
+    list.forEach((grad, i) => {
+      const { segment } = this.entries[i];
+      if (grad && grad.size !== segment.length) {
         throw new UsageError(
           'ANNEAL_PARAM_GRADS',
           `setGrads: the gradient of '${segment.name}' has shape [${grad.shape}], expected ` +
             `[${segment.shape}]; pass the gradients in the order of ParamVector.segments.`,
         );
       }
-      // On anneal-cpu, straight from the gradient's buffer (dataSync would copy it first).
-      target.set(hostValues(grad));
     });
-    this.ops.upload(this.grads, this.gradStaging);
+    const device = this.device(this.grads);
+    this.entries.forEach(({ segment }, i) => {
+      const grad = list[i];
+      if (device) {
+        // On the device the gradients never leave it: one copy each into the flat vector.
+        const target = device.vector.view(segment.offset, segment.length);
+        if (grad) device.backend.copyInto(target, grad);
+        else device.backend.zero(target);
+        return;
+      }
+      const target = this.gradStaging.subarray(segment.offset, segment.offset + segment.length);
+      if (grad === null || grad === undefined) target.fill(0);
+      // On anneal-cpu, straight from the gradient's buffer (dataSync would copy it first).
+      else target.set(hostValues(grad));
+    });
+    if (!device) this.ops.upload(this.grads, this.gradStaging);
     // Pruned weights get no gradient, so optimizer state (moments, momentum) stays 0 for them.
     if (this.maskVector) this.ops.applyMask(this.grads, this.maskVector);
   }
@@ -384,9 +394,22 @@ export class ParamVector {
     this.writeBack();
   }
 
-  /** Assigns the flat weights to the model's variables: one download, no tensor left behind. */
+  /**
+   * Assigns the flat weights to the model's variables, no tensor left behind: one download, or
+   * on the tfjs device backend one device copy per variable.
+   */
   writeBack(): void {
     this.checkAlive('writeBack');
+    const device = this.device(this.params);
+    if (device) {
+      for (const { variable, segment } of this.entries) {
+        const view = device.vector.view(segment.offset, segment.length);
+        const value = device.backend.tensorFrom(view, variable.shape);
+        variable.assign(value);
+        value.dispose();
+      }
+      return;
+    }
     // tfjs-cpu (and tfjs-node) keep a reference to the array a tensor is made from instead of
     // copying it, so each call downloads into a fresh array that the variables may then share.
     const host = this.ops.download(this.params);
@@ -401,12 +424,33 @@ export class ParamVector {
   /** Copies the model's variables into the flat weights (one upload), pruned entries zeroed. */
   readFromModel(): void {
     this.checkAlive('readFromModel');
-    const host = new Float32Array(this.length);
-    for (const { variable, segment } of this.entries) {
-      host.set(hostValues(variable), segment.offset);
+    const device = this.device(this.params);
+    if (device) {
+      for (const { variable, segment } of this.entries) {
+        device.backend.copyInto(device.vector.view(segment.offset, segment.length), variable);
+      }
+    } else {
+      const host = new Float32Array(this.length);
+      for (const { variable, segment } of this.entries) {
+        host.set(hostValues(variable), segment.offset);
+      }
+      this.ops.upload(this.params, host);
     }
-    this.ops.upload(this.params, host);
     this.applyMask();
+  }
+
+  /**
+   * `v`'s DeviceVector and the tfjs backend, where the model's tensors live in the same addon's
+   * vectors as this ParamVector's (anneal-cuda with the cuda kernels, anneal-cuda-host with the
+   * host ones): then weights and gradients move by device copies and never cross to the host.
+   */
+  private device(v: FlatVector): { backend: AnnealDeviceBackend; vector: DeviceBuffer } | null {
+    const backend = tf.engine().backend;
+    if (!(backend instanceof AnnealDeviceBackend)) return null;
+    const under = deviceVectorOf(v);
+    return under && under.addonFile === backend.addonFile
+      ? { backend, vector: under.vector as DeviceBuffer }
+      : null;
   }
 
   /**

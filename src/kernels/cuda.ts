@@ -601,6 +601,18 @@ class NativeOps implements NativeFlatOps {
 }
 
 /**
+ * The addon's DeviceVector under a vector of these kernels, and the addon file it belongs to;
+ * null for a js or wasm vector. The tfjs device backend (anneal-cuda) keeps tensors in
+ * DeviceVectors of the same addon, so a ParamVector can move gradients and weights between its
+ * flat vectors and the model's tensors without leaving the device (src/engine/param-vector.ts).
+ */
+export function deviceVectorOf(v: FlatVector): { vector: unknown; addonFile: string } | null {
+  return v instanceof AddonVector
+    ? { vector: v.handle, addonFile: ADDON_FILES[v.owner.name] }
+    : null;
+}
+
+/**
  * The cuda backend on the GPU. Throws KernelError ANNEAL_KERNEL_UNAVAILABLE with the reason
  * (addon not built, no driver, no GPU, no code for this GPU) when it cannot run here.
  */

@@ -5,4 +5,4 @@ export { DEVICE_BACKENDS, KERNEL_CHOICES, createFlatOps, tensorResidence } from 
 export type { FlatOpsOptions, TensorResidence } from './select.js';
 export { createJsOps } from './js.js';
 export { createWasmOps } from './wasm.js';
-export { probeCuda, setHostThreads, type CudaProbe } from './cuda.js';
+export { deviceVectorOf, probeCuda, setHostThreads, type CudaProbe } from './cuda.js';

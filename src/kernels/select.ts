@@ -3,12 +3,12 @@
  * explicit choice that cannot load throws one KernelError with every candidate's reason and what
  * to do (the loader of sharp is the model).
  *
- * `auto` takes cuda only for tensors that live on the CUDA device (`tensors: 'cuda'`, i.e. a
- * device tfjs backend, see DEVICE_BACKENDS) and when a device answers. Every tfjs backend today
- * keeps its tensors in host memory (anneal-cpu, wasm, cpu, and tensorflow, whose tensors anneal
- * reads through dataSync), and CUDA kernels on host tensors upload the gradients and download the
- * weights on every step (8N bytes of PCIe plus host copies around a ~0.1 ms kernel), so for them
- * `auto` takes the host-side kernels. An explicit `cuda` is still honoured.
+ * `auto` takes cuda only for tensors that live on the CUDA device (`tensors: 'cuda'`, i.e. the
+ * anneal-cuda tfjs backend, see DEVICE_BACKENDS) and when a device answers. The other tfjs
+ * backends keep their tensors in host memory (anneal-cpu, wasm, cpu, and tensorflow, whose
+ * tensors anneal reads through dataSync), and CUDA kernels on host tensors upload the gradients
+ * and download the weights on every step (8N bytes of PCIe plus host copies around a ~0.1 ms
+ * kernel), so for them `auto` takes the host-side kernels. An explicit `cuda` is still honoured.
  */
 import { AnnealError } from '../errors.js';
 import { loadCudaOps, loadHostOps, probeCuda } from './cuda.js';
@@ -28,16 +28,22 @@ const ORDER = ['cuda', 'wasm', 'host', 'js'] as const satisfies readonly KernelB
 /** Every kernels choice, for flags and recipes: auto, then the backends in auto's order. */
 export const KERNEL_CHOICES = ['auto', ...ORDER] as const satisfies readonly KernelChoice[];
 
-/** The backends auto tries, in order, for tensors living in `tensors`: never cuda for 'host'. */
+/**
+ * The backends auto tries, in order, for tensors living in `tensors`: never cuda for 'host';
+ * the host build of the CUDA kernels first for 'cuda-host', whose tensors are its vectors.
+ */
 export function autoOrder(tensors: TensorResidence): readonly KernelBackendName[] {
-  return tensors === 'cuda' ? ORDER : ORDER.filter((name) => name !== 'cuda');
+  if (tensors === 'cuda') return ORDER;
+  const host = ORDER.filter((name) => name !== 'cuda');
+  return tensors === 'cuda-host' ? ['host', ...host.filter((name) => name !== 'host')] : host;
 }
 
 /**
- * Where the vectors' tensors live: 'host' (host memory: every tfjs backend today) or 'cuda'
- * (device memory of the CUDA device: the anneal-cuda backend of issue #18 once it exists).
+ * Where the vectors' tensors live: 'host' (host memory: anneal-cpu, wasm, cpu, tensorflow),
+ * 'cuda' (device memory of the CUDA device: anneal-cuda) or 'cuda-host' (the vectors of the CUDA
+ * device's host build: anneal-cuda-host, which tests anneal-cuda's path without a GPU).
  */
-export type TensorResidence = 'host' | 'cuda';
+export type TensorResidence = 'host' | 'cuda' | 'cuda-host';
 
 export interface FlatOpsOptions {
   /**
@@ -48,16 +54,18 @@ export interface FlatOpsOptions {
 }
 
 /**
- * The tfjs backends whose tensors live in CUDA device memory. The hook for the native backend's
- * cuda device (#18): registered as `anneal-cuda`, its tensors are device buffers, and `auto`
- * pairs them with the cuda kernels. No such backend is registered yet, so today every backend
- * is 'host'.
+ * The tfjs backends whose tensors live in the kernels addon's DeviceVectors (src/backend's
+ * anneal-cuda, and anneal-cuda-host on the addon's host build): `auto` pairs them with the
+ * kernels of the same addon, so a step's vectors and tensors share one memory.
  */
-export const DEVICE_BACKENDS: readonly string[] = ['anneal-cuda'];
+export const DEVICE_BACKENDS: Readonly<Record<string, TensorResidence>> = {
+  'anneal-cuda': 'cuda',
+  'anneal-cuda-host': 'cuda-host',
+};
 
 /** The residence of a tfjs backend's tensors, by the backend's name ('host' when unknown). */
 export function tensorResidence(backend: string | undefined | null): TensorResidence {
-  return backend && DEVICE_BACKENDS.includes(backend) ? 'cuda' : 'host';
+  return backend && Object.hasOwn(DEVICE_BACKENDS, backend) ? DEVICE_BACKENDS[backend] : 'host';
 }
 
 const HOST_TENSORS_REASON =

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -27,6 +27,8 @@ import {
 import type { DeviceBuffer } from '../../src/backend/device.js';
 import { syntheticDataset } from '../../src/data/index.js';
 import { initEngine } from '../../src/engine/index.js';
+import { ParamVector } from '../../src/engine/param-vector.js';
+import { createFlatOps, tensorResidence, type FlatOps } from '../../src/kernels/index.js';
 import { createModel } from '../../src/models/index.js';
 import { Trainer } from '../../src/train/trainer.js';
 
@@ -187,4 +189,46 @@ test('DeviceVector views share memory as float32 or int32 words and die with the
   assert.equal(w.alive, false);
   assert.equal(f.alive, false);
   assert.throws(() => addon.download(f, bits), { code: 'ANNEAL_KERNEL_FREED' });
+});
+
+test('a ParamVector on the device backend moves gradients and weights by device copies', async () => {
+  // The same steps on tfjs-backend-cpu with the js kernels give the reference: w - 0.5 * g,
+  // a weight without a gradient unchanged, read back through the model's variables.
+  const steps = (ops: FlatOps) => {
+    // tidy disposes the initial values (variables are not tidied).
+    const vars = tf.tidy(() => [
+      tf.variable(tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]), true, 'w'),
+      tf.variable(tf.tensor([-1, 0.5]), true, 'b'),
+      tf.variable(tf.tensor([7]), true, 'frozen'),
+    ]);
+    const pv = ParamVector.create(vars, ops);
+    const grads = [tf.tensor([0.5, -1, 2, 0, 1, 4], [2, 3]), tf.tensor([2, -2]), null];
+    pv.setGrads(grads);
+    ops.axpy(pv.params, -0.5, pv.grads);
+    pv.writeBack();
+    const values = vars.map((v) => [...v.dataSync()]);
+    // The model's weights read into a fresh vector again: the same values.
+    pv.readFromModel();
+    const again = [...ops.download(pv.params)];
+    pv.dispose();
+    tf.dispose([...vars, ...grads.filter((g) => g !== null)]);
+    return { values, again };
+  };
+  await tf.setBackend('cpu');
+  const reference = steps(createFlatOps('js'));
+  await tf.setBackend(NAME);
+  const backend = tf.engine().backend as AnnealDeviceBackend;
+  const ops = createFlatOps('auto', { tensors: tensorResidence(NAME) });
+  assert.equal(ops.name, 'host', "auto pairs anneal-cuda-host with the same addon's kernels");
+  const reads = mock.method(backend, 'readSync');
+  const before = held();
+  const { values, again } = steps(ops);
+  // The only reads to the host are the test's own: three variables and the downloaded vector
+  // (which is the kernels', not the backend's).
+  assert.equal(reads.mock.callCount(), 3, 'no tensor crossed to the host but the ones read');
+  reads.mock.restore();
+  assert.deepEqual(values, reference.values);
+  assert.deepEqual(values, [[0.75, 2.5, 2, 4, 4.5, 4], [-2, 1.5], [7]]);
+  assert.deepEqual(again, values.flat());
+  assert.deepEqual(held(), before);
 });

@@ -44,10 +44,23 @@ test("auto's order: host tensors never try cuda; device tensors try it first", (
 });
 
 test('tensorResidence: every tfjs backend today is host; anneal-cuda is the device hook', () => {
-  for (const backend of ['anneal-cpu', 'wasm', 'cpu', 'tensorflow', 'webgl', '', undefined, null])
+  for (const backend of [
+    'anneal-cpu',
+    'wasm',
+    'cpu',
+    'tensorflow',
+    'webgl',
+    'constructor',
+    '',
+    undefined,
+    null,
+  ])
     assert.equal(tensorResidence(backend), 'host', String(backend));
-  assert.deepEqual(DEVICE_BACKENDS, ['anneal-cuda']);
+  assert.deepEqual(DEVICE_BACKENDS, { 'anneal-cuda': 'cuda', 'anneal-cuda-host': 'cuda-host' });
   assert.equal(tensorResidence('anneal-cuda'), 'cuda');
+  // The CUDA device's host build pairs with the same addon's host kernels.
+  assert.equal(tensorResidence('anneal-cuda-host'), 'cuda-host');
+  assert.deepEqual(autoOrder('cuda-host'), ['host', 'wasm', 'js']);
 });
 
 test('explicit choices load that backend; ANNEAL_KERNELS is the default', () => {
