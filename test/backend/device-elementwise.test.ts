@@ -11,8 +11,11 @@
  * divide-then-sum, a gradient summed in double, Softmax's sum rounded to float,
  * SquaredDifference's double square). And where anneal_host.node is built, the same bits as
  * the host device, whose loops call the same element rules (all but sums, which it folds in
- * another order). Skipped, with the reason, where anneal_cpu.node is not built; CI builds it
- * and sets ANNEAL_REQUIRE_HOST=1, so there a missing addon fails instead.
+ * another order). Where a GPU answers (ANNEAL_REQUIRE_CUDA=1 makes one required), every test
+ * but that one runs on anneal_cuda.node too, with the same tolerances (CUDA's expf, logf and
+ * tanhf are within 2 ulp; its division and sqrt are IEEE's). Skipped, with the reason, where
+ * anneal_cpu.node is not built; CI builds it and sets ANNEAL_REQUIRE_HOST=1, so there a missing
+ * addon fails instead.
  */
 import assert from 'node:assert/strict';
 import { afterEach, before, test } from 'node:test';
@@ -21,6 +24,8 @@ import '@tensorflow/tfjs-backend-cpu';
 // Registers tfjs-core's gradients (its CommonJS build), which tf.grad's references need.
 import '@tensorflow/tfjs-layers';
 import { loadAddon } from '../../src/addons.js';
+import { probeCuda } from '../../src/kernels/cuda.js';
+import { cudaSkip } from '../kernels/helpers.js';
 
 type Dtype = 'float32' | 'int32' | 'bool';
 type Host = Float32Array | Int32Array | Uint8Array;
@@ -76,19 +81,59 @@ interface KernelsAddon {
   device?: Device;
 }
 
-const loaded = loadAddon<KernelsAddon>('anneal_cpu.node', 'run `npm run build:addon`');
-const problem =
-  'reason' in loaded
-    ? loaded.reason
-    : loaded.addon.device
-      ? null
-      : `${loaded.path} has no device; rebuild it with \`npm run build:addon\``;
-if (problem && process.env.ANNEAL_REQUIRE_HOST === '1') {
-  throw new Error(`ANNEAL_REQUIRE_HOST=1 but anneal_cpu.node's device cannot load: ${problem}`);
+/** A build of the device under test: the host build always, the GPU's where one answers. */
+interface Target {
+  name: string;
+  skip: string | false;
+  addon: () => KernelsAddon;
 }
-const skip = problem ?? false;
-const addon = () => (loaded as { addon: KernelsAddon }).addon;
+
+function target(file: string, skip: string | false): Target {
+  const loaded = loadAddon<KernelsAddon>(file, 'run `npm run build:addon`');
+  const problem =
+    skip ||
+    ('reason' in loaded
+      ? loaded.reason
+      : loaded.addon.device
+        ? false
+        : `${loaded.path} has no device; rebuild it with \`npm run build:addon\``);
+  return {
+    name: file,
+    skip: problem,
+    addon: () => (loaded as { addon: KernelsAddon }).addon,
+  };
+}
+
+const hostBuild = target('anneal_cpu.node', false);
+if (hostBuild.skip && process.env.ANNEAL_REQUIRE_HOST === '1') {
+  throw new Error(
+    `ANNEAL_REQUIRE_HOST=1 but anneal_cpu.node's device cannot load: ${hostBuild.skip}`,
+  );
+}
+const cuda = probeCuda();
+const TARGETS = [hostBuild, target('anneal_cuda.node', cudaSkip(cuda.ok ? false : cuda.reason!))];
+
+/** The addon of the test running now. */
+let current: KernelsAddon;
+const addon = () => current;
 const device = () => addon().device as Device;
+
+/**
+ * `body` as a test on each target, or on the host build alone (`hostOnly`, with its own skip
+ * reason added).
+ */
+function each(
+  name: string,
+  body: () => void,
+  only?: { hostOnly: true; skip: string | false },
+): void {
+  for (const t of only ? [hostBuild] : TARGETS) {
+    test(`${t.name}: ${name}`, { skip: t.skip || (only?.skip ?? false) }, () => {
+      current = t.addon();
+      body();
+    });
+  }
+}
 
 before(async () => {
   assert.ok(await tf.setBackend('cpu'));
@@ -259,30 +304,26 @@ function stridedOp(
   return read(o);
 }
 
-test(
-  'binary ops: broadcasting from either side, scalars, rank 6, NaN, ±Infinity, ±0',
-  { skip },
-  () => {
-    BROADCASTS.forEach(([aShape, bShape], k) => {
-      const a = special(normal(size(aShape), 10 + k, 3), 20 + k);
-      const b = special(normal(size(bShape), 30 + k, 3), 40 + k);
-      for (const [name, op, f, tolerance] of BINARY) {
-        const got = stridedOp(
-          (...args) => device().binary(op, ...args),
-          a,
-          aShape,
-          b,
-          bShape,
-          'float32',
-        );
-        const want = cpu(() => f(tensor(a, aShape), tensor(b, bShape)));
-        same(got, want, `${name} [${aShape}] with [${bShape}]`, tolerance);
-      }
-    });
-  },
-);
+each('binary ops: broadcasting from either side, scalars, rank 6, NaN, ±Infinity, ±0', () => {
+  BROADCASTS.forEach(([aShape, bShape], k) => {
+    const a = special(normal(size(aShape), 10 + k, 3), 20 + k);
+    const b = special(normal(size(bShape), 30 + k, 3), 40 + k);
+    for (const [name, op, f, tolerance] of BINARY) {
+      const got = stridedOp(
+        (...args) => device().binary(op, ...args),
+        a,
+        aShape,
+        b,
+        bShape,
+        'float32',
+      );
+      const want = cpu(() => f(tensor(a, aShape), tensor(b, bShape)));
+      same(got, want, `${name} [${aShape}] with [${bShape}]`, tolerance);
+    }
+  });
+});
 
-test('binary COPY: Transpose and Tile as strided reads', { skip }, () => {
+each('binary COPY: Transpose and Tile as strided reads', () => {
   const copy = (dims: Dims, a: Vector, as: Dims, o: Vector) =>
     device().binary(
       7,
@@ -321,7 +362,7 @@ test('binary COPY: Transpose and Tile as strided reads', { skip }, () => {
   );
 });
 
-test('binary RELU_GRAD: dy * step(x), NaN where x is NaN, 0 * Infinity NaN', { skip }, () => {
+each('binary RELU_GRAD: dy * step(x), NaN where x is NaN, 0 * Infinity NaN', () => {
   for (const [dyShape, xShape] of [
     [[70001], [70001]],
     [[300, 7, 37], [37]],
@@ -341,7 +382,7 @@ test('binary RELU_GRAD: dy * step(x), NaN where x is NaN, 0 * Infinity NaN', { s
   }
 });
 
-test('unary ops, Step with its alpha, Erf by A&S 7.1.26 in double', { skip }, () => {
+each('unary ops, Step with its alpha, Erf by A&S 7.1.26 in double', () => {
   const x = special(normal(70001, 9, 4), 10);
   const UNARY: [string, number, (t: tf.Tensor) => tf.Tensor, number][] = [
     ['Relu', 0, tf.relu, 0],
@@ -369,7 +410,7 @@ test('unary ops, Step with its alpha, Erf by A&S 7.1.26 in double', { skip }, ()
   }
 });
 
-test('reductions over [outer, reduce, inner]: Sum, Mean, Max, Min with NaN', { skip }, () => {
+each('reductions over [outer, reduce, inner]: Sum, Mean, Max, Min with NaN', () => {
   const REDUCE: [string, number, (t: tf.Tensor) => tf.Tensor, number][] = [
     ['Sum', 0, (t) => tf.sum(t, 1), 0],
     // tfjs's Mean divides each value, then sums; the device sums, then divides.
@@ -403,7 +444,7 @@ test('reductions over [outer, reduce, inner]: Sum, Mean, Max, Min with NaN', { s
   });
 });
 
-test('Softmax row by row: a NaN row, an Infinity, rows on several threads', { skip }, () => {
+each('Softmax row by row: a NaN row, an Infinity, rows on several threads', () => {
   for (const [rows, n] of [
     [70001, 3],
     [301, 257],
@@ -478,7 +519,7 @@ const POOLS: [Dims, [number, number], [number, number], 'same' | 'valid'][] = [
   [[2, 9, 11, 3], [4, 3], [3, 2], 'same'],
 ];
 
-test('MaxPool and AvgPool: padding never wins, windows partly outside', { skip }, () => {
+each('MaxPool and AvgPool: padding never wins, windows partly outside', () => {
   POOLS.forEach(([shape, filter, strides, pad], k) => {
     const x = poolInput(shape, 60 + k);
     const s = poolShape(shape, filter, strides, pad);
@@ -508,7 +549,7 @@ test('MaxPool and AvgPool: padding never wins, windows partly outside', { skip }
   }
 });
 
-test('MaxPoolGrad and AvgPoolGrad against tf.grad: the first maximum takes dy', { skip }, () => {
+each('MaxPoolGrad and AvgPoolGrad against tf.grad: the first maximum takes dy', () => {
   POOLS.forEach(([shape, filter, strides, pad], k) => {
     const x = poolInput(shape, 80 + k);
     const s = poolShape(shape, filter, strides, pad);
@@ -590,7 +631,7 @@ function dilatedPool(
   return [...x, ...filter, rows.out, cols.out, ...strides, ...dilations, rows.before, cols.before];
 }
 
-test('MaxPoolGrad and AvgPoolGrad with dilation, against their definition', { skip }, () => {
+each('MaxPoolGrad and AvgPoolGrad with dilation, against their definition', () => {
   const shape = [3, 29, 23, 7];
   const x = poolInput(shape, 100);
   for (const [strides, pad] of [
@@ -610,7 +651,7 @@ test('MaxPoolGrad and AvgPoolGrad with dilation, against their definition', { sk
   }
 });
 
-test('FusedBatchNorm: per channel, parameters of length 1, no scale or offset', { skip }, () => {
+each('FusedBatchNorm: per channel, parameters of length 1, no scale or offset', () => {
   const shape = [4, 25, 25, 29];
   const x = special(normal(size(shape), 110, 2), 111);
   const c = shape[3];
@@ -633,7 +674,7 @@ test('FusedBatchNorm: per channel, parameters of length 1, no scale or offset', 
   }
 });
 
-test('Concat along the last and a middle axis, a zero-width input', { skip }, () => {
+each('Concat along the last and a middle axis, a zero-width input', () => {
   const cases: [Dims[], number][] = [
     [
       [
@@ -681,7 +722,7 @@ function valuesOf(dtype: 'float32' | 'int32', n: number, seed: number): Float32A
   return dtype === 'float32' ? special(x, seed + 1) : Int32Array.from(x, Math.round);
 }
 
-test('Pad: float32 and int32, rank 3 and 6, padding on every side', { skip }, () => {
+each('Pad: float32 and int32, rank 3 and 6, padding on every side', () => {
   const cases: [Dims, [number, number][], number][] = [
     [
       [33, 45, 47],
@@ -723,7 +764,7 @@ test('Pad: float32 and int32, rank 3 and 6, padding on every side', { skip }, ()
   }
 });
 
-test('GatherV2: axes, batch dims, int32; an index out of range writes nothing', { skip }, () => {
+each('GatherV2: axes, batch dims, int32; an index out of range writes nothing', () => {
   const shape = [5, 40, 17, 3];
   for (const dtype of ['float32', 'int32'] as const) {
     const x = valuesOf(dtype, size(shape), 140);
@@ -760,7 +801,7 @@ test('GatherV2: axes, batch dims, int32; an index out of range writes nothing', 
   }
 });
 
-test('OneHot: indices outside [0, depth) give a row of off', { skip }, () => {
+each('OneHot: indices outside [0, depth) give a row of off', () => {
   const depth = 11;
   const u = uniform(150);
   const indices = Int32Array.from({ length: 7001 }, () => Math.floor(u() * (depth + 4)) - 2);
@@ -773,7 +814,7 @@ test('OneHot: indices outside [0, depth) give a row of off', { skip }, () => {
   }
 });
 
-test('Select (tf.where) and Fill, float32 and int32', { skip }, () => {
+each('Select (tf.where) and Fill, float32 and int32', () => {
   const n = 70001;
   const u = uniform(160);
   const condition = Uint8Array.from({ length: n }, () => (u() < 0.5 ? 1 : 0));
@@ -795,7 +836,7 @@ test('Select (tf.where) and Fill, float32 and int32', { skip }, () => {
   }
 });
 
-test('ArgMax and ArgMin: the first of ties wins, NaN only where it comes first', { skip }, () => {
+each('ArgMax and ArgMin: the first of ties wins, NaN only where it comes first', () => {
   const shapes: [number, number, number][] = [
     [70001, 3, 1],
     [3, 57, 1000],
@@ -821,49 +862,42 @@ test('ArgMax and ArgMin: the first of ties wins, NaN only where it comes first',
   });
 });
 
-test(
-  'comparisons: float32 with NaN, int32 and bool, broadcasting from either side',
-  { skip },
-  () => {
-    const COMPARE: [string, number, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
-      ['Equal', 0, tf.equal],
-      ['NotEqual', 1, tf.notEqual],
-      ['Greater', 2, tf.greater],
-      ['GreaterEqual', 3, tf.greaterEqual],
-      ['Less', 4, tf.less],
-      ['LessEqual', 5, tf.lessEqual],
+each('comparisons: float32 with NaN, int32 and bool, broadcasting from either side', () => {
+  const COMPARE: [string, number, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+    ['Equal', 0, tf.equal],
+    ['NotEqual', 1, tf.notEqual],
+    ['Greater', 2, tf.greater],
+    ['GreaterEqual', 3, tf.greaterEqual],
+    ['Less', 4, tf.less],
+    ['LessEqual', 5, tf.lessEqual],
+  ];
+  BROADCASTS.forEach(([aShape, bShape], k) => {
+    const inputs: [Host, Host][] = [
+      [special(ties(size(aShape), 180 + k), 181), special(ties(size(bShape), 182 + k), 183)],
+      [Int32Array.from(ties(size(aShape), 184 + k)), Int32Array.from(ties(size(bShape), 185 + k))],
+      [
+        Uint8Array.from(ties(size(aShape), 186 + k), (v) => (v > 0 ? 1 : 0)),
+        Uint8Array.from(ties(size(bShape), 187 + k), (v) => (v > 0 ? 1 : 0)),
+      ],
     ];
-    BROADCASTS.forEach(([aShape, bShape], k) => {
-      const inputs: [Host, Host][] = [
-        [special(ties(size(aShape), 180 + k), 181), special(ties(size(bShape), 182 + k), 183)],
-        [
-          Int32Array.from(ties(size(aShape), 184 + k)),
-          Int32Array.from(ties(size(bShape), 185 + k)),
-        ],
-        [
-          Uint8Array.from(ties(size(aShape), 186 + k), (v) => (v > 0 ? 1 : 0)),
-          Uint8Array.from(ties(size(bShape), 187 + k), (v) => (v > 0 ? 1 : 0)),
-        ],
-      ];
-      for (const [a, b] of inputs) {
-        for (const [name, op, f] of COMPARE) {
-          const got = stridedOp(
-            (...args) => device().compare(op, ...args),
-            a,
-            aShape,
-            b,
-            bShape,
-            'bool',
-          );
-          const want = cpu(() => f(tensor(a, aShape), tensor(b, bShape)));
-          same(got, want, `${name} ${dtypeOf(a)} [${aShape}] with [${bShape}]`);
-        }
+    for (const [a, b] of inputs) {
+      for (const [name, op, f] of COMPARE) {
+        const got = stridedOp(
+          (...args) => device().compare(op, ...args),
+          a,
+          aShape,
+          b,
+          bShape,
+          'bool',
+        );
+        const want = cpu(() => f(tensor(a, aShape), tensor(b, bShape)));
+        same(got, want, `${name} ${dtypeOf(a)} [${aShape}] with [${bShape}]`);
       }
-    });
-  },
-);
+    }
+  });
+});
 
-test('Cast: float32 -> int32 as ToInt32 (modulo 2^32, NaN 0), -> bool (NaN true)', { skip }, () => {
+each('Cast: float32 -> int32 as ToInt32 (modulo 2^32, NaN 0), -> bool (NaN true)', () => {
   const edges = [
     NaN,
     Infinity,
@@ -912,7 +946,7 @@ test('Cast: float32 -> int32 as ToInt32 (modulo 2^32, NaN 0), -> bool (NaN true)
   );
 });
 
-test('refusals: unknown ops and impossible shapes are INVALID, naming the value', { skip }, () => {
+each('refusals: unknown ops and impossible shapes are INVALID, naming the value', () => {
   const invalid = (f: () => unknown, message: RegExp) =>
     assert.throws(f, (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ANNEAL_DEVICE_INVALID', e.message);
@@ -942,7 +976,7 @@ const hostLoaded = loadAddon<Device<Host>>(
   'anneal_host.node',
   'install oneDNN (`apt-get install libdnnl-dev`), then run `npm run build:addon`',
 );
-const hostSkip = skip || ('reason' in hostLoaded ? hostLoaded.reason : false);
+const hostSkip = 'reason' in hostLoaded ? hostLoaded.reason : false;
 const hostDevice = () => (hostLoaded as { addon: Device<Host> }).addon;
 
 /**
@@ -967,9 +1001,8 @@ function sameOnBoth(
   assert.deepEqual(bad, [], `${what}: CUDA device (host build) vs host device`);
 }
 
-test(
+each(
   'the same bits as the host device, whose loops share the element rules',
-  { skip: hostSkip },
   () => {
     const x = special(normal(70001, 200, 4), 201);
     const b = special(normal(37, 202, 4), 203);
@@ -1034,4 +1067,5 @@ test(
       );
     }
   },
+  { hostOnly: true, skip: hostSkip },
 );
