@@ -135,10 +135,11 @@ function close(actual: Float32Array, expected: tf.Tensor, what: string): void {
   const want = expected.dataSync();
   assert.equal(actual.length, want.length, `${what}: size`);
   let scale = 1;
-  for (const w of want) scale = Math.max(scale, Math.abs(w));
+  for (const w of want) if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
   want.forEach((w, i) => {
     const got = actual[i];
     if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `${what}[${i}]: ${got} vs NaN`);
+    if (!Number.isFinite(w)) return assert.equal(got, w, `${what}[${i}]`);
     assert.ok(Math.abs(got - w) <= 1e-5 * scale, `${what}[${i}]: ${got} vs ${w} (scale ${scale})`);
   });
 }
@@ -255,6 +256,36 @@ each('matmul with a bias and each fused activation, as tf.fused.matMul', () => {
         });
         close(deviceMatmul(c, a, b, bias, activation, alpha), want, `${activation} ${i}`);
       });
+      // NaN and infinities through each activation: a [5, 7] x [7, 6]^T with a NaN in row 1
+      // of a, and one +-Infinity in b's rows 2 and 4 (output columns 2 and 4 are infinite).
+      const special = shapes[0];
+      const [sa, sb] = matmulInputs(special, 70);
+      const k = special.k;
+      const a2 = tf.tensor(
+        sa.dataSync().map((v, i) => (i === 1 * k + 3 ? NaN : v)),
+        sa.shape,
+      ) as tf.Tensor3D;
+      const b2 = tf.tensor(
+        sb.dataSync().map((v, i) => (i === 2 * k + 1 ? Infinity : i === 4 * k + 6 ? -Infinity : v)),
+        sb.shape,
+      ) as tf.Tensor3D;
+      const wantSpecial = tf.fused.matMul({
+        a: a2,
+        b: b2,
+        transposeA: special.ta,
+        transposeB: special.tb,
+        activation,
+        leakyreluAlpha: 0.15,
+      });
+      const values = wantSpecial.dataSync();
+      // (each activation keeps the NaNs; the linear one keeps the infinities too)
+      assert.ok(values.some((v) => Number.isNaN(v)));
+      if (activation === 'linear') assert.ok(values.some((v) => Math.abs(v) === Infinity));
+      close(
+        deviceMatmul(special, a2, b2, null, activation, 0.15),
+        wantSpecial,
+        `${activation} NaN/Inf`,
+      );
       // An activation without a bias.
       const c = shapes[0];
       const [a, b] = matmulInputs(c, 60);
