@@ -219,6 +219,8 @@ each('matmul: every transpose, broadcast batches, odd shapes, single rows', () =
         { batchA: 1, batchB: 1, m: 300, k: 37, n: 19, ta, tb },
         // sums over more than one of its blocks of depth (256), broadcast and batched
         { batchA: 2, batchB: 1, m: 9, k: 600, n: 13, ta, tb },
+        // many small products, which the host GEMM's threads take whole
+        { batchA: 40, batchB: 40, m: 16, k: 24, n: 17, ta, tb },
       );
     }
   }
@@ -639,8 +641,11 @@ each(
         const dy = rnd([4, 20, 20, 16], 503);
         const mm = { batchA: 2, batchB: 2, m: 70, k: 90, n: 80, ta: true, tb: true };
         const [a, b] = matmulInputs(mm, 504);
+        const small = { batchA: 64, batchB: 1, m: 16, k: 32, n: 16, ta: false, tb: true };
+        const [sa, sb] = matmulInputs(small, 505);
         return [
           deviceMatmul(mm, a, b, null, 'linear', 0),
+          deviceMatmul(small, sa, sb, null, 'linear', 0),
           run((dev) => {
             const out = empty(4 * 20 * 20 * 16);
             dev.conv2d(shape, upload(x), upload(w), null, out, 0, 0);
