@@ -129,6 +129,20 @@ test('upload / download round trips for each dtype, with offsets', { skip }, () 
 );
 
 const cuda = probeCuda();
+const cudaLoaded = loadAddon<KernelsAddon>('anneal_cuda.node', 'run `npm run build:addon`');
+
+test(
+  'anneal_cuda.node: the same device functions, and describe() says the GPU and its GEMM',
+  { skip: 'reason' in cudaLoaded ? cudaLoaded.reason : false },
+  () => {
+    const gpu = (cudaLoaded as { addon: KernelsAddon }).addon.device;
+    assert.deepEqual(Object.keys(gpu).sort(), Object.keys(addon().device).sort());
+    // Without a usable GPU it says so rather than failing; with one, which GEMM runs.
+    const gemm = /^cuda: .+, (cuBLAS \d+\.\d+\.\d+|built-in GEMM \(.+\))$/;
+    const pattern = cuda.ok ? gemm : new RegExp(`^cuda: no usable device$|${gemm.source}`);
+    assert.match(gpu.describe(), pattern);
+  },
+);
 test(
   'anneal_cuda.node: the same round trips in device memory (bool vectors copy single bytes)',
   { skip: cudaSkip(cuda.ok ? false : cuda.reason!) },
