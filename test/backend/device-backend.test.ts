@@ -1,11 +1,12 @@
 /**
  * The CUDA device's tfjs backend (src/backend/device-backend.ts) on its host build,
- * anneal-cuda-host (anneal_cpu.node, always built): both devices register the same kernels; a
- * long run leaves no tensor, data id or device byte behind; the device's byte count is the
- * engine's; dtypes the device does not store (string, complex64) and fallback kernels work
- * through the host side, counted; a Cast that keeps values shares the data and converts once;
- * DeviceVector views share memory and die with their vector. The values themselves are checked
- * kernel by kernel in parity*.test.ts and by tfjs-core's specs (tfjs-specs.test.ts).
+ * anneal-cuda-host (anneal_cpu.node, always built): both devices register the same kernels;
+ * dtypes the device does not store (string, complex64) and fallback kernels work through the
+ * host side, counted; a Cast that keeps values shares the data, converted for float kernels;
+ * DeviceVector views share memory and die with their vector; a ParamVector moves gradients and
+ * weights by device copies. The values themselves are checked
+ * kernel by kernel in parity*.test.ts and by tfjs-core's specs (tfjs-specs.test.ts); that a long
+ * run leaves nothing behind, in resources.test.ts.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -25,12 +26,8 @@ import {
   type AnnealDeviceBackend,
 } from '../../src/backend/index.js';
 import type { DeviceBuffer } from '../../src/backend/device.js';
-import { syntheticDataset } from '../../src/data/index.js';
-import { initEngine } from '../../src/engine/index.js';
 import { ParamVector } from '../../src/engine/param-vector.js';
 import { createFlatOps, tensorResidence, type FlatOps } from '../../src/kernels/index.js';
-import { createModel } from '../../src/models/index.js';
-import { Trainer } from '../../src/train/trainer.js';
 
 const NAME = registerAnnealCuda('host');
 const hostProblem = hostDeviceProblem();
@@ -68,34 +65,6 @@ test(
     }
   },
 );
-
-test('300 training steps hold steady; disposing returns every device byte', async () => {
-  await initEngine({ backend: 'anneal-cuda-host' });
-  assert.equal(tf.getBackend(), NAME);
-  const before = held();
-  const model = createModel('cnn', { inputShape: [12, 12, 1], numClasses: 4, seed: 0 });
-  const trainer = new Trainer({
-    model,
-    trainData: syntheticDataset({ n: 640, seed: 1, shape: [12, 12, 1], numClasses: 4 }),
-    maxDuration: '300ba',
-    batchSize: 32,
-    seed: 0,
-    kernels: 'js',
-    optimizer: { name: 'adamw', lr: 1e-3 },
-  });
-  await trainer.fit({ duration: '20ba' });
-  const warm = held();
-  // The device holds what the engine counts: every live float32/int32 tensor is a vector.
-  assert.equal(warm.deviceBytes, warm.bytes);
-  // Between steps the device holds the weights and nothing else (the optimizer's state is
-  // the Trainer's flat vectors, in host memory with kernels 'js').
-  assert.equal(warm.deviceBytes, before.deviceBytes + 4 * model.countParams());
-  await trainer.fit({ duration: '280ba' });
-  assert.deepEqual(held(), warm);
-  trainer.dispose();
-  model.dispose();
-  assert.deepEqual(held(), before);
-});
 
 test('string and complex64 tensors live on the host side; their kernels fall back, counted', async () => {
   await tf.setBackend(NAME);
