@@ -184,9 +184,9 @@ void Upload(const Napi::CallbackInfo &info) {
                "ANNEAL_KERNEL_LENGTH");
   }
   const size_t size = anneal_binding::dtype_bytes(vector->dtype());
+  uint8_t *start = reinterpret_cast<uint8_t *>(vector->data()) + size_t(offset) * size;
   check_status(info.Env(),
-               anneal_upload_bytes(reinterpret_cast<uint8_t *>(vector->data()) + size_t(offset) * size,
-                                   host_bytes(data), data.ElementLength() * size),
+               anneal_upload_bytes(start, host_bytes(data), data.ElementLength() * size),
                "upload");
 }
 
