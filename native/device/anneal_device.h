@@ -137,7 +137,8 @@ enum anneal_reduce {
   ANNEAL_RED_MIN = 3,
 };
 
-/* The same result whatever the thread count: each output is summed by one thread, in order. */
+/* The same result whatever the thread count: each output's order of folding is fixed by the
+ * shape alone. */
 int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_t reduce,
                          int64_t inner);
 
