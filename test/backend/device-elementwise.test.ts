@@ -18,22 +18,19 @@
  * addon fails instead.
  */
 import assert from 'node:assert/strict';
-import { afterEach, before, test } from 'node:test';
+import { afterEach, before } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // Registers tfjs-core's gradients (its CommonJS build), which tf.grad's references need.
 import '@tensorflow/tfjs-layers';
 import { loadAddon } from '../../src/addons.js';
-import { probeCuda } from '../../src/kernels/cuda.js';
-import { cudaSkip } from '../kernels/helpers.js';
+import type { DeviceBuffer } from '../../src/backend/device.js';
+import { poolDims } from '../../src/backend/kernels/pool.js';
+import { addon, each } from './device-targets.js';
 
 type Dtype = 'float32' | 'int32' | 'bool';
 type Host = Float32Array | Int32Array | Uint8Array;
-interface Vector {
-  readonly length: number;
-  readonly dtype: Dtype;
-  free(): void;
-}
+type Vector = DeviceBuffer;
 type Dims = readonly number[];
 /**
  * The device functions this file calls (native/binding/backend_addon.cc): arrays are
@@ -74,66 +71,7 @@ interface Device<A = Vector> {
   compare(op: number, dims: Dims, a: A, as: Dims, b: A, bs: Dims, out: A): void;
   cast(x: A, y: A): void;
 }
-interface KernelsAddon {
-  DeviceVector: new (length: number, dtype?: Dtype) => Vector;
-  upload(v: Vector, data: Host, offset: number): void;
-  download(v: Vector, out: Host): void;
-  device?: Device;
-}
-
-/** A build of the device under test: the host build always, the GPU's where one answers. */
-interface Target {
-  name: string;
-  skip: string | false;
-  addon: () => KernelsAddon;
-}
-
-function target(file: string, skip: string | false): Target {
-  const loaded = loadAddon<KernelsAddon>(file, 'run `npm run build:addon`');
-  const problem =
-    skip ||
-    ('reason' in loaded
-      ? loaded.reason
-      : loaded.addon.device
-        ? false
-        : `${loaded.path} has no device; rebuild it with \`npm run build:addon\``);
-  return {
-    name: file,
-    skip: problem,
-    addon: () => (loaded as { addon: KernelsAddon }).addon,
-  };
-}
-
-const hostBuild = target('anneal_cpu.node', false);
-if (hostBuild.skip && process.env.ANNEAL_REQUIRE_HOST === '1') {
-  throw new Error(
-    `ANNEAL_REQUIRE_HOST=1 but anneal_cpu.node's device cannot load: ${hostBuild.skip}`,
-  );
-}
-const cuda = probeCuda();
-const TARGETS = [hostBuild, target('anneal_cuda.node', cudaSkip(cuda.ok ? false : cuda.reason!))];
-
-/** The addon of the test running now. */
-let current: KernelsAddon;
-const addon = () => current;
-const device = () => addon().device as Device;
-
-/**
- * `body` as a test on each target, or on the host build alone (`hostOnly`, with its own skip
- * reason added).
- */
-function each(
-  name: string,
-  body: () => void,
-  only?: { hostOnly: true; skip: string | false },
-): void {
-  for (const t of only ? [hostBuild] : TARGETS) {
-    test(`${t.name}: ${name}`, { skip: t.skip || (only?.skip ?? false) }, () => {
-      current = t.addon();
-      body();
-    });
-  }
-}
+const device = () => addon().device as unknown as Device;
 
 before(async () => {
   assert.ok(await tf.setBackend('cpu'));
@@ -478,22 +416,7 @@ function poolShape(
     dilations,
     pad,
   );
-  return [
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.outHeight,
-    info.outWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.dilationHeight,
-    info.dilationWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ];
+  return [...poolDims(info)];
 }
 
 /** Pool inputs: ties (so windows have several maxima), a few NaN, one all -Infinity window. */

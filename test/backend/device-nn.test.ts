@@ -10,88 +10,17 @@
  * (ANNEAL_REQUIRE_CUDA=1 makes one required), every test runs on anneal_cuda.node too.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { before } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-layers registers tfjs-core's gradients, which tf.grads of the convolutions need.
 import '@tensorflow/tfjs-layers';
-import { loadAddon } from '../../src/addons.js';
-import { probeCuda } from '../../src/kernels/cuda.js';
-import { cudaSkip } from '../kernels/helpers.js';
+import type { DeviceBuffer, NativeDevice } from '../../src/backend/device.js';
+import { deviceShape } from '../../src/backend/kernels/conv2d.js';
+import { addon, each, hostBuild } from './device-targets.js';
 
-interface Vector {
-  readonly length: number;
-  free(): void;
-}
-type V = Vector | null;
-interface Device {
-  describe(): string;
-  setThreads(n: number): number;
-  matmul(
-    a: V,
-    b: V,
-    bias: V,
-    c: V,
-    batchA: number,
-    batchB: number,
-    m: number,
-    k: number,
-    n: number,
-    transposeA: boolean,
-    transposeB: boolean,
-    activation: number,
-    alpha: number,
-  ): void;
-  conv2d(shape: number[], x: V, w: V, bias: V, y: V, activation: number, alpha: number): void;
-  conv2dBackpropInput(shape: number[], dy: V, w: V, dx: V): void;
-  conv2dBackpropFilter(shape: number[], x: V, dy: V, dw: V): void;
-  depthwiseConv2d(shape: number[], x: V, w: V, y: V): void;
-  depthwiseConv2dBackpropInput(shape: number[], dy: V, w: V, dx: V): void;
-  depthwiseConv2dBackpropFilter(shape: number[], x: V, dy: V, dw: V): void;
-}
-interface KernelsAddon {
-  DeviceVector: new (length: number) => Vector;
-  upload(v: Vector, data: Float32Array): void;
-  download(v: Vector, out: Float32Array): void;
-  device: Device;
-}
-
-/** The builds of the device under test: the host build always, the GPU's where one answers. */
-interface Target {
-  name: string;
-  skip: string | false;
-  addon: () => KernelsAddon;
-}
-
-function target(file: string, skip: string | false): Target {
-  const loaded = loadAddon<KernelsAddon>(file, 'run `npm run build:addon`');
-  return {
-    name: file,
-    skip: skip || ('reason' in loaded ? loaded.reason : false),
-    addon: () => (loaded as { addon: KernelsAddon }).addon,
-  };
-}
-
-const host = target('anneal_cpu.node', false);
-if (host.skip && process.env.ANNEAL_REQUIRE_HOST === '1') {
-  throw new Error(`ANNEAL_REQUIRE_HOST=1 but anneal_cpu.node cannot load: ${host.skip}`);
-}
-const cuda = probeCuda();
-const TARGETS = [host, target('anneal_cuda.node', cudaSkip(cuda.ok ? false : cuda.reason!))];
-
-/** The addon of the test running now. */
-let current: KernelsAddon;
-const addon = () => current;
-
-/** `body` as a test on each target (the host build's only, when `hostOnly`). */
-function each(name: string, body: () => void, hostOnly = false): void {
-  for (const t of hostOnly ? [host] : TARGETS) {
-    test(`${t.name}: ${name}`, { skip: t.skip }, () => {
-      current = t.addon();
-      body();
-    });
-  }
-}
+type Vector = DeviceBuffer;
+type Device = NativeDevice;
 
 before(async () => {
   assert.ok(await tf.setBackend('cpu'));
@@ -106,7 +35,7 @@ function upload(t: tf.Tensor): Vector {
   const { DeviceVector, upload } = addon();
   const v = new DeviceVector(t.size);
   made.push(v);
-  upload(v, t.dataSync() as Float32Array);
+  upload(v, t.dataSync() as Float32Array, 0);
   return v;
 }
 
@@ -354,26 +283,7 @@ function convShape(c: ConvCase, depthwise: boolean): number[] {
     undefined,
     depthwise,
   );
-  const { top, left, bottom, right } = info.padInfo;
-  return [
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.outChannels,
-    info.outHeight,
-    info.outWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.dilationHeight,
-    info.dilationWidth,
-    top,
-    left,
-    bottom,
-    right,
-  ];
+  return [...deviceShape(info)!];
 }
 
 const CONVS: ConvCase[] = [
@@ -669,7 +579,7 @@ each(
         ];
       });
     // The GPU build has no threads to set (setThreads answers 1): it runs twice.
-    const threads = device === host.addon().device ? 3 : 1;
+    const threads = device === hostBuild.addon().device ? 3 : 1;
     try {
       assert.equal(device.setThreads(1), 1);
       const one = all();

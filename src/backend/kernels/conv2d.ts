@@ -12,7 +12,7 @@ type Info = tf.backend_util.Conv2DInfo;
 type Shape4 = [number, number, number, number];
 
 /** The device's shape of a conv, or null where it does not take it (NCHW, an empty tensor). */
-function deviceShape(info: Info): Conv2dShape | null {
+export function deviceShape(info: Info): Conv2dShape | null {
   if (info.dataFormat !== 'channelsLast') return null;
   const { top, left, bottom, right } = info.padInfo;
   const shape = [

@@ -11,20 +11,9 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** The device's shape of a pooling of an input of `shape`, or null for an empty one. */
-function poolShape(
-  shape: readonly number[],
-  attrs: PoolAttrs,
-): { dims: Pool2dShape; out: number[] } | null {
-  const info = tf.backend_util.computePool2DInfo(
-    shape as Shape4,
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const dims = [
+/** tfjs's shape arithmetic of a pooling as anneal_device.h's `anneal_pool2d` fields. */
+export function poolDims(info: tf.backend_util.Conv2DInfo): Pool2dShape {
+  return [
     info.batchSize,
     info.inHeight,
     info.inWidth,
@@ -40,6 +29,22 @@ function poolShape(
     info.padInfo.top,
     info.padInfo.left,
   ];
+}
+
+/** The device's shape of a pooling of an input of `shape`, or null for an empty one. */
+function poolShape(
+  shape: readonly number[],
+  attrs: PoolAttrs,
+): { dims: Pool2dShape; out: number[] } | null {
+  const info = tf.backend_util.computePool2DInfo(
+    shape as Shape4,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const dims = poolDims(info);
   // tfjs returns a 1x1 pooling whose output has the input's shape unchanged, whatever its
   // stride and padding say (tfjs-core's pool specs test it): that case falls back.
   const identity =
