@@ -1,93 +1,189 @@
 #!/usr/bin/env bash
-# The GPU check (see ../shared/device/README.md): the kernel tests on the cuda backend, then the
-# CUDA benchmarks next to a PyTorch baseline measured in the same run. Runs with node alone from
-# dist/ + build/Release/ + asm/build/ (no node_modules on the GPU machine).
+# The GPU check (see ../shared/device/README.md and issue 18): the kernel tests on the cuda
+# backend, tfjs-core's spec suite, a parity run, an MNIST epoch and the training benchmark on the
+# anneal-cuda tfjs backend, then the CUDA benchmarks, each next to a PyTorch baseline measured in
+# the same run. Runs with node alone (no node_modules on the GPU machine): the kernel tests and
+# the kernel bench from dist/ (tsc), the backend sections from dist/device/ (esbuild bundles with
+# tfjs, made by bench/device-bundles.ts), MNIST from .device/mnist/ (gzipped IDX).
 #
 # On the development machine first:
-#   npm run build:addon && npm run build && ../shared/device/prepare.sh
-# then on the device, with carry [".device", "build/Release", "dist", "asm/build"]:
+#   npm run build:addon && npm run build && npx tsx bench/device-bundles.ts \
+#     && ../shared/device/prepare.sh
+#   du -sch $(git ls-files) .device build/Release dist asm/build | tail -1   # must be < 64 MiB
+# (bench/device-bundles.ts prints the same total; carrying all of build/ adds ~9 MiB of cmake
+# files, which pushes the tree over 64 MiB once .device/node.xz is there.) Then on the device,
+# with carry [".device", "build/Release", "dist", "asm/build"] and timeout_s 420:
 #   bash bench/device-check.sh "$OUT"
+# Dry run here, without a GPU (anneal-cuda-host, the host build of the CUDA device, in place of
+# anneal-cuda; tiny sizes; no nvidia-smi; the CUDA-only sections skipped, and the PyTorch ones
+# on the CPU where a python3 here imports torch, else skipped):
+#   ANNEAL_DEVICE_CHECK_DRY=1 bash bench/device-check.sh /tmp/device-check-dry
+# A dry run also takes ANNEAL_DEVICE_CHECK_SKIP=tests,... (sections to leave out: CI, whose
+# npm test runs the kernel tests already); a GPU run refuses it.
 #
-# Every section is fail-soft (its own time limit, its log in OUT, its exit status in the summary),
-# so one failure still leaves the others' results. Writes to OUT:
-#   device-check.json         sections with exit status and seconds, the benchmark targets
-#   gpu.txt, tests.log, torch.log, bench.log
-#   torch_baseline.json       PyTorch copy / AdamW(fused) / topk times
-#   cuda-kernels.json         the benchmark record (bench/results/ format)
+# Every section is fail-soft (its own time limit, its log, its exit status in the summary), so
+# one failure still leaves the others' results. The limits add up to 345 s, so the run ends
+# within 6 minutes. Writes to OUT (at most 8 files come back from a device run):
+#   device-check.json    the summary: sections with exit status, seconds and limit; the kernel
+#                        tests' counts; the spec suite's counts and failures; the parity, MNIST
+#                        and backend-bench records; the kernel bench's targets; the environment
+#   cuda-backend.json    samples/s of the MLP, CNN and ResNet on anneal-cuda next to PyTorch
+#                        eager (bench/results format)
+#   cuda-kernels.json    the FlatOps kernel benchmark record (bench/results format)
+#   logs.tar.gz          every section's log and record (logs/*.log, *.json)
 # The tests run with ANNEAL_REQUIRE_CUDA=1 (a cuda skip is a failure). device-check.json's "ok"
-# is true, and the script exits 0, only when every section exited 0 and no test failed.
+# is true, and the script exits 0, only when every section exited 0 and wrote a passing record.
 set -uo pipefail
 out=${1:?usage: bench/device-check.sh OUT_DIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+logs="$out/logs"
+mkdir -p "$logs"
 cd "$(dirname "$0")/.."
-source .device/env.sh || { echo "device-check: node did not start" >&2; exit 1; }
+
+dry=${ANNEAL_DEVICE_CHECK_DRY:-0}
+skip=",${ANNEAL_DEVICE_CHECK_SKIP:-},"
+if [ "$dry" != 1 ] && [ "$skip" != ",," ]; then
+  echo "device-check: ANNEAL_DEVICE_CHECK_SKIP is for dry runs; a GPU run leaves out nothing" >&2
+  exit 1
+fi
+if [ "$dry" = 1 ]; then
+  echo "device-check: DRY run (no GPU): anneal-cuda-host in place of anneal-cuda, tiny sizes"
+  backend=anneal-cuda-host
+  dry_flag=(--dry)
+  # The GPU run compares the GPU with the host build of the same device; a dry run compares the
+  # host build with anneal-cpu (oneDNN), so its tolerances meet a real difference.
+  reference=anneal-cpu
+  command -v node >/dev/null || { echo "device-check: no node on PATH" >&2; exit 1; }
+else
+  source .device/env.sh || { echo "device-check: node did not start" >&2; exit 1; }
+  backend=anneal-cuda
+  reference=anneal-cuda-host
+  dry_flag=()
+fi
+if [ ! -f dist/device/train.mjs ] || [ ! -f dist/device/specs.mjs ]; then
+  echo "device-check: dist/device/ is missing: run npx tsx bench/device-bundles.ts first" >&2
+  exit 1
+fi
+
+# PyTorch: the GPU machine's python3 holds it; a dry run takes the first python3 here that does.
+python=python3
+if [ "$dry" = 1 ]; then
+  python=
+  for candidate in python3 /usr/bin/python3; do
+    if "$candidate" -c 'import torch' 2>/dev/null; then python=$candidate; break; fi
+  done
+fi
+
+# cuBLAS is dlopen'ed (libcublas.so.13); where the loader does not know the toolkit's lib64, name
+# the library (ANNEAL_CUBLAS_PATH) and put its folder (libcublasLt beside it) on the path.
+if [ "$dry" != 1 ] && [ -z "${ANNEAL_CUBLAS_PATH:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13 '; then
+  for lib in /usr/local/cuda/lib64/libcublas.so.13 /usr/local/cuda*/targets/x86_64-linux/lib/libcublas.so.13 \
+    $(python3 -c 'import nvidia.cublas as m; print(*[p + "/lib/libcublas.so.13" for p in m.__path__])' 2>/dev/null); do
+    if [ -e "$lib" ]; then
+      export ANNEAL_CUBLAS_PATH=$lib LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      break
+    fi
+  done
+fi
+{
+  echo "node $(node --version)"
+  echo "python ${python:-none} $([ -n "$python" ] && "$python" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null)"
+  echo "ANNEAL_CUBLAS_PATH=${ANNEAL_CUBLAS_PATH:-unset: the loader finds libcublas.so.13}"
+  echo "bundles: $(cat dist/device/build-info.json 2>/dev/null)"
+  echo "carried: $(du -sch .device build/Release dist asm/build 2>/dev/null | tail -1 | cut -f1) (.device build/Release dist asm/build)"
+} >"$logs/environment.txt"
+cat "$logs/environment.txt"
 
 sections=()
-# run_section NAME SECONDS COMMAND...: runs COMMAND with a time limit, logging to OUT/NAME.log
+# run_section NAME SECONDS COMMAND...: runs COMMAND with a time limit, logging to logs/NAME.log
 run_section() {
   local name=$1 limit=$2
   shift 2
+  if [[ $skip == *",$name,"* ]]; then
+    skip_section "$name" "ANNEAL_DEVICE_CHECK_SKIP"
+    return
+  fi
   local started=$SECONDS
   echo "=== $name (limit ${limit} s)"
-  timeout --kill-after=10 "$limit" "$@" >"$out/$name.log" 2>&1
+  timeout --kill-after=5 "$limit" "$@" >"$logs/$name.log" 2>&1
   local rc=$?
   local took=$((SECONDS - started))
-  tail -n 30 "$out/$name.log"
+  tail -n 12 "$logs/$name.log" | cut -c1-400
   echo "=== $name: exit $rc after ${took} s"
-  sections+=("{\"section\":\"$name\",\"exit\":$rc,\"seconds\":$took}")
+  sections+=("{\"section\":\"$name\",\"exit\":$rc,\"seconds\":$took,\"limit\":$limit}")
+}
+# skip_section NAME WHY: a dry run's section that needs what is not here (never on the GPU).
+skip_section() {
+  echo "=== $1: skipped in the dry run ($2)"
+  sections+=("{\"section\":\"$1\",\"exit\":0,\"seconds\":0,\"limit\":0,\"skipped\":\"$2\"}")
 }
 
-run_section gpu 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv
-cp "$out/gpu.log" "$out/gpu.txt" 2>/dev/null
+if [ "$dry" = 1 ]; then
+  skip_section gpu "no GPU"
+else
+  run_section gpu 5 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv
+fi
 
 # The shared kernel suite runs every backend present (cuda included) against the js oracle;
 # cuda-elements checks the host build of the same kernels, cuda-probe the addon's contract.
 # ANNEAL_REQUIRE_CUDA=1: a cuda test that would be skipped (no GPU answers, addon not built or
 # not loadable) fails instead, so a machine where CUDA cannot run never passes this check.
 mapfile -t test_files < <(ls dist/test/kernels/*.test.js 2>/dev/null)
-if [ ${#test_files[@]} -gt 0 ]; then
-  run_section tests 150 env ANNEAL_REQUIRE_CUDA=1 node --test --test-concurrency=1 "${test_files[@]}"
+if [ ${#test_files[@]} -eq 0 ]; then
+  echo "device-check: no compiled tests under dist/test/kernels (run npm run build first)" | tee "$logs/tests.log"
+  sections+=('{"section":"tests","exit":127,"seconds":0,"limit":0}')
+elif [ "$dry" = 1 ]; then
+  run_section tests 40 node --test --test-concurrency=1 "${test_files[@]}"
 else
-  echo "device-check: no compiled tests under dist/test/kernels (run npm run build first)" | tee "$out/tests.log"
-  sections+=('{"section":"tests","exit":127,"seconds":0}')
+  run_section tests 40 env ANNEAL_REQUIRE_CUDA=1 node --test --test-concurrency=1 "${test_files[@]}"
 fi
 
-run_section torch 150 python3 bench/torch_baseline.py "$out/torch_baseline.json"
+# tfjs-core's own spec suite on the backend: the same runner and counts as CI's on the host build.
+run_section backend-specs 40 node dist/device/specs.mjs --backend "$backend" --json
 
-run_section bench 210 node dist/bench/cuda-kernels.js --torch "$out/torch_baseline.json" --out "$out"
+# The seeded CNN from the same weights on the GPU and on the host build (tolerances and why:
+# bench/device-train.ts).
+run_section backend-parity 40 node dist/device/train.mjs parity --backend "$backend" \
+  --reference "$reference" --steps 200 --json "$logs/backend-parity.json" "${dry_flag[@]}"
 
-# Summary: section statuses, test counts and the benchmark's targets in one file.
-SECTIONS="[$(IFS=,; echo "${sections[*]}")]" OUT="$out" node -e '
-const fs = require("node:fs");
-const out = process.env.OUT;
-const read = (f) => { try { return fs.readFileSync(`${out}/${f}`, "utf8"); } catch { return ""; } };
-const count = (name) => Number((read("tests.log").match(new RegExp(`^# ${name} (\\d+)`, "m")) ?? [])[1] ?? NaN);
-let bench = null;
-try { bench = JSON.parse(read("cuda-kernels.json")); } catch {}
-const sections = JSON.parse(process.env.SECTIONS);
-const tests = { pass: count("pass"), fail: count("fail"), skipped: count("skipped") };
-// Passed: every section exited 0 and the tests ran with none failed (under ANNEAL_REQUIRE_CUDA=1
-// a cuda skip is a failure; the skips left are the non-cuda ones, e.g. "no GPU" paths).
-const problems = [
-  ...sections.filter((s) => s.exit !== 0).map((s) => `${s.section} exited ${s.exit}`),
-  ...(tests.fail === 0 && tests.pass > 0 ? [] : [`tests: ${tests.pass} passed, ${tests.fail} failed`]),
-];
-const summary = {
-  date: new Date().toISOString(),
-  ok: problems.length === 0,
-  problems,
-  gpu: read("gpu.txt").trim().split("\n").slice(1).join("; "),
-  sections,
-  tests,
-  targets: bench?.targets ?? null,
-  comparisons: bench?.comparisons ?? null,
-  checks: bench?.checks ?? null,
-};
-fs.writeFileSync(`${out}/device-check.json`, JSON.stringify(summary, null, 2) + "\n");
-console.log(JSON.stringify(summary));
-if (!summary.ok) {
-  console.error(`device-check: FAILED (${problems.join("; ")})`);
-  process.exitCode = 1;
-}
-'
+# One MNIST epoch of the CNN to >= 98% (a dry run: 1,000 samples, a learning check only).
+if [ "$dry" = 1 ]; then
+  mnist_size=(--limit 1000 --test-limit 500 --min-accuracy 0.5)
+else
+  mnist_size=()
+fi
+run_section backend-mnist 60 node dist/device/train.mjs mnist --backend "$backend" \
+  --data-dir .device/mnist --json "$logs/backend-mnist.json" "${mnist_size[@]}" "${dry_flag[@]}"
+
+# The FlatOps kernel benchmark next to PyTorch's copy, fused AdamW and topk.
+if [ "$dry" = 1 ]; then
+  skip_section torch "bench/torch_baseline.py needs CUDA"
+  run_section bench 40 node dist/bench/cuda-kernels.js --build host --smoke --out "$out"
+else
+  run_section torch 25 "$python" bench/torch_baseline.py "$logs/torch_baseline.json"
+  run_section bench 40 node dist/bench/cuda-kernels.js --torch "$logs/torch_baseline.json" --out "$out"
+fi
+
+# Training-step samples/s on the backend, PyTorch eager's first (same shapes, no TF32).
+if [ "$dry" = 1 ]; then
+  bench_size=(--batches 8 --samples 2 --budget-ms 500)
+  torch_size=(--device cpu --batches 8 --samples 2 --warmup 1 --budget 0.5)
+else
+  bench_size=(--batches 64,512 --samples 20 --budget-ms 5000)
+  torch_size=(--device cuda --batches 64,512 --samples 20 --warmup 3 --budget 3)
+fi
+if [ -n "$python" ]; then
+  run_section torch-train 25 "$python" bench/torch_train_baseline.py "$logs/torch-train.json" "${torch_size[@]}"
+else
+  skip_section torch-train "no python3 with torch here"
+fi
+run_section backend-bench 70 node dist/device/train.mjs bench --backend "$backend" \
+  --torch "$logs/torch-train.json" --out "$out" --json "$logs/backend-bench.json" "${bench_size[@]}" "${dry_flag[@]}"
+
+# Summary: section statuses, counts and records in one file; the logs in one archive.
+SECTIONS="[$(IFS=,; echo "${sections[*]}")]" OUT="$out" LOGS="$logs" DRY="$dry" \
+  node dist/device/summary.mjs
+status=$?
+tar -czf "$out/logs.tar.gz" -C "$out" logs && rm -rf "$logs"
+exit $status
