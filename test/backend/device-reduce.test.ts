@@ -3,7 +3,8 @@
  * build anneal_cpu.node: native/cuda/device_elementwise.inc cuts such an axis into parts of a
  * length fixed by the shape and folds the parts in order, so a result must be the same bits on
  * 1 and 2 threads; Sum and Mean within a float's rounding of a double-precision sum computed
- * here, Max and Min tfjs-backend-cpu's exactly; NaN and ±Infinity by tfjs's rules.
+ * here; Max, Min, ArgMax and ArgMin tfjs-backend-cpu's exactly (the sequential loop's values
+ * and positions); NaN and ±Infinity by tfjs's rules.
  * device-elementwise.test.ts tests every reduction against tfjs on both builds; this file needs
  * setThreads, which only the host build has. Skipped, with the reason, where anneal_cpu.node is
  * not built (a failure under ANNEAL_REQUIRE_HOST=1, as CI runs).
@@ -129,5 +130,65 @@ test(
         y.free();
       }
     });
+  },
+);
+
+test(
+  'ArgMax and ArgMin with few outputs and a long axis: the sequential positions, on 1 or 2 threads',
+  { skip },
+  () => {
+    const { DeviceVector, upload, download, device } = addon!;
+    // Parts of 1024 in both (the second's last part ragged).
+    for (const [outer, reduce, inner] of [
+      [1, 50176, 64],
+      [5, 12345, 3],
+    ]) {
+      const outputs = outer * inner;
+      const at = (o: number, r: number, c: number) => (o * reduce + r) * inner + c;
+      const x = ordinary(outer * reduce * inner, 500 + reduce);
+      // Output 0 starts with NaN (its answer is 0); output 1's part 1 starts with NaN, which the
+      // sequential loop steps over to the 100 and -100 after it; output 2's best are tied across
+      // parts (the first wins); output 3's part 2 is all NaN.
+      x[at(0, 0, 0)] = NaN;
+      x[at(0, 1024, 1)] = NaN;
+      x[at(0, 1025, 1)] = 100;
+      x[at(0, 1026, 1)] = -100;
+      for (const r of [3000, 9000]) x[at(0, r, 2)] = 50;
+      for (const r of [4000, 10000]) x[at(0, r, 2)] = -50;
+      for (let r = 2048; r < 3072; r++) x[at(0, r, 3)] = NaN;
+      const ints = Int32Array.from(x, (v) => Math.round(v * 1000));
+      for (const values of [x, ints]) {
+        const dtype = values instanceof Float32Array ? 'float32' : 'int32';
+        const shape = `${dtype} [${outer}, ${reduce}, ${inner}]`;
+        const input = new DeviceVector(values.length, dtype);
+        const y = new DeviceVector(outputs, 'int32');
+        const run = (op: number, threads: number) => {
+          assert.equal(device.setThreads(threads), threads);
+          upload(y, new Int32Array(outputs).fill(-12345), 0); // a sentinel, never an output
+          device.argReduce(op, input, y, outer, reduce, inner);
+          const got = new Int32Array(outputs);
+          download(y, got);
+          return got;
+        };
+        try {
+          upload(input, values, 0);
+          for (const [name, op, f] of [
+            ['ArgMax', 0, tf.argMax],
+            ['ArgMin', 1, tf.argMin],
+          ] as const) {
+            const one = run(op, 1);
+            assert.deepEqual(run(op, 2), one, `${name} ${shape}: 2 threads vs 1`);
+            const want = tf.tidy(() =>
+              f(tf.tensor3d(values, [outer, reduce, inner], dtype), 1).dataSync(),
+            );
+            assert.deepEqual(one, want, `${name} ${shape} vs tfjs-backend-cpu`);
+          }
+        } finally {
+          device.setThreads(0);
+          input.free();
+          y.free();
+        }
+      }
+    }
   },
 );
