@@ -6,9 +6,9 @@
  * only when every section exited 0 and every record that the sections should have written is
  * there and says it passed (so a section that printed nothing cannot pass).
  *
- * Reads: SECTIONS (JSON list of {section, exit, seconds, limit, skipped?}), OUT, LOGS (where the
- * sections' logs and records are), DRY ('1' for a dry run), and the environment lines in
- * LOGS/environment.txt.
+ * Reads: SECTIONS (JSON list of {section, exit, seconds, limit, skipped?: why it was left out}),
+ * OUT, LOGS (where the sections' logs and records are), DRY ('1' for a dry run), and the
+ * environment lines in LOGS/environment.txt.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ interface Section {
   exit: number;
   seconds: number;
   limit: number;
-  /** Why a dry run did not run it (never on the GPU). */
+  /** Why it was left out (on the GPU, which leaves out nothing, a problem). */
   skipped?: string;
 }
 
@@ -54,6 +54,12 @@ const problems = sections
   .map(
     (s) => `${s.section} exited ${s.exit}${s.exit === 124 ? ` (its ${s.limit} s ran out)` : ''}`,
   );
+// On the GPU nothing may be left out: a check that skipped a section has not passed.
+if (!dry) {
+  for (const s of sections.filter((x) => x.skipped)) {
+    problems.push(`${s.section} skipped: ${s.skipped}`);
+  }
+}
 
 // node --test's totals (tests.log).
 const testsLog = read(join(logs, 'tests.log'));

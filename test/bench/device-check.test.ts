@@ -136,6 +136,8 @@ test('device check dry run: parity, MNIST and bench records', { skip }, () => {
   assert.match(parity.subject.device, /^anneal-cuda-host: host build of the CUDA device/);
   assert.match(parity.reference.device, /^anneal-cpu: /);
   assert.equal(parity.lossDifferenceEvery20.length, 10);
+  // The optimizer on the same FlatOps on both sides: the runs differ in the backends' kernels.
+  assert.deepEqual([parity.subject.kernels, parity.reference.kernels], ['js', 'js']);
   assert.equal(mnist.ok, true);
   assert.equal(mnist.samples, 1000);
   assert.equal(mnist.testSamples, 500);
