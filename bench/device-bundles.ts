@@ -11,8 +11,11 @@
  *   specs-entry.mjs               ...the specs' bundle made here (bench/device-specs-entry.ts)
  *   node_modules/jasmine*         jasmine (bundled) and jasmine-core (copied; it lists its own
  *                                 files at load), which runSpecs requires beside the bundle
- *   train.mjs                     bench/device-train.ts (parity, mnist, bench) with tfjs
+ *   train.mjs                     bench/device-train.ts (parity, mnist, bench)
  *   summary.mjs                   bench/device-check-summary.ts
+ *   tests/*.test.mjs              test/backend's tests of the CUDA device's ops that run on
+ *                                 anneal_cuda.node too (their files name it)
+ *   chunks/                       what those share: tfjs (node's CJS builds) and src/
  *   build-info.json               the commit and date the bundles were built from
  * .device/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
  *                                 src/data's IDX reader reads .gz (src/data/idx.ts)
@@ -33,7 +36,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { gitCommit, repoRoot } from './lib/results.js';
@@ -88,6 +91,15 @@ const standIn: Plugin = {
   },
 };
 
+/** test/backend's tests of the CUDA device that also run on anneal_cuda.node (they name it). */
+function gpuOpTests(): string[] {
+  const dir = join(repoRoot, 'test', 'backend');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .filter((f) => readFileSync(join(dir, f), 'utf8').includes('anneal_cuda.node'))
+    .map((f) => join(dir, f));
+}
+
 function size(path: string): number {
   const st = statSync(path);
   if (!st.isDirectory()) return st.size;
@@ -117,19 +129,29 @@ async function bundles(): Promise<void> {
       "// tfjs-specs.ts's own main() (which runs when its module is the process's script) stays off.\n" +
       "await import('./specs-runner.mjs');\n",
   );
-  // The training sections take tfjs as node does (main: the CJS node builds, one tfjs-core).
+  // The training sections, the summary and the device op tests that run on anneal_cuda.node
+  // where a GPU answers: tfjs as node takes it (main: the CJS node builds, one tfjs-core), in
+  // chunks they share. Code in a chunk finds no build/Release beside it: device-check.sh sets
+  // ANNEAL_ADDON_DIR.
+  const tests = Object.fromEntries(
+    gpuOpTests().map((f) => [`tests/${basename(f, '.ts')}`, f] as const),
+  );
   await build({
     ...NODE_ESM,
-    entryPoints: [join(repoRoot, 'bench', 'device-train.ts')],
-    outfile: join(out, 'train.mjs'),
+    entryPoints: {
+      train: join(repoRoot, 'bench', 'device-train.ts'),
+      summary: join(repoRoot, 'bench', 'device-check-summary.ts'),
+      ...tests,
+    },
+    outdir: out,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    // The tests' bare `import '@tensorflow/tfjs-backend-cpu'` registers the cpu backend, which
+    // the package's `sideEffects` list would drop.
+    ignoreAnnotations: true,
     // initEngine imports other backends' packages by name, only when asked for them.
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-  });
-
-  await build({
-    ...NODE_ESM,
-    entryPoints: [join(repoRoot, 'bench', 'device-check-summary.ts')],
-    outfile: join(out, 'summary.mjs'),
   });
 
   const modules = join(out, 'node_modules');

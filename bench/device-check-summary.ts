@@ -1,7 +1,7 @@
 /**
  * The device check's summary (bench/device-check.sh's last step; bundled into
  * dist/device/summary.mjs, node alone): every section's exit status and seconds, the kernel
- * tests' counts, the spec suite's counts, the parity, MNIST and backend benchmark records, and
+ * tests' and the device op tests' counts, the spec suite's counts, the parity, MNIST and backend benchmark records, and
  * the kernel benchmark's targets, in OUT/device-check.json. "ok" is true, and the exit status 0,
  * only when every section exited 0 and every record that the sections should have written is
  * there and says it passed (so a section that printed nothing cannot pass).
@@ -61,14 +61,19 @@ if (!dry) {
   }
 }
 
-// node --test's totals (tests.log).
-const testsLog = read(join(logs, 'tests.log'));
-const count = (name: string) =>
-  Number((testsLog.match(new RegExp(`^# ${name} (\\d+)`, 'm')) ?? [])[1] ?? NaN);
-const tests = { pass: count('pass'), fail: count('fail'), skipped: count('skipped') };
-if (ran('tests') && !(tests.fail === 0 && tests.pass > 0)) {
-  problems.push(`tests: ${tests.pass} passed, ${tests.fail} failed`);
+/** node --test's totals in a section's log; a section that ran must pass tests and fail none. */
+function testCounts(section: string) {
+  const log = read(join(logs, `${section}.log`));
+  const count = (name: string) =>
+    Number((log.match(new RegExp(`^# ${name} (\\d+)`, 'm')) ?? [])[1] ?? NaN);
+  const counts = { pass: count('pass'), fail: count('fail'), skipped: count('skipped') };
+  if (ran(section) && !(counts.fail === 0 && counts.pass > 0)) {
+    problems.push(`${section}: ${counts.pass} passed, ${counts.fail} failed`);
+  }
+  return counts;
 }
+const tests = testCounts('tests');
+const opTests = testCounts('backend-ops');
 
 interface SpecRecord {
   backend: string;
@@ -132,6 +137,7 @@ const summary = {
   seconds: sections.reduce((n, s) => n + s.seconds, 0),
   sections,
   tests,
+  opTests,
   specs,
   parity,
   mnist,

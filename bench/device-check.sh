@@ -1,37 +1,46 @@
 #!/usr/bin/env bash
-# The GPU check (see ../shared/device/README.md and issue 18): the kernel tests on the cuda
-# backend, tfjs-core's spec suite, a parity run, an MNIST epoch and the training benchmark on the
-# anneal-cuda tfjs backend, then the CUDA benchmarks, each next to a PyTorch baseline measured in
-# the same run. Runs with node alone (no node_modules on the GPU machine): the kernel tests and
-# the kernel bench from dist/ (tsc), the backend sections from dist/device/ (esbuild bundles with
-# tfjs, made by bench/device-bundles.ts), MNIST from .device/mnist/ (gzipped IDX).
+# The GPU check (../shared/device/README.md, issue 18). Runs with node alone (no node_modules on
+# the GPU machine): the kernel tests and the kernel bench from dist/ (tsc), the backend sections
+# from dist/device/ (esbuild bundles with tfjs, made by bench/device-bundles.ts), MNIST from
+# .device/mnist/ (gzipped IDX). Sections, in order, each with its time limit in seconds:
+#   gpu              5  nvidia-smi
+#   tests           50  the FlatOps kernel suite on cuda against the js oracle
+#   backend-ops     30  the CUDA device's op tests (test/backend/device-*.test.ts, bundled) on
+#                       anneal_cuda.node and its host build, against tfjs-backend-cpu
+#   backend-specs   30  tfjs-core's spec suite on anneal-cuda (CI's runner and counts)
+#   backend-parity  35  the seeded CNN, 200 steps, anneal-cuda vs anneal-cuda-host
+#   backend-mnist   60  one MNIST epoch of the CNN on anneal-cuda to >= 98%
+#   torch           25  PyTorch's copy, fused AdamW and topk (bench/torch_baseline.py)
+#   bench           35  the FlatOps kernel bench next to them (dist/bench/cuda-kernels.js)
+#   torch-train     25  PyTorch eager's training steps (bench/torch_train_baseline.py, no TF32)
+#   backend-bench   55  samples/s of the MLP, CNN and ResNet at batch 64 and 512 on anneal-cuda
+# 350 s in all, so the run ends within 6 minutes (with every section at its limit, ~6.5).
 #
 # On the development machine first:
-#   npm run build:addon && npm run build && npx tsx bench/device-bundles.ts \
-#     && ../shared/device/prepare.sh
-#   du -sch $(git ls-files) .device build/Release dist asm/build | tail -1   # must be < 64 MiB
-# (bench/device-bundles.ts prints the same total; carrying all of build/ adds ~9 MiB of cmake
-# files, which pushes the tree over 64 MiB once .device/node.xz is there.) Then on the device,
-# with carry [".device", "build/Release", "dist", "asm/build"] and timeout_s 420:
+#   npm run build:addon && npm run build && ../shared/device/prepare.sh \
+#     && npx tsx bench/device-bundles.ts
+# (device-bundles.ts ends with the sizes: the carried tree, node.xz and the working tree git
+# sends included, must stay under 64 MiB; it was 58.5 MiB. Carry build/Release, not build/: the
+# rest of build/ is cmake's ~9 MiB, which would take the tree over.) Then one
+# device run with carry [".device", "build/Release", "dist", "asm/build"] and timeout_s 420:
 #   bash bench/device-check.sh "$OUT"
 # Dry run here, without a GPU (anneal-cuda-host, the host build of the CUDA device, in place of
-# anneal-cuda; tiny sizes; no nvidia-smi; the CUDA-only sections skipped, and the PyTorch ones
-# on the CPU where a python3 here imports torch, else skipped):
+# anneal-cuda, compared with anneal-cpu in the parity section; tiny sizes; the CUDA-only sections
+# skipped; the PyTorch ones on the CPU where a python3 here imports torch, else skipped):
 #   ANNEAL_DEVICE_CHECK_DRY=1 bash bench/device-check.sh /tmp/device-check-dry
 # ANNEAL_DEVICE_CHECK_SKIP=tests,... leaves sections out: for CI's dry run (npm test runs the
 # kernel tests already), or a GPU rerun of some sections with device time left; a GPU run with a
 # section left out is never "ok".
 #
 # Every section is fail-soft (its own time limit, its log, its exit status in the summary), so
-# one failure still leaves the others' results. The limits add up to 335 s, so the run ends
-# within 6 minutes. Writes to OUT (at most 8 files come back from a device run):
-#   device-check.json    the summary: sections with exit status, seconds and limit; the kernel
-#                        tests' counts; the spec suite's counts and failures; the parity, MNIST
-#                        and backend-bench records; the kernel bench's targets; the environment
-#   cuda-backend.json    samples/s of the MLP, CNN and ResNet on anneal-cuda next to PyTorch
-#                        eager (bench/results format)
+# one failure still leaves the others' results. Writes to OUT (a device run brings back at most
+# 8 files):
+#   device-check.json    the summary: each section's exit status, seconds and limit; the test
+#                        counts; the spec suite's counts and failures; the parity, MNIST and
+#                        backend-bench records; the kernel bench's targets; the environment
+#   cuda-backend.json    samples/s on anneal-cuda next to PyTorch eager (bench/results format)
 #   cuda-kernels.json    the FlatOps kernel benchmark record (bench/results format)
-#   logs.tar.gz          every section's log and record (logs/*.log, *.json)
+#   logs.tar.gz          every section's log and record (logs/*.log, logs/*.json)
 # The tests run with ANNEAL_REQUIRE_CUDA=1 (a cuda skip is a failure). device-check.json's "ok"
 # is true, and the script exits 0, only when every section exited 0 and wrote a passing record.
 set -uo pipefail
@@ -92,6 +101,12 @@ fi
 } >"$logs/environment.txt"
 cat "$logs/environment.txt"
 
+# The bundles' shared chunks (dist/device/chunks) find no build/Release beside them.
+export ANNEAL_ADDON_DIR="$PWD/build/Release"
+# Run from a node test (test/bench/device-check.test.ts), node --test would report to that
+# runner instead of printing TAP, whose counts the summary reads.
+unset NODE_TEST_CONTEXT
+
 sections=()
 # run_section NAME SECONDS COMMAND...: runs COMMAND with a time limit, logging to logs/NAME.log
 run_section() {
@@ -131,9 +146,18 @@ if [ ${#test_files[@]} -eq 0 ]; then
   echo "device-check: no compiled tests under dist/test/kernels (run npm run build first)" | tee "$logs/tests.log"
   sections+=('{"section":"tests","exit":127,"seconds":0,"limit":0}')
 elif [ "$dry" = 1 ]; then
-  run_section tests 60 node --test --test-concurrency=1 "${test_files[@]}"
+  run_section tests 50 node --test --test-concurrency=1 "${test_files[@]}"
 else
-  run_section tests 60 env ANNEAL_REQUIRE_CUDA=1 node --test --test-concurrency=1 "${test_files[@]}"
+  run_section tests 50 env ANNEAL_REQUIRE_CUDA=1 node --test --test-concurrency=1 "${test_files[@]}"
+fi
+
+# The CUDA device's op tests (test/backend's, bundled) on anneal_cuda.node and its host build,
+# each op against tfjs-backend-cpu's kernel.
+mapfile -t op_tests < <(ls dist/device/tests/*.test.mjs 2>/dev/null)
+if [ "$dry" = 1 ]; then
+  run_section backend-ops 30 node --test --test-concurrency=1 "${op_tests[@]}"
+else
+  run_section backend-ops 30 env ANNEAL_REQUIRE_CUDA=1 node --test --test-concurrency=1 "${op_tests[@]}"
 fi
 
 # tfjs-core's own spec suite on the backend: the same runner and counts as CI's on the host build.
@@ -141,8 +165,9 @@ run_section backend-specs 30 node dist/device/specs.mjs --backend "$backend" --j
 
 # The seeded CNN from the same weights on the GPU and on the host build (tolerances and why:
 # bench/device-train.ts).
+if [ "$dry" = 1 ]; then steps=60; else steps=200; fi
 run_section backend-parity 35 node dist/device/train.mjs parity --backend "$backend" \
-  --reference "$reference" --steps 200 --json "$logs/backend-parity.json" "${dry_flag[@]}"
+  --reference "$reference" --steps "$steps" --json "$logs/backend-parity.json" "${dry_flag[@]}"
 
 # One MNIST epoch of the CNN to >= 98% (a dry run: 1,000 samples, a learning check only).
 if [ "$dry" = 1 ]; then
@@ -175,7 +200,7 @@ if [ -n "$python" ]; then
 else
   skip_section torch-train "no python3 with torch here"
 fi
-run_section backend-bench 60 node dist/device/train.mjs bench --backend "$backend" \
+run_section backend-bench 55 node dist/device/train.mjs bench --backend "$backend" \
   --torch "$logs/torch-train.json" --out "$out" --json "$logs/backend-bench.json" "${bench_size[@]}" "${dry_flag[@]}"
 
 # Summary: section statuses, counts and records in one file; the logs in one archive.
