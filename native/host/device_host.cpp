@@ -7,6 +7,7 @@
  * shape (creating the descriptors costs ~5 us a call, too little to be worth a cache of ours).
  */
 #include "anneal_device.h"
+#include "conv_check.h"
 
 #include <omp.h>
 
@@ -169,21 +170,7 @@ memory filter_in(const ConvDescs &d, const memory::desc &want, const float *w) {
   return blocked;
 }
 
-const char *check_conv(const anneal_conv2d *s, bool depthwise) {
-  if (s == nullptr) return "no shape";
-  const int64_t sizes[] = {s->batch,        s->in_height,      s->in_width,
-                           s->in_channels,  s->filter_height,  s->filter_width,
-                           s->out_channels, s->out_height,     s->out_width,
-                           s->stride_height, s->stride_width,  s->dilation_height,
-                           s->dilation_width};
-  for (int64_t v : sizes)
-    if (v <= 0) return "every size, stride and dilation must be >= 1";
-  if (s->pad_top < 0 || s->pad_left < 0 || s->pad_bottom < 0 || s->pad_right < 0)
-    return "padding must be >= 0";
-  if (depthwise && s->out_channels % s->in_channels != 0)
-    return "a depthwise conv's out channels must be a multiple of its in channels";
-  return nullptr;
-}
+using anneal_shapes::check_conv;
 
 int conv_forward(const char *op, bool depthwise, const anneal_conv2d *shape, const float *x,
                  const float *w, const float *bias, float *y, int activation, float alpha) {
