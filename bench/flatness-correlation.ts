@@ -1,16 +1,15 @@
 /**
- * Flatness vs generalisation over a population of converged models (Keskar, Mudigere, Nocedal,
- * Smelyanskiy & Tang 2017, "On Large-Batch Training for Deep Learning: Generalization Gap and
- * Sharp Minima"; Jiang, Neyshabur, Mobahi, Krishnan & Bengio 2020, "Fantastic Generalization
- * Measures and Where to Find Them"), under the evidence protocol (bench/README.md, "Protocol";
- * issue 21, experiment 6, second part).
+ * Flatness vs generalisation over a population of converged models whose generalisation varies
+ * (Keskar, Mudigere, Nocedal, Smelyanskiy & Tang 2017, "On Large-Batch Training for Deep
+ * Learning: Generalization Gap and Sharp Minima"; Jiang, Neyshabur, Mobahi, Krishnan & Bengio
+ * 2020, "Fantastic Generalization Measures and Where to Find Them"), under the evidence protocol
+ * (bench/README.md, "Protocol"; issue 21, experiment 6, second part).
  *
  * The claim (Jiang et al.): across models trained to the same low training loss with varied
  * hyper-parameters, sharpness-based measures correlate with the generalisation gap, and better
  * than norm-based measures such as the parameter norm. The metric: Kendall's tau (tau-b, src/
  * flatness/kendall.ts) between a measure and the generalisation gap over one population of
- * converged models; the gap is test error - train error (percentage points; Jiang et al.'s gap,
- * in error). The primary comparison, paired by seed (each seed is one population, the same
+ * converged models. The primary comparison, paired by seed (each seed is one population, the same
  * models measured both ways): arm `sharpness` (Keskar's epsilon-sharpness, box, eps 1e-3, 10
  * ascent steps: the library's `sharpness` measure) minus arm `param_norm` (the L2 norm of all
  * weights and biases, Jiang's params.norm); reproduced when the 95% t-interval of the paired
@@ -18,36 +17,62 @@
  * verdict: the taus of local entropy (Langevin mean loss increase, gamma 100, 20 steps; larger =
  * sharper), the ball epsilon-sharpness and the filter-normalised random-perturbation sharpness
  * (sigma 0.1, 5 directions; close to Jiang's magnitude-aware PAC-Bayes flatness), each with the
- * gap; every measure's tau with test error, the distance from initialisation, and Jiang's
- * granulated tau (Psi: tau within each group of models that differ in one hyper-parameter only,
- * averaged over groups, then over the four hyper-parameters) in each record's `extra`; every
- * model's numbers (hyper-parameters, steps, losses, errors, measures) in the sharpness record.
+ * gap; every measure's tau with test error, with the gap to the clean-label train error, the
+ * distance from initialisation, and Jiang's granulated tau (Psi: tau within each group of models
+ * that differ in one factor only, averaged over groups, then over the four factors) in each
+ * record's `extra`; every model's numbers (factors, steps, losses, errors, measures) in the
+ * sharpness record.
  *
- * The population, the same grid for every seed (24 models): SGD with momentum 0.9 (the
- * registry's 'momentum', L2 weight decay), cosine decay of lr over the step cap, and
- * lr {0.02, 0.05} x batch {32, 256} x weight decay {0, 1e-3} x MLP hidden {[128], [512],
- * [256, 256]}. The convergence criterion, stated in advance: cross-entropy on the whole training
- * subset below 0.01 (Jiang et al.'s), checked every 20 steps; a model that has not reached it
- * after 1,600 steps (or that diverged) is excluded from the taus and counted. Seed s: the
- * models' initial weights, the data order and the measures' random directions; the training
- * subset (the first 1,000 Fashion-MNIST training images) and the grid are the same for every
- * seed. Flatness measures on the whole training subset, at the converged weights.
+ * The gap: test error (the clean 10k test set) - train error on the training subset the model
+ * saw, WITH ITS NOISY LABELS where the model was trained with label noise (percentage points).
+ * Jiang et al. define the gap as the error on the data distribution minus the error on the
+ * training set S it was trained on; their CIFAR-10/SVHN training sets carry no injected noise, so
+ * their train error is on the labels the model fitted. That is the error the convergence
+ * criterion, and every flatness measure (each a function of the loss on S), refer to, so it is
+ * the train error here too; the clean-label train error (about the noise rate for a model that
+ * memorised the flipped labels) gives a second gap, whose taus are kept as `tauCleanGap`. Both
+ * use the same test error, and at the criterion the noisy-label train error is near 0, so the gap
+ * is close to the test error itself.
  *
- * Scale: Fashion-MNIST 1k/10k (a subset small enough that every MLP of the grid memorises it
- * within the budget), 24 models a seed, at most 1,600 steps each (38,400 steps a population; the
- * models stopped by the criterion take fewer), 5 seeds. Cost: probes of the grid's slowest
- * corners (lr 0.02 at batch 32 and 256, weight decay 1e-3) converged after 1,030-1,150 steps, the
- * fastest (lr 0.05, batch 256) after ~360, so ~120,000 MLP steps in all, plus ~45 full passes over
- * the 1,000 training samples for the measures of each converged model: about 6-8 minutes at the
- * idle MLP step time. (The cosine schedule runs over the cap, so a model that meets the criterion
- * early stops part-way down it.) Resumable per seed: the population is
- * trained once per seed, recorded with the first arm (sharpness), and the other arms read it back
- * from that record; run the script again to continue. Run it from a worktree at a committed tree
+ * The population, the same grid for every seed (32 models): the first n Fashion-MNIST training
+ * images, n {250, 500, 1000, 2000} (nested subsets) x symmetric label noise {0, 0.2} (exactly
+ * 20% of the subset's labels flipped to another class, src/data/label-noise.ts, noise seed 0:
+ * the same flips for every model seed) x batch {32, 256} (at n 250, batch 256 is the whole
+ * subset: full-batch steps) x MLP hidden {[512], [256, 256]}. Training-set size and label noise
+ * are the factors that move generalisation (the first population, lr x batch x weight decay x
+ * width at n 1000, memorised the same 1k samples and its gaps spanned only 19.2-20.7 points);
+ * batch is Keskar's factor for sharpness; depth changes how fast the MLP memorises. Every model:
+ * SGD with momentum 0.9 (the registry's 'momentum'), lr 0.02 (lr 0.05 at batch 32 did not
+ * memorise 4,000 noisy labels in 6,400 steps in a probe), no weight decay, cosine decay of lr
+ * over the step cap. The convergence criterion, stated in advance: cross-entropy on the whole
+ * training subset (its noisy labels) below 0.01 (Jiang et al.'s), checked every 20 steps; a
+ * model that has not reached it by its cap (or that diverged) is excluded from the taus and
+ * counted. The cap grows with the subset, 2.4 steps a sample and at least 1,600 (1,600, 1,600,
+ * 2,400, 4,800 steps): a probe of n 2,000 with noise at batch 32 had train error 0 but
+ * cross-entropy 0.018 at the end of a 3,200-step cosine. Seed s: the models' initial weights, the
+ * data order and the measures' random directions; the subsets, the flips and the grid are the
+ * same for every seed. Flatness measures on the whole training subset (its noisy labels), at the
+ * converged weights.
+ *
+ * Scale: Fashion-MNIST 250-2k/10k, 32 models a seed, 5 seeds; at most 83,200 steps a
+ * population (the caps), fewer as the models stop at the criterion. Cost, from probes on the
+ * loaded 2-core machine: n 2,000 with noise at batch 32 ([512]) ran its 3,200-step cap in 31 s
+ * (the loss checks included), the same set at batch 256 ([256, 256]) met the criterion after 800
+ * steps in 15 s, and the measures take 3-8 s a converged model (they scale with n): about 5-8
+ * minutes a seed, 30-40 minutes in all. Resumable per seed: the population is trained once per
+ * seed, recorded with the first arm (sharpness), and the other arms read it back from that
+ * record; run the script again to continue. Run it from a worktree at a committed tree
  * (bench/worktree.sh).
  *
  * Usage: npx tsx bench/flatness-correlation.ts [--smoke] [--fresh] [--allow-dirty]
  */
-import { loadDataset, syntheticDataset, type Dataset } from '../src/data/index.js';
+import {
+  addLabelNoise,
+  loadDataset,
+  subset,
+  syntheticDataset,
+  type Dataset,
+} from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
 import {
   kendallTau,
@@ -73,27 +98,36 @@ const smoke = opts.smoke;
 
 /** Cross-entropy on the whole training subset below which a model counts as converged. */
 const THRESHOLD = smoke ? 0.05 : 0.01;
-/** Steps at most a model (the cosine schedule's length), and the interval of the check. */
-const CAP = smoke ? 200 : 1600;
+/** The interval of the convergence check, in steps. */
 const CHECK = 20;
 const MOMENTUM = 0.9;
-const TRAIN = smoke ? 256 : 1000;
+const LR = 0.02;
+const WEIGHT_DECAY = 0;
+/** Which labels the noise flips (the same for every model seed: part of the data). */
+const NOISE_SEED = 0;
 
 const GRID = {
-  lr: smoke ? [0.02] : [0.02, 0.05],
+  trainSize: smoke ? [128, 256] : [250, 500, 1000, 2000],
+  labelNoise: [0, 0.2],
   batchSize: smoke ? [16, 64] : [32, 256],
-  weightDecay: [0, 1e-3],
-  hidden: smoke ? [[16], [64]] : [[128], [512], [256, 256]],
+  hidden: smoke ? [[16]] : [[512], [256, 256]],
 };
-type Hyper = { lr: number; batchSize: number; weightDecay: number; hidden: number[] };
-const AXES = ['lr', 'batchSize', 'weightDecay', 'hidden'] as const;
-const POPULATION: Hyper[] = GRID.lr.flatMap((lr) =>
-  GRID.batchSize.flatMap((batchSize) =>
-    GRID.weightDecay.flatMap((weightDecay) =>
-      GRID.hidden.map((hidden) => ({ lr, batchSize, weightDecay, hidden })),
+type Hyper = { trainSize: number; labelNoise: number; batchSize: number; hidden: number[] };
+const AXES = ['trainSize', 'labelNoise', 'batchSize', 'hidden'] as const;
+const POPULATION: Hyper[] = GRID.trainSize.flatMap((trainSize) =>
+  GRID.labelNoise.flatMap((labelNoise) =>
+    GRID.batchSize.flatMap((batchSize) =>
+      GRID.hidden.map((hidden) => ({ trainSize, labelNoise, batchSize, hidden })),
     ),
   ),
 );
+/**
+ * Steps at most a model (the cosine schedule's length): 2.4 a training sample, at least 1,600,
+ * so that the larger noisy subsets have the time to memorise (a probe of n 2,000 with noise at
+ * batch 32 ended a 3,200-step cosine at cross-entropy 0.018).
+ */
+const capOf = (h: Hyper) => (smoke ? 200 : Math.max(1600, Math.round(2.4 * h.trainSize)));
+const TRAIN = maxOf(GRID.trainSize);
 
 /** The measures (src/flatness/measures.ts), each larger = sharper, with their options. */
 const MEASURES: FlatnessMeasure[] = [
@@ -126,14 +160,15 @@ const SMOKE_NOISE = 4;
 const data = smoke
   ? { name: 'synthetic', noise: SMOKE_NOISE, train: TRAIN, test: 256 }
   : { name: 'fashion-mnist', train: TRAIN, test: 10000 };
-const capSamples = POPULATION.reduce((s, h) => s + CAP * h.batchSize, 0);
+const capSteps = POPULATION.reduce((s, h) => s + capOf(h), 0);
+const capSamples = POPULATION.reduce((s, h) => s + capOf(h) * h.batchSize, 0);
 const arms: Arm[] = Object.entries(ARM_VALUES).map(([name, value]) =>
   name === POPULATION_ARM
     ? {
         name,
         // The population's cap: every model at its step cap (models that converge stop earlier).
-        steps: CAP * POPULATION.length,
-        samplesPerStep: Math.round(capSamples / (CAP * POPULATION.length)),
+        steps: capSteps,
+        samplesPerStep: Math.round(capSamples / capSteps),
         settings: { value, trains: 'the population' },
       }
     : // Measured on the population recorded with the sharpness arm: no training of its own.
@@ -154,10 +189,12 @@ const exp = openExperiment(
       data,
       model: 'mlp',
       grid: GRID,
-      optimizer: { name: 'momentum', momentum: MOMENTUM },
+      optimizer: { name: 'momentum', lr: LR, momentum: MOMENTUM, weightDecay: WEIGHT_DECAY },
+      labelNoise: { kind: 'symmetric', seed: NOISE_SEED },
+      gap: 'test error - train error on the labels trained on (noisy where noisy)',
       schedule: 'cosine over the cap',
       threshold: THRESHOLD,
-      cap: CAP,
+      cap: smoke ? 200 : '2.4 steps a training sample, at least 1,600',
       check: CHECK,
       measures: MEASURES,
       measureOptions: MEASURE_OPTIONS,
@@ -166,7 +203,7 @@ const exp = openExperiment(
     seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4],
     scale: smoke
       ? `smoke: ${TRAIN} synthetic samples, ${POPULATION.length} MLPs a seed`
-      : `Fashion-MNIST 1k/10k, ${POPULATION.length} MLPs a seed (lr x batch x weight decay x width/depth), each trained to train loss < ${THRESHOLD} or ${CAP.toLocaleString('en-US')} steps`,
+      : `Fashion-MNIST 250-2k/10k, ${POPULATION.length} MLPs a seed (training-set size x label noise 0/20% x batch x width/depth), each trained to train loss < ${THRESHOLD} or 2.4 steps a sample (at least 1,600)`,
   },
   opts,
 );
@@ -176,12 +213,18 @@ interface ModelRow extends Hyper {
   steps: number;
   converged: boolean;
   diverged: boolean;
+  /** Cross-entropy and error on the training subset's labels (noisy where noisy). */
   trainLoss: number;
-  /** Errors and the gap in percentage points. */
+  /** Errors and the gaps in percentage points. */
   trainError: number;
+  /** Error on the training subset's clean labels (= trainError without noise). */
+  trainErrorClean?: number;
   testLoss?: number;
   testError?: number;
+  /** The metric's gap: testError - trainError. */
   gap?: number;
+  /** testError - trainErrorClean. */
+  cleanGap?: number;
   lossGap?: number;
   sharpness?: number;
   sharpnessBall?: number;
@@ -202,31 +245,53 @@ const load = (split: 'train' | 'test', n: number): Promise<Dataset> | Dataset =>
 const train = await load('train', data.train);
 const test = await load('test', data.test);
 console.log(
-  `engine ${engine.backend}, kernels ${ops.name}; train ${train.length}, test ${test.length}; ` +
-    `${POPULATION.length} models a seed, converged when train loss < ${THRESHOLD} (checked every ${CHECK} steps, at most ${CAP})`,
+  `engine ${engine.backend}, kernels ${ops.name}; train ${GRID.trainSize.join('/')} of ${train.length}, test ${test.length}; ` +
+    `${POPULATION.length} models a seed, converged when train loss < ${THRESHOLD} (checked every ${CHECK} steps, at most ${POPULATION.map(capOf).join('/')})`,
 );
+
+/** The first n training samples, clean and with the labels the model trains on. */
+const subsets = new Map<string, { clean: Dataset; trained: Dataset }>();
+function trainingSet(h: Hyper): { clean: Dataset; trained: Dataset } {
+  const key = `${h.trainSize}/${h.labelNoise}`;
+  let sets = subsets.get(key);
+  if (!sets) {
+    const clean = subset(
+      train,
+      Array.from({ length: h.trainSize }, (_, i) => i),
+    );
+    const trained =
+      h.labelNoise > 0
+        ? addLabelNoise(clean, { rate: h.labelNoise, seed: NOISE_SEED }).dataset
+        : clean;
+    sets = { clean, trained };
+    subsets.set(key, sets);
+  }
+  return sets;
+}
 
 const norm = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
 
 /** Trains one model of the grid with seed `seed`; `probe`: only that many steps, no measures. */
 async function trainModel(h: Hyper, seed: number, probe?: number): Promise<ModelRow> {
   const started = performance.now();
+  const { clean, trained } = trainingSet(h);
   const model = createModel('mlp', {
-    inputShape: train.shape,
-    numClasses: train.numClasses,
+    inputShape: trained.shape,
+    numClasses: trained.numClasses,
     seed,
     hidden: h.hidden,
   });
+  const cap = capOf(h);
   const trainer = new Trainer({
     model,
-    trainData: train,
-    maxDuration: `${CAP}ba`,
+    trainData: trained,
+    maxDuration: `${cap}ba`,
     batchSize: h.batchSize,
     seed,
     kernels: ops,
-    optimizer: { name: 'momentum', lr: h.lr, momentum: MOMENTUM, weightDecay: h.weightDecay },
+    optimizer: { name: 'momentum', lr: LR, momentum: MOMENTUM, weightDecay: WEIGHT_DECAY },
     schedules: { lr: { name: 'cosine' } },
-    evalInterval: `${CAP}ba`,
+    evalInterval: `${cap}ba`,
   });
   try {
     const initial = ops.download(trainer.state.pv.params);
@@ -235,7 +300,7 @@ async function trainModel(h: Hyper, seed: number, probe?: number): Promise<Model
     for (;;) {
       const r = await trainer.fit({ duration: `${Math.min(CHECK, probe ?? CHECK)}ba` });
       steps = trainer.state.timestamp.step;
-      at = evaluateSync(model, train);
+      at = evaluateSync(model, trained);
       if (probe || at.loss < THRESHOLD || !Number.isFinite(at.loss) || r.runComplete) break;
     }
     const row: ModelRow = {
@@ -253,10 +318,13 @@ async function trainModel(h: Hyper, seed: number, probe?: number): Promise<Model
       row.testLoss = t.loss;
       row.testError = 100 * (1 - t.accuracy);
       row.gap = row.testError - row.trainError;
+      row.trainErrorClean =
+        clean === trained ? row.trainError : 100 * (1 - evaluateSync(model, clean).accuracy);
+      row.cleanGap = row.testError - row.trainErrorClean;
       row.lossGap = t.loss - at.loss;
       row.paramNorm = norm(params);
       row.distanceFromInit = norm(params.map((v, i) => v - initial[i]));
-      const obj = new ModelObjective(model, train, ops);
+      const obj = new ModelObjective(model, trained, ops);
       try {
         const rows = measureFlatness(obj, obj.initial, MEASURES, { seed, ...MEASURE_OPTIONS });
         const value = (m: FlatnessMeasure) => rows.find((x) => x.measure === m)!.value;
@@ -319,7 +387,7 @@ async function population(seed: number): Promise<ModelRow[]> {
     rows.push(row);
     const f = (x: number | undefined, d = 3) => (x === undefined ? '–' : x.toPrecision(d));
     console.log(
-      `  seed ${seed} model ${i + 1}/${POPULATION.length} lr ${h.lr} batch ${h.batchSize} wd ${h.weightDecay} hidden [${h.hidden.join(',')}]: ` +
+      `  seed ${seed} model ${i + 1}/${POPULATION.length} n ${h.trainSize} noise ${h.labelNoise} batch ${h.batchSize} hidden [${h.hidden.join(',')}]: ` +
         `${row.steps} steps, train loss ${row.trainLoss.toPrecision(3)}` +
         (row.converged
           ? `, gap ${f(row.gap)} points, sharpness ${f(row.sharpness)}, norm ${f(row.paramNorm)}, local entropy ${f(row.localEntropy)}`
@@ -336,12 +404,17 @@ function recordedPopulation(seed: number): ModelRow[] | undefined {
   return (r?.extra as { models?: ModelRow[] } | undefined)?.models;
 }
 
-// The plan's estimate: a probe of 40 steps of the slowest model (batch 256, the widest MLP),
-// check included; it errs high for batch 32 and leaves out the measures (~45 full-batch passes
-// over the training subset per converged model).
+// The plan's estimate: a probe of 40 steps of the slowest model (the largest subset, batch 256,
+// the widest first layer), check included, over every model's cap; it errs high for batch 32 and
+// for the models that stop at the criterion, and leaves out the measures (~45 full passes over
+// the training subset per converged model).
 const probeStarted = performance.now();
-const slowest = POPULATION.at(-1)!;
-await trainModel({ ...slowest, batchSize: maxOf(GRID.batchSize) }, 0, 40);
+const widest = GRID.hidden.reduce((a, b) => (b[0] > a[0] ? b : a));
+await trainModel(
+  { ...POPULATION.at(-1)!, batchSize: maxOf(GRID.batchSize), hidden: widest },
+  0,
+  40,
+);
 console.log(exp.planText({ msPerStep: (performance.now() - probeStarted) / 40 }));
 
 await runPending(exp, async (arm, seed) => {
@@ -365,6 +438,7 @@ await runPending(exp, async (arm, seed) => {
     steps: rows.reduce((s, r) => s + r.steps, 0),
     tauTestError: tau(rows, value, 'testError'),
     tauLossGap: tau(rows, value, 'lossGap'),
+    tauCleanGap: tau(rows, value, 'cleanGap'),
     granulated: granulated(rows, value, 'gap'),
   };
   // The population itself is kept once, in the record of the arm that trained it.

@@ -2,14 +2,15 @@
  * Flatness vs generalisation under the evidence protocol (bench/flatness-correlation.ts): the
  * protocol's table (each measure's Kendall tau with the generalisation gap, the paired verdict of
  * sharpness vs the parameter norm), then every measure's taus (with the gap, with test error,
- * Jiang et al.'s granulated tau) and its paired difference from the parameter norm's, and each
- * seed's population (models converged and excluded, the spread of the gap). Written into
+ * Jiang et al.'s granulated tau) and its paired difference from the parameter norm's, each
+ * seed's population (models converged and excluded, the spread of the gap), and each factor
+ * level's models over all seeds (the gap, sharpness and norm it went with). Written into
  * bench/README.md; the charts are bench/results/flatness-correlation-sharpness.svg and
  * flatness-correlation-norm.svg (the gap against each measure, every converged model of every
  * seed).
  */
 import { flatnessScatterChart, type ChartSpec } from '../../src/report/charts.js';
-import { maxOf, minOf } from '../../src/stats.js';
+import { maxOf, median, minOf } from '../../src/stats.js';
 import {
   intervalText,
   pairedValues,
@@ -27,9 +28,9 @@ import {
 
 /** One model of a population, as bench/flatness-correlation.ts records it. */
 interface ModelRow {
-  lr: number;
+  trainSize: number;
+  labelNoise: number;
   batchSize: number;
-  weightDecay: number;
   hidden: number[];
   steps: number;
   converged: boolean;
@@ -50,6 +51,7 @@ interface CorrelationExtra {
   steps: number;
   tauTestError: number;
   tauLossGap: number;
+  tauCleanGap?: number;
   granulated: { psi: number; perAxis: Record<string, number> };
   models?: ModelRow[];
 }
@@ -116,9 +118,47 @@ function renderCorrelation(r: ProtocolResult & ResultBase): string {
       ? [
           'The populations: models trained to the criterion (train loss below the threshold) and those excluded, the steps they took, and the gap and test error of the converged ones (mean ± sd, with the range):',
           populations,
+          'Each factor level over all seeds: models converged of those trained, and the gap, sharpness and parameter norm of the converged ones (median, with the range of the gap): how far each factor moved generalisation and each measure.',
+          factorTable(r, owner),
         ]
       : []),
   ].join('\n\n');
+}
+
+/** The factors of the grid, as the script records them in its config. */
+const FACTORS: Record<string, (m: ModelRow) => string> = {
+  trainSize: (m) => `n ${m.trainSize.toLocaleString('en-US')}`,
+  labelNoise: (m) => `noise ${m.labelNoise}`,
+  batchSize: (m) => `batch ${m.batchSize}`,
+  hidden: (m) => `hidden [${m.hidden.join(', ')}]`,
+};
+
+function factorTable(r: ProtocolResult, owner: string): string {
+  const models = runsOf(r, owner).flatMap((x) => extraOf(x).models ?? []);
+  const rows: string[][] = [];
+  for (const label of Object.values(FACTORS)) {
+    for (const level of [...new Set(models.map(label))]) {
+      const all = models.filter((m) => label(m) === level);
+      const ok = all.filter((m) => m.converged);
+      const gaps = ok.map((m) => m.gap!);
+      const at = (f: string, d: number) =>
+        ok.length > 0 ? median(ok.map((m) => m[f] as number)).toPrecision(d) : '–';
+      rows.push([
+        level,
+        `${ok.length} of ${all.length}`,
+        ok.length > 0
+          ? `${median(gaps).toFixed(1)} (${minOf(gaps).toFixed(1)} to ${maxOf(gaps).toFixed(1)})`
+          : '–',
+        at('sharpness', 3),
+        at('paramNorm', 3),
+      ]);
+    }
+  }
+  return markdownTable(
+    ['factor level', 'converged', 'gap (points)', 'sharpness', 'param norm'],
+    rows,
+    ['l', 'r', 'r', 'r', 'r'],
+  );
 }
 
 /** The gap against sharpness and against the parameter norm, every converged model. */
@@ -130,11 +170,14 @@ function correlationCharts(r: ProtocolResult): Record<string, ChartSpec> {
   );
   const chart = (field: 'sharpness' | 'paramNorm', xTitle: string) => {
     const points = models.map((m) => ({
-      name: `seed ${m.seed}, lr ${m.lr}, batch ${m.batchSize}, wd ${m.weightDecay}, hidden [${m.hidden.join(',')}]`,
+      name: `seed ${m.seed}, ${Object.values(FACTORS)
+        .map((label) => label(m))
+        .join(', ')}`,
       flatness: m[field] as number,
       // The chart's y axis is a percentage of a fraction.
       accuracy: m.gap! / 100,
-      group: `batch ${m.batchSize}`,
+      // Colour by the two factors that move the gap most (training-set size within a colour).
+      group: `${FACTORS.labelNoise(m)}, ${FACTORS.batchSize(m)}`,
     }));
     return flatnessScatterChart(points, {
       title: `${r.protocol.claim.paper}: generalisation gap vs ${xTitle}`,
