@@ -10,9 +10,9 @@ channels + BN + ReLU, one basic block per stage at 16, 32, 64 channels (stride 2
 projection at stages 2 and 3), global average pooling, dense. Convs have no bias; BN eps 1e-5,
 momentum 0.1 (Keras's 0.9). NCHW, PyTorch's default layout on the GPU.
 
-Math mode, explicitly: float32 throughout, no TF32 (torch.backends.cuda.matmul.allow_tf32 and
-torch.backends.cudnn.allow_tf32 off, float32 matmul precision 'highest'); cudnn.benchmark off
-(eager's default).
+Math mode, explicitly: float32 throughout, no TF32 (PyTorch >= 2.9: matmul and cuDNN conv
+fp32_precision 'ieee'; before: allow_tf32 off for both and matmul precision 'highest'), read back
+into the output; cudnn.benchmark off (eager's default).
 
 Writes OUT.json: {torch, device, mathMode, rows: [{model, batch, params (trainable),
 ms (median), meanMs, samples}]}.
@@ -73,6 +73,21 @@ def models():
     return {**cpu_baseline_models(), "resnet": resnet8}
 
 
+def no_tf32():
+    """Turns TF32 off for matmuls and cuDNN convolutions; says how, read back."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    if hasattr(torch.backends, "fp32_precision"):
+        # PyTorch >= 2.9's settings; the allow_tf32 flags are deprecated there, and mixing the
+        # two kinds is refused.
+        matmul.fp32_precision = "ieee"
+        cudnn.conv.fp32_precision = "ieee"
+        return f"matmul fp32_precision {matmul.fp32_precision}, cuDNN conv {cudnn.conv.fp32_precision}"
+    matmul.allow_tf32 = False
+    cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    return f"matmul allow_tf32 {matmul.allow_tf32}, cuDNN allow_tf32 {cudnn.allow_tf32}, precision highest"
+
+
 def step_times(make, batch, device, samples, budget_s, warmup):
     torch.manual_seed(0)
     model = make().to(device)
@@ -113,10 +128,8 @@ def main():
     if args.device == "cuda" and not torch.cuda.is_available():
         print("torch_train_baseline: torch sees no CUDA device", file=sys.stderr)
         return 1
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    math_mode = no_tf32()
     torch.backends.cudnn.benchmark = False
-    torch.set_float32_matmul_precision("highest")
     makers = models()
     wanted = args.models.split(",")
     unknown = [m for m in wanted if m not in makers]
@@ -126,13 +139,14 @@ def main():
     result = {
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu",
-        "mathMode": "float32, allow_tf32 off (matmul and cuDNN), matmul precision 'highest', "
-        "cudnn.benchmark off, NCHW",
+        "mathMode": f"float32, {math_mode}, cudnn.benchmark off, NCHW",
         "rows": [],
     }
     for name in wanted:
         for batch in (int(b) for b in args.batches.split(",")):
-            times, params = step_times(makers[name], batch, args.device, args.samples, args.budget, args.warmup)
+            times, params = step_times(
+                makers[name], batch, args.device, args.samples, args.budget, args.warmup
+            )
             ms = statistics.median(times)
             result["rows"].append(
                 {
@@ -144,7 +158,8 @@ def main():
                     "samples": len(times),
                 }
             )
-            print(f"torch {name:6} batch {batch:4}: {ms:.2f} ms/step, {1000 * batch / ms:.0f} samples/s", flush=True)
+            sps = 1000 * batch / ms
+            print(f"torch {name:6} batch {batch:4}: {ms:.2f} ms/step, {sps:.0f} samples/s", flush=True)
             # Written after every row, so a run cut short keeps the rows it finished.
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=2)
