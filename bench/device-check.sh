@@ -19,7 +19,8 @@
 # On the development machine first:
 #   npm run build:addon && npm run build && ../shared/device/prepare.sh \
 #     && npx tsx bench/device-bundles.ts
-# (device-bundles.ts ends with the sizes: the carried tree, node.xz and the working tree git
+#   du -sch --apparent-size .device build/Release dist asm/build $(git ls-files) | tail -1
+# (device-bundles.ts ends with the same sizes: the carried tree, node.xz and the working tree git
 # sends included, must stay under 64 MiB; it was 58.5 MiB. Carry build/Release, not build/: the
 # rest of build/ is cmake's ~9 MiB, which would take the tree over.) Then one
 # device run with carry [".device", "build/Release", "dist", "asm/build"] and timeout_s 420:
