@@ -25,13 +25,13 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_cpu_baseline import models as cpu_baseline_models  # noqa: E402
+from torch_cpu_baseline import sgd_step_times  # noqa: E402
 
 
 class BasicBlock(nn.Module):
@@ -93,24 +93,7 @@ def step_times(make, batch, device, samples, budget_s, warmup):
     model = make().to(device)
     x = torch.randn(batch, 1, 28, 28, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    for _ in range(warmup):
-        step()
-    times = []
-    start = time.perf_counter()
-    while len(times) < samples and (not times or time.perf_counter() - start < budget_s):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
+    times = sgd_step_times(model, x, y, samples, budget_s, warmup)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return times, params
 
