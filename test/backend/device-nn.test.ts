@@ -16,6 +16,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-layers registers tfjs-core's gradients, which tf.grads of the convolutions need.
 import '@tensorflow/tfjs-layers';
 import type { DeviceBuffer, NativeDevice } from '../../src/backend/device.js';
+import { nativeActivation } from '../../src/backend/kernels/activation.js';
 import { deviceShape } from '../../src/backend/kernels/conv2d.js';
 import { addon, each, hostBuild } from './device-targets.js';
 
@@ -80,14 +81,6 @@ const r4 = (shape: number[], seed: number) => rnd(shape, seed) as tf.Tensor4D;
 
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
 type Activation = (typeof ACTIVATIONS)[number];
-const ACT_CODE: Record<Activation, number> = {
-  linear: 0,
-  relu: 1,
-  relu6: 2,
-  elu: 3,
-  leakyrelu: 4,
-  sigmoid: 5,
-};
 
 interface MatmulCase {
   batchA: number;
@@ -128,7 +121,7 @@ function deviceMatmul(
       c.n,
       c.ta,
       c.tb,
-      ACT_CODE[activation],
+      nativeActivation(activation)!,
       alpha,
     );
     return out;
@@ -454,7 +447,15 @@ each('conv2d with a bias and each fused activation, as tf.fused.conv2d', () => {
       });
       const got = run((device) => {
         const out = empty(want.size);
-        device.conv2d(shape, upload(x), upload(w), upload(bias), out, ACT_CODE[activation], 0.2);
+        device.conv2d(
+          shape,
+          upload(x),
+          upload(w),
+          upload(bias),
+          out,
+          nativeActivation(activation)!,
+          0.2,
+        );
         return out;
       });
       close(got, want, activation);
