@@ -6,6 +6,7 @@
  */
 import { Argument, type Command } from 'commander';
 import { hostDeviceProblem } from '../backend/index.js';
+import { probeCuda } from '../kernels/index.js';
 import { BACKEND_PREFERENCE, describeBackends } from '../engine/index.js';
 import { METHODS } from '../methods/registry.js';
 import { MODEL_NAMES } from '../models/index.js';
@@ -52,13 +53,20 @@ const SECTIONS: Record<Exclude<ListKind, 'all'>, () => string> = {
       MODEL_NAMES.map((name) => [name, '']),
     ),
   backends: () => {
-    const host = hostDeviceProblem();
+    // Why anneal's own backends cannot start here (the others say so when asked for).
+    const problems: Record<string, () => string | null> = {
+      'anneal-cpu': hostDeviceProblem,
+      'anneal-cuda': () => {
+        const probe = probeCuda();
+        return probe.ok ? null : (probe.reason ?? 'no GPU');
+      },
+    };
     return section(
       `backends (--backend; auto takes the first that starts of ${BACKEND_PREFERENCE.join(', ')}):`,
-      describeBackends().map(({ name, summary }) => [
-        name,
-        name === 'anneal-cpu' && host ? `${summary} (not available here: ${host})` : summary,
-      ]),
+      describeBackends().map(({ name, summary }) => {
+        const problem = problems[name]?.() ?? null;
+        return [name, problem ? `${summary} (not available here: ${problem})` : summary];
+      }),
     );
   },
 };

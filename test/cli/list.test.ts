@@ -3,6 +3,7 @@
  * an unknown kind is one line and exit 2.
  */
 import assert from 'node:assert/strict';
+import { probeCuda } from '../../src/kernels/index.js';
 import { test } from 'node:test';
 import { listing } from '../../src/cli/list.js';
 import { BACKEND_NAMES } from '../../src/engine/index.js';
@@ -39,6 +40,11 @@ test('each kind lists every registered name with its summary', () => {
   const backends = listed(listing('backends'), 'backends');
   assert.deepEqual([...backends.keys()], [...BACKEND_NAMES]);
   assert.match(backends.get('anneal-cpu')!, /oneDNN/);
+  // Where no GPU answers, anneal-cuda's line says why (the probe's reason).
+  const gpu = probeCuda();
+  if (!gpu.ok) {
+    assert.ok(backends.get('anneal-cuda')!.includes(`(not available here: ${gpu.reason})`));
+  }
   const all = listing('all');
   for (const kind of ['methods', 'schedules', 'optimizers', 'models', 'backends'])
     listed(all, kind);
