@@ -12,6 +12,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SpecSummary } from '../test/backend/tfjs-specs.js';
 
 interface Section {
   section: string;
@@ -75,17 +76,8 @@ function testCounts(section: string) {
 const tests = testCounts('tests');
 const opTests = testCounts('backend-ops');
 
-interface SpecRecord {
-  backend: string;
-  specs: number;
-  passed: number;
-  failed: number;
-  pending: number;
-  excluded: number;
-  seconds: number;
-  failures: { name: string; messages: string[] }[];
-  nativeCalls: Record<string, number>;
-}
+/** A spec run's record as the device runner writes it (its backend may be anneal-cuda). */
+type SpecRecord = Omit<SpecSummary, 'backend' | 'exclusions' | 'results'> & { backend: string };
 const specRecord = lastJson<SpecRecord>(join(logs, 'backend-specs.log'));
 const specs = specRecord && {
   backend: specRecord.backend,
