@@ -35,14 +35,19 @@ test('anneal worker: a bad --redis, or one that is not there, is one line', () =
 
 const spawnWorker = (args: string[]) => spawnAnneal(['worker', ...args]);
 
-/** Trial 0's first rung: 216 training samples at batch 32, 7 steps an epoch, 2100 steps. */
+/**
+ * Trial 0's first rung: 216 training samples at batch 32, 7 steps an epoch, 8,400 steps: long
+ * enough that an idle machine is still training it after the worker's first progress report
+ * (once a second), which is when the tests below stop the worker (2,100 steps finished before
+ * the first report there, and the SIGKILL found the job completed).
+ */
 function trial(shared: string): TrialRequest {
   return {
-    job: { trial: 0, bracket: 0, rung: 0, resource: 300, from: 0, fidelity: 'truncated' },
+    job: { trial: 0, bracket: 0, rung: 0, resource: 1200, from: 0, fidelity: 'truncated' },
     recipe: { ...base, logEvery: 1000 },
     dir: join(shared, 'trials', 'trial-000'),
     unit: 'ep',
-    maxResource: 300,
+    maxResource: 1200,
     valFraction: 0.1,
     splitSeed: 0,
     config: {},
@@ -91,7 +96,7 @@ describe('anneal worker stopped mid-trial', { skip: redisSkip() }, () => {
     try {
       worker.child.kill('SIGTERM');
       assert.equal(await worker.exited, 0, worker.stderr());
-      const what = 'job term.trial-000/rung-0: trial 0, rung 0 (0ep to 300ep)';
+      const what = 'job term.trial-000/rung-0: trial 0, rung 0 (0ep to 1200ep)';
       assert.ok(worker.stdout().includes(`${what}: started (attempt 1 of 3)\n`), worker.stdout());
       assert.ok(
         worker.stdout().includes(`${what}: stopped, checkpointed and back in the queue\n`),
@@ -104,7 +109,7 @@ describe('anneal worker stopped mid-trial', { skip: redisSkip() }, () => {
 
       second = await startQueueWorker({ redis: target, queue: 'term', sharedDir: shared });
       const done = await result;
-      assert.equal(done.steps, 2100);
+      assert.equal(done.steps, 8400);
       assert.ok(Number.isFinite(done.score));
       const log = readFileSync(join(shared, 'trials', 'trial-000', 'log.jsonl'), 'utf8');
       assert.match(log, /"event":"resume"/, 'the second worker resumed the checkpoint');
@@ -116,8 +121,8 @@ describe('anneal worker stopped mid-trial', { skip: redisSkip() }, () => {
   });
 
   test("SIGKILL: the job stalls, and another worker's stalled check resumes it", async () => {
-    // Past the first quarter of the rung, where the trial checkpoints.
-    const { shared, target, exec, worker, result } = await started('kill', 700, [
+    // Past the first quarter of the rung (2,100 steps), where the trial checkpoints.
+    const { shared, target, exec, worker, result } = await started('kill', 2200, [
       ...['--lock-duration', '2'],
     ]);
     let second: QueueWorker | undefined;
@@ -133,7 +138,7 @@ describe('anneal worker stopped mid-trial', { skip: redisSkip() }, () => {
         stalledIntervalMs: 500,
       });
       const done = await result;
-      assert.equal(done.steps, 2100);
+      assert.equal(done.steps, 8400);
       const job = (await exec.queue.getJob(id))!;
       assert.equal(
         job.attemptsMade,
