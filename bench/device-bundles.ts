@@ -14,7 +14,7 @@
  *   train.mjs                     bench/device-train.ts (parity, mnist, bench)
  *   summary.mjs                   bench/device-check-summary.ts
  *   tests/*.test.mjs              test/backend's tests of the CUDA device's ops that run on
- *                                 anneal_cuda.node too (their files name it)
+ *                                 anneal_cuda.node too (device-targets.ts's targets)
  *   chunks/                       what those share: tfjs (node's CJS builds) and src/
  *   build-info.json               the commit and date the bundles were built from
  * .device/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
@@ -91,12 +91,17 @@ const standIn: Plugin = {
   },
 };
 
-/** test/backend's tests of the CUDA device that also run on anneal_cuda.node (they name it). */
+/**
+ * test/backend's tests of the CUDA device that also run on anneal_cuda.node: those whose targets
+ * come from device-targets.ts, and those that name the addon themselves.
+ */
 function gpuOpTests(): string[] {
   const dir = join(repoRoot, 'test', 'backend');
+  const runsOnGpu = (text: string) =>
+    text.includes("from './device-targets.js'") || text.includes("'anneal_cuda.node'");
   return readdirSync(dir)
     .filter((f) => f.endsWith('.test.ts'))
-    .filter((f) => readFileSync(join(dir, f), 'utf8').includes('anneal_cuda.node'))
+    .filter((f) => runsOnGpu(readFileSync(join(dir, f), 'utf8')))
     .map((f) => join(dir, f));
 }
 
