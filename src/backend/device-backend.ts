@@ -23,7 +23,7 @@ import {
   type NativeDevice,
   type StoredDtype,
 } from './device.js';
-import { timedFallback } from './kernels/fallback.js';
+import { inputTensors, timedFallback } from './kernels/fallback.js';
 import type { NativeBackend } from './native-backend.js';
 
 interface Entry {
@@ -42,26 +42,13 @@ const STORED: ReadonlySet<tf.DataType> = new Set(['float32', 'int32', 'bool']);
 
 const isStored = (dtype: tf.DataType): dtype is StoredDtype => STORED.has(dtype);
 
-/** The typed array a stored dtype's values are read into (bool: one byte each). */
-function hostArray(dtype: StoredDtype, n: number): Float32Array | Int32Array | Uint8Array {
-  return dtype === 'float32'
-    ? new Float32Array(n)
-    : dtype === 'int32'
-      ? new Int32Array(n)
-      : new Uint8Array(n);
-}
+/** The typed array of a stored dtype's values (bool: one byte each). */
+const ARRAY_OF = { float32: Float32Array, int32: Int32Array, bool: Uint8Array } as const;
 
 /** `values` as `dtype`'s typed array (tfjs may hand float32 values over in a Float64Array). */
 function asStored(dtype: StoredDtype, values: tf.backend_util.BackendValues) {
-  const Type = dtype === 'float32' ? Float32Array : dtype === 'int32' ? Int32Array : Uint8Array;
+  const Type = ARRAY_OF[dtype];
   return values instanceof Type ? values : Type.from(values as ArrayLike<number>);
-}
-
-/** Every tensor among a kernel's inputs (some take arrays of tensors). */
-function tensorsOf(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
-  return (Object.values(inputs) as unknown[])
-    .flat()
-    .filter((t): t is tf.TensorInfo => (t as tf.TensorInfo)?.dataId !== undefined);
 }
 
 /**
@@ -146,7 +133,7 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
   override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
     const { vector } = this.data.get(dataId);
     if (!vector) return this.host.readSync(dataId);
-    const out = hostArray(vector.dtype, vector.length);
+    const out = new ARRAY_OF[vector.dtype](vector.length);
     if (out.length > 0) this.addon.download(vector, out);
     return out;
   }
@@ -294,7 +281,7 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
         const copied: tf.DataId[] = [];
         const hostData = this.host.data;
         try {
-          for (const t of tensorsOf(args.inputs)) {
+          for (const t of inputTensors(args.inputs)) {
             if (hostData.has(t.dataId) || !this.data.get(t.dataId).vector) continue;
             hostData.set(t.dataId, {
               values: this.readSync(t.dataId),

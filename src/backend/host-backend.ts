@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { hostDevice, type DeviceArray, type NativeDevice, type StoredDtype } from './device.js';
-import { timedFallback } from './kernels/fallback.js';
+import { inputTensors, timedFallback } from './kernels/fallback.js';
 import type { NativeBackend } from './native-backend.js';
 
 /** Free buffers kept for reuse, in all (bytes); beyond it, disposed buffers go to the GC. */
@@ -189,13 +189,10 @@ function ownViews(
   inputs: tf.NamedTensorInfoMap,
   out: tf.TensorInfo | tf.TensorInfo[],
 ): void {
-  // Inputs may be arrays of tensors (RaggedGather's splits); only tensors this backend holds.
-  const tensors = (Object.values(inputs) as unknown[])
-    .flat()
-    .filter((t): t is tf.TensorInfo => (t as tf.TensorInfo)?.dataId !== undefined)
-    .filter(
-      (t) => backend.data.has(t.dataId) && backend.isPooled(backend.data.get(t.dataId).values),
-    );
+  // Only tensors this backend holds.
+  const tensors = inputTensors(inputs).filter(
+    (t) => backend.data.has(t.dataId) && backend.isPooled(backend.data.get(t.dataId).values),
+  );
   const pooled = tensors.map((t) => ({
     dataId: t.dataId,
     buffer: (backend.data.get(t.dataId).values as Float32Array).buffer,

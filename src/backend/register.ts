@@ -98,11 +98,14 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   castConfig,
 ];
 
+/** The CUDA device's backend on its host build (anneal_cpu.node): how CI tests anneal-cuda. */
+const CUDA_HOST_BACKEND_NAME = `${CUDA_BACKEND_NAME}-host`;
+
 /** anneal's own backends: the native kernels and their tallies are theirs. */
 export const NATIVE_BACKENDS: ReadonlySet<string> = new Set([
   BACKEND_NAME,
   CUDA_BACKEND_NAME,
-  `${CUDA_BACKEND_NAME}-host`,
+  CUDA_HOST_BACKEND_NAME,
 ]);
 
 /** The backend names registered so far. */
@@ -157,7 +160,7 @@ export function registerAnnealCuda(
   build: 'cuda' | 'host',
   gpuProblem: () => string | null = () => null,
 ): string {
-  const name = build === 'cuda' ? CUDA_BACKEND_NAME : `${CUDA_BACKEND_NAME}-host`;
+  const name = build === 'cuda' ? CUDA_BACKEND_NAME : CUDA_HOST_BACKEND_NAME;
   if (registered.has(name)) return name;
   const addon = cudaDeviceAddon(build, gpuProblem);
   registerNative(name, () => new AnnealDeviceBackend(addon, build));

@@ -36,6 +36,13 @@ export function resetKernelTally(): void {
   natives.clear();
 }
 
+/** Every tensor among a kernel's inputs (some kernels take arrays of tensors: RaggedGather). */
+export function inputTensors(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
+  return (Object.values(inputs) as unknown[])
+    .flat()
+    .filter((t): t is tf.TensorInfo => (t as tf.TensorInfo)?.dataId !== undefined);
+}
+
 type NativeArgs = Omit<Parameters<tf.KernelFunc>[0], 'backend'> & { backend: NativeBackend };
 
 const natives = new Map<string, KernelCount>();
