@@ -99,8 +99,9 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
   private runIdValue: string | null;
   private readonly poll: NodeJS.Timeout;
   private readonly workerPoll: NodeJS.Timeout;
-  /** Workers connected to the queue when last asked (every few seconds). */
+  /** Workers connected to the queue when last asked (every few seconds, and as jobs start). */
   private workersSeen = 0;
+  private workersCountedAt = -Infinity;
   private journalClient: ReturnType<typeof redisClient> | null = null;
 
   private constructor(
@@ -115,6 +116,13 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
         p.state = 'running';
         p.started = performance.now();
       }
+      // A job started, so a worker is there; the last count may predate it (on an idle machine a
+      // whole sweep can run between two polls, and every progress line would say 0 workers).
+      if (
+        this.status().running > this.workersSeen ||
+        performance.now() - this.workersCountedAt > 1_000
+      )
+        void this.countWorkers();
     });
     // Back in the queue: a retry's back-off (delayed), a stopped or stalled job (waiting).
     for (const event of ['waiting', 'delayed'] as const) {
@@ -297,6 +305,7 @@ export class QueueExecutor<Request, Result> implements Executor<Request, Result>
   }
 
   private async countWorkers(): Promise<number> {
+    this.workersCountedAt = performance.now();
     const workers = await this.queue.getWorkers().catch(() => null);
     if (workers) this.workersSeen = workers.length;
     return this.workersSeen;

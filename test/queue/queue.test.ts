@@ -8,6 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import {
@@ -94,6 +95,11 @@ describe('queue on a loopback redis-server', { skip }, () => {
       );
       // Progress is reported at most once a second, and always at the last step.
       assert.ok(progress.includes(3), `progress ${progress}`);
+      // The progress lines' worker count (status()) saw the worker that started after the
+      // executor: a job starting asks again, well before the next poll (every 5 s).
+      const deadline = performance.now() + 2_000;
+      while (exec.status().workers !== 1 && performance.now() < deadline) await sleep(10);
+      assert.equal(exec.status().workers, 1, 'workers seen by the progress lines');
       const stats = await exec.stats();
       assert.deepEqual(
         { queued: stats.queued, running: stats.running, done: stats.done, failed: stats.failed },
