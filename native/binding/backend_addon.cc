@@ -516,7 +516,7 @@ Napi::Value Compare(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-/** cast(x, y): the types from the arrays' (Float32Array -> Int32Array | Uint8Array, Int32Array -> Uint8Array) */
+/** cast(x, y): the types from the arrays' (anneal_device_cast's pairs) */
 Napi::Value Cast(const Napi::CallbackInfo &info) {
   const int from = dtype_of(info, 0), to = dtype_of(info, 1);
   if (from < 0 || to < 0)

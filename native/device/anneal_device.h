@@ -248,7 +248,9 @@ int anneal_device_compare(int op, int dtype, int rank, const int64_t *out_dims, 
 /*
  * y = x cast as tfjs casts: to int32 as JavaScript's ToInt32 (toward 0, modulo 2^32; NaN and
  * infinities 0), to bool x != 0 (NaN is true). Takes float32 -> int32, float32 -> bool and
- * int32 -> bool (tfjs's other casts keep the values as they are).
+ * int32 -> bool; and the casts that lose nothing, which tfjs's Cast leaves as they are but a
+ * kernel may need in the wider type: int32 -> float32 (rounded to nearest), bool -> float32 and
+ * bool -> int32 (0 or 1).
  */
 int anneal_device_cast(int from, const void *x, int to, void *y, int64_t n);
 

@@ -236,9 +236,10 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
     entry.converted ??= new Map();
     let converted = entry.converted.get(dtype);
     if (!converted) {
-      // tfjs's casts that keep values (int32 or bool -> float32, bool -> int32): by the host,
-      // once per data id; rare outside label preprocessing.
-      converted = this.upload(dtype, this.readSync(t.dataId));
+      // tfjs's casts that keep values (int32 or bool -> float32, bool -> int32), widened on the
+      // device once per data id: a training step's accuracy counts hits this way.
+      converted = this.alloc(dtype, vector.length);
+      if (vector.length > 0) this.device.cast(vector, converted);
       entry.converted.set(dtype, converted);
     }
     return converted;

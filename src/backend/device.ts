@@ -157,7 +157,10 @@ export interface NativeDevice {
     bStrides: readonly number[],
     out: DeviceArray,
   ): void;
-  /** tfjs's casts float32 -> int32 | bool and int32 -> bool, the types the arrays'. */
+  /**
+   * tfjs's casts float32 -> int32 | bool and int32 -> bool, and the widenings int32 | bool ->
+   * float32 and bool -> int32 (anneal_device_cast); the types the arrays'.
+   */
   cast(x: DeviceArray, y: DeviceArray): void;
 }
 

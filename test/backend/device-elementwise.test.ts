@@ -867,6 +867,32 @@ each('Cast: float32 -> int32 as ToInt32 (modulo 2^32, NaN 0), -> bool (NaN true)
     cpu(() => tf.cast(tensor(ints, [ints.length]), 'bool')),
     'int32 -> bool',
   );
+  // The widenings, against JavaScript's own conversions: int32 -> float32 rounds to the nearest
+  // float32, ties to even (2^24 + 1 -> 2^24, 2^24 + 3 -> 2^24 + 4).
+  const wide = Int32Array.from([
+    ...ints.subarray(0, 1000),
+    16777217,
+    16777219,
+    -16777219,
+    2147483647,
+    -2147483648,
+    0,
+  ]);
+  const intToFloat = out(wide.length, 'float32');
+  device().cast(vec(wide), intToFloat);
+  same(read(intToFloat), Float32Array.from(wide), 'int32 -> float32');
+  assert.deepEqual(
+    [...read(intToFloat).subarray(1000, 1005)],
+    [16777216, 16777220, -16777220, 2147483648, -2147483648],
+  );
+  const bools = Uint8Array.from(ties(70001, 192), (v) => (v > 0 ? 1 : 0));
+  const boolToFloat = out(bools.length, 'float32');
+  device().cast(vec(bools), boolToFloat);
+  same(read(boolToFloat), Float32Array.from(bools), 'bool -> float32');
+  const boolToInt = out(bools.length, 'int32');
+  device().cast(vec(bools), boolToInt);
+  same(read(boolToInt), Int32Array.from(bools), 'bool -> int32');
+  assert.ok(bools.includes(0) && bools.includes(1), 'both values occur');
 });
 
 each('refusals: unknown ops and impossible shapes are INVALID, naming the value', () => {
