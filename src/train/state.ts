@@ -73,13 +73,19 @@ export interface TrainState {
   outputs: tf.Tensor | null;
   /** The loss tensor of the current batch, from AFTER_LOSS to BATCH_END. */
   loss: tf.Scalar | null;
-  /** The loss of the current batch as a number, from AFTER_BACKWARD on (NaN before). */
+  /**
+   * The loss of the current batch as a number, from AFTER_BACKWARD on (NaN before). Reading it
+   * waits for the backend (on a GPU, for the step's work so far); the Trainer itself never does.
+   */
   lossValue: number;
   /** The training loss; a method may replace it (label smoothing, mixup, ...). */
   lossFn: LossFn;
   /** Set by a method (before BEFORE_STEP ends) to skip this batch's optimizer step. */
   skipStep: boolean;
-  /** 'train/loss', 'train/accuracy' (epoch means so far), 'eval/loss', 'eval/accuracy', ... */
+  /**
+   * 'train/loss', 'train/accuracy' (epoch means so far), 'eval/loss', 'eval/accuracy', ... The two
+   * train means are read from the backend when read (every step since the last read at once).
+   */
   metrics: Record<string, number>;
   /** Set by a method to end the run after the current batch or evaluation. */
   stopRequested: boolean;

@@ -48,6 +48,7 @@ import { forward, isLayersModel, trainableVariables } from './model.js';
 import { applyTrainerCheckpoint, readTrainerCheckpoint, trainerCheckpoint } from './resume.js';
 import type { LossFn, ModelLike, Timestamp, TrainState } from './state.js';
 import { Interval } from './interval.js';
+import { RunningMetrics, type EpochSums } from './running-metrics.js';
 import { Timeline, type DurationLike } from '../time/index.js';
 
 /** A schedule function of the step, or a registry spec such as `{ name: 'cosine' }`. */
@@ -135,24 +136,16 @@ export interface FitResult {
   checkpoint: string | null;
 }
 
-/** Train loss/accuracy sums of the current epoch (kept in checkpoints for exact epoch means). */
-interface EpochSums {
-  loss: number;
-  hits: number;
-  /** Rows the hits were counted over: a method may train on more rows than the loader gave
-   * (batch augmentation repeats each sample M times). */
-  rows: number;
-  samples: number;
-}
-
-/** The Trainer's own bookkeeping that a checkpoint carries. */
+/** The Trainer's own bookkeeping that a checkpoint carries (with the epoch's sums). */
 interface TrainerBook {
-  epochSums: EpochSums;
   lastEvalStep: number;
   lastEval: Evaluation | null;
   stopRequested: boolean;
   stopReason: string | null;
 }
+
+/** What a checkpoint carries of the Trainer's: its book and the epoch's sums (exact means). */
+type CheckpointBook = TrainerBook & { epochSums: EpochSums };
 
 const STEP_SEED_STREAM = 3;
 const HYPER_FIELDS = ['lr', 'weightDecay', 'momentum'] as const;
@@ -172,8 +165,9 @@ export class Trainer {
   private readonly store: CheckpointStore | null;
   private readonly ownsOps: boolean;
   private readonly baseLoss: LossFn;
+  /** The epoch's train loss and accuracy, read from the backend only when someone looks. */
+  private readonly running = new RunningMetrics();
   private book: TrainerBook = {
-    epochSums: { loss: 0, hits: 0, rows: 0, samples: 0 },
     lastEvalStep: -1,
     lastEval: null,
     stopRequested: false,
@@ -245,6 +239,7 @@ export class Trainer {
     }
     this.variables = trainableVariables(model);
     const seed = options.seed ?? 0;
+    const running = this.running;
     const state: TrainState = {
       model,
       pv,
@@ -267,7 +262,9 @@ export class Trainer {
       batch: null,
       outputs: null,
       loss: null,
-      lossValue: NaN,
+      get lossValue() {
+        return running.lossValue;
+      },
       lossFn: this.baseLoss,
       skipStep: false,
       metrics: {},
@@ -304,8 +301,9 @@ export class Trainer {
     const file = resolveCheckpointPath(path);
     const restored = readTrainerCheckpoint(file, this.state, this.methods);
     applyTrainerCheckpoint(restored, this.state, this.methods);
-    const book = restored.trainer as unknown as TrainerBook;
-    this.book = { ...book, epochSums: { ...book.epochSums } };
+    const { epochSums, ...book } = restored.trainer as unknown as CheckpointBook;
+    this.book = book;
+    this.running.restore(epochSums);
     this.state.stopRequested = book.stopRequested;
     this.state.stopReason = book.stopReason;
     this.lastCheckpointStep = this.state.timestamp.step;
@@ -338,7 +336,7 @@ export class Trainer {
       if (epochEnded) {
         s.timestamp = { ...ts(), epoch: ts().epoch + 1, batchInEpoch: 0 };
         await this.dispatch(Event.EPOCH_END);
-        this.book.epochSums = { loss: 0, hits: 0, rows: 0, samples: 0 };
+        this.running.newEpoch();
       }
       const runEnded = ts().step >= s.maxSteps;
       if (runEnded) this.settleWeights();
@@ -353,6 +351,7 @@ export class Trainer {
     }
     if (this.store && this.lastCheckpointStep !== ts().step) await this.saveCheckpoint();
     s.runComplete = ts().step >= s.maxSteps || s.stopRequested;
+    this.running.settled(); // no step's tensors outlive fit()
     await this.dispatch(Event.FIT_END);
     return {
       timestamp: { ...ts() },
@@ -368,6 +367,7 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.running.dispose();
     for (const method of this.methods) method.dispose?.();
     this.state.optimizer.dispose();
     this.state.pv.dispose();
@@ -392,7 +392,7 @@ export class Trainer {
     const created = batchTensors(data, s.trainData.numClasses);
     s.batch = { ...created, size: data.size, data };
     s.skipStep = false;
-    s.lossValue = NaN;
+    this.running.beginStep();
     try {
       await this.dispatch(Event.BATCH_START);
       const { value, grads } = tf.variableGrads(() => {
@@ -413,7 +413,7 @@ export class Trainer {
       } finally {
         tf.dispose(Object.values(grads));
       }
-      s.lossValue = (await value.data())[0];
+      this.running.setLoss(value);
       await this.dispatch(Event.AFTER_BACKWARD);
       this.applySchedules(s.timestamp.step);
       await this.dispatch(Event.BEFORE_STEP);
@@ -445,18 +445,14 @@ export class Trainer {
   }
 
   private updateTrainMetrics(size: number): void {
-    const s = this.state;
-    const sums = this.book.epochSums;
-    sums.loss += s.lossValue * size;
-    sums.samples += size;
-    s.metrics['train/loss'] = sums.loss / sums.samples;
-    const { outputs, batch } = s;
-    if (outputs && batch && outputs.rank === 2 && `${outputs.shape}` === `${batch.y.shape}`) {
-      const hits = top1Hits(batch.y, outputs);
-      sums.hits += hits.dataSync()[0];
-      sums.rows += outputs.shape[0];
-      hits.dispose();
-      s.metrics['train/accuracy'] = sums.hits / sums.rows;
+    const { outputs, batch, metrics } = this.state;
+    const classified =
+      outputs && batch && outputs.rank === 2 && `${outputs.shape}` === `${batch.y.shape}`;
+    const hits = classified ? top1Hits(batch.y, outputs) : null;
+    try {
+      this.running.count(metrics, size, hits, classified ? outputs.shape[0] : 0);
+    } finally {
+      hits?.dispose();
     }
   }
 
@@ -513,8 +509,9 @@ export class Trainer {
 
   private async saveCheckpoint(): Promise<void> {
     const s = this.state;
-    const book: TrainerBook = {
+    const book: CheckpointBook = {
       ...this.book,
+      epochSums: this.running.settled(),
       stopRequested: s.stopRequested,
       stopReason: s.stopReason,
     };

@@ -4,7 +4,7 @@
  * dtypes the device does not store (string, complex64) and fallback kernels work through the
  * host side, counted; a Cast that keeps values shares the data, converted for float kernels;
  * DeviceVector views share memory and die with their vector; a ParamVector moves gradients and
- * weights by device copies. The values themselves are checked
+ * weights by device copies; a Trainer's step reads nothing back to the host. The values themselves are checked
  * kernel by kernel in parity*.test.ts and by tfjs-core's specs (tfjs-specs.test.ts); that a long
  * run leaves nothing behind, in resources.test.ts.
  */
@@ -26,8 +26,12 @@ import {
   type AnnealDeviceBackend,
 } from '../../src/backend/index.js';
 import type { DeviceBuffer } from '../../src/backend/device.js';
+import { syntheticDataset } from '../../src/data/index.js';
 import { ParamVector } from '../../src/engine/param-vector.js';
 import { createFlatOps, tensorResidence, type FlatOps } from '../../src/kernels/index.js';
+import { createModel } from '../../src/models/index.js';
+import type { Callback } from '../../src/train/method.js';
+import { Trainer } from '../../src/train/trainer.js';
 
 const NAME = registerAnnealCuda('host');
 const hostProblem = hostDeviceProblem();
@@ -200,4 +204,54 @@ test('a ParamVector on the device backend moves gradients and weights by device 
   assert.deepEqual(values, [[0.75, 2.5, 2, 4, 4.5, 4], [-2, 1.5], [7]]);
   assert.deepEqual(again, values.flat());
   assert.deepEqual(held(), before);
+});
+
+test("a Trainer's steps read nothing back: its loss and accuracy wait for a reader", async () => {
+  await tf.setBackend(NAME);
+  /** A CNN's Trainer; 20 steps an epoch, so the 10 steps below stay inside the first. */
+  const cnn = (callbacks: Callback[] = []) => {
+    const model = createModel('cnn', { inputShape: [12, 12, 1], numClasses: 4, seed: 0 });
+    const trainer = new Trainer({
+      model,
+      trainData: syntheticDataset({ n: 640, seed: 1, shape: [12, 12, 1], numClasses: 4 }),
+      maxDuration: '10ba',
+      batchSize: 32,
+      seed: 0,
+      optimizer: { name: 'adamw', lr: 1e-3 },
+      callbacks,
+    });
+    return { model, trainer };
+  };
+  const run = async (
+    { model, trainer }: ReturnType<typeof cnn>,
+    f: (t: Trainer) => Promise<unknown>,
+  ) => {
+    try {
+      await f(trainer);
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
+  };
+
+  let metrics: Record<string, number> = {};
+  await run(cnn(), async (quiet) => {
+    await quiet.fit({ duration: '2ba' });
+    const reads = mock.method(tf.engine().backend, 'readSync');
+    await quiet.fit();
+    // Before, a step read 4 times: its loss, its hits, and twice inside kernels (a cast's values
+    // widened through the host).
+    assert.equal(reads.mock.callCount(), 1, 'eight steps, one read when fit() ends');
+    metrics = { ...quiet.state.metrics };
+    assert.equal(reads.mock.callCount(), 1, 'the metrics were read then');
+    reads.mock.restore();
+  });
+
+  // The same epoch mean as reading each step's loss when it ends.
+  const losses: number[] = [];
+  await run(cnn([{ onBatchEnd: (s) => void losses.push(s.lossValue) }]), (t) => t.fit());
+  let sum = 0;
+  for (const loss of losses) sum += loss * 32;
+  assert.equal(losses.length, 10);
+  assert.equal(metrics['train/loss'], sum / (32 * 10));
 });

@@ -126,11 +126,16 @@ test('a non-finite loss is caught, with or without non-finite gradients', async 
   assert.match(result.stopReason!, /non-finite gradient in .* at step 1/);
   inTape.trainer.dispose();
 
-  // Runs before the guard at AFTER_BACKWARD: the gradients stay finite.
+  // A loss that overflows while its gradient stays finite: the value + Infinity, the gradient
+  // passed through as it is.
+  const overflow = tf.customGrad((x) => ({
+    value: tf.add(x as tf.Tensor, Infinity),
+    gradFunc: (dy) => dy,
+  }));
   const lossOnly: Method = {
-    name: 'nan_loss_value',
-    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === 4,
-    apply: (_e, state) => void (state.lossValue = Infinity),
+    name: 'inf_loss_value',
+    match: (event, state) => event === Event.AFTER_LOSS && state.timestamp.step === 4,
+    apply: (_e, state) => void (state.loss = overflow(state.loss!) as tf.Scalar),
   };
   const alone = guardedRun('stop', [lossOnly]);
   const stopped = await alone.trainer.fit();
