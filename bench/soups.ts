@@ -14,37 +14,53 @@
  * (the paper finds the uniform soup can fail when the ingredients are diverse), each
  * ingredient's held-out and test accuracy and which the greedy soup took.
  *
- * Per seed s (0..4):
- * - pre-training: the CNN (initialised from seed s) on MNIST 60k, 1 epoch (469 steps at batch
- *   128), Adam lr 1e-3, data order from seed s; its MNIST test accuracy is kept.
- * - the head: MNIST and Fashion-MNIST both have 10 classes, but a digit's logit means nothing
- *   for a garment, so the classifier (the last dense layer) is reset to its initial weights from
- *   seed s; the features are kept. Every ingredient starts from these same weights, as the
- *   paper's fine-tunings all start from one (zero-shot or linear-probe) initialisation.
- * - K = 6 ingredients: fine-tunings on Fashion-MNIST training samples 0..54,999 for 645 steps
- *   each (1.5 epochs at batch 128), SGD with momentum 0.9, no weight decay, cosine to 0 after a
- *   65-step linear warmup; the grid lr in {0.02, 0.03, 0.05} x augmentation in {none, random
- *   crop from 2-pixel zero padding + horizontal flip (batch-augmentation with m = 1: the same
- *   samples a step)}, and each ingredient its own data order and augmentation draws (seed
- *   1000 + 100 s + k for ingredient k).
- * - why this grid and length: the first run (commit 7ae3281f2b) fine-tuned 0.5 epoch with lr in
- *   {0.003, 0.01, 0.03}; its ingredients lay 15 points apart (lr 0.003 with crop and flip at 69%,
- *   lr 0.03 without at 84%), every greedy soup kept only its first ingredient and the difference
- *   was exactly 0 in every seed. The paper's ingredients are fine-tuned to convergence and lie
- *   within a point or two of each other, so here each fine-tuning is 3x longer and the lrs are
- *   those that came closest to converging (lr 0.003 dropped). Longer (2-3 epochs) did not fit
- *   the time this run had: a probe (20 steps, 2 shared cores, ANNEAL_THREADS=1) measured 53.5 ms
- *   a step and 107 us an evaluated sample, 4.1 min a seed at that pace, and busy cores have
- *   been 1.5-2.4x slower.
+ * Per seed s (0..9):
+ * - pre-training: the CNN (initialised from seed s) on the Fashion-MNIST training samples among
+ *   0..54,999 whose label is in classes 0-4 (T-shirt, trouser, pullover, dress, coat: 27,457
+ *   samples), 2 epochs (430 steps at batch 128), Adam lr 1e-3, data order from seed s. The
+ *   held-out samples 55,000..59,999 are not trained on here either. Its accuracy on its own
+ *   task, the 5,000 test samples of classes 0-4, is kept.
+ * - the head: the pre-trained classifier knows only classes 0-4 (it keeps all 10 outputs, so the
+ *   architecture is the fine-tunings'), so the classifier (the last dense layer) is reset to its
+ *   initial weights from seed s; the features are kept. Every ingredient starts from these same
+ *   weights, as the paper's fine-tunings all start from one (zero-shot or linear-probe)
+ *   initialisation.
+ * - K = 6 ingredients: fine-tunings on all 10 classes of Fashion-MNIST training samples
+ *   0..54,999 for 860 steps each (2 epochs at batch 128), SGD with momentum 0.9, no weight
+ *   decay, cosine to 0 after an 86-step linear warmup (10%); the grid lr in {0.005, 0.01, 0.02}
+ *   x augmentation in {none, random crop from 2-pixel zero padding + horizontal flip
+ *   (batch-augmentation with m = 1: the same samples a step)}, and each ingredient its own data
+ *   order and augmentation draws (seed 1000 + 100 s + k for ingredient k).
+ * - why this design: two runs were degenerate. The first (commit 7ae3281f2b: MNIST pre-training,
+ *   0.5 epoch at lr 0.003/0.01/0.03) left its ingredients 15 points apart; the second (commit
+ *   72745b86d7: MNIST pre-training 1 epoch, 1.5 epochs at lr 0.02/0.03/0.05) brought them within
+ *   3.2-4.0 points, but test accuracy still rose with lr (the best lr was the grid's edge), every
+ *   greedy soup of 5 seeds kept only its first ingredient and the uniform soup was 2.47 points
+ *   below the best ingredient. A likely cause: the fine-tunings moved far apart from a start
+ *   whose features (MNIST digits) fit garments poorly, while the paper's ingredients start from
+ *   CLIP or ViT features that already fit the task and stay in one basin. So here the
+ *   pre-training is the same kind of images (the other half of Fashion-MNIST's classes: the
+ *   fine-tuning then learns classes 5-9 and a new head, not new features), and the grid's lrs
+ *   are lower, around a middle (0.01) expected to be best, with 2 epochs each, so that the
+ *   ingredients lie within about a point of each other. Whether they do is what the recorded
+ *   ingredients and the greedy trace will show.
  * - held-out: Fashion-MNIST training samples 55,000..59,999 (never trained on) rank the
  *   ingredients, pick the best single one and drive the greedy soup; test: the 10k test split.
  * - arms (one metric per (arm, seed), all three from the one run of the seed): best_single (the
  *   ingredient with the best held-out accuracy: its test accuracy), uniform_soup (the mean of
  *   all K), greedy_soup. The CNN has no BatchNorm, so a soup needs no statistics refresh.
+ * - recorded per seed (in every arm's `extra.run`): each ingredient's held-out and test accuracy,
+ *   the pre-trained model's accuracy on its own task, and the greedy soup's full trace: for every
+ *   candidate the held-out accuracy of the average with it (`tried`), so a rejected candidate's
+ *   fall below the soup is known, and the soup's accuracy after the decision.
  *
- * Budget: 5 x (469 + 6 x 645) = 21,695 optimizer steps at batch 128, and about 150k evaluated
- * samples a seed (each ingredient on held-out and test, the greedy soup's K - 1 trials on
- * held-out, the soups on test), about 2,000 step-equivalents in all: under 24,000. The script
+ * Budget: 10 x (430 + 6 x 860) = 10 x 5,590 = 55,900 optimizer steps at batch 128, and about
+ * 145k evaluated samples a seed (the pre-training's 5k test samples, each ingredient on held-out
+ * and test, the greedy soup's K - 1 trials on held-out, the soups on test), about 290
+ * step-equivalents a seed at the probe's pace below, 2,900 in all: under 59,000. At the last
+ * run's pace (a probe of 20 steps on 2 shared cores, ANNEAL_THREADS=1: 53.5 ms a step, 107 us an
+ * evaluated sample) a seed takes about 5.2 min and the run about 52 min; busy cores have been
+ * 1.5-2.4x slower (up to about 2 h). The previous design was 21,695 steps (5 seeds). The script
  * prints the plan and an estimate from a step and an evaluation it times first.
  *
  * Resumable: each finished (arm, seed) is recorded as it ends; the three arms of a seed are
@@ -72,17 +88,22 @@ const opts = optionsFromArgv();
 const smoke = opts.smoke;
 
 const BATCH = 128;
-/** Pre-training: one epoch of MNIST's 60k (469 steps). */
-const PRE_STEPS = smoke ? 16 : 469;
 /** Fine-tuning: the first 55k Fashion-MNIST training samples, the last 5k held out. */
 const FT_TRAIN = smoke ? 256 : 55000;
 const HELD_OUT = smoke ? 128 : 5000;
-/** Each ingredient: 1.5 epochs of the 55k (645 steps), long enough to converge (header). */
-const FT_EPOCHS = 1.5;
+/**
+ * Pre-training: the fine-tuning samples (0..FT_TRAIN - 1) whose label is below PRE_CLASSES
+ * (Fashion-MNIST's classes 0-4; the smoke's synthetic data has 4 classes, so 0-1), 2 epochs.
+ */
+const PRE_CLASSES = smoke ? 2 : 5;
+const PRE_EPOCHS = 2;
+/** Each ingredient: 2 epochs of the 55k (860 steps). */
+const FT_EPOCHS = 2;
 const FT_STEPS = smoke ? 12 : Math.round(FT_EPOCHS * Math.ceil(FT_TRAIN / BATCH));
 const WARMUP = smoke ? 2 : Math.round(0.1 * FT_STEPS);
 const MOMENTUM = 0.9;
-const LRS = [0.02, 0.03, 0.05];
+/** The middle lr is the one expected to be best (header). */
+const LRS = [0.005, 0.01, 0.02];
 const AUGMENTATIONS = {
   none: undefined,
   'crop+flip': { name: 'batch-augmentation', m: 1, pad: 2, flip: true },
@@ -94,23 +115,53 @@ const INGREDIENTS = (Object.keys(AUGMENTATIONS) as Augmentation[]).flatMap((augm
 const K = INGREDIENTS.length;
 /** Ingredient k of seed s: its data order and augmentation draws. */
 const ingredientSeed = (s: number, k: number) => 1000 + 100 * s + k;
-const STEPS_PER_SEED = PRE_STEPS + K * FT_STEPS;
 
 const model = smoke
   ? { name: 'mlp', options: { hidden: [16] } }
   : { name: 'cnn', options: {} as Record<string, unknown> };
-const source = smoke
-  ? { name: 'synthetic', limit: 256, testLimit: 128, patternSeed: 1 }
-  : { name: 'mnist' };
 const target = smoke
   ? { name: 'synthetic', limit: FT_TRAIN + HELD_OUT, testLimit: 128, patternSeed: 0 }
   : { name: 'fashion-mnist' };
+
+interface DataSpec {
+  name: string;
+  limit?: number;
+  testLimit?: number;
+  patternSeed?: number;
+}
+async function load(spec: DataSpec, split: 'train' | 'test') {
+  const { name, limit, testLimit, patternSeed } = spec;
+  return loadDataset(name, {
+    split,
+    limit: split === 'train' ? limit : testLimit,
+    ...(patternSeed === undefined ? {} : { patternSeed }),
+  });
+}
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+/** The indices of `data`'s samples whose label is below `classes` (the pre-training's task). */
+const firstClasses = (data: Dataset, classes: number) =>
+  range(0, data.length).filter((i) => data.labels[i] < classes);
+// The data come before the plan: the pre-training's length follows from its sample count.
+const targetAll = await load(target, 'train');
+const ftTrain = subset(targetAll, range(0, FT_TRAIN));
+const heldOut = subset(targetAll, range(FT_TRAIN, FT_TRAIN + HELD_OUT));
+const test = await load(target, 'test');
+// Pre-training: classes 0..PRE_CLASSES - 1 of the fine-tuning samples only (never the held-out
+// ones); its own test: the test samples of those classes. Labels keep their numbering and the
+// model its numClasses outputs, so the fine-tuned models have the same architecture.
+const preTrain = subset(ftTrain, firstClasses(ftTrain, PRE_CLASSES));
+const preTest = subset(test, firstClasses(test, PRE_CLASSES));
+/** Pre-training: 2 epochs of its samples (430 steps for Fashion-MNIST's 27,457). */
+const PRE_STEPS = smoke ? 16 : PRE_EPOCHS * Math.ceil(preTrain.length / BATCH);
+const STEPS_PER_SEED = PRE_STEPS + K * FT_STEPS;
 
 const config = {
   model,
   batchSize: BATCH,
   pretrain: {
-    data: source,
+    data: target,
+    train: `the samples of classes 0..${PRE_CLASSES - 1} among samples 0..${FT_TRAIN - 1} of the training split (${preTrain.length})`,
+    test: `the test split's samples of classes 0..${PRE_CLASSES - 1} (${preTest.length})`,
     steps: PRE_STEPS,
     optimizer: { name: 'adam', lr: 1e-3, weightDecay: 0 },
     seed: 's (initial weights and data order)',
@@ -156,38 +207,16 @@ const exp = openExperiment(
         soup: 'greedy (Recipe 1): by held-out accuracy, add if the held-out accuracy does not drop',
       }),
     ],
-    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4],
+    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     scale: smoke
-      ? `smoke: synthetic data, an MLP, ${K} ingredients of ${FT_STEPS} steps`
-      : `CNN pre-trained 1 epoch on MNIST; ${K} fine-tunings of ${FT_EPOCHS} epochs on Fashion-MNIST 55k (5k held out, 10k test)`,
+      ? `smoke: synthetic data, an MLP pre-trained on classes 0-${PRE_CLASSES - 1}, ${K} ingredients of ${FT_STEPS} steps`
+      : `CNN pre-trained ${PRE_EPOCHS} epochs on Fashion-MNIST classes 0-4 (${preTrain.length.toLocaleString('en-US')} samples); ${K} fine-tunings (lr ${LRS.join('/')} x crop+flip off/on) of ${FT_EPOCHS} epochs on all 10 classes of Fashion-MNIST 55k (5k held out, 10k test)`,
   },
   opts,
 );
 
 await initEngine({ backend: 'auto' });
 const ops = createFlatOps('auto');
-
-interface DataSpec {
-  name: string;
-  limit?: number;
-  testLimit?: number;
-  patternSeed?: number;
-}
-async function load(spec: DataSpec, split: 'train' | 'test') {
-  const { name, limit, testLimit, patternSeed } = spec;
-  return loadDataset(name, {
-    split,
-    limit: split === 'train' ? limit : testLimit,
-    ...(patternSeed === undefined ? {} : { patternSeed }),
-  });
-}
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-const sourceTrain = await load(source, 'train');
-const sourceTest = await load(source, 'test');
-const targetAll = await load(target, 'train');
-const ftTrain = subset(targetAll, range(0, FT_TRAIN));
-const heldOut = subset(targetAll, range(FT_TRAIN, FT_TRAIN + HELD_OUT));
-const test = await load(target, 'test');
 
 const newModel = (data: Dataset, seed: number): tfl.LayersModel =>
   createModel(model.name, {
@@ -238,6 +267,10 @@ export interface Ingredient {
 
 /** One seed's run: what every arm's record of that seed keeps in `extra`. */
 export interface SeedRun {
+  /**
+   * sourceTest: the pre-trained model's accuracy (%) on its own task, the test samples of the
+   * pre-training classes (MNIST's test split before this design).
+   */
   pretrain: { steps: number; sourceTest: number };
   ingredients: Ingredient[];
   /** Index of the best single ingredient (best held-out accuracy). */
@@ -249,19 +282,23 @@ export interface SeedRun {
     test: number;
     /** Ingredient indices in the order they were added. */
     members: number[];
-    /** Each candidate tried, best held-out first: the soup's held-out accuracy after it. */
-    trace: { candidate: number; heldOut: number; added: boolean }[];
+    /**
+     * Each candidate tried, best held-out first: `tried`, the held-out accuracy of the average
+     * with it (what decided; for a rejected candidate, how far the soup fell), and `heldOut`, the
+     * soup's held-out accuracy after the decision. The first entry is the best ingredient alone.
+     */
+    trace: { candidate: number; tried: number; heldOut: number; added: boolean }[];
   };
   seconds: number;
 }
 
 async function runSeed(s: number): Promise<SeedRun> {
   const started = performance.now();
-  // Pre-training on the source task.
-  const base = newModel(sourceTrain, s);
+  // Pre-training on the source task: classes 0..PRE_CLASSES - 1.
+  const base = newModel(preTrain, s);
   const pre = new Trainer({
     model: base,
-    trainData: sourceTrain,
+    trainData: preTrain,
     maxDuration: `${PRE_STEPS}ba`,
     batchSize: BATCH,
     seed: s,
@@ -270,9 +307,9 @@ async function runSeed(s: number): Promise<SeedRun> {
   });
   await pre.fit();
   pre.dispose();
-  const sourceTest_ = percent(base, sourceTest);
+  const sourceTest_ = percent(base, preTest);
   console.log(
-    `  seed ${s}: pre-trained ${PRE_STEPS} steps, source test ${sourceTest_.toFixed(2)}%`,
+    `  seed ${s}: pre-trained ${PRE_STEPS} steps, test ${sourceTest_.toFixed(2)}% on classes 0-${PRE_CLASSES - 1}`,
   );
   // A new head for the new task: the last layer's initial weights from seed s.
   const fresh = newModel(ftTrain, s);
@@ -324,6 +361,7 @@ async function runSeed(s: number): Promise<SeedRun> {
       members: greedy.members,
       trace: greedy.trace.map((t) => ({
         candidate: t.candidate,
+        tried: t.tried,
         heldOut: t.score,
         added: t.added,
       })),
@@ -355,10 +393,10 @@ if (opts.fresh) seedRuns.clear();
   console.log(exp.planText());
   const seeds = exp.plan.seeds.length;
   const left = new Set(exp.pending().map((p) => p.seed)).size;
-  // Evaluated samples a seed: the source test set; each ingredient on held-out and test; the
+  // Evaluated samples a seed: the pre-training's test samples; each ingredient on held-out and test; the
   // greedy soup's K - 1 trials on held-out; the uniform soup on both, the greedy soup on test.
   const evalSamples =
-    sourceTest.length +
+    preTest.length +
     K * (heldOut.length + test.length) +
     (K - 1) * heldOut.length +
     heldOut.length +
