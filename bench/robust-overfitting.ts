@@ -30,11 +30,14 @@
  * images split into 1,000 to train on and 500 held out for robust validation (split drawn from
  * the seed), and the first 1,000 test images; the CNN of src/models (32 and 64 filters, 128
  * units); PGD-5 L-inf eps 0.1 (step 2.5 eps / 5) for training, PGD-10 with a random start for
- * robust accuracy on validation, test and 250 training samples every 3 epochs (20 evaluations, so
- * early stopping picks among them); SGD momentum 0.9, lr 0.1, weight decay 5e-4 (the paper's),
- * the lr times 0.1 at half the run (Rice et al.'s piecewise decay, one step), 60 epochs at batch
- * 32 (1,920 steps). Evaluation costs more than training here, hence every 3 epochs and the small
- * sets.
+ * robust accuracy on validation, test and 250 training samples every 2 epochs (20 evaluations, so
+ * early stopping picks among them); SGD momentum 0.9, lr 0.03, weight decay 5e-4 (the paper's),
+ * the lr times 0.1 at half the run (Rice et al.'s piecewise decay, one step), 40 epochs at batch
+ * 32 (1,280 steps). Evaluation costs more than training here, hence every 2 epochs and the small
+ * sets. The paper's lr 0.1 is for a ResNet with batch norm: this CNN has none, and at 0.1 it
+ * diverged at once (seed 0: chance accuracy, clean and robust, for all 60 epochs). One-seed
+ * pilots of 20 epochs (lr x0.1 at 10): lr 0.01 ended at 59.0% robust test (robust train 57.6%),
+ * lr 0.03 at 62.8% (robust train 69.6%, its peak 62.9% at epoch 15).
  *
  * Why this: a small training set and a network that can memorise its adversarial examples within
  * the budget. The first run under the protocol (session 8) used the MLP 512-256 for 40 epochs:
@@ -72,9 +75,9 @@ import type { Curves } from './tables/robust-overfitting.js';
 const opts = optionsFromArgv();
 const smoke = opts.smoke;
 
-const EPOCHS = smoke ? 4 : 60;
+const EPOCHS = smoke ? 4 : 40;
 /** Robust accuracy (validation, test, training subset) every this many epochs. */
-const EVAL_EVERY = smoke ? 2 : 3;
+const EVAL_EVERY = 2;
 const BATCH = 32;
 const TRAIN = smoke ? 192 : 1000;
 const VAL = smoke ? 64 : 500;
@@ -91,7 +94,7 @@ const ATTACK: AttackOptions = smoke
   : { epsilon: 0.1, norm: 'linf', clip: [0, 1] };
 const TRAIN_STEPS = smoke ? 2 : 5;
 const EVAL_STEPS = smoke ? 3 : 10;
-const OPTIMIZER = { name: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+const OPTIMIZER = { name: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 5e-4 };
 /** Rice et al.'s piecewise decay: the lr times 0.1 at half the run. */
 const LR_SCHEDULE: ScheduleSpec = { name: 'multistep', milestones: ['0.5dur'], gamma: 0.1 };
 const NOILIN = { pInit: 0.05, pMax: 0.6, gamma: 0.5, tau: 2 };
