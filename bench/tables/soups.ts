@@ -34,6 +34,18 @@ function seedRuns(r: ProtocolResult): { seed: number; run: SeedRun }[] {
   return [...bySeed.entries()].sort(([a], [b]) => a - b).map(([seed, run]) => ({ seed, run }));
 }
 
+/**
+ * How the greedy soup's held-out accuracy changed when ingredient k was averaged in (the average
+ * with it minus the soup before it), in a seed where it was not the first tried; none for runs
+ * recorded before the trace kept `tried`.
+ */
+function triedChange(run: SeedRun, k: number): number[] {
+  const at = run.greedy.trace.findIndex((t) => t.candidate === k);
+  const tried = run.greedy.trace[at]?.tried;
+  if (at < 1 || tried === undefined) return [];
+  return [tried - run.greedy.trace[at - 1].heldOut];
+}
+
 function renderSoups(r: ProtocolResult & ResultBase): string {
   const runs = seedRuns(r).map((x) => x.run);
   const n = runs.length;
@@ -70,15 +82,24 @@ function renderSoups(r: ProtocolResult & ResultBase): string {
   // Ingredients by position: the same hyper-parameters in every seed (each its own data order).
   const names = runs[0]?.ingredients.map((i) => i.name) ?? [];
   const ingredients = markdownTable(
-    ['ingredient', 'held-out (%)', 'test (%)', 'best single in', 'in the greedy soup in'],
+    [
+      'ingredient',
+      'held-out (%)',
+      'test (%)',
+      'best single in',
+      'in the greedy soup in',
+      'held-out change when tried (points)',
+    ],
     names.map((name, k) => {
       const of = runs.map((x) => x.ingredients[k]).filter((i) => i !== undefined);
+      const changes = runs.flatMap((x) => triedChange(x, k));
       return [
         name,
         meanSpread(of.map((i) => i.heldOut)),
         meanSpread(of.map((i) => i.test)),
         `${runs.filter((x) => x.best === k).length} of ${n} seeds`,
         `${of.filter((i) => i.inGreedy).length} of ${n} seeds`,
+        changes.length ? `${meanSpread(changes)} (${changes.length} seeds)` : '–',
       ];
     }),
   );
