@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader, type Dataset } from '../data/index.js';
 import { batchTensors, crossEntropy, top1Hits } from './loss.js';
 import { forward } from './model.js';
+import { scalarsSideBySide } from './running-metrics.js';
 import type { LossFn, ModelLike } from './state.js';
 
 export interface Evaluation {
@@ -20,21 +21,39 @@ export interface EvaluateOptions {
   lossFn?: LossFn;
 }
 
-/** Each batch's summed loss and correct count (tensors the caller reads and disposes). */
-function* batchResults(
-  model: ModelLike,
-  data: Dataset,
-  opts: EvaluateOptions,
-): Generator<[tf.Tensor, tf.Tensor]> {
+/**
+ * Each batch's summed loss and correct count, side by side in one tensor (loss, hits, loss, ...)
+ * for one read: read per batch, an evaluation would wait for the backend twice a batch.
+ */
+function batchResults(model: ModelLike, data: Dataset, opts: EvaluateOptions): tf.Tensor1D | null {
   const lossFn = opts.lossFn ?? crossEntropy;
   const loader = new DataLoader(data, { batchSize: opts.batchSize ?? 500, shuffle: false });
-  for (const batch of loader.batches(0)) {
-    yield tf.tidy(() => {
-      const { x, y } = batchTensors(batch, data.numClasses);
-      const logits = forward(model, x, false);
-      return [tf.mul(lossFn(y, logits), batch.size), top1Hits(y, logits)] as [tf.Tensor, tf.Tensor];
-    });
+  const parts: tf.Tensor[] = [];
+  try {
+    for (const batch of loader.batches(0)) {
+      parts.push(
+        ...tf.tidy(() => {
+          const { x, y } = batchTensors(batch, data.numClasses);
+          const logits = forward(model, x, false);
+          return [tf.mul(lossFn(y, logits), batch.size), top1Hits(y, logits)];
+        }),
+      );
+    }
+    return parts.length > 0 ? scalarsSideBySide(parts) : null;
+  } finally {
+    tf.dispose(parts);
   }
+}
+
+/** The evaluation from the batches' values, summed in data set order. */
+function summed(values: ArrayLike<number>, count: number): Evaluation {
+  let lossSum = 0;
+  let correct = 0;
+  for (let i = 0; i < values.length; i += 2) {
+    lossSum += values[i];
+    correct += values[i + 1];
+  }
+  return { loss: lossSum / count, accuracy: correct / count, count };
 }
 
 /** Mean loss and top-1 accuracy over `data`, in data set order, in inference mode. */
@@ -43,15 +62,12 @@ export async function evaluate(
   data: Dataset,
   opts: EvaluateOptions = {},
 ): Promise<Evaluation> {
-  let lossSum = 0;
-  let correct = 0;
-  for (const [loss, hits] of batchResults(model, data, opts)) {
-    const [lv, hv] = await Promise.all([loss.data(), hits.data()]);
-    tf.dispose([loss, hits]);
-    lossSum += lv[0];
-    correct += hv[0];
+  const results = batchResults(model, data, opts);
+  try {
+    return summed(results ? await results.data() : [], data.length);
+  } finally {
+    results?.dispose();
   }
-  return { loss: lossSum / data.length, accuracy: correct / data.length, count: data.length };
 }
 
 /**
@@ -63,12 +79,10 @@ export function evaluateSync(
   data: Dataset,
   opts: EvaluateOptions = {},
 ): Evaluation {
-  let lossSum = 0;
-  let correct = 0;
-  for (const [loss, hits] of batchResults(model, data, opts)) {
-    lossSum += loss.dataSync()[0];
-    correct += hits.dataSync()[0];
-    tf.dispose([loss, hits]);
+  const results = batchResults(model, data, opts);
+  try {
+    return summed(results ? results.dataSync() : [], data.length);
+  } finally {
+    results?.dispose();
   }
-  return { loss: lossSum / data.length, accuracy: correct / data.length, count: data.length };
 }

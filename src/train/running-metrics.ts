@@ -33,6 +33,14 @@ interface Step {
 
 const zero = (): EpochSums => ({ loss: 0, hits: 0, rows: 0, samples: 0 });
 
+/**
+ * Scalar tensors side by side in one new tensor, for one read of them all (each read waits for
+ * the backend, and on a GPU stalls the queue of work behind it).
+ */
+export function scalarsSideBySide(scalars: readonly tf.Tensor[]): tf.Tensor1D {
+  return tf.tidy(() => tf.concat(scalars.map((t) => tf.reshape(t, [1]))) as tf.Tensor1D);
+}
+
 /** Steps held unread at most: past this many the next step reads them (bounds the tensors held). */
 export const MAX_UNREAD_STEPS = 256;
 
@@ -120,7 +128,9 @@ export class RunningMetrics {
     const unread = this.steps.filter((s) => s.loss !== null || s.hits !== null);
     if (unread.length > 0) {
       const tensors = unread.flatMap((s) => [s.loss, s.hits].filter((t) => t !== null));
-      const values = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [1]))).dataSync());
+      const together = scalarsSideBySide(tensors);
+      const values = together.dataSync();
+      together.dispose();
       let k = 0;
       for (const s of unread) {
         if (s.loss) s.value = values[k++];
