@@ -62,7 +62,6 @@ export class RunningMetrics {
 
   /** This step's loss (a copy is kept: the caller disposes its tensor). */
   setLoss(loss: tf.Tensor): void {
-    this.dropUncounted();
     this.current = { loss: tf.keep(tf.clone(loss)), value: NaN, hits: null, hitsValue: 0, rows: 0 };
     this.steps.push(this.current);
   }
