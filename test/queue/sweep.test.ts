@@ -125,10 +125,12 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
 
   test('SIGKILL of a worker mid-trial: the sweep completes, each job once, the trial resumed', async () => {
     const out = join(dir, 'worker-kill');
-    // Successive halving, 2 configurations of 30 then 60 epochs: jobs of 210 steps.
+    // Successive halving, 2 configurations of 120 then 240 epochs: jobs of 840 steps. (At 30 and
+    // 60 epochs, 210 steps, an idle machine once finished the rung, checkpoint 210 included,
+    // between the test's look at a mid-rung checkpoint and the SIGKILL.)
     const args = [
       ...['search', '--space', spacePath, '--scheduler', 'sha', '--configs', '2', '--eta', '2'],
-      ...['--max-resource', '60ep', '--min-resource', '30ep', '--no-live'],
+      ...['--max-resource', '240ep', '--min-resource', '120ep', '--no-live'],
       ...RECIPE,
       ...['--out', out, '--redis', redis.url, '--queue', 'kill', '--workers', '2'],
       ...['--shared-dir', dir],
@@ -136,15 +138,15 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
     const fast = ['--lock-duration', '2', '--stalled-interval', '1'];
     const victim = startWorker('kill', dir, fast);
     const c = spawnAnneal(args);
-    // Wait until the victim's trial has checkpointed inside its first rung (step 53 of 210).
+    // Wait until the victim's trial has checkpointed inside its first rung (step 210 of 840).
     let trial = -1;
     for (;;) {
       assert.equal(c.child.exitCode, null, `the sweep ended first: ${victim.stdout()}`);
-      const m = /trial (\d+), rung 0 \(0ep to 30ep\): started/.exec(victim.stdout());
+      const m = /trial (\d+), rung 0 \(0ep to 120ep\): started/.exec(victim.stdout());
       if (m) {
         trial = Number(m[1]);
         const saved = new CheckpointStore(join(trialDir(out, trial), 'checkpoints')).list();
-        if (saved.some((s) => s.step > 0 && s.step < 210)) break;
+        if (saved.some((s) => s.step > 0 && s.step < 840)) break;
       }
       await sleep(20);
     }
@@ -159,7 +161,7 @@ describe('sweeps on a queue', { skip: redisSkip() }, () => {
     const log = readJsonl(join(trialDir(out, trial), 'log.jsonl'));
     const resumed = log.filter((r) => r.event === 'resume').map((r) => r.step as number);
     assert.ok(
-      resumed.some((step) => step > 0 && step < 210),
+      resumed.some((step) => step > 0 && step < 840),
       `trial ${trial} resumed mid-rung: ${resumed}`,
     );
     const result = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8')) as SearchResult;
