@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import sharp from 'sharp';
 import { writeFileAtomic } from '../atomic.js';
 import { UsageError } from '../errors.js';
 import { annealCacheDir } from './cache.js';
@@ -194,6 +193,9 @@ async function decodeAll(
   files: ImageFile[],
   opts: ImageFolderOptions,
 ): Promise<{ pixels: Uint8Array; shape: ImageShape }> {
+  // Loaded here, not at the top: sharp's native libvips is needed only for image folders, and a
+  // bundle carried without node_modules (the GPU check's) must still load for MNIST.
+  const { default: sharp } = await import('sharp');
   const buffers: Buffer[] = new Array<Buffer>(files.length);
   const channels: number[] = new Array<number>(files.length);
   const sizes: [number, number][] = new Array<[number, number]>(files.length);
