@@ -36,6 +36,13 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  fallbackTally,
+  nativeTally,
+  profileKernels,
+  resetKernelTally,
+  type KernelCount,
+} from '../src/backend/index.js';
 import type { NativeBackend } from '../src/backend/native-backend.js';
 import { loadDataset, syntheticDataset } from '../src/data/index.js';
 import { initEngine, type TfBackendName } from '../src/engine/index.js';
@@ -301,6 +308,38 @@ function buildInfo(): { commit: string; built: string } | null {
   }
 }
 
+/** Steps run by profileSteps: enough to average, few because each kernel waits for the device. */
+const PROFILE_STEPS = 3;
+
+/**
+ * Where a step's time goes: PROFILE_STEPS steps with every kernel waiting for its device work
+ * (profileKernels), so each kernel's tally is its device time; per step, most time first, with
+ * every fallback (a kernel that ran on the host, its inputs downloaded). Run after the timed
+ * steps: the waits serialise the stream.
+ */
+function profileSteps(step: () => void): {
+  stepMs: number;
+  kernels: [string, KernelCount][];
+  fallbacks: [string, KernelCount][];
+} {
+  const backend = tf.backend() as unknown as { synchronize?: () => void };
+  const perStep = (tally: [string, KernelCount][]): [string, KernelCount][] =>
+    tally.map(([k, c]) => [k, { calls: c.calls / PROFILE_STEPS, ms: c.ms / PROFILE_STEPS }]);
+  resetKernelTally();
+  profileKernels(backend.synchronize ? () => backend.synchronize!() : null);
+  const started = performance.now();
+  try {
+    for (let i = 0; i < PROFILE_STEPS; i++) step();
+  } finally {
+    profileKernels(null);
+  }
+  return {
+    stepMs: (performance.now() - started) / PROFILE_STEPS,
+    kernels: perStep(nativeTally()),
+    fallbacks: perStep(fallbackTally()),
+  };
+}
+
 async function bench(): Promise<void> {
   const batches = values.batches!.split(',').map((b) => count('batches', b)!);
   const models = values.models!.split(',') as BenchModel[];
@@ -326,6 +365,7 @@ async function bench(): Promise<void> {
     meanMs: number;
     samples: number;
     samplesPerSecond: number;
+    profile: ReturnType<typeof profileSteps>;
   }[] = [];
   const problems: string[] = [];
   const comparisons: {
@@ -407,12 +447,11 @@ async function bench(): Promise<void> {
       const labels = tf.oneHot(tf.randomUniform([batch], 0, NUM_CLASSES, 'int32', 2), NUM_CLASSES);
       const params = net.trainableWeights.reduce((n, w) => n + w.read().size, 0);
       let times: number[];
+      let profile: ReturnType<typeof profileSteps>;
       try {
-        times = sampleTimes(() => trainingStep(net, optimizer, x, labels), {
-          samples,
-          budgetMs,
-          warmUp: 3,
-        });
+        const step = () => trainingStep(net, optimizer, x, labels);
+        times = sampleTimes(step, { samples, budgetMs, warmUp: 3 });
+        profile = profileSteps(step);
       } finally {
         tf.dispose([x, labels]);
         optimizer.dispose();
@@ -428,6 +467,7 @@ async function bench(): Promise<void> {
         meanMs: times.reduce((a, t) => a + t, 0) / times.length,
         samples: times.length,
         samplesPerSecond: (1000 * batch) / ms,
+        profile,
       };
       rows.push(row);
       const t = torch.record?.rows.find((r) => r.model === model && r.batch === batch);
@@ -451,6 +491,11 @@ async function bench(): Promise<void> {
             : `; PyTorch ${t!.ms.toFixed(2)} ms, ${torchSps.toFixed(0)} samples/s ` +
               `(anneal ${(100 * comparisons.at(-1)!.ofTorch!).toFixed(0)}%)`),
       );
+      const top = profile.kernels.slice(0, 6).map(([k, c]) => `${k} ${c.ms.toFixed(2)}`);
+      console.log(`  per step, each kernel settled (ms): ${top.join(', ')}`);
+      if (profile.fallbacks.length > 0) {
+        console.log(`  fallbacks: ${profile.fallbacks.map(([k, c]) => `${k} x${c.calls}`).join(', ')}`);
+      }
       write();
     }
   }

@@ -175,10 +175,15 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
     return { unreliable: false, numBytesInDevice: this.deviceBytes };
   }
 
+  /** Waits until the work queued on this thread's stream is done. */
+  synchronize(): void {
+    this.addon.synchronize();
+  }
+
   override async time(f: () => void): Promise<tf.BackendTimingInfo> {
     const started = performance.now();
     f();
-    this.addon.synchronize();
+    this.synchronize();
     return { kernelMs: performance.now() - started };
   }
 

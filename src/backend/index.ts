@@ -15,6 +15,7 @@ export { AnnealDeviceBackend } from './device-backend.js';
 export {
   fallbackTally,
   nativeTally,
+  profileKernels,
   resetKernelTally,
   BACKEND_NAME,
   CUDA_BACKEND_NAME,

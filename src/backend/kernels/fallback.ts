@@ -22,8 +22,22 @@ export function fallbackTally(): [string, KernelCount][] {
   return [...tally].sort((x, y) => y[1].ms - x[1].ms);
 }
 
+/** Waits for the device's queued work; set while profiling (profileKernels). */
+let settle: (() => void) | null = null;
+
+/**
+ * Profiling on (`synchronize`, the backend's wait for its queued device work) or off (null). On,
+ * every kernel call waits for its device work before its time is tallied, so the tallies hold
+ * device time per kernel instead of launch time; it serialises the stream, so profile apart from
+ * timing.
+ */
+export function profileKernels(synchronize: (() => void) | null): void {
+  settle = synchronize;
+}
+
 /** One call of `name` that began at `started`, in `into`. */
 function record(into: Map<string, KernelCount>, name: string, started: number): void {
+  settle?.();
   const count = into.get(name) ?? { calls: 0, ms: 0 };
   count.calls++;
   count.ms += performance.now() - started;
