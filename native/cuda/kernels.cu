@@ -119,6 +119,19 @@ void init_process() {
     cudaGetLastError();  // clear it, so that no later call reports it
   }
   g_process.pools = pools != 0;
+  if (g_process.pools) {
+    // The default pool's release threshold is 0: every synchronisation (each read of a loss)
+    // hands its free memory back to the driver, and the next step's cudaMallocAsync maps it
+    // again. Keep what was freed for reuse (the CUDA runtime API's
+    // cudaMemPoolAttrReleaseThreshold): the pool then holds at most the peak in use, as
+    // PyTorch's caching allocator does, until the context goes.
+    cudaMemPool_t pool;
+    uint64_t keep = UINT64_MAX;
+    if (cudaDeviceGetDefaultMemPool(&pool, g_process.device) != cudaSuccess ||
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) != cudaSuccess) {
+      cudaGetLastError();  // a pool that keeps nothing is slower, not wrong
+    }
+  }
   g_process.status = err;
 }
 
