@@ -110,13 +110,15 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
       view_offset_ = size_t(info[3].As<Napi::Number>().Int64Value());
       return;
     }
+    // new DeviceVector(length, dtype, { collectable: false }): see collectable_.
+    if (info.Length() >= 3 && info[2].IsObject()) {
+      const Napi::Value collectable = info[2].As<Napi::Object>().Get("collectable");
+      collectable_ = !(collectable.IsBoolean() && !collectable.As<Napi::Boolean>().Value());
+    }
     check_kernel_status(env, anneal_alloc(&data_, floats()), "alloc");
     addon_ = env.GetInstanceData<AddonData>();
     addon_->live.insert(this);
-    // V8 sees only the small wrapper: tell it how much memory hangs off it, so that GC runs
-    // when dropped vectors hold a lot of (device or native) memory.
-    int64_t adjusted = 0;
-    napi_adjust_external_memory(env_, int64_t(allocated_bytes()), &adjusted);
+    adjust_external_memory(int64_t(allocated_bytes()));
   }
 
   /**
@@ -132,8 +134,7 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
     const int status = anneal_free(data_);
     data_ = nullptr;
     addon_->live.erase(this);
-    int64_t adjusted = 0;
-    napi_adjust_external_memory(env_, -int64_t(allocated_bytes()), &adjusted);
+    adjust_external_memory(-int64_t(allocated_bytes()));
     return status;
   }
 
@@ -208,6 +209,16 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
                      Napi::Number::New(env, base + offset)});
   }
 
+  /**
+   * V8 sees only the small wrapper: a collectable vector tells it how much memory hangs off it,
+   * so that GC runs when dropped vectors hold a lot of (device or native) memory.
+   */
+  void adjust_external_memory(int64_t bytes) const {
+    if (!collectable_) return;
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(env_, bytes, &adjusted);
+  }
+
   static bool is_view_call(const Napi::CallbackInfo &info) {
     return info.Length() >= 4 && info[2].IsObject() && info[3].IsNumber() &&
            info[2].As<Napi::Object>().InstanceOf(
@@ -222,6 +233,13 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
   int dtype_ = ANNEAL_FLOAT32;
   napi_env env_ = nullptr;
   AddonData *addon_ = nullptr;
+  /**
+   * False for a vector whose owner frees it explicitly and keeps it reachable until then (the
+   * tfjs backend's tensors: disposeData frees them, its map holds them), which a GC can never
+   * reclaim: telling V8 of its memory would only make V8 collect in vain. On the GPU that made
+   * each 64 MB of live activations start a full GC: about 20 a step for the ResNet at batch 512.
+   */
+  bool collectable_ = true;
 };
 
 /** Whether `value` is a DeviceVector of this addon (alive or not). */

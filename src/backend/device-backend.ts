@@ -96,7 +96,7 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
   /** A vector of `values` (of a stored dtype) on the device. */
   private upload(dtype: StoredDtype, values: tf.backend_util.BackendValues): DeviceBuffer {
     const typed = asStored(dtype, values);
-    const vector = new this.addon.DeviceVector(typed.length, dtype);
+    const vector = this.alloc(dtype, typed.length);
     if (typed.length > 0) this.addon.upload(vector, typed, 0);
     return vector;
   }
@@ -250,8 +250,9 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
     return converted;
   }
 
+  /** Not collectable: disposeData frees it, and this.data holds it until then. */
   alloc(dtype: StoredDtype, n: number): DeviceBuffer {
-    return new this.addon.DeviceVector(n, dtype);
+    return new this.addon.DeviceVector(n, dtype, { collectable: false });
   }
 
   view(array: DeviceArray, offset: number, length: number, dtype: 'float32' | 'int32') {

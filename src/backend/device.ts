@@ -171,7 +171,15 @@ export const HOST_ADDON = 'anneal_host.node';
 
 /** What the CUDA device's backend uses of the kernels addon (native/binding/addon.cc). */
 export interface KernelsAddon {
-  DeviceVector: new (length: number, dtype?: StoredDtype) => DeviceBuffer;
+  /**
+   * `collectable: false` for a vector its owner frees explicitly and holds until then (the
+   * backend's tensors): V8 is then not told of its memory, which no GC could reclaim.
+   */
+  DeviceVector: new (
+    length: number,
+    dtype?: StoredDtype,
+    options?: { collectable: boolean },
+  ) => DeviceBuffer;
   upload(
     vector: DeviceBuffer,
     values: Float32Array | Int32Array | Uint8Array,

@@ -135,6 +135,24 @@ const addon = createRequire(import.meta.url)(join(root, 'build', 'Release', 'ann
   download(v: DeviceBuffer, out: Float32Array | Int32Array): void;
 };
 
+test("the backend's tensors are not V8 external memory: disposeData frees them, no GC could", async () => {
+  await tf.setBackend(NAME);
+  const { externalMemory } = (tf.backend() as unknown as { addon: { externalMemory(): number } })
+    .addon;
+  const before = externalMemory();
+  // Fill and Add make their outputs on the device (tf.zeros would make a host array first,
+  // which V8 does count).
+  const x = tf.fill([256, 1024], 0.5);
+  const y = tf.add(x, x);
+  // Told to V8, each 64 MB of live activations started a full GC (about 20 a ResNet step at
+  // batch 512 on an H200) that could reclaim nothing: the backend's map holds every tensor.
+  // (A few bytes may be tfjs's own host arrays: a fill value, say.)
+  const told = () => externalMemory() - before;
+  assert.ok(told() < 1024, `two 1 MiB tensors on the device: ${told()} bytes told to V8`);
+  tf.dispose([x, y]);
+  assert.ok(told() < 1024, `${told()} bytes told to V8 after their disposal`);
+});
+
 test('DeviceVector views share memory as float32 or int32 words and die with their vector', () => {
   const v = new addon.DeviceVector(6, 'int32');
   addon.upload(v, new Int32Array([10, 11, 12, 13, 14, 15]), 0);

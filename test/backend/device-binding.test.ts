@@ -21,7 +21,7 @@ interface Vector {
 }
 type Host = Float32Array | Int32Array | Uint8Array;
 interface KernelsAddon {
-  DeviceVector: new (length: number, dtype?: string) => Vector;
+  DeviceVector: new (length: number, dtype?: string, options?: { collectable: boolean }) => Vector;
   upload(v: Vector, data: Host, offset?: number): void;
   download(v: Vector, out: Host): void;
   copy(dst: Vector, src: Vector): void;
@@ -86,6 +86,19 @@ test('DeviceVector: dtype (float32 by default), length and byte sizes', { skip }
     'ANNEAL_KERNEL_DTYPE',
     /dtype: expected 'float32', 'int32' or 'bool'/,
   );
+});
+
+test('DeviceVector { collectable: false } tells V8 nothing of its memory; true (the default) does', { skip }, () => {
+  const { DeviceVector, externalMemory } = addon();
+  const before = externalMemory();
+  const held = new DeviceVector(1000, 'float32', { collectable: false });
+  assert.equal(externalMemory(), before, 'a vector its owner frees adds nothing');
+  held.free();
+  assert.equal(externalMemory(), before, 'and its free takes nothing away');
+  const told = new DeviceVector(1000, 'float32', { collectable: true });
+  assert.equal(externalMemory() - before, 4000);
+  told.free();
+  assert.equal(externalMemory(), before);
 });
 
 /** Round trips of each dtype on `addon` (the host build, and the GPU's where one answers). */
