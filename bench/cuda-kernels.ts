@@ -298,7 +298,9 @@ function main(): void {
     const full = {
       name,
       date: new Date().toISOString(),
-      commit: gitCommit(),
+      // The device check names the commit its build came from: the GPU machine's copy of the
+      // checkout carries the session's first .git state, not the build's.
+      commit: process.env.ANNEAL_BUILD_COMMIT ?? gitCommit(),
       machine: machine(),
       smoke: options.smoke,
       ...record,

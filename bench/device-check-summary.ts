@@ -12,6 +12,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { machine } from '../src/machine.js';
 import type { SpecSummary } from '../test/backend/tfjs-specs.js';
 
 interface Section {
@@ -120,7 +121,11 @@ try {
 
 const gpu = read(join(logs, 'gpu.log')).trim().split('\n').slice(1).join('; ');
 const summary = {
+  name: 'device-check',
   date: new Date().toISOString(),
+  // The commit dist/ and the bundles were built from (device-check.sh reads build-info.json).
+  commit: process.env.ANNEAL_BUILD_COMMIT ?? 'uncommitted',
+  machine: machine(),
   dry,
   ok: problems.length === 0,
   problems,

@@ -9,7 +9,7 @@
 #                       anneal_cuda.node and its host build, against tfjs-backend-cpu
 #   backend-specs   30  tfjs-core's spec suite on anneal-cuda (CI's runner and counts)
 #   backend-parity  35  the seeded CNN, 200 steps, anneal-cuda vs anneal-cuda-host
-#   backend-mnist   60  one MNIST epoch of the CNN on anneal-cuda to >= 98%
+#   backend-mnist   60  one MNIST epoch of the CNN to >= 98%, through auto, which must take anneal-cuda
 #   torch           25  PyTorch's copy, fused AdamW and topk (bench/torch_baseline.py)
 #   bench           35  the FlatOps kernel bench next to them (dist/bench/cuda-kernels.js)
 #   torch-train     25  PyTorch eager's training steps (bench/torch_train_baseline.py, no TF32)
@@ -102,6 +102,10 @@ fi
 } >"$logs/environment.txt"
 cat "$logs/environment.txt"
 
+# The commit dist/ and the bundles were built from (device-bundles.ts wrote it), for the kernel
+# bench's record: git on the GPU machine's copy of the checkout may say otherwise.
+ANNEAL_BUILD_COMMIT=$(node -p 'require("./dist/device/build-info.json").commit' 2>/dev/null) &&
+  export ANNEAL_BUILD_COMMIT
 # The bundles' shared chunks (dist/device/chunks) find no build/Release beside them.
 export ANNEAL_ADDON_DIR="$PWD/build/Release"
 # Run from a node test (test/bench/device-check.test.ts), node --test would report to that
@@ -170,13 +174,14 @@ if [ "$dry" = 1 ]; then steps=60; else steps=200; fi
 run_section backend-parity 35 node dist/device/train.mjs parity --backend "$backend" \
   --reference "$reference" --steps "$steps" --json "$logs/backend-parity.json" "${dry_flag[@]}"
 
-# One MNIST epoch of the CNN to >= 98% (a dry run: 1,000 samples, a learning check only).
+# One MNIST epoch of the CNN to >= 98%, on the GPU through `auto`, which must take anneal-cuda
+# (a dry run: 1,000 samples, a learning check only, on the host build by name).
 if [ "$dry" = 1 ]; then
-  mnist_size=(--limit 1000 --test-limit 500 --min-accuracy 0.5)
+  mnist_size=(--limit 1000 --test-limit 500 --min-accuracy 0.5 --backend "$backend")
 else
-  mnist_size=()
+  mnist_size=(--backend auto --expect-backend anneal-cuda)
 fi
-run_section backend-mnist 60 node dist/device/train.mjs mnist --backend "$backend" \
+run_section backend-mnist 60 node dist/device/train.mjs mnist \
   --data-dir .device/mnist --json "$logs/backend-mnist.json" "${mnist_size[@]}" "${dry_flag[@]}"
 
 # The FlatOps kernel benchmark next to PyTorch's copy, fused AdamW and topk.

@@ -20,9 +20,11 @@
  *     for judging such a failure.) The worst relative loss difference over all steps is reported,
  *     and every 20th step's.
  *   mnist --backend anneal-cuda --data-dir DIR [--limit N] [--test-limit N] [--min-accuracy 0.98]
+ *         [--expect-backend NAME]
  *     One epoch of the CNN (src/models, seed 0) on MNIST, AdamW 1e-3 at batch 64 (the recipe
  *     src/models/README.md records at 98.2%), kernels auto (cuda FlatOps on device tensors):
- *     the test accuracy must reach --min-accuracy.
+ *     the test accuracy must reach --min-accuracy. With --backend auto and --expect-backend
+ *     anneal-cuda it also checks that auto takes the GPU.
  *   bench --backend anneal-cuda [--batches 64,512] [--torch torch-train.json] [--out DIR]
  *     Samples/s of one training step (forward, softmax cross-entropy, backward, SGD, the loss
  *     read back) of bench/lib/models.ts's MLP, CNN and ResNet, next to PyTorch eager's same step
@@ -45,7 +47,7 @@ import {
 } from '../src/backend/index.js';
 import type { NativeBackend } from '../src/backend/native-backend.js';
 import { loadDataset, syntheticDataset } from '../src/data/index.js';
-import { initEngine, type TfBackendName } from '../src/engine/index.js';
+import { initEngine, type BackendRequest } from '../src/engine/index.js';
 import type { KernelChoice } from '../src/kernels/index.js';
 import { machine } from '../src/machine.js';
 import { createModel } from '../src/models/index.js';
@@ -66,6 +68,7 @@ const { values, positionals } = parseArgs({
     limit: { type: 'string' },
     'test-limit': { type: 'string' },
     'min-accuracy': { type: 'string', default: '0.98' },
+    'expect-backend': { type: 'string' },
     batches: { type: 'string', default: '64,512' },
     models: { type: 'string', default: 'mlp,cnn,resnet' },
     samples: { type: 'string', default: '20' },
@@ -87,11 +90,11 @@ function count(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-/** Starts `backend` as `anneal train --backend` does, and says what it runs on. */
+/** Starts `backend` (or `auto`) as `anneal train --backend` does, and says what it runs on. */
 async function start(backend: string): Promise<string> {
-  await initEngine({ backend: backend as TfBackendName });
+  const started = (await initEngine({ backend: backend as BackendRequest })).backend;
   const native = tf.backend() as unknown as Partial<NativeBackend>;
-  return native.device ? `${backend}: ${native.device.describe()}` : backend;
+  return native.device ? `${started}: ${native.device.describe()}` : started;
 }
 
 /** Writes `record` to --json (when given) and prints it as the last line. */
@@ -223,6 +226,9 @@ async function mnist(): Promise<void> {
   trainer.dispose();
   const seconds = (performance.now() - started) / 1000;
   const accuracy = result.eval!.accuracy;
+  const expected = values['expect-backend'];
+  const backendOk = !expected || tf.getBackend() === expected;
+  if (!backendOk) console.log(`--backend ${values.backend} started ${tf.getBackend()}, expected ${expected}`);
   console.log(
     `mnist on ${device} (kernels ${kernels}): ${trainData.length} samples, 1 epoch, test ` +
       `accuracy ${(100 * accuracy).toFixed(2)}% on ${evalData.length}; ${seconds.toFixed(1)} s ` +
@@ -232,6 +238,7 @@ async function mnist(): Promise<void> {
     {
       section: 'backend-mnist',
       dry: values.dry,
+      requested: values.backend,
       device,
       kernels,
       samples: trainData.length,
@@ -241,8 +248,9 @@ async function mnist(): Promise<void> {
       seconds,
       trainSeconds,
       samplesPerSecond: trainData.length / trainSeconds,
+      expectedBackend: expected ?? null,
     },
-    accuracy >= minAccuracy,
+    accuracy >= minAccuracy && backendOk,
   );
 }
 

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { hostDeviceProblem } from '../../src/backend/index.js';
 import { initEngine } from '../../src/engine/index.js';
+import { probeCuda } from '../../src/kernels/index.js';
 import { AnnealError } from '../../src/errors.js';
 
 function installed(pkg: string): boolean {
@@ -29,19 +30,31 @@ function withEnv<T>(value: string | undefined, f: () => Promise<T>): Promise<T> 
 }
 
 // First in the file: auto only probes when no engine has been started in this process.
-test('auto takes the first backend that starts (tensorflow, anneal-cpu, wasm) and reports every attempt', async () => {
+test('auto takes the first backend that starts (tensorflow, anneal-cuda, anneal-cpu, wasm) and reports every attempt', async () => {
   const engine = await withEnv(undefined, () => initEngine({ backend: 'auto' }));
   const hostProblem = hostDeviceProblem();
-  const expected = hasTfjsNode ? 'tensorflow' : hostProblem ? 'wasm' : 'anneal-cpu';
+  const gpu = probeCuda().ok;
+  const expected = hasTfjsNode
+    ? 'tensorflow'
+    : gpu
+      ? 'anneal-cuda'
+      : hostProblem
+        ? 'wasm'
+        : 'anneal-cpu';
   assert.equal(engine.backend, expected);
   assert.equal(tf.getBackend(), engine.backend);
   assert.deepEqual(
     engine.attempts.map((a) => a.backend),
-    ['tensorflow', 'anneal-cpu', 'wasm'].slice(0, engine.attempts.length),
+    ['tensorflow', 'anneal-cuda', 'anneal-cpu', 'wasm'].slice(0, engine.attempts.length),
   );
   assert.equal(engine.attempts[0].ok, hasTfjsNode);
-  // Where anneal-cpu is not built, auto passes over it with the device's reason.
-  if (!hasTfjsNode && hostProblem) assert.match(engine.attempts[1].reason!, /anneal_host\.node/);
+  if (!hasTfjsNode && !gpu) {
+    // Where no GPU answers, auto passes over anneal-cuda with the probe's reason (no driver,
+    // or the addon not built), and over anneal-cpu where it is not built.
+    assert.equal(engine.attempts[1].ok, false);
+    assert.ok(engine.attempts[1].reason, 'anneal-cuda: a reason');
+    if (hostProblem) assert.match(engine.attempts[2].reason!, /anneal_host\.node/);
+  }
   assert.equal(engine.attempts.at(-1)?.ok, true);
   // A second call keeps the running backend rather than probing again.
   assert.deepEqual(await withEnv(undefined, () => initEngine()), engine);
