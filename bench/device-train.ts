@@ -228,7 +228,8 @@ async function mnist(): Promise<void> {
   const accuracy = result.eval!.accuracy;
   const expected = values['expect-backend'];
   const backendOk = !expected || tf.getBackend() === expected;
-  if (!backendOk) console.log(`--backend ${values.backend} started ${tf.getBackend()}, expected ${expected}`);
+  if (!backendOk)
+    console.log(`--backend ${values.backend} started ${tf.getBackend()}, expected ${expected}`);
   console.log(
     `mnist on ${device} (kernels ${kernels}): ${trainData.length} samples, 1 epoch, test ` +
       `accuracy ${(100 * accuracy).toFixed(2)}% on ${evalData.length}; ${seconds.toFixed(1)} s ` +
@@ -502,7 +503,9 @@ async function bench(): Promise<void> {
       const top = profile.kernels.slice(0, 6).map(([k, c]) => `${k} ${c.ms.toFixed(2)}`);
       console.log(`  per step, each kernel settled (ms): ${top.join(', ')}`);
       if (profile.fallbacks.length > 0) {
-        console.log(`  fallbacks: ${profile.fallbacks.map(([k, c]) => `${k} x${c.calls}`).join(', ')}`);
+        console.log(
+          `  fallbacks: ${profile.fallbacks.map(([k, c]) => `${k} x${c.calls}`).join(', ')}`,
+        );
       }
       write();
     }

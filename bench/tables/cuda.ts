@@ -24,7 +24,11 @@ export interface CudaBackendResult extends ResultBase {
     batch: number;
     ms: number;
     samplesPerSecond: number;
-    profile?: { stepMs: number; kernels: [string, KernelCount][]; fallbacks: [string, KernelCount][] };
+    profile?: {
+      stepMs: number;
+      kernels: [string, KernelCount][];
+      fallbacks: [string, KernelCount][];
+    };
   }[];
   comparisons: {
     model: string;
@@ -52,7 +56,9 @@ function renderCudaBackend(r: CudaBackendResult): string {
     ],
     r.rows.map((row) => {
       const c = r.comparisons.find((x) => x.model === row.model && x.batch === row.batch);
-      const torchMs = c?.torchSamplesPerSecond ? (1000 * row.batch) / c.torchSamplesPerSecond : null;
+      const torchMs = c?.torchSamplesPerSecond
+        ? (1000 * row.batch) / c.torchSamplesPerSecond
+        : null;
       const onCpu = cpu?.samplesPerSecond[row.model];
       const kernels = row.profile?.kernels ?? [];
       const calls = kernels.reduce((n, [, k]) => n + k.calls, 0);
@@ -62,7 +68,9 @@ function renderCudaBackend(r: CudaBackendResult): string {
         row.ms.toFixed(2),
         Math.round(row.samplesPerSecond).toLocaleString('en-US'),
         torchMs === null ? '–' : torchMs.toFixed(2),
-        c?.torchSamplesPerSecond ? Math.round(c.torchSamplesPerSecond).toLocaleString('en-US') : '–',
+        c?.torchSamplesPerSecond
+          ? Math.round(c.torchSamplesPerSecond).toLocaleString('en-US')
+          : '–',
         c?.ofTorch == null ? '–' : `${(100 * c.ofTorch).toFixed(0)}%`,
         onCpu ? `${(row.samplesPerSecond / onCpu).toFixed(1)}x` : '–',
         row.profile ? Math.round(calls).toLocaleString('en-US') : '–',
@@ -82,7 +90,7 @@ function renderCudaBackend(r: CudaBackendResult): string {
     '',
     table,
     '',
-    'Issue 18\'s targets:',
+    "Issue 18's targets:",
     '',
     ...targets,
     '',
@@ -112,12 +120,17 @@ function renderCudaKernels(r: CudaKernelsResult): string {
   const cell = (op: string, n: number) => {
     const x = r.results.find((y) => y.op === op && y.n === n);
     if (!x) return '–';
-    const share = x.ofCopy === null || x.kind === 'copy' ? '' : ` (${(100 * x.ofCopy).toFixed(0)}%)`;
+    const share =
+      x.ofCopy === null || x.kind === 'copy' ? '' : ` (${(100 * x.ofCopy).toFixed(0)}%)`;
     return x.gbps === null ? `${x.ms.toFixed(4)} ms` : `${x.gbps.toFixed(0)} GB/s${share}`;
   };
   const table = markdownTable(
     ['op', 'kind', ...large.map((n) => `N = ${n.toLocaleString('en-US')}: GB/s (of copy)`)],
-    ops.map((op) => [op, r.results.find((x) => x.op === op)!.kind, ...large.map((n) => cell(op, n))]),
+    ops.map((op) => [
+      op,
+      r.results.find((x) => x.op === op)!.kind,
+      ...large.map((n) => cell(op, n)),
+    ]),
   );
   const vsTorch = markdownTable(
     ['anneal vs PyTorch', 'N', 'anneal ms', 'PyTorch ms', 'speedup'],
@@ -164,13 +177,23 @@ export interface DeviceCheckResult extends ResultBase {
     subject: { seconds: number };
     reference: { device: string; seconds: number };
   } | null;
-  mnist: { accuracy: number; samples: number; testSamples: number; samplesPerSecond: number } | null;
+  mnist: {
+    accuracy: number;
+    samples: number;
+    testSamples: number;
+    samplesPerSecond: number;
+  } | null;
 }
 
 function renderDeviceCheck(r: DeviceCheckResult): string {
   const sections = markdownTable(
     ['section', 'exit', 'seconds', 'limit'],
-    r.sections.map((x) => [x.section, x.skipped ? `left out: ${x.skipped}` : String(x.exit), String(x.seconds), String(x.limit)]),
+    r.sections.map((x) => [
+      x.section,
+      x.skipped ? `left out: ${x.skipped}` : String(x.exit),
+      String(x.seconds),
+      String(x.limit),
+    ]),
   );
   const counts = (c: { pass: number; fail: number; skipped: number } | null) =>
     c ? `${c.pass} passed, ${c.fail} failed, ${c.skipped} skipped` : 'not run';

@@ -88,18 +88,22 @@ test('DeviceVector: dtype (float32 by default), length and byte sizes', { skip }
   );
 });
 
-test('DeviceVector { collectable: false } tells V8 nothing of its memory; true (the default) does', { skip }, () => {
-  const { DeviceVector, externalMemory } = addon();
-  const before = externalMemory();
-  const held = new DeviceVector(1000, 'float32', { collectable: false });
-  assert.equal(externalMemory(), before, 'a vector its owner frees adds nothing');
-  held.free();
-  assert.equal(externalMemory(), before, 'and its free takes nothing away');
-  const told = new DeviceVector(1000, 'float32', { collectable: true });
-  assert.equal(externalMemory() - before, 4000);
-  told.free();
-  assert.equal(externalMemory(), before);
-});
+test(
+  'DeviceVector { collectable: false } tells V8 nothing of its memory; true (the default) does',
+  { skip },
+  () => {
+    const { DeviceVector, externalMemory } = addon();
+    const before = externalMemory();
+    const held = new DeviceVector(1000, 'float32', { collectable: false });
+    assert.equal(externalMemory(), before, 'a vector its owner frees adds nothing');
+    held.free();
+    assert.equal(externalMemory(), before, 'and its free takes nothing away');
+    const told = new DeviceVector(1000, 'float32', { collectable: true });
+    assert.equal(externalMemory() - before, 4000);
+    told.free();
+    assert.equal(externalMemory(), before);
+  },
+);
 
 /** Round trips of each dtype on `addon` (the host build, and the GPU's where one answers). */
 function roundTrips(addon: KernelsAddon): void {
