@@ -109,6 +109,7 @@ function record(section: string, file: string): Record<string, unknown> | null {
 const parity = record('backend-parity', 'backend-parity.json');
 const mnist = record('backend-mnist', 'backend-mnist.json');
 const backendBench = record('backend-bench', 'backend-bench.json');
+const im2colBench = record('backend-bench-im2col', 'backend-bench-im2col.json');
 
 // cuda-kernels.json (a dry run's host build writes cuda-kernels-hostbuild.smoke.json).
 const kernelsFile = readdirSync(out).find((f) => /^cuda-kernels.*\.json$/.test(f));
@@ -143,6 +144,11 @@ const summary = {
     comparisons: backendBench.comparisons,
     targets: backendBench.targets,
     problems: backendBench.problems,
+  },
+  // The CNN and ResNet again with ANNEAL_CUDNN=0: what cuDNN's convolutions change.
+  im2colBench: im2colBench && {
+    device: im2colBench.device,
+    comparisons: im2colBench.comparisons,
   },
   kernels: kernels && {
     file: kernelsFile,

@@ -14,7 +14,8 @@
 #   bench           35  the FlatOps kernel bench next to them (dist/bench/cuda-kernels.js)
 #   torch-train     25  PyTorch eager's training steps (bench/torch_train_baseline.py, no TF32)
 #   backend-bench   55  samples/s of the MLP, CNN and ResNet at batch 64 and 512 on anneal-cuda
-# 370 s in all, so the run ends within 6.5 minutes (the tests took 46 s on an H200).
+#   backend-bench-im2col 40  the CNN and ResNet again with ANNEAL_CUDNN=0 (im2col convolutions)
+# 410 s in all, so the run ends within 7 minutes (every section took 127 s on an H200).
 #
 # On the development machine first:
 #   npm run build:addon && npm run build && ../shared/device/prepare.sh \
@@ -93,10 +94,22 @@ if [ "$dry" != 1 ] && [ -z "${ANNEAL_CUBLAS_PATH:-}" ] && ! ldconfig -p 2>/dev/n
     fi
   done
 fi
+# cuDNN is dlopen'ed too (libcudnn.so.9); on the GPU machine it lives only in PyTorch's pip
+# packages (nvidia-cudnn): name its folder (ANNEAL_CUDNN_DIR) and put it on the loader's path,
+# where cuDNN's shim finds its sub-libraries.
+if [ "$dry" != 1 ] && [ -z "${ANNEAL_CUDNN_DIR:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcudnn\.so\.9 '; then
+  for dir in $(python3 -c 'import nvidia.cudnn as m; print(*[p + "/lib" for p in m.__path__])' 2>/dev/null); do
+    if [ -e "$dir/libcudnn.so.9" ]; then
+      export ANNEAL_CUDNN_DIR=$dir LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      break
+    fi
+  done
+fi
 {
   echo "node $(node --version)"
   echo "python ${python:-none} $([ -n "$python" ] && "$python" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null)"
   echo "ANNEAL_CUBLAS_PATH=${ANNEAL_CUBLAS_PATH:-unset: the loader finds libcublas.so.13}"
+  echo "ANNEAL_CUDNN_DIR=${ANNEAL_CUDNN_DIR:-unset: the loader finds libcudnn.so.9, or none is used}"
   echo "bundles: $(cat dist/device/build-info.json 2>/dev/null)"
   echo "carried: $(du -sch .device build/Release dist asm/build 2>/dev/null | tail -1 | cut -f1) (.device build/Release dist asm/build)"
 } >"$logs/environment.txt"
@@ -208,6 +221,15 @@ else
 fi
 run_section backend-bench 55 node dist/device/train.mjs bench --backend "$backend" \
   --torch "$logs/torch-train.json" --out "$out" --json "$logs/backend-bench.json" "${bench_size[@]}" "${dry_flag[@]}"
+# The same without cuDNN (im2col + cuBLAS convolutions), for the difference it makes; its
+# record stays in the logs.
+if [ "$dry" = 1 ]; then
+  skip_section backend-bench-im2col "the host build has no cuDNN"
+else
+  run_section backend-bench-im2col 40 env ANNEAL_CUDNN=0 node dist/device/train.mjs bench \
+    --backend "$backend" --models cnn,resnet --torch "$logs/torch-train.json" --out "$logs/im2col" \
+    --json "$logs/backend-bench-im2col.json" "${bench_size[@]}"
+fi
 
 # Summary: section statuses, counts and records in one file; the logs in one archive.
 SECTIONS="[$(IFS=,; echo "${sections[*]}")]" OUT="$out" LOGS="$logs" DRY="$dry" \

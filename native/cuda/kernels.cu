@@ -23,6 +23,8 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "anneal_kernels.h"
@@ -157,6 +159,12 @@ struct Context {
   std::string blas_error;
   float *scratch = nullptr;
   size_t scratch_capacity = 0;
+  // The thread's cuDNN handle on `stream` (device_nn.inc), created at its first convolution,
+  // and the algorithm chosen for each convolution shape and pass.
+  void *dnn = nullptr;
+  bool dnn_failed = false;
+  std::string dnn_error;
+  std::unordered_map<std::string, std::pair<int, size_t>> dnn_algos;
 };
 
 /** Frees device_nn.inc's part of a Context (defined there). */

@@ -149,13 +149,15 @@ const cuda = probeCuda();
 const cudaLoaded = loadAddon<KernelsAddon>('anneal_cuda.node', 'run `npm run build:addon`');
 
 test(
-  'anneal_cuda.node: the same device functions, and describe() says the GPU and its GEMM',
+  'anneal_cuda.node: the same device functions, and describe() says the GPU, its GEMM and its convolutions',
   { skip: 'reason' in cudaLoaded ? cudaLoaded.reason : false },
   () => {
     const gpu = (cudaLoaded as { addon: KernelsAddon }).addon.device;
     assert.deepEqual(Object.keys(gpu).sort(), Object.keys(addon().device).sort());
-    // Without a usable GPU it says so rather than failing; with one, which GEMM runs.
-    const gemm = /^cuda: .+, (cuBLAS \d+\.\d+\.\d+|built-in GEMM \(.+\))$/;
+    // Without a usable GPU it says so rather than failing; with one, which GEMM runs and
+    // whether cuDNN does the convolutions (or im2col, and why not).
+    const gemm =
+      /^cuda: .+, (cuBLAS \d+\.\d+\.\d+|built-in GEMM \(.+\)), (cuDNN \d+\.\d+\.\d+|im2col convolutions \(.+\))$/;
     const pattern = cuda.ok ? gemm : new RegExp(`^cuda: no usable device$|${gemm.source}`);
     assert.match(gpu.describe(), pattern);
   },

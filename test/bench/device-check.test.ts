@@ -110,11 +110,14 @@ test('device check dry run: every section passes, in order', { skip }, () => {
     'bench',
     'torch-train',
     'backend-bench',
+    'backend-bench-im2col',
   ]);
   const skipped = (summary.sections as { section: string; skipped?: string }[])
     .filter((s) => s.skipped)
     .map((s) => s.section);
-  for (const name of ['gpu', 'tests', 'torch']) assert.ok(skipped.includes(name), name);
+  for (const name of ['gpu', 'tests', 'torch', 'backend-bench-im2col']) {
+    assert.ok(skipped.includes(name), name);
+  }
   const backend = ['backend-ops', 'backend-specs', 'backend-parity', 'backend-mnist'];
   for (const name of [...backend, 'backend-bench']) {
     assert.ok(!skipped.includes(name), `${name} was skipped`);
