@@ -108,6 +108,7 @@ function record(section: string, file: string): Record<string, unknown> | null {
 }
 const parity = record('backend-parity', 'backend-parity.json');
 const mnist = record('backend-mnist', 'backend-mnist.json');
+const cliTrain = record('cli-train', 'cli-train.json');
 const backendBench = record('backend-bench', 'backend-bench.json');
 const im2colBench = record('backend-bench-im2col', 'backend-bench-im2col.json');
 
@@ -139,6 +140,7 @@ const summary = {
   specs,
   parity,
   mnist,
+  cliTrain,
   backendBench: backendBench && {
     device: backendBench.device,
     comparisons: backendBench.comparisons,

@@ -9,13 +9,15 @@
 #                       anneal_cuda.node and its host build, against tfjs-backend-cpu
 #   backend-specs   30  tfjs-core's spec suite on anneal-cuda (CI's runner and counts)
 #   backend-parity  35  the seeded CNN, 200 steps, anneal-cuda vs anneal-cuda-host
-#   backend-mnist   60  one MNIST epoch of the CNN to >= 98%, through auto, which must take anneal-cuda
+#   backend-mnist   60  one MNIST epoch of the CNN on anneal-cuda to >= 98%
+#   cli-train       60  `anneal train` (the CLI, bundled) for the same epoch with --backend auto,
+#                       which must take anneal-cuda
 #   torch           25  PyTorch's copy, fused AdamW and topk (bench/torch_baseline.py)
 #   bench           35  the FlatOps kernel bench next to them (dist/bench/cuda-kernels.js)
 #   torch-train     25  PyTorch eager's training steps (bench/torch_train_baseline.py, no TF32)
 #   backend-bench   55  samples/s of the MLP, CNN and ResNet at batch 64 and 512 on anneal-cuda
 #   backend-bench-im2col 40  the CNN and ResNet again with ANNEAL_CUDNN=0 (im2col convolutions)
-# 410 s in all, so the run ends within 7 minutes (every section took 127 s on an H200).
+# 470 s in all, so the run ends within 8 minutes (every section took 127 s on an H200).
 #
 # On the development machine first:
 #   npm run build:addon && npm run build && ../shared/device/prepare.sh \
@@ -187,15 +189,28 @@ if [ "$dry" = 1 ]; then steps=60; else steps=200; fi
 run_section backend-parity 35 node dist/device/train.mjs parity --backend "$backend" \
   --reference "$reference" --steps "$steps" --json "$logs/backend-parity.json" "${dry_flag[@]}"
 
-# One MNIST epoch of the CNN to >= 98%, on the GPU through `auto`, which must take anneal-cuda
-# (a dry run: 1,000 samples, a learning check only, on the host build by name).
+# One MNIST epoch of the CNN to >= 98% (a dry run: 1,000 samples, a learning check only).
 if [ "$dry" = 1 ]; then
-  mnist_size=(--limit 1000 --test-limit 500 --min-accuracy 0.5 --backend "$backend")
+  mnist_size=(--limit 1000 --test-limit 500 --min-accuracy 0.5)
 else
-  mnist_size=(--backend auto --expect-backend anneal-cuda)
+  mnist_size=()
 fi
-run_section backend-mnist 60 node dist/device/train.mjs mnist \
+run_section backend-mnist 60 node dist/device/train.mjs mnist --backend "$backend" \
   --data-dir .device/mnist --json "$logs/backend-mnist.json" "${mnist_size[@]}" "${dry_flag[@]}"
+
+# `anneal train` itself (the CLI, bundled), one MNIST epoch of the CNN with its defaults (nan
+# guard included) and `--backend auto`, which on the GPU must take anneal-cuda (a dry run: the
+# host build by name, 1,000 samples).
+if [ "$dry" = 1 ]; then
+  cli_check=(--expect-backend "$backend" --min-accuracy 0.5 --dry)
+  cli_args=(--backend "$backend" --limit 1000 --test-limit 500)
+else
+  cli_check=(--expect-backend anneal-cuda)
+  cli_args=(--backend auto)
+fi
+run_section cli-train 60 node dist/device/train.mjs cli --run "$logs/cli-run" \
+  --json "$logs/cli-train.json" "${cli_check[@]}" -- --data mnist --data-dir .device/mnist "${cli_args[@]}"
+rm -rf "$logs/cli-run/checkpoints"  # 5 MB the logs need not carry back
 
 # The FlatOps kernel benchmark next to PyTorch's copy, fused AdamW and topk.
 if [ "$dry" = 1 ]; then

@@ -31,11 +31,16 @@
  *     (bench/torch_train_baseline.py, run just before in the same device run). Writes
  *     cuda-backend.json (bench/results format) into --out after every row, so a run cut short
  *     keeps the rows it finished.
+ *   cli --run DIR [--expect-backend NAME] [--min-accuracy 0.98] -- ARGS
+ *     Runs the bundled CLI, `anneal train ARGS --out DIR` (dist/device/cli.mjs), and judges the
+ *     backend it trained on and the test accuracy in DIR/summary.json.
  * --dry swaps nothing by itself: bench/device-check.sh passes the backends; --dry only marks the
  * records (and the bench's as smoke).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -69,6 +74,7 @@ const { values, positionals } = parseArgs({
     'test-limit': { type: 'string' },
     'min-accuracy': { type: 'string', default: '0.98' },
     'expect-backend': { type: 'string' },
+    run: { type: 'string' },
     batches: { type: 'string', default: '64,512' },
     models: { type: 'string', default: 'mlp,cnn,resnet' },
     samples: { type: 'string', default: '20' },
@@ -526,7 +532,55 @@ async function bench(): Promise<void> {
   );
 }
 
-const commands: Record<string, () => Promise<void>> = { parity, mnist, bench };
+// ---- cli ---------------------------------------------------------------------------------------
+
+/**
+ * Runs the bundled CLI (dist/device/cli.mjs, beside this bundle) as `anneal train ARGS --out
+ * RUN`, then judges its run directory's summary.json: the backend it trained on
+ * (--expect-backend) and its test accuracy (--min-accuracy).
+ */
+async function cli(): Promise<void> {
+  const run = values.run;
+  if (!run) throw new Error('cli needs --run <a run directory for anneal train to write>');
+  const main = fileURLToPath(new URL('./cli.mjs', import.meta.url));
+  execFileSync(
+    process.execPath,
+    [main, 'train', ...positionals.slice(1), '--out', run, '--overwrite'],
+    { stdio: 'inherit' },
+  );
+  const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')) as {
+    backend: string;
+    kernels: string;
+    samples: number;
+    samplesPerSecond: number;
+    test: { accuracy: number; count: number };
+  };
+  const expected = values['expect-backend'];
+  const minAccuracy = Number(values['min-accuracy']);
+  const accuracy = summary.test.accuracy;
+  console.log(
+    `anneal train ran on ${summary.backend} (kernels ${summary.kernels}): test accuracy ` +
+      `${(100 * accuracy).toFixed(2)}% on ${summary.test.count}, ` +
+      `${summary.samplesPerSecond.toFixed(0)} samples/s training`,
+  );
+  finish(
+    {
+      section: 'cli-train',
+      dry: values.dry,
+      backend: summary.backend,
+      expectedBackend: expected ?? null,
+      kernels: summary.kernels,
+      samples: summary.samples,
+      testSamples: summary.test.count,
+      accuracy,
+      minAccuracy,
+      samplesPerSecond: summary.samplesPerSecond,
+    },
+    accuracy >= minAccuracy && (!expected || summary.backend === expected),
+  );
+}
+
+const commands: Record<string, () => Promise<void>> = { parity, mnist, bench, cli };
 const command = commands[positionals[0] ?? ''];
 if (!command) {
   console.error(

@@ -183,6 +183,14 @@ export interface DeviceCheckResult extends ResultBase {
     testSamples: number;
     samplesPerSecond: number;
   } | null;
+  /** Absent from records made before the CLI section. */
+  cliTrain?: {
+    backend: string;
+    kernels: string;
+    accuracy: number;
+    testSamples: number;
+    samplesPerSecond: number;
+  } | null;
 }
 
 function renderDeviceCheck(r: DeviceCheckResult): string {
@@ -210,6 +218,11 @@ function renderDeviceCheck(r: DeviceCheckResult): string {
     r.mnist
       ? `- One MNIST epoch of the CNN (${r.mnist.samples.toLocaleString('en-US')} samples): test accuracy ${(100 * r.mnist.accuracy).toFixed(2)}% on ${r.mnist.testSamples.toLocaleString('en-US')}, ${Math.round(r.mnist.samplesPerSecond).toLocaleString('en-US')} samples/s training.`
       : '- MNIST epoch: not run.',
+    ...(r.cliTrain
+      ? [
+          `- \`anneal train --data mnist --backend auto\` (the CLI, defaults, nan guard on): trained on ${r.cliTrain.backend} with ${r.cliTrain.kernels} kernels, test accuracy ${(100 * r.cliTrain.accuracy).toFixed(2)}% on ${r.cliTrain.testSamples.toLocaleString('en-US')}, ${Math.round(r.cliTrain.samplesPerSecond).toLocaleString('en-US')} samples/s.`,
+        ]
+      : []),
   ];
   return [...lines, '', sections, '', provenance(r)].join('\n');
 }

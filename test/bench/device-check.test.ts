@@ -106,6 +106,7 @@ test('device check dry run: every section passes, in order', { skip }, () => {
     'backend-specs',
     'backend-parity',
     'backend-mnist',
+    'cli-train',
     'torch',
     'bench',
     'torch-train',
@@ -118,7 +119,7 @@ test('device check dry run: every section passes, in order', { skip }, () => {
   for (const name of ['gpu', 'tests', 'torch', 'backend-bench-im2col']) {
     assert.ok(skipped.includes(name), name);
   }
-  const backend = ['backend-ops', 'backend-specs', 'backend-parity', 'backend-mnist'];
+  const backend = ['backend-ops', 'backend-specs', 'backend-parity', 'backend-mnist', 'cli-train'];
   for (const name of [...backend, 'backend-bench']) {
     assert.ok(!skipped.includes(name), `${name} was skipped`);
   }
