@@ -230,5 +230,7 @@ function renderDeviceCheck(r: DeviceCheckResult): string {
 export const renderers: Record<string, Renderer> = {
   'device-check': renderDeviceCheck,
   'cuda-backend': renderCudaBackend,
+  // The same bench in the same device run, with cuDNN left out (ANNEAL_CUDNN=0 then).
+  'cuda-backend-im2col': renderCudaBackend,
   'cuda-kernels': renderCudaKernels,
 };
