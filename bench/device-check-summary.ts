@@ -110,7 +110,8 @@ const parity = record('backend-parity', 'backend-parity.json');
 const mnist = record('backend-mnist', 'backend-mnist.json');
 const cliTrain = record('cli-train', 'cli-train.json');
 const backendBench = record('backend-bench', 'backend-bench.json');
-const im2colBench = record('backend-bench-im2col', 'backend-bench-im2col.json');
+const cudnnParity = record('backend-parity-cudnn', 'backend-parity-cudnn.json');
+const cudnnBench = record('backend-bench-cudnn', 'backend-bench-cudnn.json');
 
 // cuda-kernels.json (a dry run's host build writes cuda-kernels-hostbuild.smoke.json).
 const kernelsFile = readdirSync(out).find((f) => /^cuda-kernels.*\.json$/.test(f));
@@ -147,10 +148,11 @@ const summary = {
     targets: backendBench.targets,
     problems: backendBench.problems,
   },
-  // The CNN and ResNet again with ANNEAL_CUDNN=0: what cuDNN's convolutions change.
-  im2colBench: im2colBench && {
-    device: im2colBench.device,
-    comparisons: im2colBench.comparisons,
+  // Parity and the CNN and ResNet again with ANNEAL_CUDNN=1: cuDNN's convolutions.
+  cudnnParity,
+  cudnnBench: cudnnBench && {
+    device: cudnnBench.device,
+    comparisons: cudnnBench.comparisons,
   },
   kernels: kernels && {
     file: kernelsFile,

@@ -16,8 +16,9 @@
 #   bench           35  the FlatOps kernel bench next to them (dist/bench/cuda-kernels.js)
 #   torch-train     25  PyTorch eager's training steps (bench/torch_train_baseline.py, no TF32)
 #   backend-bench   55  samples/s of the MLP, CNN and ResNet at batch 64 and 512 on anneal-cuda
-#   backend-bench-im2col 40  the CNN and ResNet again with ANNEAL_CUDNN=0 (im2col convolutions)
-# 470 s in all, so the run ends within 8 minutes (every section took 127 s on an H200).
+#   backend-parity-cudnn 35  the parity run again with ANNEAL_CUDNN=1 (cuDNN's convolutions)
+#   backend-bench-cudnn  40  the CNN and ResNet again with ANNEAL_CUDNN=1
+# 505 s in all, so the run ends within 9 minutes (every section took 117 s on an H200).
 #
 # On the development machine first:
 #   npm run build:addon && npm run build && ../shared/device/prepare.sh \
@@ -96,9 +97,9 @@ if [ "$dry" != 1 ] && [ -z "${ANNEAL_CUBLAS_PATH:-}" ] && ! ldconfig -p 2>/dev/n
     fi
   done
 fi
-# cuDNN is dlopen'ed too (libcudnn.so.9); on the GPU machine it lives only in PyTorch's pip
-# packages (nvidia-cudnn): name its folder (ANNEAL_CUDNN_DIR) and put it on the loader's path,
-# where cuDNN's shim finds its sub-libraries.
+# cuDNN is dlopen'ed too (libcudnn.so.9, where ANNEAL_CUDNN=1); where the loader does not know
+# it, look in PyTorch's pip packages (nvidia-cudnn): name its folder (ANNEAL_CUDNN_DIR) and put
+# it on the loader's path, where cuDNN's shim finds its sub-libraries.
 if [ "$dry" != 1 ] && [ -z "${ANNEAL_CUDNN_DIR:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcudnn\.so\.9 '; then
   for dir in $(python3 -c 'import nvidia.cudnn as m; print(*[p + "/lib" for p in m.__path__])' 2>/dev/null); do
     if [ -e "$dir/libcudnn.so.9" ]; then
@@ -236,14 +237,18 @@ else
 fi
 run_section backend-bench 55 node dist/device/train.mjs bench --backend "$backend" \
   --torch "$logs/torch-train.json" --out "$out" --json "$logs/backend-bench.json" "${bench_size[@]}" "${dry_flag[@]}"
-# The same without cuDNN (im2col + cuBLAS convolutions), for the difference it makes; its
-# record stays in the logs.
+# cuDNN's convolutions (off by default: slower than im2col + cuBLAS where measured), checked
+# for parity and benched on the CNN and ResNet; the bench's record stays in the logs.
 if [ "$dry" = 1 ]; then
-  skip_section backend-bench-im2col "the host build has no cuDNN"
+  skip_section backend-parity-cudnn "the host build has no cuDNN"
+  skip_section backend-bench-cudnn "the host build has no cuDNN"
 else
-  run_section backend-bench-im2col 40 env ANNEAL_CUDNN=0 node dist/device/train.mjs bench \
-    --backend "$backend" --models cnn,resnet --torch "$logs/torch-train.json" --out "$logs/im2col" \
-    --json "$logs/backend-bench-im2col.json" "${bench_size[@]}"
+  run_section backend-parity-cudnn 35 env ANNEAL_CUDNN=1 node dist/device/train.mjs parity \
+    --backend "$backend" --reference "$reference" --steps "$steps" \
+    --json "$logs/backend-parity-cudnn.json"
+  run_section backend-bench-cudnn 40 env ANNEAL_CUDNN=1 node dist/device/train.mjs bench \
+    --backend "$backend" --models cnn,resnet --torch "$logs/torch-train.json" --out "$logs/cudnn" \
+    --json "$logs/backend-bench-cudnn.json" "${bench_size[@]}"
 fi
 
 # Summary: section statuses, counts and records in one file; the logs in one archive.

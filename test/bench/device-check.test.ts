@@ -111,12 +111,13 @@ test('device check dry run: every section passes, in order', { skip }, () => {
     'bench',
     'torch-train',
     'backend-bench',
-    'backend-bench-im2col',
+    'backend-parity-cudnn',
+    'backend-bench-cudnn',
   ]);
   const skipped = (summary.sections as { section: string; skipped?: string }[])
     .filter((s) => s.skipped)
     .map((s) => s.section);
-  for (const name of ['gpu', 'tests', 'torch', 'backend-bench-im2col']) {
+  for (const name of ['gpu', 'tests', 'torch', 'backend-parity-cudnn', 'backend-bench-cudnn']) {
     assert.ok(skipped.includes(name), name);
   }
   const backend = ['backend-ops', 'backend-specs', 'backend-parity', 'backend-mnist', 'cli-train'];
