@@ -92,6 +92,22 @@ struct DeviceBuffer {
 };
 
 constexpr size_t kPinnedBytes = 4096;
+/**
+ * Uploads go through a ring of page-locked slots: the values are copied into a slot on the host,
+ * then cudaMemcpyAsync takes them to the device on the stream, so the call returns without
+ * waiting for the device (from pageable memory the driver may wait for the stream first, which
+ * made every batch upload wait for the previous step's kernels). A slot is reused once its last
+ * copy has left it (its event); kUploadSlots of them let that many uploads be in flight.
+ * Uploads above kMaxStagedUpload go directly from pageable memory.
+ */
+constexpr int kUploadSlots = 4;
+constexpr size_t kMaxStagedUpload = size_t(32) << 20;
+
+struct UploadSlot {
+  void *host = nullptr;  // page-locked, `capacity` bytes
+  size_t capacity = 0;
+  cudaEvent_t done = nullptr;  // recorded after the slot's last copy
+};
 /** Reduction scratch: kMaxReduceBlocks partials and the result (8 bytes each), the counter. */
 constexpr size_t kReduceScratchBytes = (kMaxReduceBlocks + 2) * 8;
 
@@ -142,6 +158,8 @@ struct Context {
   cudaStream_t stream = nullptr;  // cudaStreamNonBlocking: never waits on the legacy stream
   void *pinned = nullptr;  // page-locked staging for small results: a faster round trip
   cudaEvent_t timer_start = nullptr, timer_stop = nullptr;
+  UploadSlot uploads[kUploadSlots];
+  int next_upload = 0;
   // kMaxReduceBlocks 8-byte partials, the result, then the blocks-done counter (kept at 0
   // between reductions: zeroed at creation, reset by each reduction's last block)
   DeviceBuffer<unsigned char> reduce_scratch;
@@ -185,6 +203,10 @@ void destroy_context(Context *c) {
   c->segment_norms.release();
   release_device_nn(c);
   if (c->pinned) cudaFreeHost(c->pinned);
+  for (UploadSlot &slot : c->uploads) {
+    if (slot.host) cudaFreeHost(slot.host);
+    if (slot.done) cudaEventDestroy(slot.done);
+  }
   if (c->timer_start) cudaEventDestroy(c->timer_start);
   if (c->timer_stop) cudaEventDestroy(c->timer_stop);
   if (c->stream) cudaStreamDestroy(c->stream);
@@ -829,7 +851,26 @@ int anneal_release_thread(void) {
 int anneal_upload_bytes(void *dst, const void *host_src, size_t bytes) {
   if (bytes == 0) return 0;
   ANNEAL_TRY(ensure_context());
-  return int(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx().stream));
+  Context &c = ctx();
+  if (bytes > kMaxStagedUpload) {
+    return int(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, c.stream));
+  }
+  UploadSlot &slot = c.uploads[c.next_upload];
+  c.next_upload = (c.next_upload + 1) % kUploadSlots;
+  if (slot.done) ANNEAL_TRY(cudaEventSynchronize(slot.done));  // its last copy has left it
+  if (slot.capacity < bytes) {
+    // At least 1 MiB, and doubling, so that a run's batches settle on one allocation.
+    const size_t capacity = std::max(bytes, std::max(size_t(1) << 20, 2 * slot.capacity));
+    if (slot.host) ANNEAL_TRY(cudaFreeHost(slot.host));
+    slot.host = nullptr;
+    slot.capacity = 0;
+    ANNEAL_TRY(cudaMallocHost(&slot.host, capacity));
+    slot.capacity = capacity;
+  }
+  if (!slot.done) ANNEAL_TRY(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
+  std::memcpy(slot.host, host_src, bytes);
+  ANNEAL_TRY(cudaMemcpyAsync(dst, slot.host, bytes, cudaMemcpyHostToDevice, c.stream));
+  return int(cudaEventRecord(slot.done, c.stream));
 }
 
 int anneal_download_bytes(void *host_dst, const void *src, size_t bytes) {
