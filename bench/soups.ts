@@ -14,7 +14,7 @@
  * (the paper finds the uniform soup can fail when the ingredients are diverse), each
  * ingredient's held-out and test accuracy and which the greedy soup took.
  *
- * Per seed s (0..9):
+ * Per seed s (0..4):
  * - pre-training: the CNN (initialised from seed s) on the Fashion-MNIST training samples among
  *   0..54,999 whose label is in classes 0-4 (T-shirt, trouser, pullover, dress, coat: 27,457
  *   samples), 2 epochs (430 steps at batch 128), Adam lr 1e-3, data order from seed s. The
@@ -22,46 +22,63 @@
  *   task, the 5,000 test samples of classes 0-4, is kept.
  * - the head: the pre-trained classifier knows only classes 0-4 (it keeps all 10 outputs, so the
  *   architecture is the fine-tunings'), so the classifier (the last dense layer) is reset to its
- *   initial weights from seed s; the features are kept. Every ingredient starts from these same
- *   weights, as the paper's fine-tunings all start from one (zero-shot or linear-probe)
- *   initialisation.
- * - K = 6 ingredients: fine-tunings on all 10 classes of Fashion-MNIST training samples
- *   0..54,999 for 860 steps each (2 epochs at batch 128), SGD with momentum 0.9, no weight
- *   decay, cosine to 0 after an 86-step linear warmup (10%); the grid lr in {0.005, 0.01, 0.02}
- *   x augmentation in {none, random crop from 2-pixel zero padding + horizontal flip
- *   (batch-augmentation with m = 1: the same samples a step)}, and each ingredient its own data
+ *   initial weights from seed s; the features are kept.
+ * - a linear probe (new in this design): the features frozen, the reset head alone trained on
+ *   all 10 classes of samples 0..54,999 for 1 epoch (430 steps), Adam lr 1e-3, data order from
+ *   seed 500 + s; its held-out and test accuracy are kept. Every ingredient starts from these
+ *   same weights (features + probed head), as the paper's fine-tunings start from one
+ *   zero-shot or linear-probe initialisation.
+ * - K = 8 ingredients: fine-tunings of the whole network on all 10 classes of samples
+ *   0..54,999 for 1,075 steps each (2.5 epochs at batch 128), SGD with momentum 0.9, no weight
+ *   decay, cosine to 0 after a 108-step linear warmup (10%): lr 0.01, 0.02 and 0.04 without
+ *   augmentation, each twice (#1, #2: the same hyper-parameters, another data order), and lr
+ *   0.02 and 0.04 with a random horizontal flip (batch-augmentation with m = 1, no crop: the
+ *   same samples a step, each mirrored with probability 1/2). Each ingredient has its own data
  *   order and augmentation draws (seed 1000 + 100 s + k for ingredient k).
- * - why this design: two runs were degenerate. The first (commit 7ae3281f2b: MNIST pre-training,
- *   0.5 epoch at lr 0.003/0.01/0.03) left its ingredients 15 points apart; the second (commit
- *   72745b86d7: MNIST pre-training 1 epoch, 1.5 epochs at lr 0.02/0.03/0.05) brought them within
- *   3.2-4.0 points, but test accuracy still rose with lr (the best lr was the grid's edge), every
- *   greedy soup of 5 seeds kept only its first ingredient and the uniform soup was 2.47 points
- *   below the best ingredient. A likely cause: the fine-tunings moved far apart from a start
- *   whose features (MNIST digits) fit garments poorly, while the paper's ingredients start from
- *   CLIP or ViT features that already fit the task and stay in one basin. So here the
- *   pre-training is the same kind of images (the other half of Fashion-MNIST's classes: the
- *   fine-tuning then learns classes 5-9 and a new head, not new features), and the grid's lrs
- *   are lower, around a middle (0.01) expected to be best, with 2 epochs each, so that the
- *   ingredients lie within about a point of each other. Whether they do is what the recorded
- *   ingredients and the greedy trace will show.
+ * - why this design: three runs were degenerate. The first (commit 7ae3281f2b: MNIST
+ *   pre-training, 0.5 epoch at lr 0.003/0.01/0.03) left its ingredients 15 points apart; the
+ *   second (72745b86d7: 1.5 epochs at lr 0.02/0.03/0.05) 3.2-4.0 points; the third (e65e7b7d3d:
+ *   pre-training on Fashion-MNIST classes 0-4, 2 epochs at lr 0.005/0.01/0.02 x crop+flip
+ *   off/on) 4.0 points, with the uniform soup 1.61 points below the best ingredient. In all
+ *   three every greedy soup of every seed kept only its first ingredient (greedy - best_single
+ *   exactly 0, MDE 0.00), and the third's best lr was the grid's largest. Three changes, each
+ *   aimed at one cause:
+ *   (1) the same hyper-parameters with another data order. The earlier grids never had two
+ *   ingredients of equal quality: the next best was 0.57 held-out points behind the best, and
+ *   averaging it in cost 0.36. The paper's ingredients include repeated seeds, and an
+ *   ingredient as good as the best is the one a greedy soup can take; whether two data orders
+ *   from one start average to something better is the question the soup asks.
+ *   (2) a linear probe before fine-tuning. The earlier fine-tunings started from a random head,
+ *   whose first large gradients rewrite the features differently in every fine-tuning (Kumar et
+ *   al. 2022, LP-FT); the paper's start has a zero-shot or probed head, so its fine-tunings stay
+ *   near one another. The probe costs 430 cheap steps (only the head has gradients) once a seed.
+ *   (3) the lr grid moved up (0.01/0.02/0.04: 0.02, the best of the last run, now in the middle)
+ *   and the fine-tunings lengthened (2.5 epochs, was 2), so that the best lr can be interior and
+ *   the fine-tunings are nearer their plateau; the augmentation is a flip alone, because
+ *   crop+flip cost 1.3-2.4 points at 2 epochs (the greedy soup rejected every augmented
+ *   ingredient) and a milder one can compete. 2.5 epochs is still short of a plateau (a CNN
+ *   on Fashion-MNIST keeps gaining to about 10 epochs): that is what the budget allows for 8
+ *   ingredients; the ingredients' spread, the probe's accuracy and the greedy trace show how
+ *   far that matters.
  * - held-out: Fashion-MNIST training samples 55,000..59,999 (never trained on) rank the
  *   ingredients, pick the best single one and drive the greedy soup; test: the 10k test split.
  * - arms (one metric per (arm, seed), all three from the one run of the seed): best_single (the
  *   ingredient with the best held-out accuracy: its test accuracy), uniform_soup (the mean of
  *   all K), greedy_soup. The CNN has no BatchNorm, so a soup needs no statistics refresh.
  * - recorded per seed (in every arm's `extra.run`): each ingredient's held-out and test accuracy,
- *   the pre-trained model's accuracy on its own task, and the greedy soup's full trace: for every
- *   candidate the held-out accuracy of the average with it (`tried`), so a rejected candidate's
- *   fall below the soup is known, and the soup's accuracy after the decision.
+ *   the pre-trained model's accuracy on its own task, the probe's held-out and test accuracy, and
+ *   the greedy soup's full trace: for every candidate the held-out accuracy of the average with
+ *   it (`tried`), so a rejected candidate's fall below the soup is known, and the soup's accuracy
+ *   after the decision.
  *
- * Budget: 10 x (430 + 6 x 860) = 10 x 5,590 = 55,900 optimizer steps at batch 128, and about
- * 145k evaluated samples a seed (the pre-training's 5k test samples, each ingredient on held-out
- * and test, the greedy soup's K - 1 trials on held-out, the soups on test), about 290
- * step-equivalents a seed at the probe's pace below, 2,900 in all: under 59,000. At the last
- * run's pace (a probe of 20 steps on 2 shared cores, ANNEAL_THREADS=1: 53.5 ms a step, 107 us an
- * evaluated sample) a seed takes about 5.2 min and the run about 52 min; busy cores have been
- * 1.5-2.4x slower (up to about 2 h). The previous design was 21,695 steps (5 seeds). The script
- * prints the plan and an estimate from a step and an evaluation it times first.
+ * Budget: 5 seeds (the protocol's minimum) x (430 + 430 + 8 x 1,075) = 5 x 9,460 = 47,300
+ * optimizer steps at batch 128 (the probe's 430 counted as full steps, though only the head has
+ * gradients), and about 200k evaluated samples a seed, about 400 step-equivalents. At the last
+ * run's pace (ANNEAL_THREADS=1 on 2 shared cores: 53.5 ms a step, 107 us an evaluated sample; its
+ * 5,590-step seeds took 4.7 min) a seed takes about 8.5 min and the run about 43 min; busy cores
+ * have been up to 2x slower (about 85 min). The previous design was 5,590 steps a seed (run for
+ * 5 seeds of a planned 10). The script prints the plan and an estimate from a step and an
+ * evaluation it times first.
  *
  * Resumable: each finished (arm, seed) is recorded as it ends; the three arms of a seed are
  * recorded together, from one computation kept in memory and, for a full run, in a cache file
@@ -97,21 +114,30 @@ const HELD_OUT = smoke ? 128 : 5000;
  */
 const PRE_CLASSES = smoke ? 2 : 5;
 const PRE_EPOCHS = 2;
-/** Each ingredient: 2 epochs of the 55k (860 steps). */
-const FT_EPOCHS = 2;
+/** The linear probe (the head alone, features frozen): 1 epoch of the 55k (430 steps). */
+const PROBE_STEPS = smoke ? 8 : Math.ceil(FT_TRAIN / BATCH);
+/** Each ingredient: 2.5 epochs of the 55k (1,075 steps). */
+const FT_EPOCHS = 2.5;
 const FT_STEPS = smoke ? 12 : Math.round(FT_EPOCHS * Math.ceil(FT_TRAIN / BATCH));
 const WARMUP = smoke ? 2 : Math.round(0.1 * FT_STEPS);
 const MOMENTUM = 0.9;
 /** The middle lr is the one expected to be best (header). */
-const LRS = [0.005, 0.01, 0.02];
+const LRS = [0.01, 0.02, 0.04];
 const AUGMENTATIONS = {
   none: undefined,
-  'crop+flip': { name: 'batch-augmentation', m: 1, pad: 2, flip: true },
+  flip: { name: 'batch-augmentation', m: 1, pad: 0, flip: true },
 } as const;
 type Augmentation = keyof typeof AUGMENTATIONS;
-const INGREDIENTS = (Object.keys(AUGMENTATIONS) as Augmentation[]).flatMap((augmentation) =>
-  LRS.map((lr) => ({ lr, augmentation })),
-);
+/**
+ * Every lr twice without augmentation (#1, #2: another data order), and the upper two with a
+ * flip: 8 ingredients.
+ */
+const INGREDIENTS: { lr: number; augmentation: Augmentation; name: string }[] = [
+  ...LRS.flatMap((lr) =>
+    [1, 2].map((r) => ({ lr, augmentation: 'none' as const, name: `lr ${lr}, none #${r}` })),
+  ),
+  ...LRS.slice(1).map((lr) => ({ lr, augmentation: 'flip' as const, name: `lr ${lr}, flip` })),
+];
 const K = INGREDIENTS.length;
 /** Ingredient k of seed s: its data order and augmentation draws. */
 const ingredientSeed = (s: number, k: number) => 1000 + 100 * s + k;
@@ -153,7 +179,10 @@ const preTrain = subset(ftTrain, firstClasses(ftTrain, PRE_CLASSES));
 const preTest = subset(test, firstClasses(test, PRE_CLASSES));
 /** Pre-training: 2 epochs of its samples (430 steps for Fashion-MNIST's 27,457). */
 const PRE_STEPS = smoke ? 16 : PRE_EPOCHS * Math.ceil(preTrain.length / BATCH);
-const STEPS_PER_SEED = PRE_STEPS + K * FT_STEPS;
+const STEPS_PER_SEED = PRE_STEPS + PROBE_STEPS + K * FT_STEPS;
+const PROBE_OPTIMIZER = { name: 'adam', lr: 1e-3, weightDecay: 0 };
+/** The probe's data order in seed s. */
+const probeSeed = (s: number) => 500 + s;
 
 const config = {
   model,
@@ -167,6 +196,12 @@ const config = {
     seed: 's (initial weights and data order)',
   },
   head: 'the last dense layer reset to its initial weights from seed s before fine-tuning',
+  probe: {
+    train: `samples 0..${FT_TRAIN - 1} of the training split, the last dense layer alone (the rest frozen)`,
+    steps: PROBE_STEPS,
+    optimizer: PROBE_OPTIMIZER,
+    seed: '500 + s',
+  },
   finetune: {
     data: target,
     train: `samples 0..${FT_TRAIN - 1} of the training split`,
@@ -207,10 +242,10 @@ const exp = openExperiment(
         soup: 'greedy (Recipe 1): by held-out accuracy, add if the held-out accuracy does not drop',
       }),
     ],
-    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    seeds: smoke ? [0, 1] : [0, 1, 2, 3, 4],
     scale: smoke
       ? `smoke: synthetic data, an MLP pre-trained on classes 0-${PRE_CLASSES - 1}, ${K} ingredients of ${FT_STEPS} steps`
-      : `CNN pre-trained ${PRE_EPOCHS} epochs on Fashion-MNIST classes 0-4 (${preTrain.length.toLocaleString('en-US')} samples); ${K} fine-tunings (lr ${LRS.join('/')} x crop+flip off/on) of ${FT_EPOCHS} epochs on all 10 classes of Fashion-MNIST 55k (5k held out, 10k test)`,
+      : `CNN pre-trained ${PRE_EPOCHS} epochs on Fashion-MNIST classes 0-4 (${preTrain.length.toLocaleString('en-US')} samples), head reset and linearly probed 1 epoch; ${K} fine-tunings (lr ${LRS.join('/')} x 2 data orders, and lr ${LRS.slice(1).join('/')} with a flip) of ${FT_EPOCHS} epochs on all 10 classes of Fashion-MNIST 55k (5k held out, 10k test)`,
   },
   opts,
 );
@@ -272,6 +307,8 @@ export interface SeedRun {
    * pre-training classes (MNIST's test split before this design).
    */
   pretrain: { steps: number; sourceTest: number };
+  /** The linear probe from which every ingredient starts: held-out and test accuracy (%). */
+  probe?: { steps: number; heldOut: number; test: number };
   ingredients: Ingredient[];
   /** Index of the best single ingredient (best held-out accuracy). */
   best: number;
@@ -315,13 +352,35 @@ async function runSeed(s: number): Promise<SeedRun> {
   const fresh = newModel(ftTrain, s);
   base.layers.at(-1)!.setWeights(fresh.layers.at(-1)!.getWeights());
   fresh.dispose();
+  // The linear probe: every layer but the head frozen (the Trainer trains the model's
+  // trainableWeights), then all trainable again for the fine-tunings and the soups.
+  const body = base.layers.slice(0, -1);
+  for (const layer of body) layer.trainable = false;
+  const probe = new Trainer({
+    model: base,
+    trainData: ftTrain,
+    maxDuration: `${PROBE_STEPS}ba`,
+    batchSize: BATCH,
+    seed: probeSeed(s),
+    kernels: ops,
+    optimizer: PROBE_OPTIMIZER,
+  });
+  try {
+    await probe.fit();
+  } finally {
+    probe.dispose();
+    for (const layer of body) layer.trainable = true;
+  }
+  const probed = { steps: PROBE_STEPS, heldOut: percent(base, heldOut), test: percent(base, test) };
+  console.log(
+    `  seed ${s}: linear probe ${PROBE_STEPS} steps, held-out ${probed.heldOut.toFixed(2)}%, test ${probed.test.toFixed(2)}%`,
+  );
 
   const sets: WeightSet[] = [];
   const ingredients: Ingredient[] = [];
   for (let k = 0; k < K; k++) {
-    const { lr, augmentation } = INGREDIENTS[k];
+    const { lr, augmentation, name } = INGREDIENTS[k];
     const { model: m, params, segments } = await fineTune(base, s, k);
-    const name = `lr ${lr}, ${augmentation}`;
     sets.push({ source: name, segments, params });
     ingredients.push({
       name,
@@ -351,6 +410,7 @@ async function runSeed(s: number): Promise<SeedRun> {
   for (const k of greedy.members) ingredients[k].inGreedy = true;
   const run: SeedRun = {
     pretrain: { steps: PRE_STEPS, sourceTest: sourceTest_ },
+    probe: probed,
     ingredients,
     best,
     bestSingle: { heldOut: ingredients[best].heldOut, test: ingredients[best].test },
@@ -393,10 +453,12 @@ if (opts.fresh) seedRuns.clear();
   console.log(exp.planText());
   const seeds = exp.plan.seeds.length;
   const left = new Set(exp.pending().map((p) => p.seed)).size;
-  // Evaluated samples a seed: the pre-training's test samples; each ingredient on held-out and test; the
+  // Evaluated samples a seed: the pre-training's test samples; the probe on held-out and test; each ingredient on held-out and test; the
   // greedy soup's K - 1 trials on held-out; the uniform soup on both, the greedy soup on test.
   const evalSamples =
     preTest.length +
+    heldOut.length +
+    test.length +
     K * (heldOut.length + test.length) +
     (K - 1) * heldOut.length +
     heldOut.length +
@@ -406,7 +468,7 @@ if (opts.fresh) seedRuns.clear();
   const perSeed = STEPS_PER_SEED * msPerStep + evalSamples * msPerSample;
   console.log(
     `  the three arms of a seed share ONE run (the in-all line above counts it three times): ` +
-      `${PRE_STEPS} + ${K} x ${FT_STEPS} = ${STEPS_PER_SEED.toLocaleString('en-US')} steps and ` +
+      `${PRE_STEPS} + ${PROBE_STEPS} (probe) + ${K} x ${FT_STEPS} = ${STEPS_PER_SEED.toLocaleString('en-US')} steps and ` +
       `${evalSamples.toLocaleString('en-US')} evaluated samples a seed, ` +
       `${(seeds * STEPS_PER_SEED).toLocaleString('en-US')} steps for ${seeds} seeds (${left} to run)`,
   );
