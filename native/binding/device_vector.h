@@ -110,12 +110,21 @@ class DeviceVector : public Napi::ObjectWrap<DeviceVector> {
       view_offset_ = size_t(info[3].As<Napi::Number>().Int64Value());
       return;
     }
-    // new DeviceVector(length, dtype, { collectable: false }): see collectable_.
+    // new DeviceVector(length, dtype, { collectable: false, zeroed: false }): see
+    // collectable_; an owner that writes every value first skips the zeroing (on the GPU, a
+    // memset launch per vector: one per tensor a kernel makes).
+    bool zeroed = true;
     if (info.Length() >= 3 && info[2].IsObject()) {
-      const Napi::Value collectable = info[2].As<Napi::Object>().Get("collectable");
-      collectable_ = !(collectable.IsBoolean() && !collectable.As<Napi::Boolean>().Value());
+      const auto is_false = [](const Napi::Value &v) {
+        return v.IsBoolean() && !v.As<Napi::Boolean>().Value();
+      };
+      const Napi::Object options = info[2].As<Napi::Object>();
+      collectable_ = !is_false(options.Get("collectable"));
+      zeroed = !is_false(options.Get("zeroed"));
     }
-    check_kernel_status(env, anneal_alloc(&data_, floats()), "alloc");
+    check_kernel_status(
+        env, zeroed ? anneal_alloc(&data_, floats()) : anneal_alloc_uninitialized(&data_, floats()),
+        "alloc");
     addon_ = env.GetInstanceData<AddonData>();
     addon_->live.insert(this);
     adjust_external_memory(int64_t(allocated_bytes()));

@@ -39,6 +39,13 @@ int anneal_set_threads(int n);
 
 /** n zeroed floats (at least one is allocated, so the pointer is unique). */
 int anneal_alloc(float **out, size_t n);
+/**
+ * n floats for a caller that writes every value before reading any (the tfjs backend's kernel
+ * outputs): no zeroing pass, and on the GPU no memset launch. The host build fills them with
+ * 0xFF bytes (NaN, -1, 255) instead, so that a kernel which leaves a value unwritten shows in
+ * the tests rather than reading as 0.
+ */
+int anneal_alloc_uninitialized(float **out, size_t n);
 int anneal_free(float *p);
 /* Transfers count bytes (vectors of any dtype: a bool vector's values are single bytes). */
 int anneal_upload_bytes(void *dst, const void *host_src, size_t bytes);

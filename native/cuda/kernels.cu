@@ -809,7 +809,8 @@ const char *anneal_error_string(int code) { return cudaGetErrorString(cudaError_
 
 const char *anneal_error_name(int code) { return cudaGetErrorName(cudaError_t(code)); }
 
-int anneal_alloc(float **out, size_t n) {
+/** n floats on this thread's stream; zeroed (a memset queued after it) when `zeroed`. */
+static int allocate(float **out, size_t n, bool zeroed) {
   *out = nullptr;
   ANNEAL_TRY(ensure_context());
   const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
@@ -821,8 +822,12 @@ int anneal_alloc(float **out, size_t n) {
   } else {
     ANNEAL_TRY(cudaMalloc(out, bytes));
   }
-  return int(cudaMemsetAsync(*out, 0, bytes, c.stream));
+  return zeroed ? int(cudaMemsetAsync(*out, 0, bytes, c.stream)) : 0;
 }
+
+int anneal_alloc(float **out, size_t n) { return allocate(out, n, true); }
+
+int anneal_alloc_uninitialized(float **out, size_t n) { return allocate(out, n, false); }
 
 /*
  * A vector is used only by the thread that owns it (one Node environment per thread), so its

@@ -262,14 +262,19 @@ const char *anneal_error_name(int code) {
   }
 }
 
-int anneal_alloc(float **out, size_t n) {
+/** n floats filled with `byte`: 0 for anneal_alloc; 0xFF (NaN, -1, 255) poisons the rest. */
+static int allocate(float **out, size_t n, int byte) {
   // 64-byte aligned like cudaMalloc's 256, so the W = 4 path runs here too.
   const size_t bytes = ((n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
   *out = static_cast<float *>(std::aligned_alloc(64, bytes));
   if (!*out) return kErrMemoryAllocation;
-  std::memset(*out, 0, bytes);
+  std::memset(*out, byte, bytes);
   return 0;
 }
+
+int anneal_alloc(float **out, size_t n) { return allocate(out, n, 0); }
+
+int anneal_alloc_uninitialized(float **out, size_t n) { return allocate(out, n, 0xFF); }
 
 int anneal_free(float *p) {
   std::free(p);

@@ -250,9 +250,12 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
     return converted;
   }
 
-  /** Not collectable: disposeData frees it, and this.data holds it until then. */
+  /**
+   * Not collectable: disposeData frees it, and this.data holds it until then. Not zeroed: every
+   * kernel writes each value of its output (the host build's 0xFF fill shows one that does not).
+   */
   alloc(dtype: StoredDtype, n: number): DeviceBuffer {
-    return new this.addon.DeviceVector(n, dtype, { collectable: false });
+    return new this.addon.DeviceVector(n, dtype, { collectable: false, zeroed: false });
   }
 
   view(array: DeviceArray, offset: number, length: number, dtype: 'float32' | 'int32') {

@@ -174,11 +174,13 @@ export interface KernelsAddon {
   /**
    * `collectable: false` for a vector its owner frees explicitly and holds until then (the
    * backend's tensors): V8 is then not told of its memory, which no GC could reclaim.
+   * `zeroed: false` for one whose every value is written before any is read (a kernel's
+   * output): no zeroing (on the GPU a memset launch); the host build fills it with 0xFF bytes.
    */
   DeviceVector: new (
     length: number,
     dtype?: StoredDtype,
-    options?: { collectable: boolean },
+    options?: { collectable?: boolean; zeroed?: boolean },
   ) => DeviceBuffer;
   upload(
     vector: DeviceBuffer,

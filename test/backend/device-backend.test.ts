@@ -153,6 +153,21 @@ test("the backend's tensors are not V8 external memory: disposeData frees them, 
   assert.ok(told() < 1024, `${told()} bytes told to V8 after their disposal`);
 });
 
+test("a kernel's output is not zeroed first; here it starts as NaN, so every test shows an unwritten value", async () => {
+  await tf.setBackend(NAME);
+  const backend = tf.backend() as unknown as AnnealDeviceBackend;
+  // On the GPU a zeroed output is one memset launch more per tensor (531 in a ResNet step at
+  // batch 8): every kernel writes all of its output instead, which the host build's 0xFF fill
+  // (NaN) makes every value test here check.
+  const fresh = backend.alloc('float32', 3);
+  const info = backend.tensorInfo([3], 'float32', fresh);
+  assert.deepEqual([...(backend.readSync(info.dataId) as Float32Array)], [NaN, NaN, NaN]);
+  backend.disposeData(info.dataId);
+  const y = tf.add(tf.fill([3], 1), tf.fill([3], 2));
+  assert.deepEqual([...(await y.data())], [3, 3, 3]);
+  y.dispose();
+});
+
 test('DeviceVector views share memory as float32 or int32 words and die with their vector', () => {
   const v = new addon.DeviceVector(6, 'int32');
   addon.upload(v, new Int32Array([10, 11, 12, 13, 14, 15]), 0);

@@ -21,7 +21,11 @@ interface Vector {
 }
 type Host = Float32Array | Int32Array | Uint8Array;
 interface KernelsAddon {
-  DeviceVector: new (length: number, dtype?: string, options?: { collectable: boolean }) => Vector;
+  DeviceVector: new (
+    length: number,
+    dtype?: string,
+    options?: { collectable?: boolean; zeroed?: boolean },
+  ) => Vector;
   upload(v: Vector, data: Host, offset?: number): void;
   download(v: Vector, out: Host): void;
   copy(dst: Vector, src: Vector): void;
@@ -102,6 +106,28 @@ test(
     assert.equal(externalMemory() - before, 4000);
     told.free();
     assert.equal(externalMemory(), before);
+  },
+);
+
+test(
+  'DeviceVector { zeroed: false } skips the zeroing; the host build fills it with 0xFF bytes',
+  { skip },
+  () => {
+    const { DeviceVector, download } = addon();
+    // 0xFF in every byte: a NaN as float32 (exponent all ones, mantissa nonzero), -1 as int32
+    // (two's complement), 255 as a bool byte; and a default vector still reads as zeros.
+    const expected = { float32: NaN, int32: -1, bool: 255 };
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const v = new DeviceVector(5, dtype, { collectable: false, zeroed: false });
+      const out = arrays[dtype]([7, 7, 7, 7, 7]);
+      download(v, out);
+      assert.deepEqual([...out], new Array(5).fill(expected[dtype]), dtype);
+      v.free();
+      const zeroed = new DeviceVector(5, dtype, { zeroed: true });
+      download(zeroed, out);
+      assert.deepEqual([...out], [0, 0, 0, 0, 0], `${dtype}: zeroed: true`);
+      zeroed.free();
+    }
   },
 );
 
