@@ -363,6 +363,54 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** x's rows of `channels` values (argument 0): how many, or a coded error naming both. */
+int64_t rows_of(const Napi::CallbackInfo &info, int64_t channels) {
+  const int64_t n = length_of(info, 0);
+  if (channels < 1 || n < 1 || n % channels != 0) {
+    fail(info.Env(),
+         "x's " + std::to_string(n) + " values are not rows of " + std::to_string(channels) +
+             " channels (expected channels >= 1 dividing a nonzero length)",
+         "ANNEAL_DEVICE_ARGUMENT");
+  }
+  return n / channels;
+}
+
+/** moments(x, channels, mean, variance): x [rows, channels]; mean, variance [channels]. */
+Napi::Value Moments(const Napi::CallbackInfo &info) {
+  const int64_t channels = integer(info, 1, "channels");
+  const int64_t rows = rows_of(info, channels);
+  const float *x = floats(info, 0, "x", rows * channels);
+  float *mean = floats(info, 2, "mean", channels);
+  float *variance = floats(info, 3, "variance", channels);
+  check_status(info.Env(), anneal_device_moments(x, rows, channels, mean, variance));
+  return info.Env().Undefined();
+}
+
+/**
+ * batchNormGrad(x, dy, channels, mean, variance, scale | null, dmean | null, dvariance | null,
+ * epsilon, dx, dscale, doffset)
+ */
+Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
+  const int64_t channels = integer(info, 2, "channels");
+  const int64_t rows = rows_of(info, channels);
+  const int64_t n = rows * channels;
+  const float *x = floats(info, 0, "x", n);
+  const float *dy = floats(info, 1, "dy", n);
+  const float *mean = floats(info, 3, "mean", channels);
+  const float *variance = floats(info, 4, "variance", channels);
+  const float *scale = floats(info, 5, "scale", channels, true);
+  const float *dmean = floats(info, 6, "dmean", channels, true);
+  const float *dvariance = floats(info, 7, "dvariance", channels, true);
+  const double epsilon = info[8].ToNumber().DoubleValue();
+  float *dx = floats(info, 9, "dx", n);
+  float *dscale = floats(info, 10, "dscale", channels);
+  float *doffset = floats(info, 11, "doffset", channels);
+  check_status(info.Env(),
+               anneal_device_batch_norm_grad(x, dy, rows, channels, mean, variance, scale, dmean,
+                                             dvariance, epsilon, dx, dscale, doffset));
+  return info.Env().Undefined();
+}
+
 /** concat(inputs, widths, outer, out): inputs[i] holds outer * widths[i] values. */
 Napi::Value Concat(const Napi::CallbackInfo &info) {
   if (!info[0].IsArray() || !info[1].IsArray())
@@ -532,6 +580,8 @@ Napi::Value Cast(const Napi::CallbackInfo &info) {
 /** Sets every function of the binding on `exports`. */
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
+  exports.Set("moments", Napi::Function::New(env, Moments));
+  exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
   exports.Set("concat", Napi::Function::New(env, Concat));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));

@@ -175,6 +175,28 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
                              const float *offset, int64_t no, double epsilon, float *out);
 
 /*
+ * Batch norm in training, x viewed as [rows, channels] (channels last), in two calls where tfjs
+ * takes tf.moments' four kernels and a gradient of a dozen through them:
+ * - moments: mean[c] = sum over r of x[r, c] / rows, then variance[c] = sum over r of
+ *   (x[r, c] - mean[c])^2 / rows (tf.moments' biased variance), each summed in double, in parts
+ *   whose places depend only on the shape (the same bits on any thread count);
+ * - batch_norm_grad: the gradient through x of y = (x - mean) r scale + offset with the batch's
+ *   own mean and variance, r = 1 / sqrt(variance + epsilon), and of the mean and variance
+ *   outputs (dmean, dvariance; NULL: 0). With S = sum over r of dy and P = sum over r of
+ *   dy (x - mean):
+ *     dx = scale r (dy - S / rows - (x - mean) r^2 P / rows) + dmean / rows
+ *          + 2 (x - mean) dvariance / rows,
+ *     dscale = r P, doffset = S; scale NULL means 1.
+ */
+int anneal_device_moments(const float *x, int64_t rows, int64_t channels, float *mean,
+                          float *variance);
+int anneal_device_batch_norm_grad(const float *x, const float *dy, int64_t rows,
+                                  int64_t channels, const float *mean, const float *variance,
+                                  const float *scale, const float *dmean,
+                                  const float *dvariance, double epsilon, float *dx,
+                                  float *dscale, float *doffset);
+
+/*
  * Concatenation along one axis: the inputs viewed as [outer, widths[i]], the output as
  * [outer, sum of widths]; each output row is the inputs' rows side by side.
  */

@@ -196,6 +196,31 @@ ANNEAL_HD float batch_norm_value(float x, float mean, float scale, float offset,
   return float(double(offset) + (double(x) - double(mean)) * double(scale) / root);
 }
 
+/**
+ * One channel of batch norm's training gradient (anneal_device_batch_norm_grad), from its sums
+ * S = sum dy and P = sum dy (x - mean) over `rows`: dx = a dy + b + c (x - mean), and the
+ * parameters' gradients r P and S.
+ */
+struct BatchNormGrad {
+  double a, b, c;
+  float dscale, doffset;
+};
+
+ANNEAL_HD BatchNormGrad batch_norm_grad(double sum_dy, double sum_dy_xc, float variance,
+                                        float scale, float dmean, float dvariance,
+                                        double epsilon, int64_t rows) {
+  const double r = 1.0 / sqrt(double(variance) + epsilon);
+  const double a = double(scale) * r, n = double(rows);
+  return {a, (double(dmean) - a * sum_dy) / n,
+          (2.0 * double(dvariance) - a * r * r * sum_dy_xc) / n, float(r * sum_dy_xc),
+          float(sum_dy)};
+}
+
+/** dx's value (see BatchNormGrad), in double, rounded once. */
+ANNEAL_HD float batch_norm_grad_value(const BatchNormGrad &g, float dy, float x, float mean) {
+  return float(g.a * double(dy) + g.b + g.c * (double(x) - double(mean)));
+}
+
 }  // namespace anneal_rules
 
 #endif /* ANNEAL_ELEMENT_RULES_H */

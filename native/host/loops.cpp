@@ -280,6 +280,29 @@ void max_pool_grad_image(const anneal_pool2d &s, const float *x, const float *dy
   }
 }
 
+/**
+ * Terms sums per channel over the rows of a [rows, channels] tensor, in double: `add_row(r, acc)`
+ * adds row r's terms into acc[t * channels + c]. The rows are cut into parts at places that
+ * depend only on the shape; each part is summed by one thread and the parts are added in order.
+ */
+template <int Terms, class AddRow>
+std::vector<double> channel_sums(int64_t rows, int64_t channels, const AddRow &add_row) {
+  const int64_t width = Terms * channels;
+  const int64_t part_rows = kPartValues / channels > 1 ? kPartValues / channels : 1;
+  const int64_t parts = (rows + part_rows - 1) / part_rows;
+  std::vector<double> partial(size_t(parts * width), 0.0);
+#pragma omp parallel for schedule(static) if (rows * channels >= kParallelMin)
+  for (int64_t part = 0; part < parts; part++) {
+    const int64_t end = (part + 1) * part_rows < rows ? (part + 1) * part_rows : rows;
+    for (int64_t r = part * part_rows; r < end; r++) add_row(r, partial.data() + part * width);
+  }
+  std::vector<double> sums(partial.begin(), partial.begin() + width);
+  for (int64_t part = 1; part < parts; part++) {
+    for (int64_t k = 0; k < width; k++) sums[k] += partial[part * width + k];
+  }
+  return sums;
+}
+
 }  // namespace
 
 extern "C" {
@@ -461,6 +484,56 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
     for (int64_t i = 0; i < n; i++)
       one_value(i, i % nm, i % ns, i % no,
                 anneal_rules::batch_norm_root(variance[i % nv], epsilon));
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_moments(const float *x, int64_t rows, int64_t channels, float *mean,
+                          float *variance) {
+  if (rows < 1 || channels < 1) return ANNEAL_DEVICE_INVALID;
+  const auto sums = channel_sums<1>(rows, channels, [&](int64_t r, double *acc) {
+    const float *p = x + r * channels;
+    for (int64_t c = 0; c < channels; c++) acc[c] += p[c];
+  });
+  for (int64_t c = 0; c < channels; c++) mean[c] = float(sums[c] / double(rows));
+  const auto squares = channel_sums<1>(rows, channels, [&](int64_t r, double *acc) {
+    const float *p = x + r * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      const double d = double(p[c]) - double(mean[c]);
+      acc[c] += d * d;
+    }
+  });
+  for (int64_t c = 0; c < channels; c++) variance[c] = float(squares[c] / double(rows));
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_batch_norm_grad(const float *x, const float *dy, int64_t rows,
+                                  int64_t channels, const float *mean, const float *variance,
+                                  const float *scale, const float *dmean,
+                                  const float *dvariance, double epsilon, float *dx,
+                                  float *dscale, float *doffset) {
+  if (rows < 1 || channels < 1) return ANNEAL_DEVICE_INVALID;
+  const auto sums = channel_sums<2>(rows, channels, [&](int64_t r, double *acc) {
+    const float *px = x + r * channels, *pd = dy + r * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      acc[c] += pd[c];
+      acc[channels + c] += double(pd[c]) * (double(px[c]) - double(mean[c]));
+    }
+  });
+  std::vector<anneal_rules::BatchNormGrad> grads(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; c++) {
+    grads[c] = anneal_rules::batch_norm_grad(sums[c], sums[channels + c], variance[c],
+                                             scale ? scale[c] : 1.f, dmean ? dmean[c] : 0.f,
+                                             dvariance ? dvariance[c] : 0.f, epsilon, rows);
+    dscale[c] = grads[c].dscale;
+    doffset[c] = grads[c].doffset;
+  }
+#pragma omp parallel for schedule(static) if (rows * channels >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    for (int64_t c = 0; c < channels; c++) {
+      const int64_t i = r * channels + c;
+      dx[i] = anneal_rules::batch_norm_grad_value(grads[c], dy[i], x[i], mean[c]);
+    }
   }
   return ANNEAL_DEVICE_OK;
 }

@@ -114,6 +114,26 @@ export interface NativeDevice {
     epsilon: number,
     out: DeviceArray,
   ): void;
+  /** Per-channel mean and biased variance of x [rows, channels] (anneal_device.h). */
+  moments(x: DeviceArray, channels: number, mean: DeviceArray, variance: DeviceArray): void;
+  /**
+   * Batch norm's training gradient through x, the batch's mean and variance included, and its
+   * parameters' (anneal_device.h): dmean and dvariance are the gradients of those outputs.
+   */
+  batchNormGrad(
+    x: DeviceArray,
+    dy: DeviceArray,
+    channels: number,
+    mean: DeviceArray,
+    variance: DeviceArray,
+    scale: DeviceArray | null,
+    dmean: DeviceArray | null,
+    dvariance: DeviceArray | null,
+    epsilon: number,
+    dx: DeviceArray,
+    dscale: DeviceArray,
+    doffset: DeviceArray,
+  ): void;
   /** The inputs, viewed as [outer, widths[i]], side by side in out: [outer, sum of widths]. */
   concat(inputs: DeviceArray[], widths: number[], outer: number, out: DeviceArray): void;
   // Indexing kernels (anneal_device.h).

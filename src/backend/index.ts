@@ -23,4 +23,5 @@ export {
 } from './kernels/fallback.js';
 export { hostDevice, hostDeviceProblem, type NativeDevice } from './device.js';
 export { RELU_GRAD } from './kernels/elementwise.js';
+export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/batch-norm.js';
 export { mirrorPadIndex } from './kernels/indexing.js';

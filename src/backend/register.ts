@@ -21,6 +21,7 @@ import {
   depthwiseConv2dConfig,
   fusedConv2dConfig,
 } from './kernels/conv2d.js';
+import { batchNormTrainingConfig, batchNormTrainingGradConfig } from './kernels/batch-norm.js';
 import {
   batchNormConfig,
   binaryConfigs,
@@ -84,6 +85,8 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   ...reduceConfigs,
   softmaxConfig,
   batchNormConfig,
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
   reluGradConfig,
   sliceConfig,
   stridedSliceConfig,

@@ -44,6 +44,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NATIVE_BACKENDS, RELU_GRAD, mirrorPadIndex } from '../backend/index.js';
+import { useFusedBatchNorm } from './batch-norm.js';
 import {
   conv2dFilterGrad,
   conv2dInputGradViaForward,
@@ -418,13 +419,15 @@ function backendLoaded(backend: string): boolean {
 let fastGradientsOn = false;
 
 /**
- * Switches the fast convolution/matmul gradients on (our kernels, and our Tile gradient) or off
+ * Switches the fast convolution/matmul gradients on (our kernels, our Tile gradient, and batch
+ * norm in training on fused kernels: batch-norm.ts) or off
  * (tfjs's own), for every backend whose package is loaded. Call it again after importing a backend package later on
  * (initEngine does). Off restores each original kernel exactly; on wasm that means
  * Conv2DBackpropFilter and the depthwise backprops are missing again, as in stock tfjs.
  */
 export function useFastGradients(enabled: boolean): void {
   fastGradientsOn = enabled;
+  useFusedBatchNorm(enabled);
   for (const patch of PATCHES) {
     if (enabled && backendLoaded(patch.backend)) install(patch);
     else if (!enabled) uninstall(patch);
