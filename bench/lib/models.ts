@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createModel } from '../../src/models/index.js';
+import { crossEntropy } from '../../src/train/loss.js';
 
 export const INPUT_SHAPE: [number, number, number] = [28, 28, 1];
 export const NUM_CLASSES = 10;
@@ -45,7 +46,10 @@ export const BENCH_MODELS: Record<BenchModel, () => tfl.LayersModel> = {
   vit: () => createModel('vit', { inputShape: INPUT_SHAPE, numClasses: NUM_CLASSES, seed: 0 }),
 };
 
-/** One training step as both benches time it: forward, cross-entropy, backward, update, read. */
+/**
+ * One training step as the benches time it: forward, cross-entropy (the Trainer's: native
+ * kernels on anneal's backends, tfjs's elsewhere), backward, update, read.
+ */
 export function trainingStep(
   model: tfl.LayersModel,
   optimizer: tf.Optimizer,
@@ -53,11 +57,7 @@ export function trainingStep(
   labels: tf.Tensor,
 ): void {
   const loss = optimizer.minimize(
-    () =>
-      tf.losses.softmaxCrossEntropy(
-        labels,
-        model.apply(x, { training: true }) as tf.Tensor,
-      ) as tf.Scalar,
+    () => crossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor),
     true,
   )!;
   loss.dataSync();

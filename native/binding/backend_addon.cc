@@ -363,22 +363,27 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-/** x's rows of `channels` values (argument 0): how many, or a coded error naming both. */
-int64_t rows_of(const Napi::CallbackInfo &info, int64_t channels) {
+/**
+ * Argument 0 (`name`) as rows of `width` values (its `unit`): how many, or a coded error naming
+ * both.
+ */
+int64_t rows_of(const Napi::CallbackInfo &info, int64_t width, const char *name,
+                const char *unit) {
   const int64_t n = length_of(info, 0);
-  if (channels < 1 || n < 1 || n % channels != 0) {
+  if (width < 1 || n < 1 || n % width != 0) {
     fail(info.Env(),
-         "x's " + std::to_string(n) + " values are not rows of " + std::to_string(channels) +
-             " channels (expected channels >= 1 dividing a nonzero length)",
+         std::string(name) + "'s " + std::to_string(n) + " values are not rows of " +
+             std::to_string(width) + " " + unit + " (expected " + unit +
+             " >= 1 dividing a nonzero length)",
          "ANNEAL_DEVICE_ARGUMENT");
   }
-  return n / channels;
+  return n / width;
 }
 
 /** moments(x, channels, mean, variance): x [rows, channels]; mean, variance [channels]. */
 Napi::Value Moments(const Napi::CallbackInfo &info) {
   const int64_t channels = integer(info, 1, "channels");
-  const int64_t rows = rows_of(info, channels);
+  const int64_t rows = rows_of(info, channels, "x", "channels");
   const float *x = floats(info, 0, "x", rows * channels);
   float *mean = floats(info, 2, "mean", channels);
   float *variance = floats(info, 3, "variance", channels);
@@ -392,7 +397,7 @@ Napi::Value Moments(const Napi::CallbackInfo &info) {
  */
 Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
   const int64_t channels = integer(info, 2, "channels");
-  const int64_t rows = rows_of(info, channels);
+  const int64_t rows = rows_of(info, channels, "x", "channels");
   const int64_t n = rows * channels;
   const float *x = floats(info, 0, "x", n);
   const float *dy = floats(info, 1, "dy", n);
@@ -408,6 +413,32 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
   check_status(info.Env(),
                anneal_device_batch_norm_grad(x, dy, rows, channels, mean, variance, scale, dmean,
                                              dvariance, epsilon, dx, dscale, doffset));
+  return info.Env().Undefined();
+}
+
+/** crossEntropy(logits, labels, n, loss, lse): logits and labels [rows, n]; loss, lse [rows]. */
+Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
+  const int64_t n = integer(info, 2, "n");
+  const int64_t rows = rows_of(info, n, "logits", "classes");
+  const float *logits = floats(info, 0, "logits", rows * n);
+  const float *labels = floats(info, 1, "labels", rows * n);
+  float *loss = floats(info, 3, "loss", rows);
+  float *lse = floats(info, 4, "lse", rows);
+  check_status(info.Env(), anneal_device_cross_entropy(logits, labels, rows, n, loss, lse));
+  return info.Env().Undefined();
+}
+
+/** crossEntropyGrad(logits, labels, lse, dy, n, dlogits) */
+Napi::Value CrossEntropyGrad(const Napi::CallbackInfo &info) {
+  const int64_t n = integer(info, 4, "n");
+  const int64_t rows = rows_of(info, n, "logits", "classes");
+  const float *logits = floats(info, 0, "logits", rows * n);
+  const float *labels = floats(info, 1, "labels", rows * n);
+  const float *lse = floats(info, 2, "lse", rows);
+  const float *dy = floats(info, 3, "dy", rows);
+  float *dlogits = floats(info, 5, "dlogits", rows * n);
+  check_status(info.Env(),
+               anneal_device_cross_entropy_grad(logits, labels, lse, dy, rows, n, dlogits));
   return info.Env().Undefined();
 }
 
@@ -582,6 +613,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("moments", Napi::Function::New(env, Moments));
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
+  exports.Set("crossEntropyGrad", Napi::Function::New(env, CrossEntropyGrad));
   exports.Set("concat", Napi::Function::New(env, Concat));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));

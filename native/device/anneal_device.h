@@ -145,6 +145,17 @@ int anneal_device_reduce(int op, const float *x, float *y, int64_t outer, int64_
 /* Softmax over the last axis of x viewed as [rows, n]: exp(x - max) / sum, row by row. */
 int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n);
 
+/*
+ * Softmax cross-entropy of logits against labels, both [rows, n], as tfjs's
+ * softmaxCrossEntropyWithLogits computes it (element_rules.h): loss[r] = -sum over j of
+ * (logits[r, j] - lse[r]) labels[r, j] with lse[r] = log sum exp logits[r]; and its gradient,
+ * tfjs's: dlogits[r, j] = dy[r] (exp(logits[r, j] - lse[r]) - labels[r, j]).
+ */
+int anneal_device_cross_entropy(const float *logits, const float *labels, int64_t rows,
+                                int64_t n, float *loss, float *lse);
+int anneal_device_cross_entropy_grad(const float *logits, const float *labels, const float *lse,
+                                     const float *dy, int64_t rows, int64_t n, float *dlogits);
+
 /* One 2-D pooling's shapes, NHWC; padding as tfjs computes it. */
 struct anneal_pool2d {
   int64_t batch, in_height, in_width, channels;

@@ -186,6 +186,33 @@ ANNEAL_HD void softmax_row(const float *in, float *out, int64_t n) {
   for (int64_t i = 0; i < n; i++) out[i] = float(out[i] / sum);
 }
 
+/**
+ * Softmax cross-entropy of one row as tfjs computes it (softmaxCrossEntropyWithLogits, op by op
+ * in float, sums in double as tfjs-backend-cpu's): lse = max + log(sum of exp(x - max)), the
+ * row's loss the sum of -((x - lse) * label); *lse_out = lse.
+ */
+ANNEAL_HD float cross_entropy_row(const float *x, const float *labels, int64_t n,
+                                  float *lse_out) {
+  float max = x[0];
+  for (int64_t i = 1; i < n; i++) max = Fold<ANNEAL_RED_MAX>::apply(max, x[i]);
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += expf(x[i] - max);
+  const float lse = max + logf(float(sum));
+  double cost = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const float product = (x[i] - lse) * labels[i];
+    cost += -product;
+  }
+  *lse_out = lse;
+  return float(cost);
+}
+
+/** tfjs's gradient of a row's cross-entropy through one logit: dy (exp(x - lse) - label). */
+ANNEAL_HD float cross_entropy_grad_value(float x, float label, float lse, float dy) {
+  const float difference = expf(x - lse) - label;
+  return dy * difference;
+}
+
 /** FusedBatchNorm's divisor for one channel: sqrt(variance + epsilon) in double. */
 ANNEAL_HD double batch_norm_root(float variance, double epsilon) {
   return sqrt(double(variance) + epsilon);

@@ -376,6 +376,29 @@ int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n) {
   return ANNEAL_DEVICE_OK;
 }
 
+int anneal_device_cross_entropy(const float *logits, const float *labels, int64_t rows,
+                                int64_t n, float *loss, float *lse) {
+  if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    loss[r] = anneal_rules::cross_entropy_row(logits + r * n, labels + r * n, n, lse + r);
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_cross_entropy_grad(const float *logits, const float *labels, const float *lse,
+                                     const float *dy, int64_t rows, int64_t n, float *dlogits) {
+  if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    for (int64_t j = 0; j < n; j++) {
+      const int64_t i = r * n + j;
+      dlogits[i] = anneal_rules::cross_entropy_grad_value(logits[i], labels[i], lse[r], dy[r]);
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
 int anneal_device_max_pool(const anneal_pool2d *s, const float *x, float *y) {
   if (bad_pool(s)) return ANNEAL_DEVICE_INVALID;
   const int64_t in = s->in_height * s->in_width * s->channels;

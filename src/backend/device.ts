@@ -114,6 +114,23 @@ export interface NativeDevice {
     epsilon: number,
     out: DeviceArray,
   ): void;
+  /** Each row's softmax cross-entropy of logits against labels [rows, n], and its lse. */
+  crossEntropy(
+    logits: DeviceArray,
+    labels: DeviceArray,
+    n: number,
+    loss: DeviceArray,
+    lse: DeviceArray,
+  ): void;
+  /** tfjs's gradient of crossEntropy through the logits: dy[r] (exp(logits - lse) - labels). */
+  crossEntropyGrad(
+    logits: DeviceArray,
+    labels: DeviceArray,
+    lse: DeviceArray,
+    dy: DeviceArray,
+    n: number,
+    dlogits: DeviceArray,
+  ): void;
   /** Per-channel mean and biased variance of x [rows, channels] (anneal_device.h). */
   moments(x: DeviceArray, channels: number, mean: DeviceArray, variance: DeviceArray): void;
   /**

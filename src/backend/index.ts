@@ -24,4 +24,5 @@ export {
 export { hostDevice, hostDeviceProblem, type NativeDevice } from './device.js';
 export { RELU_GRAD } from './kernels/elementwise.js';
 export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/batch-norm.js';
+export { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from './kernels/loss.js';
 export { mirrorPadIndex } from './kernels/indexing.js';

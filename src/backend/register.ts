@@ -22,6 +22,7 @@ import {
   fusedConv2dConfig,
 } from './kernels/conv2d.js';
 import { batchNormTrainingConfig, batchNormTrainingGradConfig } from './kernels/batch-norm.js';
+import { crossEntropyConfig, crossEntropyGradConfig } from './kernels/loss.js';
 import {
   batchNormConfig,
   binaryConfigs,
@@ -87,6 +88,8 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   batchNormConfig,
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
+  crossEntropyConfig,
+  crossEntropyGradConfig,
   reluGradConfig,
   sliceConfig,
   stridedSliceConfig,

@@ -1,10 +1,14 @@
 /** Losses and metrics on logits, and a loader batch as tensors. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/index.js';
+import { softmaxCrossEntropy } from '../engine/cross-entropy.js';
 
-/** Mean softmax cross-entropy of logits against (one-hot or soft) labels. */
+/**
+ * Mean softmax cross-entropy of logits against (one-hot or soft) labels: tfjs's, on two native
+ * kernels on anneal's backends (src/engine/cross-entropy.ts).
+ */
 export function crossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  return softmaxCrossEntropy(labels, logits);
 }
 
 /** Number of rows whose largest logit is at the largest label (top-1 hits), as a scalar. */
