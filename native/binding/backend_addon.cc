@@ -380,14 +380,27 @@ int64_t rows_of(const Napi::CallbackInfo &info, int64_t width, const char *name,
   return n / width;
 }
 
-/** moments(x, channels, mean, variance): x [rows, channels]; mean, variance [channels]. */
+/**
+ * moments(x, channels, mean, variance, movingMean | null, movingVariance | null, decay,
+ * newMovingMean | null, newMovingVariance | null): x [rows, channels]; the rest [channels].
+ */
 Napi::Value Moments(const Napi::CallbackInfo &info) {
   const int64_t channels = integer(info, 1, "channels");
   const int64_t rows = rows_of(info, channels, "x", "channels");
   const float *x = floats(info, 0, "x", rows * channels);
   float *mean = floats(info, 2, "mean", channels);
   float *variance = floats(info, 3, "variance", channels);
-  check_status(info.Env(), anneal_device_moments(x, rows, channels, mean, variance));
+  const float *moving_mean = floats(info, 4, "movingMean", channels, true);
+  const float *moving_variance = floats(info, 5, "movingVariance", channels, true);
+  const bool moving = moving_mean != nullptr || moving_variance != nullptr;
+  if (moving && (moving_mean == nullptr || moving_variance == nullptr))
+    fail(info.Env(), "movingMean and movingVariance go together: give both or neither",
+         "ANNEAL_DEVICE_ARGUMENT");
+  const float decay = float(info[6].ToNumber().DoubleValue());
+  float *new_mean = floats(info, 7, "newMovingMean", channels, !moving);
+  float *new_variance = floats(info, 8, "newMovingVariance", channels, !moving);
+  check_status(info.Env(), anneal_device_moments(x, rows, channels, mean, variance, moving_mean,
+                                                 moving_variance, decay, new_mean, new_variance));
   return info.Env().Undefined();
 }
 
@@ -416,29 +429,26 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-/** crossEntropy(logits, labels, n, loss, lse): logits and labels [rows, n]; loss, lse [rows]. */
+/** crossEntropy(logits, labels, n, loss): logits and labels [rows, n]; loss [rows]. */
 Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
   const int64_t n = integer(info, 2, "n");
   const int64_t rows = rows_of(info, n, "logits", "classes");
   const float *logits = floats(info, 0, "logits", rows * n);
   const float *labels = floats(info, 1, "labels", rows * n);
   float *loss = floats(info, 3, "loss", rows);
-  float *lse = floats(info, 4, "lse", rows);
-  check_status(info.Env(), anneal_device_cross_entropy(logits, labels, rows, n, loss, lse));
+  check_status(info.Env(), anneal_device_cross_entropy(logits, labels, rows, n, loss));
   return info.Env().Undefined();
 }
 
-/** crossEntropyGrad(logits, labels, lse, dy, n, dlogits) */
+/** crossEntropyGrad(logits, labels, dy, n, dlogits): dy [rows] */
 Napi::Value CrossEntropyGrad(const Napi::CallbackInfo &info) {
-  const int64_t n = integer(info, 4, "n");
+  const int64_t n = integer(info, 3, "n");
   const int64_t rows = rows_of(info, n, "logits", "classes");
   const float *logits = floats(info, 0, "logits", rows * n);
   const float *labels = floats(info, 1, "labels", rows * n);
-  const float *lse = floats(info, 2, "lse", rows);
-  const float *dy = floats(info, 3, "dy", rows);
-  float *dlogits = floats(info, 5, "dlogits", rows * n);
-  check_status(info.Env(),
-               anneal_device_cross_entropy_grad(logits, labels, lse, dy, rows, n, dlogits));
+  const float *dy = floats(info, 2, "dy", rows);
+  float *dlogits = floats(info, 4, "dlogits", rows * n);
+  check_status(info.Env(), anneal_device_cross_entropy_grad(logits, labels, dy, rows, n, dlogits));
   return info.Env().Undefined();
 }
 

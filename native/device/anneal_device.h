@@ -149,12 +149,13 @@ int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n);
  * Softmax cross-entropy of logits against labels, both [rows, n], as tfjs's
  * softmaxCrossEntropyWithLogits computes it (element_rules.h): loss[r] = -sum over j of
  * (logits[r, j] - lse[r]) labels[r, j] with lse[r] = log sum exp logits[r]; and its gradient,
- * tfjs's: dlogits[r, j] = dy[r] (exp(logits[r, j] - lse[r]) - labels[r, j]).
+ * tfjs's: dlogits[r, j] = dy[r] (exp(logits[r, j] - lse[r]) - labels[r, j]), lse computed again
+ * (a pass over a row of logits, where keeping it would make the loss a second output).
  */
 int anneal_device_cross_entropy(const float *logits, const float *labels, int64_t rows,
-                                int64_t n, float *loss, float *lse);
-int anneal_device_cross_entropy_grad(const float *logits, const float *labels, const float *lse,
-                                     const float *dy, int64_t rows, int64_t n, float *dlogits);
+                                int64_t n, float *loss);
+int anneal_device_cross_entropy_grad(const float *logits, const float *labels, const float *dy,
+                                     int64_t rows, int64_t n, float *dlogits);
 
 /* One 2-D pooling's shapes, NHWC; padding as tfjs computes it. */
 struct anneal_pool2d {
@@ -190,7 +191,10 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
  * takes tf.moments' four kernels and a gradient of a dozen through them:
  * - moments: mean[c] = sum over r of x[r, c] / rows, then variance[c] = sum over r of
  *   (x[r, c] - mean[c])^2 / rows (tf.moments' biased variance), each summed in double, in parts
- *   whose places depend only on the shape (the same bits on any thread count);
+ *   whose places depend only on the shape (the same bits on any thread count); where moving_mean
+ *   and moving_variance are given, also tfjs-layers' moving averages of them, each
+ *   moving - (moving - batch value) * decay in float, into new_moving_mean and
+ *   new_moving_variance;
  * - batch_norm_grad: the gradient through x of y = (x - mean) r scale + offset with the batch's
  *   own mean and variance, r = 1 / sqrt(variance + epsilon), and of the mean and variance
  *   outputs (dmean, dvariance; NULL: 0). With S = sum over r of dy and P = sum over r of
@@ -200,7 +204,9 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
  *     dscale = r P, doffset = S; scale NULL means 1.
  */
 int anneal_device_moments(const float *x, int64_t rows, int64_t channels, float *mean,
-                          float *variance);
+                          float *variance, const float *moving_mean,
+                          const float *moving_variance, float decay, float *new_moving_mean,
+                          float *new_moving_variance);
 int anneal_device_batch_norm_grad(const float *x, const float *dy, int64_t rows,
                                   int64_t channels, const float *mean, const float *variance,
                                   const float *scale, const float *dmean,

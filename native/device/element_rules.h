@@ -187,30 +187,39 @@ ANNEAL_HD void softmax_row(const float *in, float *out, int64_t n) {
 }
 
 /**
- * Softmax cross-entropy of one row as tfjs computes it (softmaxCrossEntropyWithLogits, op by op
- * in float, sums in double as tfjs-backend-cpu's): lse = max + log(sum of exp(x - max)), the
- * row's loss the sum of -((x - lse) * label); *lse_out = lse.
+ * A row's log-sum-exp as tfjs's logSumExp computes it (op by op in float, the sum in double as
+ * tfjs-backend-cpu's): max + log(sum of exp(x - max)), the max by Max's NaN rule.
  */
-ANNEAL_HD float cross_entropy_row(const float *x, const float *labels, int64_t n,
-                                  float *lse_out) {
+ANNEAL_HD float log_sum_exp_row(const float *x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; i++) max = Fold<ANNEAL_RED_MAX>::apply(max, x[i]);
   double sum = 0;
   for (int64_t i = 0; i < n; i++) sum += expf(x[i] - max);
-  const float lse = max + logf(float(sum));
+  return max + logf(float(sum));
+}
+
+/**
+ * Softmax cross-entropy of one row as tfjs's softmaxCrossEntropyWithLogits computes it: the sum
+ * (in double) of -((x - lse) * label).
+ */
+ANNEAL_HD float cross_entropy_row(const float *x, const float *labels, int64_t n) {
+  const float lse = log_sum_exp_row(x, n);
   double cost = 0;
   for (int64_t i = 0; i < n; i++) {
     const float product = (x[i] - lse) * labels[i];
     cost += -product;
   }
-  *lse_out = lse;
   return float(cost);
 }
 
-/** tfjs's gradient of a row's cross-entropy through one logit: dy (exp(x - lse) - label). */
-ANNEAL_HD float cross_entropy_grad_value(float x, float label, float lse, float dy) {
-  const float difference = expf(x - lse) - label;
-  return dy * difference;
+/** tfjs's gradient of a row's cross-entropy through its logits: dy (exp(x - lse) - label). */
+ANNEAL_HD void cross_entropy_grad_row(const float *x, const float *labels, int64_t n, float dy,
+                                      float *dx) {
+  const float lse = log_sum_exp_row(x, n);
+  for (int64_t i = 0; i < n; i++) {
+    const float difference = expf(x[i] - lse) - labels[i];
+    dx[i] = dy * difference;
+  }
 }
 
 /** FusedBatchNorm's divisor for one channel: sqrt(variance + epsilon) in double. */
@@ -221,6 +230,12 @@ ANNEAL_HD double batch_norm_root(float variance, double epsilon) {
 /** FusedBatchNorm's value, in double as tfjs's JavaScript computes it, rounded once. */
 ANNEAL_HD float batch_norm_value(float x, float mean, float scale, float offset, double root) {
   return float(double(offset) + (double(x) - double(mean)) * double(scale) / root);
+}
+
+/** tfjs-layers' moving-average step, op by op in float: v - (v - value) * decay. */
+ANNEAL_HD float moving_average(float v, float value, float decay) {
+  const float step = (v - value) * decay;
+  return v - step;
 }
 
 /**

@@ -377,24 +377,22 @@ int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n) {
 }
 
 int anneal_device_cross_entropy(const float *logits, const float *labels, int64_t rows,
-                                int64_t n, float *loss, float *lse) {
+                                int64_t n, float *loss) {
   if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
 #pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
-    loss[r] = anneal_rules::cross_entropy_row(logits + r * n, labels + r * n, n, lse + r);
+    loss[r] = anneal_rules::cross_entropy_row(logits + r * n, labels + r * n, n);
   }
   return ANNEAL_DEVICE_OK;
 }
 
-int anneal_device_cross_entropy_grad(const float *logits, const float *labels, const float *lse,
-                                     const float *dy, int64_t rows, int64_t n, float *dlogits) {
+int anneal_device_cross_entropy_grad(const float *logits, const float *labels, const float *dy,
+                                     int64_t rows, int64_t n, float *dlogits) {
   if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;
 #pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
-    for (int64_t j = 0; j < n; j++) {
-      const int64_t i = r * n + j;
-      dlogits[i] = anneal_rules::cross_entropy_grad_value(logits[i], labels[i], lse[r], dy[r]);
-    }
+    anneal_rules::cross_entropy_grad_row(logits + r * n, labels + r * n, n, dy[r],
+                                         dlogits + r * n);
   }
   return ANNEAL_DEVICE_OK;
 }
@@ -512,7 +510,9 @@ int anneal_device_batch_norm(const float *x, int64_t n, const float *mean, int64
 }
 
 int anneal_device_moments(const float *x, int64_t rows, int64_t channels, float *mean,
-                          float *variance) {
+                          float *variance, const float *moving_mean,
+                          const float *moving_variance, float decay, float *new_moving_mean,
+                          float *new_moving_variance) {
   if (rows < 1 || channels < 1) return ANNEAL_DEVICE_INVALID;
   const auto sums = channel_sums<1>(rows, channels, [&](int64_t r, double *acc) {
     const float *p = x + r * channels;
@@ -527,6 +527,12 @@ int anneal_device_moments(const float *x, int64_t rows, int64_t channels, float 
     }
   });
   for (int64_t c = 0; c < channels; c++) variance[c] = float(squares[c] / double(rows));
+  if (moving_mean && moving_variance) {
+    for (int64_t c = 0; c < channels; c++) {
+      new_moving_mean[c] = anneal_rules::moving_average(moving_mean[c], mean[c], decay);
+      new_moving_variance[c] = anneal_rules::moving_average(moving_variance[c], variance[c], decay);
+    }
+  }
   return ANNEAL_DEVICE_OK;
 }
 

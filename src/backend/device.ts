@@ -114,25 +114,31 @@ export interface NativeDevice {
     epsilon: number,
     out: DeviceArray,
   ): void;
-  /** Each row's softmax cross-entropy of logits against labels [rows, n], and its lse. */
-  crossEntropy(
-    logits: DeviceArray,
-    labels: DeviceArray,
-    n: number,
-    loss: DeviceArray,
-    lse: DeviceArray,
-  ): void;
-  /** tfjs's gradient of crossEntropy through the logits: dy[r] (exp(logits - lse) - labels). */
+  /** Each row's softmax cross-entropy of logits against labels [rows, n] (anneal_device.h). */
+  crossEntropy(logits: DeviceArray, labels: DeviceArray, n: number, loss: DeviceArray): void;
+  /** tfjs's gradient of crossEntropy through the logits: dy[r] (softmax(logits) - labels). */
   crossEntropyGrad(
     logits: DeviceArray,
     labels: DeviceArray,
-    lse: DeviceArray,
     dy: DeviceArray,
     n: number,
     dlogits: DeviceArray,
   ): void;
-  /** Per-channel mean and biased variance of x [rows, channels] (anneal_device.h). */
-  moments(x: DeviceArray, channels: number, mean: DeviceArray, variance: DeviceArray): void;
+  /**
+   * Per-channel mean and biased variance of x [rows, channels], and where the moving ones are
+   * given, tfjs-layers' moving averages of them with `decay` (anneal_device.h).
+   */
+  moments(
+    x: DeviceArray,
+    channels: number,
+    mean: DeviceArray,
+    variance: DeviceArray,
+    movingMean: DeviceArray | null,
+    movingVariance: DeviceArray | null,
+    decay: number,
+    newMovingMean: DeviceArray | null,
+    newMovingVariance: DeviceArray | null,
+  ): void;
   /**
    * Batch norm's training gradient through x, the batch's mean and variance included, and its
    * parameters' (anneal_device.h): dmean and dvariance are the gradients of those outputs.

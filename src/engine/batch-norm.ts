@@ -4,10 +4,11 @@
  * differentiates each of those ops, about 40 kernels a layer and step, most of them passes over
  * the activations (a ResNet-8 step at batch 8: 883 native kernel calls). With fast gradients on
  * (useFastGradients), a layer in training whose axis is the last one runs BATCH_NORM_TRAINING
- * instead (moments + FusedBatchNorm: 3 kernels) and its gradient BATCH_NORM_TRAINING_GRAD (one
- * kernel: the closed form, the gradient through the batch statistics included); its moving
- * averages are updated as tfjs-layers updates them. Every other case (inference, another axis,
- * no scale or no centre, another backend) is tfjs-layers' own call.
+ * instead (moments + FusedBatchNorm: 3 kernels, and the moving averages' updates as tfjs-layers
+ * computes them: 6 kernels and 2 scalar uploads a layer fewer) and for its gradient
+ * BATCH_NORM_TRAINING_GRAD (one kernel: the closed form, through the batch statistics). Every
+ * other case (inference, another axis, no scale or no centre, another backend) is tfjs-layers'
+ * own call.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -31,7 +32,15 @@ tf.registerGradient({
         { dy, x, mean, variance, scale, dmean, dvariance },
         attrs,
       ) as tf.Tensor[];
-    return { x: () => dx, scale: () => dscale, offset: () => doffset };
+    // The moving averages' updates go to the layer's variables, never into a loss.
+    const none = () => tf.zerosLike(mean);
+    return {
+      x: () => dx,
+      scale: () => dscale,
+      offset: () => doffset,
+      movingMean: none,
+      movingVariance: none,
+    };
   },
 });
 
@@ -59,14 +68,6 @@ const layerClass = tfl.layers.batchNormalization({}).constructor as unknown as {
 };
 const stockCall: Call = layerClass.prototype.call;
 
-/** tfjs-layers' moving-average update, the same ops in the same order: v - (v - value)(1 - m). */
-function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number) {
-  tf.tidy(() => {
-    const original = variable.read();
-    variable.write(tf.sub(original, tf.mul(tf.sub(original, value), 1 - momentum)));
-  });
-}
-
 const fusedCall: Call = function (this, inputs, kwargs) {
   const x = Array.isArray(inputs) ? inputs[0] : inputs;
   const training = (kwargs?.training as boolean | undefined) ?? false;
@@ -83,18 +84,44 @@ const fusedCall: Call = function (this, inputs, kwargs) {
   ) {
     return stockCall.call(this, inputs, kwargs);
   }
-  return tf.tidy(() => {
-    const [y, mean, variance] = tf
-      .engine()
-      .runKernel(
-        BATCH_NORM_TRAINING,
-        { x, scale: this.gamma.read(), offset: this.beta.read() },
-        { varianceEpsilon: this.epsilon },
-      ) as tf.Tensor[];
-    updateMovingAverage(this.movingMean, mean, this.momentum);
-    updateMovingAverage(this.movingVariance, variance, this.momentum);
-    return y;
+  // A custom gradient around the kernel rather than the kernel's own: the tape then holds one
+  // output, y. Its other outputs (statistics, moving averages) would each get a dy of zeros
+  // made on the host when the gradient runs: 4 uploads a layer and step on the CUDA device.
+  const updates: tf.Tensor[] = [];
+  const normalize = tf.customGrad((...args: unknown[]) => {
+    const [xs, scale, offset, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    // The kernel also takes tfjs-layers' moving-average steps, v - (v - batch value)(1 - m), as
+    // its float operations in their order.
+    const [y, mean, variance, movingMean, movingVariance] = tf.engine().runKernel(
+      BATCH_NORM_TRAINING,
+      {
+        x: xs,
+        scale,
+        offset,
+        movingMean: this.movingMean.read(),
+        movingVariance: this.movingVariance.read(),
+      },
+      { varianceEpsilon: this.epsilon, momentum: this.momentum },
+    ) as tf.Tensor[];
+    save([xs, scale, mean, variance]);
+    updates.push(tf.keep(movingMean), tf.keep(movingVariance));
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [x0, scale0, mean0, variance0] = saved;
+      return tf
+        .engine()
+        .runKernel(
+          BATCH_NORM_TRAINING_GRAD,
+          { dy, x: x0, mean: mean0, variance: variance0, scale: scale0 },
+          { varianceEpsilon: this.epsilon },
+        ) as tf.Tensor[];
+    };
+    return { value: y, gradFunc };
   });
+  const y = normalize(x, this.gamma.read(), this.beta.read()) as tf.Tensor;
+  this.movingMean.write(updates[0]);
+  this.movingVariance.write(updates[1]);
+  tf.dispose(updates);
+  return y;
 };
 
 /** Runs BatchNormalization layers in training on the fused kernels (true) or as tfjs does. */

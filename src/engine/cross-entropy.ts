@@ -12,18 +12,17 @@ import { fastGradientsEnabled } from './gradients.js';
 
 /**
  * The kernel's gradient, tfjs's (softmaxCrossEntropyWithLogits'): dy (softmax - labels) for the
- * logits and its negation for the labels. The lse output serves this gradient only; nothing
- * differentiates through it.
+ * logits and its negation for the labels.
  */
 tf.registerGradient({
   kernelName: CROSS_ENTROPY,
   inputsToSave: ['labels', 'logits'],
-  outputsToSave: [false, true],
-  gradFunc: (dys, saved) => {
-    const [dy] = dys as tf.Tensor[];
-    const [labels, logits, lse] = saved;
+  gradFunc: (dy, saved) => {
+    const [labels, logits] = saved;
     const dlogits = () =>
-      tf.engine().runKernel(CROSS_ENTROPY_GRAD, { logits, labels, lse, dy }) as tf.Tensor;
+      tf
+        .engine()
+        .runKernel(CROSS_ENTROPY_GRAD, { logits, labels, dy: dy as tf.Tensor }) as tf.Tensor;
     return { logits: dlogits, labels: () => tf.neg(dlogits()) };
   },
 });
@@ -39,10 +38,11 @@ export function softmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Sc
     return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
   }
   return tf.tidy(() => {
-    const [rowLosses] = tf
+    const rowLosses = tf
       .engine()
-      .runKernel(CROSS_ENTROPY, { labels: tf.cast(labels, 'float32'), logits }) as tf.Tensor[];
-    // tfjs's computeWeightedLoss without weights: the sum, divided by the count.
-    return tf.div(tf.sum(rowLosses), tf.scalar(rowLosses.size)) as tf.Scalar;
+      .runKernel(CROSS_ENTROPY, { labels: tf.cast(labels, 'float32'), logits }) as tf.Tensor;
+    // tfjs's computeWeightedLoss without weights divides the sum by the count: the mean, in one
+    // kernel and no scalar to upload (its value may differ in the last bit).
+    return tf.mean(rowLosses);
   });
 }

@@ -33,8 +33,9 @@ function close(actual: number[][], expected: number[][], tolerance: number, what
 }
 
 /**
- * y, mean, variance and the gradients of sum(y w) + sum(mean u) + sum(variance v) with respect
- * to x, scale and offset; `fused` runs the kernel, else tfjs's ops.
+ * y, mean, variance, the moving averages' updates (momentum 0.9) and the gradients of
+ * sum(y w) + sum(mean u) + sum(variance v) with respect to x, scale and offset; `fused` runs the
+ * kernel, else tfjs's ops (tf.moments, tf.batchNorm, and tfjs-layers' moving-average step).
  */
 function training(shape: number[], seed: number, fused: boolean): tf.Tensor[] {
   const channels = shape.at(-1)!;
@@ -42,21 +43,32 @@ function training(shape: number[], seed: number, fused: boolean): tf.Tensor[] {
   const scale = rnd([channels], seed + 1);
   const offset = rnd([channels], seed + 2);
   const [w, u, v] = [rnd(shape, seed + 3), rnd([channels], seed + 4), rnd([channels], seed + 5)];
+  const movingMean = rnd([channels], seed + 6);
+  const movingVariance = tf.abs(rnd([channels], seed + 7));
+  const momentum = 0.9;
   const forward = (xs: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
     if (fused) {
       return tf
         .engine()
         .runKernel(
           BATCH_NORM_TRAINING,
-          { x: xs, scale: s, offset: o },
-          { varianceEpsilon: EPSILON },
+          { x: xs, scale: s, offset: o, movingMean, movingVariance },
+          { varianceEpsilon: EPSILON, momentum },
         ) as tf.Tensor[];
     }
     const { mean, variance } = tf.moments(
       xs,
       shape.slice(0, -1).map((_, k) => k),
     );
-    return [tf.batchNorm(xs, mean, variance, o, s, EPSILON), mean, variance];
+    const step = (m: tf.Tensor, value: tf.Tensor) =>
+      tf.sub(m, tf.mul(tf.sub(m, value), 1 - momentum));
+    return [
+      tf.batchNorm(xs, mean, variance, o, s, EPSILON),
+      mean,
+      variance,
+      step(movingMean, mean),
+      step(movingVariance, variance),
+    ];
   };
   const outputs = forward(x, scale, offset);
   const loss = (xs: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
@@ -106,6 +118,17 @@ test(
             { varianceEpsilon: EPSILON },
           ),
       /AnnealBatchNormTraining: scale is float32 \[2\], expected float32 \[3\]/,
+    );
+    assert.throws(
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            BATCH_NORM_TRAINING,
+            { x, scale: tf.ones([3]), offset: tf.zeros([3]), movingMean: tf.zeros([3]) },
+            { varianceEpsilon: EPSILON },
+          ),
+      /movingMean, movingVariance and the momentum attr go together/,
     );
     x.dispose();
   },

@@ -9,7 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, timedNative } from './fallback.js';
 
-/** Inputs x [..., C], scale [C], offset [C]; attr varianceEpsilon; outputs y, mean, variance. */
+/**
+ * Inputs x [..., C], scale [C], offset [C], and optionally movingMean and movingVariance [C];
+ * attrs varianceEpsilon and (with the moving ones) momentum; outputs y, mean, variance, and with
+ * the moving ones their updates, tfjs-layers' moving - (moving - batch value) * (1 - momentum).
+ */
 export const BATCH_NORM_TRAINING = 'AnnealBatchNormTraining';
 /**
  * Inputs dy, x, mean, variance, scale (and dmean, dvariance: the gradients of the statistics
@@ -50,20 +54,43 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
   kernelName: BATCH_NORM_TRAINING,
   backendName: BACKEND_NAME,
   kernelFunc: ({ inputs, attrs, backend: b }) => {
-    const { x, scale, offset } = inputs as unknown as Record<
+    const { x, scale, offset, movingMean, movingVariance } = inputs as unknown as Record<
       'x' | 'scale' | 'offset',
       tf.TensorInfo
-    >;
-    const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+    > &
+      Partial<Record<'movingMean' | 'movingVariance', tf.TensorInfo>>;
+    const { varianceEpsilon, momentum } = attrs as unknown as {
+      varianceEpsilon: number;
+      momentum?: number;
+    };
     const backend = b as NativeBackend;
-    const channels = channelsOf(BATCH_NORM_TRAINING, x, { scale, offset });
+    const moving = { movingMean, movingVariance };
+    const channels = channelsOf(BATCH_NORM_TRAINING, x, { scale, offset, ...moving });
+    const given = [movingMean, movingVariance, momentum].filter((v) => v !== undefined).length;
+    if (given !== 0 && given !== 3) {
+      throw new Error(
+        `${BATCH_NORM_TRAINING}: movingMean, movingVariance and the momentum attr go together ` +
+          '(give all three or none)',
+      );
+    }
     return timedNative(BATCH_NORM_TRAINING, () => {
       const mean = backend.alloc('float32', channels);
       const variance = backend.alloc('float32', channels);
       const y = backend.alloc('float32', tf.util.sizeFromShape(x.shape));
+      const updated = given ? [0, 1].map(() => backend.alloc('float32', channels)) : [];
       const values = backend.floats(x);
-      backend.device.moments(values, channels, mean, variance);
       const floatsOf = (t: tf.TensorInfo | undefined) => (t ? backend.floats(t) : null);
+      backend.device.moments(
+        values,
+        channels,
+        mean,
+        variance,
+        floatsOf(movingMean),
+        floatsOf(movingVariance),
+        1 - (momentum ?? 0),
+        updated[0] ?? null,
+        updated[1] ?? null,
+      );
       backend.device.batchNorm(
         values,
         mean,
@@ -73,11 +100,9 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
         varianceEpsilon,
         y,
       );
-      return [
-        backend.tensorInfo(x.shape, 'float32', y),
-        backend.tensorInfo([channels], 'float32', mean),
-        backend.tensorInfo([channels], 'float32', variance),
-      ];
+      return [y, mean, variance, ...updated].map((out, k) =>
+        backend.tensorInfo(k === 0 ? x.shape : [channels], 'float32', out),
+      );
     });
   },
 };

@@ -1,23 +1,25 @@
 /**
  * Softmax cross-entropy as two native kernels (not tfjs kernels: src/engine/cross-entropy.ts
- * calls them on anneal's backends). tf.losses.softmaxCrossEntropy runs about 37 kernels forward
- * and backward (logSumExp, its pieces and their gradients); these compute the same per-row
- * values with the same float steps (native/device/element_rules.h), one launch each way.
+ * calls them on anneal's backends). tf.losses.softmaxCrossEntropy runs about 37 kernel calls
+ * forward and backward (logSumExp, its pieces and their gradients); these compute the same
+ * per-row values with the same float steps (native/device/element_rules.h), one launch each way.
+ * One output each: a second one (the rows' log-sum-exp, for the gradient) would get a dy of
+ * zeros made on the host whenever the gradient runs, so the gradient computes it again.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, timedNative } from './fallback.js';
 
-/** Inputs labels, logits (float32, one shape [..., n]); outputs loss [...] and lse [...]. */
+/** Inputs labels, logits (float32, one shape [..., n]); output each row's loss [...]. */
 export const CROSS_ENTROPY = 'AnnealSoftmaxCrossEntropy';
-/** Inputs logits, labels, lse, dy; output dlogits. */
+/** Inputs logits, labels, dy [...]; output dlogits. */
 export const CROSS_ENTROPY_GRAD = 'AnnealSoftmaxCrossEntropyGrad';
 
 /** The rows' shape and the class count, after checking the tensors (a clear error if not). */
 function rowsOf(kernel: string, logits: tf.TensorInfo, others: Record<string, tf.TensorInfo>) {
   const n = logits.shape.at(-1) ?? 0;
   const rowShape = logits.shape.slice(0, -1);
-  const expected: Record<string, number[]> = { labels: logits.shape, lse: rowShape, dy: rowShape };
+  const expected: Record<string, number[]> = { labels: logits.shape, dy: rowShape };
   const wrong = (name: string, t: tf.TensorInfo, shape: number[]) =>
     t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, shape)
       ? new Error(
@@ -44,14 +46,10 @@ export const crossEntropyConfig: tf.KernelConfig = {
     const { rowShape, n, rows } = rowsOf(CROSS_ENTROPY, logits, { labels });
     return timedNative(CROSS_ENTROPY, () => {
       const loss = backend.alloc('float32', rows);
-      const lse = backend.alloc('float32', rows);
       if (rows > 0) {
-        backend.device.crossEntropy(backend.floats(logits), backend.floats(labels), n, loss, lse);
+        backend.device.crossEntropy(backend.floats(logits), backend.floats(labels), n, loss);
       }
-      return [
-        backend.tensorInfo(rowShape, 'float32', loss),
-        backend.tensorInfo(rowShape, 'float32', lse),
-      ];
+      return backend.tensorInfo(rowShape, 'float32', loss);
     });
   },
 };
@@ -60,19 +58,18 @@ export const crossEntropyGradConfig: tf.KernelConfig = {
   kernelName: CROSS_ENTROPY_GRAD,
   backendName: BACKEND_NAME,
   kernelFunc: ({ inputs, backend: b }) => {
-    const { logits, labels, lse, dy } = inputs as unknown as Record<
-      'logits' | 'labels' | 'lse' | 'dy',
+    const { logits, labels, dy } = inputs as unknown as Record<
+      'logits' | 'labels' | 'dy',
       tf.TensorInfo
     >;
     const backend = b as NativeBackend;
-    const { n, rows } = rowsOf(CROSS_ENTROPY_GRAD, logits, { labels, lse, dy });
+    const { n, rows } = rowsOf(CROSS_ENTROPY_GRAD, logits, { labels, dy });
     return timedNative(CROSS_ENTROPY_GRAD, () => {
       const dlogits = backend.alloc('float32', rows * n);
       if (rows > 0) {
         backend.device.crossEntropyGrad(
           backend.floats(logits),
           backend.floats(labels),
-          backend.floats(lse),
           backend.floats(dy),
           n,
           dlogits,
