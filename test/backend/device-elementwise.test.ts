@@ -1,5 +1,6 @@
 /**
- * The CUDA device's elementwise, reduction, pooling and indexing kernels
+ * The CUDA device's elementwise, reduction, pooling and indexing kernels, and its fused batch
+ * norm in training and softmax cross-entropy
  * (native/cuda/device_elementwise.inc) through anneal_cpu.node's `device`, the host build of the
  * very functors the GPU runs: inputs uploaded to DeviceVectors, each op run, its output
  * downloaded and compared with tfjs-backend-cpu's kernel of the same name on the same values.
@@ -70,6 +71,33 @@ interface Device<A = Vector> {
   argReduce(op: number, x: A, y: A, outer: number, reduce: number, inner: number): void;
   compare(op: number, dims: Dims, a: A, as: Dims, b: A, bs: Dims, out: A): void;
   cast(x: A, y: A): void;
+  moments(
+    x: A,
+    channels: number,
+    mean: A,
+    variance: A,
+    movingMean: A | null,
+    movingVariance: A | null,
+    decay: number,
+    newMovingMean: A | null,
+    newMovingVariance: A | null,
+  ): void;
+  batchNormGrad(
+    x: A,
+    dy: A,
+    channels: number,
+    mean: A,
+    variance: A,
+    scale: A | null,
+    dmean: A | null,
+    dvariance: A | null,
+    epsilon: number,
+    dx: A,
+    dscale: A,
+    doffset: A,
+  ): void;
+  crossEntropy(logits: A, labels: A, n: number, loss: A): void;
+  crossEntropyGrad(logits: A, labels: A, dy: A, n: number, dlogits: A): void;
 }
 const device = () => addon().device as unknown as Device;
 
@@ -595,6 +623,108 @@ each('FusedBatchNorm: per channel, parameters of length 1, no scale or offset', 
     const want = cpu(() => tf.batchNorm(tensor(x, shape), t1(m)!, t1(v)!, t1(of), t1(sc), 0.001));
     same(read(y), want, `FusedBatchNorm, ${name}`);
   }
+});
+
+each('batch norm in training: moments with moving averages, and the gradient through them', () => {
+  // 5,000 rows: more than one part of the sums (parts of 1,024 rows), and several threads.
+  const shape = [5, 25, 40, 7];
+  const c = shape[3];
+  const n = size(shape);
+  const x = Float32Array.from(normal(n, 130, 2), (v) => v + 3);
+  const [dy, scale] = [normal(n, 131), normal(c, 132)];
+  const [dmean, dvariance] = [normal(c, 133), normal(c, 134)];
+  const [movingMean, movingVariance] = [normal(c, 135), normal(c, 136).map((v) => v * v)];
+  const [mean, variance, newMean, newVariance] = [0, 1, 2, 3].map(() => out(c));
+  device().moments(
+    vec(x),
+    c,
+    mean,
+    variance,
+    vec(movingMean),
+    vec(movingVariance),
+    0.1,
+    newMean,
+    newVariance,
+  );
+  const axes = [0, 1, 2];
+  const want = tf.tidy(() => {
+    const m = tf.moments(tensor(x, shape), axes);
+    const step = (v: Float32Array, value: tf.Tensor) =>
+      tf.sub(tensor(v, [c]), tf.mul(tf.sub(tensor(v, [c]), value), 0.1));
+    return [m.mean, m.variance, step(movingMean, m.mean), step(movingVariance, m.variance)].map(
+      (t) => t.dataSync() as Float32Array,
+    );
+  });
+  // Sums in double in another order than tfjs's float ops: within CLOSE.
+  [mean, variance, newMean, newVariance].forEach((v, k) =>
+    same(read(v), want[k], ['mean', 'variance', 'moving mean', 'moving variance'][k], CLOSE),
+  );
+  // The gradient of sum(y dy) + sum(mean dmean) + sum(variance dvariance), y the batch-normed x,
+  // through x (the statistics included) and scale and offset: tfjs's autodiff of its own ops.
+  const [dx, dscale, doffset] = [out(n), out(c), out(c)];
+  const [m, v] = [read(mean), read(variance)];
+  device().batchNormGrad(
+    vec(x),
+    vec(dy),
+    c,
+    vec(m),
+    vec(v),
+    vec(scale),
+    vec(dmean),
+    vec(dvariance),
+    1e-3,
+    dx,
+    dscale,
+    doffset,
+  );
+  const grads = tf.tidy(() =>
+    tf
+      .grads((xs: tf.Tensor, sc: tf.Tensor, of: tf.Tensor) => {
+        const s = tf.moments(xs, axes);
+        const y = tf.batchNorm(xs, s.mean, s.variance, of, sc, 1e-3);
+        return tf.addN([
+          tf.sum(tf.mul(y, tensor(dy, shape))),
+          tf.sum(tf.mul(s.mean, tensor(dmean, [c]))),
+          tf.sum(tf.mul(s.variance, tensor(dvariance, [c]))),
+        ]);
+      })([tensor(x, shape), tensor(scale, [c]), tf.zeros([c])])
+      .map((t) => t.dataSync() as Float32Array),
+  );
+  same(read(dx), grads[0], 'batch norm dx', 1e-4);
+  same(read(dscale), grads[1], 'batch norm dscale', 1e-4);
+  same(read(doffset), grads[2], 'batch norm doffset', 1e-4);
+});
+
+each('softmax cross-entropy and its gradient, row by row, as tfjs computes them', () => {
+  const [rows, n] = [3000, 10];
+  const logits = special(normal(rows * n, 140, 8), 141);
+  const labels = Float32Array.from(normal(rows * n, 142), Math.abs);
+  const dy = normal(rows, 143);
+  const loss = out(rows);
+  device().crossEntropy(vec(logits), vec(labels), n, loss);
+  const shape = [rows, n];
+  const rowLosses = (z: tf.Tensor) => {
+    const logResult = tf.sub(z, tf.logSumExp(z, -1, true));
+    return tf.sum(tf.neg(tf.mul(logResult, tensor(labels, shape))), -1);
+  };
+  same(
+    read(loss),
+    cpu(() => rowLosses(tensor(logits, shape))),
+    'cross-entropy',
+    CLOSE,
+  );
+  const dlogits = out(rows * n);
+  device().crossEntropyGrad(vec(logits), vec(labels), vec(dy), n, dlogits);
+  // tfjs's gradient (softmaxCrossEntropyWithLogits'): dy (exp(logits - lse) - labels).
+  const want = cpu(() => {
+    const z = tensor(logits, shape);
+    const softmax = tf.exp(tf.sub(z, tf.logSumExp(z, -1, true)));
+    return tf.mul(
+      tf.reshape(tensor(dy, [rows]), [rows, 1]),
+      tf.sub(softmax, tensor(labels, shape)),
+    );
+  });
+  same(read(dlogits), want, 'cross-entropy gradient', CLOSE);
 });
 
 each('Concat along the last and a middle axis, a zero-width input', () => {
