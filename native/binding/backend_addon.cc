@@ -429,6 +429,40 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** layerNorm(x, n, scale | null, offset | null, epsilon, y, mean, variance): x [rows, n]. */
+Napi::Value LayerNorm(const Napi::CallbackInfo &info) {
+  const int64_t n = integer(info, 1, "n");
+  const int64_t rows = rows_of(info, n, "x", "features");
+  const float *x = floats(info, 0, "x", rows * n);
+  const float *scale = floats(info, 2, "scale", n, true);
+  const float *offset = floats(info, 3, "offset", n, true);
+  const double epsilon = info[4].ToNumber().DoubleValue();
+  float *y = floats(info, 5, "y", rows * n);
+  float *mean = floats(info, 6, "mean", rows);
+  float *variance = floats(info, 7, "variance", rows);
+  check_status(info.Env(), anneal_device_layer_norm(x, rows, n, scale, offset, epsilon, y, mean,
+                                                    variance));
+  return info.Env().Undefined();
+}
+
+/** layerNormGrad(x, dy, n, mean, variance, scale | null, epsilon, dx, dscale, doffset) */
+Napi::Value LayerNormGrad(const Napi::CallbackInfo &info) {
+  const int64_t n = integer(info, 2, "n");
+  const int64_t rows = rows_of(info, n, "x", "features");
+  const float *x = floats(info, 0, "x", rows * n);
+  const float *dy = floats(info, 1, "dy", rows * n);
+  const float *mean = floats(info, 3, "mean", rows);
+  const float *variance = floats(info, 4, "variance", rows);
+  const float *scale = floats(info, 5, "scale", n, true);
+  const double epsilon = info[6].ToNumber().DoubleValue();
+  float *dx = floats(info, 7, "dx", rows * n);
+  float *dscale = floats(info, 8, "dscale", n);
+  float *doffset = floats(info, 9, "doffset", n);
+  check_status(info.Env(), anneal_device_layer_norm_grad(x, dy, rows, n, mean, variance, scale,
+                                                         epsilon, dx, dscale, doffset));
+  return info.Env().Undefined();
+}
+
 /** crossEntropy(logits, labels, n, loss): logits and labels [rows, n]; loss [rows]. */
 Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
   const int64_t n = integer(info, 2, "n");
@@ -623,6 +657,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("moments", Napi::Function::New(env, Moments));
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
+  exports.Set("layerNormGrad", Napi::Function::New(env, LayerNormGrad));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
   exports.Set("crossEntropyGrad", Napi::Function::New(env, CrossEntropyGrad));
   exports.Set("concat", Napi::Function::New(env, Concat));

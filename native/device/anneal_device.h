@@ -207,6 +207,19 @@ int anneal_device_moments(const float *x, int64_t rows, int64_t channels, float 
                           float *variance, const float *moving_mean,
                           const float *moving_variance, float decay, float *new_moving_mean,
                           float *new_moving_variance);
+/*
+ * Layer norm over the last axis of x viewed as [rows, n], as tfjs-layers' LayerNormalization
+ * computes it: each row's mean and biased variance (row_moments), then FusedBatchNorm's value
+ * with them and scale[j], offset[j] (NULL: 1, 0). And its gradient through x (the statistics
+ * included), scale and offset: dscale[j] = sum over rows of dy xhat, doffset[j] = sum of dy,
+ * summed in double in parts whose places depend only on the shape.
+ */
+int anneal_device_layer_norm(const float *x, int64_t rows, int64_t n, const float *scale,
+                             const float *offset, double epsilon, float *y, float *mean,
+                             float *variance);
+int anneal_device_layer_norm_grad(const float *x, const float *dy, int64_t rows, int64_t n,
+                                  const float *mean, const float *variance, const float *scale,
+                                  double epsilon, float *dx, float *dscale, float *doffset);
 int anneal_device_batch_norm_grad(const float *x, const float *dy, int64_t rows,
                                   int64_t channels, const float *mean, const float *variance,
                                   const float *scale, const float *dmean,

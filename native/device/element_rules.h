@@ -232,6 +232,46 @@ ANNEAL_HD float batch_norm_value(float x, float mean, float scale, float offset,
   return float(double(offset) + (double(x) - double(mean)) * double(scale) / root);
 }
 
+/**
+ * A row's mean and biased variance (tf.moments over the last axis): the sum in double, in order,
+ * over n; then the squared deviations from that (float) mean, likewise.
+ */
+ANNEAL_HD void row_moments(const float *x, int64_t n, float *mean, float *variance) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += x[i];
+  const float m = float(sum / double(n));
+  double squares = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double d = double(x[i]) - double(m);
+    squares += d * d;
+  }
+  *mean = m;
+  *variance = float(squares / double(n));
+}
+
+/**
+ * One row of layer norm's gradient through x (its statistics included): with r = 1 /
+ * sqrt(variance + epsilon), g = dy scale and xhat = (x - mean) r,
+ * dx = r (g - mean of g - xhat mean of g xhat), in double, each value rounded once.
+ */
+ANNEAL_HD void layer_norm_grad_row(const float *x, const float *dy, const float *scale,
+                                   int64_t n, float mean, float variance, double epsilon,
+                                   float *dx) {
+  const double r = 1.0 / sqrt(double(variance) + epsilon);
+  double sum_g = 0, sum_gx = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double g = double(dy[i]) * (scale ? double(scale[i]) : 1.0);
+    sum_g += g;
+    sum_gx += g * (double(x[i]) - double(mean)) * r;
+  }
+  const double mean_g = sum_g / double(n), mean_gx = sum_gx / double(n);
+  for (int64_t i = 0; i < n; i++) {
+    const double g = double(dy[i]) * (scale ? double(scale[i]) : 1.0);
+    const double xhat = (double(x[i]) - double(mean)) * r;
+    dx[i] = float(r * (g - mean_g - xhat * mean_gx));
+  }
+}
+
 /** tfjs-layers' moving-average step, op by op in float: v - (v - value) * decay. */
 ANNEAL_HD float moving_average(float v, float value, float decay) {
   const float step = (v - value) * decay;

@@ -376,6 +376,47 @@ int anneal_device_softmax(const float *x, float *y, int64_t rows, int64_t n) {
   return ANNEAL_DEVICE_OK;
 }
 
+int anneal_device_layer_norm(const float *x, int64_t rows, int64_t n, const float *scale,
+                             const float *offset, double epsilon, float *y, float *mean,
+                             float *variance) {
+  if (rows < 1 || n < 1) return ANNEAL_DEVICE_INVALID;
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *p = x + r * n;
+    anneal_rules::row_moments(p, n, mean + r, variance + r);
+    const double root = anneal_rules::batch_norm_root(variance[r], epsilon);
+    for (int64_t j = 0; j < n; j++) {
+      y[r * n + j] = anneal_rules::batch_norm_value(p[j], mean[r], scale ? scale[j] : 1.f,
+                                                    offset ? offset[j] : 0.f, root);
+    }
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
+int anneal_device_layer_norm_grad(const float *x, const float *dy, int64_t rows, int64_t n,
+                                  const float *mean, const float *variance, const float *scale,
+                                  double epsilon, float *dx, float *dscale, float *doffset) {
+  if (rows < 1 || n < 1) return ANNEAL_DEVICE_INVALID;
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    anneal_rules::layer_norm_grad_row(x + r * n, dy + r * n, scale, n, mean[r], variance[r],
+                                      epsilon, dx + r * n);
+  }
+  const auto sums = channel_sums<2>(rows, n, [&](int64_t r, double *acc) {
+    const double rr = 1.0 / std::sqrt(double(variance[r]) + epsilon);
+    const float *px = x + r * n, *pd = dy + r * n;
+    for (int64_t j = 0; j < n; j++) {
+      acc[j] += double(pd[j]) * (double(px[j]) - double(mean[r])) * rr;
+      acc[n + j] += pd[j];
+    }
+  });
+  for (int64_t j = 0; j < n; j++) {
+    dscale[j] = float(sums[j]);
+    doffset[j] = float(sums[n + j]);
+  }
+  return ANNEAL_DEVICE_OK;
+}
+
 int anneal_device_cross_entropy(const float *logits, const float *labels, int64_t rows,
                                 int64_t n, float *loss) {
   if (rows < 0 || n < 1) return ANNEAL_DEVICE_INVALID;

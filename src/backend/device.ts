@@ -114,6 +114,30 @@ export interface NativeDevice {
     epsilon: number,
     out: DeviceArray,
   ): void;
+  /** Layer norm over the last axis of x [rows, n]: y, and each row's mean and variance. */
+  layerNorm(
+    x: DeviceArray,
+    n: number,
+    scale: DeviceArray | null,
+    offset: DeviceArray | null,
+    epsilon: number,
+    y: DeviceArray,
+    mean: DeviceArray,
+    variance: DeviceArray,
+  ): void;
+  /** Layer norm's gradient through x (its statistics included), scale and offset. */
+  layerNormGrad(
+    x: DeviceArray,
+    dy: DeviceArray,
+    n: number,
+    mean: DeviceArray,
+    variance: DeviceArray,
+    scale: DeviceArray | null,
+    epsilon: number,
+    dx: DeviceArray,
+    dscale: DeviceArray,
+    doffset: DeviceArray,
+  ): void;
   /** Each row's softmax cross-entropy of logits against labels [rows, n] (anneal_device.h). */
   crossEntropy(logits: DeviceArray, labels: DeviceArray, n: number, loss: DeviceArray): void;
   /** tfjs's gradient of crossEntropy through the logits: dy[r] (softmax(logits) - labels). */

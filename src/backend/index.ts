@@ -25,4 +25,5 @@ export { hostDevice, hostDeviceProblem, type NativeDevice } from './device.js';
 export { RELU_GRAD } from './kernels/elementwise.js';
 export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/batch-norm.js';
 export { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from './kernels/loss.js';
+export { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layer-norm.js';
 export { mirrorPadIndex } from './kernels/indexing.js';

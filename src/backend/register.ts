@@ -22,6 +22,7 @@ import {
   fusedConv2dConfig,
 } from './kernels/conv2d.js';
 import { batchNormTrainingConfig, batchNormTrainingGradConfig } from './kernels/batch-norm.js';
+import { layerNormConfig, layerNormGradConfig } from './kernels/layer-norm.js';
 import { crossEntropyConfig, crossEntropyGradConfig } from './kernels/loss.js';
 import {
   batchNormConfig,
@@ -88,6 +89,8 @@ export const NATIVE_KERNELS: readonly tf.KernelConfig[] = [
   batchNormConfig,
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
+  layerNormConfig,
+  layerNormGradConfig,
   crossEntropyConfig,
   crossEntropyGradConfig,
   reluGradConfig,

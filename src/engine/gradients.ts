@@ -45,6 +45,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { NATIVE_BACKENDS, RELU_GRAD, mirrorPadIndex } from '../backend/index.js';
 import { useFusedBatchNorm } from './batch-norm.js';
+import { useFusedLayerNorm } from './layer-norm.js';
 import {
   conv2dFilterGrad,
   conv2dInputGradViaForward,
@@ -420,7 +421,7 @@ let fastGradientsOn = false;
 
 /**
  * Switches the fast convolution/matmul gradients on (our kernels, our Tile gradient, and batch
- * norm in training on fused kernels: batch-norm.ts) or off
+ * norm in training and layer norm on fused kernels: batch-norm.ts, layer-norm.ts) or off
  * (tfjs's own), for every backend whose package is loaded. Call it again after importing a backend package later on
  * (initEngine does). Off restores each original kernel exactly; on wasm that means
  * Conv2DBackpropFilter and the depthwise backprops are missing again, as in stock tfjs.
@@ -428,6 +429,7 @@ let fastGradientsOn = false;
 export function useFastGradients(enabled: boolean): void {
   fastGradientsOn = enabled;
   useFusedBatchNorm(enabled);
+  useFusedLayerNorm(enabled);
   for (const patch of PATCHES) {
     if (enabled && backendLoaded(patch.backend)) install(patch);
     else if (!enabled) uninstall(patch);

@@ -1,6 +1,6 @@
 /**
  * The CUDA device's elementwise, reduction, pooling and indexing kernels, and its fused batch
- * norm in training and softmax cross-entropy
+ * norm in training, layer norm and softmax cross-entropy
  * (native/cuda/device_elementwise.inc) through anneal_cpu.node's `device`, the host build of the
  * very functors the GPU runs: inputs uploaded to DeviceVectors, each op run, its output
  * downloaded and compared with tfjs-backend-cpu's kernel of the same name on the same values.
@@ -91,6 +91,28 @@ interface Device<A = Vector> {
     scale: A | null,
     dmean: A | null,
     dvariance: A | null,
+    epsilon: number,
+    dx: A,
+    dscale: A,
+    doffset: A,
+  ): void;
+  layerNorm(
+    x: A,
+    n: number,
+    scale: A | null,
+    offset: A | null,
+    epsilon: number,
+    y: A,
+    mean: A,
+    variance: A,
+  ): void;
+  layerNormGrad(
+    x: A,
+    dy: A,
+    n: number,
+    mean: A,
+    variance: A,
+    scale: A | null,
     epsilon: number,
     dx: A,
     dscale: A,
@@ -693,6 +715,59 @@ each('batch norm in training: moments with moving averages, and the gradient thr
   same(read(dx), grads[0], 'batch norm dx', 1e-4);
   same(read(dscale), grads[1], 'batch norm dscale', 1e-4);
   same(read(doffset), grads[2], 'batch norm doffset', 1e-4);
+});
+
+each("layer norm over the last axis and its gradient, against tfjs-layers' ops", () => {
+  // 3,000 rows: more than one part of the parameters' column sums.
+  const [rows, n] = [3000, 24];
+  const shape = [rows, n];
+  const x = Float32Array.from(normal(rows * n, 150, 2), (v) => v - 1);
+  const [dy, scale, offset] = [normal(rows * n, 151), normal(n, 152), normal(n, 153)];
+  const [y, mean, variance] = [out(rows * n), out(rows), out(rows)];
+  device().layerNorm(vec(x), n, vec(scale), vec(offset), 1e-5, y, mean, variance);
+  // tfjs-layers' LayerNormalization: moments over the last axis, every parameter tiled to x's
+  // shape (its gradient needs them so), tf.batchNorm; and tfjs's gradients of sum(y dy).
+  const layer = (xs: tf.Tensor, sc: tf.Tensor, of: tf.Tensor) => {
+    const m = tf.moments(xs, -1, true);
+    const tiled = (t: tf.Tensor) => tf.tile(tf.reshape(t, [1, n]), [rows, 1]);
+    return tf.batchNorm(
+      xs,
+      tf.tile(m.mean, [1, n]),
+      tf.tile(m.variance, [1, n]),
+      tiled(of),
+      tiled(sc),
+      1e-5,
+    );
+  };
+  same(
+    read(y),
+    cpu(() => layer(tensor(x, shape), tensor(scale, [n]), tensor(offset, [n]))),
+    'layer norm',
+    CLOSE,
+  );
+  const [dx, dscale, doffset] = [out(rows * n), out(n), out(n)];
+  device().layerNormGrad(
+    vec(x),
+    vec(dy),
+    n,
+    vec(read(mean)),
+    vec(read(variance)),
+    vec(scale),
+    1e-5,
+    dx,
+    dscale,
+    doffset,
+  );
+  const grads = tf.tidy(() =>
+    tf
+      .grads((xs: tf.Tensor, sc: tf.Tensor, of: tf.Tensor) =>
+        tf.sum(tf.mul(layer(xs, sc, of), tensor(dy, shape))),
+      )([tensor(x, shape), tensor(scale, [n]), tensor(offset, [n])])
+      .map((t) => t.dataSync() as Float32Array),
+  );
+  same(read(dx), grads[0], 'layer norm dx', 1e-4);
+  same(read(dscale), grads[1], 'layer norm dscale', 1e-4);
+  same(read(doffset), grads[2], 'layer norm doffset', 1e-4);
 });
 
 each('softmax cross-entropy and its gradient, row by row, as tfjs computes them', () => {
