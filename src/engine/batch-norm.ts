@@ -128,7 +128,3 @@ const fusedCall: Call = function (this, inputs, kwargs) {
 export function useFusedBatchNorm(enabled: boolean): void {
   layerClass.prototype.call = enabled ? fusedCall : stockCall;
 }
-
-export function fusedBatchNormEnabled(): boolean {
-  return layerClass.prototype.call === fusedCall;
-}
