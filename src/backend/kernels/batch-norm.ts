@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, timedNative } from './fallback.js';
+import { expectFloat32, floatsOrNull, lastAxis } from './inputs.js';
 
 /**
  * Inputs x [..., C], scale [C], offset [C], and optionally movingMean and movingVariance [C];
@@ -21,34 +22,7 @@ export const BATCH_NORM_TRAINING = 'AnnealBatchNormTraining';
  */
 export const BATCH_NORM_TRAINING_GRAD = 'AnnealBatchNormTrainingGrad';
 
-/** x's channel count (its last dim), after checking every per-channel tensor has that shape. */
-function channelsOf(
-  kernel: string,
-  x: tf.TensorInfo,
-  perChannel: Record<string, tf.TensorInfo | undefined>,
-  same: Record<string, tf.TensorInfo> = {},
-): number {
-  const channels = x.shape.at(-1) ?? 0;
-  const bad = (what: string, t: tf.TensorInfo, expected: string) =>
-    new Error(
-      `${kernel}: ${what} is ${t.dtype} [${t.shape}], expected float32 ${expected} ` +
-        `(x is [${x.shape}]: channels last, at least one value)`,
-    );
-  if (x.dtype !== 'float32' || x.shape.length < 1 || tf.util.sizeFromShape(x.shape) === 0) {
-    throw bad('x', x, 'with at least one value');
-  }
-  for (const [name, t] of Object.entries(perChannel)) {
-    if (t && (t.dtype !== 'float32' || t.shape.length !== 1 || t.shape[0] !== channels)) {
-      throw bad(name, t, `[${channels}]`);
-    }
-  }
-  for (const [name, t] of Object.entries(same)) {
-    if (t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, x.shape)) {
-      throw bad(name, t, `[${x.shape}]`);
-    }
-  }
-  return channels;
-}
+const ABOUT = 'x [..., channels]: channels last';
 
 export const batchNormTrainingConfig: tf.KernelConfig = {
   kernelName: BATCH_NORM_TRAINING,
@@ -64,8 +38,17 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
       momentum?: number;
     };
     const backend = b as NativeBackend;
-    const moving = { movingMean, movingVariance };
-    const channels = channelsOf(BATCH_NORM_TRAINING, x, { scale, offset, ...moving });
+    const { n: channels } = lastAxis(BATCH_NORM_TRAINING, 'x', x, { minRank: 1, about: ABOUT });
+    expectFloat32(
+      BATCH_NORM_TRAINING,
+      [
+        ['scale', scale, [channels]],
+        ['offset', offset, [channels]],
+        ['movingMean', movingMean, [channels]],
+        ['movingVariance', movingVariance, [channels]],
+      ],
+      ABOUT,
+    );
     const given = [movingMean, movingVariance, momentum].filter((v) => v !== undefined).length;
     if (given !== 0 && given !== 3) {
       throw new Error(
@@ -79,14 +62,13 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
       const y = backend.alloc('float32', tf.util.sizeFromShape(x.shape));
       const updated = given ? [0, 1].map(() => backend.alloc('float32', channels)) : [];
       const values = backend.floats(x);
-      const floatsOf = (t: tf.TensorInfo | undefined) => (t ? backend.floats(t) : null);
       backend.device.moments(
         values,
         channels,
         mean,
         variance,
-        floatsOf(movingMean),
-        floatsOf(movingVariance),
+        floatsOrNull(backend, movingMean),
+        floatsOrNull(backend, movingVariance),
         1 - (momentum ?? 0),
         updated[0] ?? null,
         updated[1] ?? null,
@@ -95,8 +77,8 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
         values,
         mean,
         variance,
-        floatsOf(scale),
-        floatsOf(offset),
+        floatsOrNull(backend, scale),
+        floatsOrNull(backend, offset),
         varianceEpsilon,
         y,
       );
@@ -117,26 +99,35 @@ export const batchNormTrainingGradConfig: tf.KernelConfig = {
     >;
     const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
     const backend = b as NativeBackend;
-    const channels = channelsOf(
+    const { n: channels } = lastAxis(BATCH_NORM_TRAINING_GRAD, 'x', x, {
+      minRank: 1,
+      about: ABOUT,
+    });
+    expectFloat32(
       BATCH_NORM_TRAINING_GRAD,
-      x,
-      { mean, variance, scale, dmean, dvariance },
-      { dy },
+      [
+        ['dy', dy, x.shape],
+        ['mean', mean, [channels]],
+        ['variance', variance, [channels]],
+        ['scale', scale, [channels]],
+        ['dmean', dmean, [channels]],
+        ['dvariance', dvariance, [channels]],
+      ],
+      ABOUT,
     );
     return timedNative(BATCH_NORM_TRAINING_GRAD, () => {
       const dx = backend.alloc('float32', tf.util.sizeFromShape(x.shape));
       const dscale = backend.alloc('float32', channels);
       const doffset = backend.alloc('float32', channels);
-      const floatsOf = (t: tf.TensorInfo | undefined) => (t ? backend.floats(t) : null);
       backend.device.batchNormGrad(
         backend.floats(x),
         backend.floats(dy),
         channels,
         backend.floats(mean),
         backend.floats(variance),
-        floatsOf(scale),
-        floatsOf(dmean),
-        floatsOf(dvariance),
+        floatsOrNull(backend, scale),
+        floatsOrNull(backend, dmean),
+        floatsOrNull(backend, dvariance),
         varianceEpsilon,
         dx,
         dscale,

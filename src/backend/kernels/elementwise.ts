@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, nativeOr, timedNative } from './fallback.js';
+import { expectFloat32, floatsOrNull } from './inputs.js';
 
 /** anneal_device.h's anneal_binary numbers. */
 const BINARY: Record<string, number> = {
@@ -87,15 +88,14 @@ export const reluGradConfig: tf.KernelConfig = {
   kernelFunc: ({ inputs, backend: b }) => {
     const { dy, x } = inputs as unknown as Record<'dy' | 'x', tf.TensorInfo>;
     const backend = b as NativeBackend;
-    if (
-      dy.dtype !== 'float32' ||
-      x.dtype !== 'float32' ||
-      !tf.util.arraysEqual(dy.shape, x.shape)
-    ) {
-      throw new Error(
-        `${RELU_GRAD} takes float32 dy and x of one shape, got ${dy.dtype} [${dy.shape}] and ${x.dtype} [${x.shape}]`,
-      );
-    }
+    expectFloat32(
+      RELU_GRAD,
+      [
+        ['x', x, x.shape],
+        ['dy', dy, x.shape],
+      ],
+      'dy and x of one shape',
+    );
     return timedNative(RELU_GRAD, () => {
       const n = tf.util.sizeFromShape(x.shape);
       const out = backend.alloc('float32', n);
@@ -155,13 +155,12 @@ export const batchNormConfig = nativeOr(tf.FusedBatchNorm, ({ inputs, attrs, bac
   if (given.slice(1).some((t) => t.shape.length !== mean.shape.length)) return null;
   const { varianceEpsilon } = attrs as unknown as { varianceEpsilon?: number };
   const out = backend.alloc('float32', tf.util.sizeFromShape(x.shape));
-  const floatsOf = (t: tf.TensorInfo | undefined) => (t ? backend.floats(t) : null);
   backend.device.batchNorm(
     backend.floats(x),
     backend.floats(mean),
     backend.floats(variance),
-    floatsOf(scale),
-    floatsOf(offset),
+    floatsOrNull(backend, scale),
+    floatsOrNull(backend, offset),
     varianceEpsilon ?? 0.001,
     out,
   );

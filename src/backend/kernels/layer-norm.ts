@@ -9,40 +9,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, timedNative } from './fallback.js';
+import { expectFloat32, floatsOrNull, lastAxis } from './inputs.js';
 
-/** Inputs x [..., n], scale [n], offset [n]; attr varianceEpsilon; outputs y, mean, variance. */
+/**
+ * Inputs x [..., n], scale [n] and offset [n] (each optional: 1, 0); attr varianceEpsilon;
+ * outputs y, mean, variance.
+ */
 export const LAYER_NORM = 'AnnealLayerNorm';
 /** Inputs dy, x, mean, variance [...], scale; attr varianceEpsilon; outputs dx, dscale, doffset. */
 export const LAYER_NORM_GRAD = 'AnnealLayerNormGrad';
 
-/** x's rows and features, after checking every tensor (a clear error otherwise). */
-function shapeOf(kernel: string, x: tf.TensorInfo, given: Record<string, tf.TensorInfo>) {
-  const n = x.shape.at(-1) ?? 0;
-  const rowShape = x.shape.slice(0, -1);
-  const expected: Record<string, number[]> = {
-    scale: [n],
-    offset: [n],
-    mean: rowShape,
-    variance: rowShape,
-    dy: x.shape,
-  };
-  for (const [name, t] of [['x', x] as const, ...Object.entries(given)]) {
-    const shape = name === 'x' ? x.shape : expected[name];
-    if (
-      t.dtype !== 'float32' ||
-      !tf.util.arraysEqual(t.shape, shape) ||
-      n < 1 ||
-      x.shape.length < 2 ||
-      tf.util.sizeFromShape(x.shape) === 0
-    ) {
-      throw new Error(
-        `${kernel}: ${name} is ${t.dtype} [${t.shape}], expected float32 [${shape}] ` +
-          `(x [rows..., features] of rank >= 2 with at least one value; x is [${x.shape}])`,
-      );
-    }
-  }
-  return { n, rowShape, rows: tf.util.sizeFromShape(rowShape) };
-}
+const ABOUT = 'x [rows..., features] of rank >= 2';
 
 export const layerNormConfig: tf.KernelConfig = {
   kernelName: LAYER_NORM,
@@ -54,7 +31,15 @@ export const layerNormConfig: tf.KernelConfig = {
     >;
     const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
     const backend = b as NativeBackend;
-    const { n, rowShape, rows } = shapeOf(LAYER_NORM, x, { scale, offset });
+    const { n, rowShape, rows } = lastAxis(LAYER_NORM, 'x', x, { minRank: 2, about: ABOUT });
+    expectFloat32(
+      LAYER_NORM,
+      [
+        ['scale', scale, [n]],
+        ['offset', offset, [n]],
+      ],
+      ABOUT,
+    );
     return timedNative(LAYER_NORM, () => {
       const y = backend.alloc('float32', rows * n);
       const mean = backend.alloc('float32', rows);
@@ -62,8 +47,8 @@ export const layerNormConfig: tf.KernelConfig = {
       backend.device.layerNorm(
         backend.floats(x),
         n,
-        backend.floats(scale),
-        backend.floats(offset),
+        floatsOrNull(backend, scale),
+        floatsOrNull(backend, offset),
         varianceEpsilon,
         y,
         mean,
@@ -88,7 +73,17 @@ export const layerNormGradConfig: tf.KernelConfig = {
     >;
     const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
     const backend = b as NativeBackend;
-    const { n, rows } = shapeOf(LAYER_NORM_GRAD, x, { dy, mean, variance, scale });
+    const { n, rowShape, rows } = lastAxis(LAYER_NORM_GRAD, 'x', x, { minRank: 2, about: ABOUT });
+    expectFloat32(
+      LAYER_NORM_GRAD,
+      [
+        ['dy', dy, x.shape],
+        ['mean', mean, rowShape],
+        ['variance', variance, rowShape],
+        ['scale', scale, [n]],
+      ],
+      ABOUT,
+    );
     return timedNative(LAYER_NORM_GRAD, () => {
       const dx = backend.alloc('float32', rows * n);
       const dscale = backend.alloc('float32', n);
@@ -99,7 +94,7 @@ export const layerNormGradConfig: tf.KernelConfig = {
         n,
         backend.floats(mean),
         backend.floats(variance),
-        backend.floats(scale),
+        floatsOrNull(backend, scale),
         varianceEpsilon,
         dx,
         dscale,

@@ -9,33 +9,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../native-backend.js';
 import { BACKEND_NAME, timedNative } from './fallback.js';
+import { expectFloat32, lastAxis } from './inputs.js';
 
 /** Inputs labels, logits (float32, one shape [..., n]); output each row's loss [...]. */
 export const CROSS_ENTROPY = 'AnnealSoftmaxCrossEntropy';
 /** Inputs logits, labels, dy [...]; output dlogits. */
 export const CROSS_ENTROPY_GRAD = 'AnnealSoftmaxCrossEntropyGrad';
 
-/** The rows' shape and the class count, after checking the tensors (a clear error if not). */
-function rowsOf(kernel: string, logits: tf.TensorInfo, others: Record<string, tf.TensorInfo>) {
-  const n = logits.shape.at(-1) ?? 0;
-  const rowShape = logits.shape.slice(0, -1);
-  const expected: Record<string, number[]> = { labels: logits.shape, dy: rowShape };
-  const wrong = (name: string, t: tf.TensorInfo, shape: number[]) =>
-    t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, shape)
-      ? new Error(
-          `${kernel}: ${name} is ${t.dtype} [${t.shape}], expected float32 [${shape}] ` +
-            '(logits [..., classes] with at least one class)',
-        )
-      : null;
-  const problem =
-    (n < 1 ? wrong('logits', logits, [...rowShape, 1]) : null) ??
-    wrong('logits', logits, logits.shape) ??
-    Object.entries(others)
-      .map(([name, t]) => wrong(name, t, expected[name]))
-      .find((e) => e !== null);
-  if (problem) throw problem;
-  return { rowShape, n, rows: tf.util.sizeFromShape(rowShape) };
-}
+const ABOUT = 'logits [..., classes] with at least one class';
 
 export const crossEntropyConfig: tf.KernelConfig = {
   kernelName: CROSS_ENTROPY,
@@ -43,7 +24,12 @@ export const crossEntropyConfig: tf.KernelConfig = {
   kernelFunc: ({ inputs, backend: b }) => {
     const { labels, logits } = inputs as unknown as Record<'labels' | 'logits', tf.TensorInfo>;
     const backend = b as NativeBackend;
-    const { rowShape, n, rows } = rowsOf(CROSS_ENTROPY, logits, { labels });
+    const { rowShape, n, rows } = lastAxis(CROSS_ENTROPY, 'logits', logits, {
+      minRank: 1,
+      emptyRows: true,
+      about: ABOUT,
+    });
+    expectFloat32(CROSS_ENTROPY, [['labels', labels, logits.shape]], ABOUT);
     return timedNative(CROSS_ENTROPY, () => {
       const loss = backend.alloc('float32', rows);
       if (rows > 0) {
@@ -63,7 +49,19 @@ export const crossEntropyGradConfig: tf.KernelConfig = {
       tf.TensorInfo
     >;
     const backend = b as NativeBackend;
-    const { n, rows } = rowsOf(CROSS_ENTROPY_GRAD, logits, { labels, dy });
+    const { rowShape, n, rows } = lastAxis(CROSS_ENTROPY_GRAD, 'logits', logits, {
+      minRank: 1,
+      emptyRows: true,
+      about: ABOUT,
+    });
+    expectFloat32(
+      CROSS_ENTROPY_GRAD,
+      [
+        ['labels', labels, logits.shape],
+        ['dy', dy, rowShape],
+      ],
+      ABOUT,
+    );
     return timedNative(CROSS_ENTROPY_GRAD, () => {
       const dlogits = backend.alloc('float32', rows * n);
       if (rows > 0) {
