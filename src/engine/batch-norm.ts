@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../backend/index.js';
+import { callPatch, fusedNormalize, onlyInput } from './fused-norm.js';
 
 /**
  * The fused kernel's gradient: dx (through the batch's mean and variance, and through those
@@ -57,74 +58,36 @@ interface BatchNormLayer {
   movingVariance: tfl.LayerVariable;
 }
 
-type Call = (
-  this: BatchNormLayer,
-  inputs: tf.Tensor | tf.Tensor[],
-  kwargs: Record<string, unknown>,
-) => tf.Tensor;
-
-const layerClass = tfl.layers.batchNormalization({}).constructor as unknown as {
-  prototype: { call: Call };
-};
-const stockCall: Call = layerClass.prototype.call;
-
-const fusedCall: Call = function (this, inputs, kwargs) {
-  const x = Array.isArray(inputs) ? inputs[0] : inputs;
-  const training = (kwargs?.training as boolean | undefined) ?? false;
-  const axis = this.axis >= 0 ? this.axis : this.axis + x.rank;
-  if (
-    !training ||
-    (Array.isArray(inputs) && inputs.length !== 1) ||
-    !this.center ||
-    !this.scale ||
-    x.dtype !== 'float32' ||
-    x.rank < 2 ||
-    axis !== x.rank - 1 ||
-    tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) === undefined
-  ) {
-    return stockCall.call(this, inputs, kwargs);
-  }
-  // A custom gradient around the kernel rather than the kernel's own: the tape then holds one
-  // output, y. Its other outputs (statistics, moving averages) would each get a dy of zeros
-  // made on the host when the gradient runs: 4 uploads a layer and step on the CUDA device.
-  const updates: tf.Tensor[] = [];
-  const normalize = tf.customGrad((...args: unknown[]) => {
-    const [xs, scale, offset, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    // The kernel also takes tfjs-layers' moving-average steps, v - (v - batch value)(1 - m), as
-    // its float operations in their order.
-    const [y, mean, variance, movingMean, movingVariance] = tf.engine().runKernel(
-      BATCH_NORM_TRAINING,
-      {
-        x: xs,
-        scale,
-        offset,
-        movingMean: this.movingMean.read(),
-        movingVariance: this.movingVariance.read(),
-      },
-      { varianceEpsilon: this.epsilon, momentum: this.momentum },
-    ) as tf.Tensor[];
-    save([xs, scale, mean, variance]);
-    updates.push(tf.keep(movingMean), tf.keep(movingVariance));
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [x0, scale0, mean0, variance0] = saved;
-      return tf
-        .engine()
-        .runKernel(
-          BATCH_NORM_TRAINING_GRAD,
-          { dy, x: x0, mean: mean0, variance: variance0, scale: scale0 },
-          { varianceEpsilon: this.epsilon },
-        ) as tf.Tensor[];
-    };
-    return { value: y, gradFunc };
-  });
-  const y = normalize(x, this.gamma.read(), this.beta.read()) as tf.Tensor;
-  this.movingMean.write(updates[0]);
-  this.movingVariance.write(updates[1]);
-  tf.dispose(updates);
-  return y;
-};
-
 /** Runs BatchNormalization layers in training on the fused kernels (true) or as tfjs does. */
-export function useFusedBatchNorm(enabled: boolean): void {
-  layerClass.prototype.call = enabled ? fusedCall : stockCall;
-}
+export const useFusedBatchNorm = callPatch<BatchNormLayer>(
+  tfl.layers.batchNormalization({}),
+  (stock) =>
+    function (inputs, kwargs) {
+      const x = onlyInput(inputs);
+      const training = (kwargs?.training as boolean | undefined) ?? false;
+      if (
+        !training ||
+        x === null ||
+        !this.center ||
+        !this.scale ||
+        x.dtype !== 'float32' ||
+        x.rank < 2 ||
+        (this.axis >= 0 ? this.axis : this.axis + x.rank) !== x.rank - 1 ||
+        tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) === undefined
+      ) {
+        return stock.call(this, inputs, kwargs);
+      }
+      // The forward kernel also takes tfjs-layers' moving-average steps,
+      // v - (v - batch value)(1 - m), as its float operations in their order.
+      const { y, others } = fusedNormalize(
+        { forward: BATCH_NORM_TRAINING, backward: BATCH_NORM_TRAINING_GRAD },
+        [x, this.gamma.read(), this.beta.read()],
+        { movingMean: this.movingMean.read(), movingVariance: this.movingVariance.read() },
+        { varianceEpsilon: this.epsilon, momentum: this.momentum },
+      );
+      this.movingMean.write(others[0]);
+      this.movingVariance.write(others[1]);
+      tf.dispose(others);
+      return y;
+    },
+);
