@@ -13,24 +13,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_TRAINING, nativeTally, resetKernelTally } from '../../src/backend/index.js';
 import { useFusedBatchNorm } from '../../src/engine/batch-norm.js';
 import { useFastGradients } from '../../src/engine/gradients.js';
-import { NATIVE, rnd, skip, valuesOn } from './helpers.js';
+import { NATIVE, closeValues, rnd, skip, valuesOn } from './helpers.js';
 
 const EPSILON = 1e-3;
 
 /** Asserts every value within `tolerance` relative (to 1 + |expected|). */
-function close(actual: number[][], expected: number[][], tolerance: number, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: outputs`);
-  expected.forEach((want, i) => {
-    assert.equal(actual[i].length, want.length, `${what} output ${i}: size`);
-    want.forEach((w, j) => {
-      const got = actual[i][j];
-      assert.ok(
-        Math.abs(got - w) <= tolerance * (1 + Math.abs(w)),
-        `${what} output ${i}[${j}]: ${got} vs ${w}`,
-      );
-    });
-  });
-}
 
 /**
  * y, mean, variance, the moving averages' updates (momentum 0.9) and the gradients of
@@ -96,7 +83,7 @@ for (const shape of [
       for (const backend of NATIVE) {
         const actual = await valuesOn(backend, () => training(shape, 7, true));
         // float32 throughout in tfjs's ops; the kernels sum in double: they differ by rounding.
-        close(actual, expected, 2e-4, `${backend} [${shape}]`);
+        closeValues(actual, expected, 2e-4, `${backend} [${shape}]`);
       }
     },
   );
@@ -188,7 +175,7 @@ test(
       const stock = run(false);
       const fused = run(true);
       useFusedBatchNorm(false);
-      close(fused.values, stock.values, 2e-4, backend);
+      closeValues(fused.values, stock.values, 2e-4, backend);
       // Each layer in training took the kernel once; inference is tfjs-layers' own call
       // (FusedBatchNorm on the moving averages), and tf.moments' Means are gone.
       assert.equal(

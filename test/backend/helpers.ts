@@ -62,19 +62,35 @@ export async function same(f: () => tf.Tensor[], allowed: string[] = []): Promis
       cpu.map((o) => o.dtype),
       `dtypes on ${backend}`,
     );
-    const expected = cpu.map((o) => o.values);
-    const actual = anneal.map((o) => o.values);
-    assert.equal(actual.length, expected.length);
-    expected.forEach((want, i) => {
-      assert.equal(actual[i].length, want.length, `${backend} output ${i}: size`);
-      want.forEach((w, j) => {
-        const got = actual[i][j];
-        const at = `${backend} output ${i}[${j}]`;
-        if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `${at}: ${got} vs NaN`);
-        assert.ok(Math.abs(got - w) <= 1e-5 * (1 + Math.abs(w)), `${at}: ${got} vs ${w}`);
-      });
-    });
+    closeValues(
+      anneal.map((o) => o.values),
+      cpu.map((o) => o.values),
+      1e-5,
+      backend,
+    );
   }
+}
+
+/**
+ * Every output's values within `tolerance` relative (to 1 + |expected|), NaN where NaN; a
+ * mismatch is named by `what`, its output and its index.
+ */
+export function closeValues(
+  actual: number[][],
+  expected: number[][],
+  tolerance: number,
+  what: string,
+): void {
+  assert.equal(actual.length, expected.length, `${what}: outputs`);
+  expected.forEach((want, i) => {
+    assert.equal(actual[i].length, want.length, `${what} output ${i}: size`);
+    want.forEach((w, j) => {
+      const got = actual[i][j];
+      const at = `${what} output ${i}[${j}]`;
+      if (Number.isNaN(w)) return assert.ok(Number.isNaN(got), `${at}: ${got} vs NaN`);
+      assert.ok(Math.abs(got - w) <= tolerance * (1 + Math.abs(w)), `${at}: ${got} vs ${w}`);
+    });
+  });
 }
 
 export const grads = (f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) =>

@@ -17,22 +17,9 @@ import {
 } from '../../src/backend/index.js';
 import { useFastGradients } from '../../src/engine/gradients.js';
 import { useFusedLayerNorm } from '../../src/engine/layer-norm.js';
-import { NATIVE, rnd, skip, valuesOn } from './helpers.js';
+import { NATIVE, closeValues, rnd, skip, valuesOn } from './helpers.js';
 
 const EPSILON = 1e-5;
-
-function close(actual: number[][], expected: number[][], tolerance: number, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: outputs`);
-  expected.forEach((want, i) =>
-    want.forEach((w, j) => {
-      const got = actual[i][j];
-      assert.ok(
-        Math.abs(got - w) <= tolerance * (1 + Math.abs(w)),
-        `${what} output ${i}[${j}]: ${got} vs ${w}`,
-      );
-    }),
-  );
-}
 
 /** tfjs's own: y and the gradients of sum(y w) through x, scale and offset. */
 function layerNorm(shape: number[], seed: number): tf.Tensor[] {
@@ -89,7 +76,7 @@ for (const shape of [
       useFastGradients(false);
       const expected = await valuesOn('cpu', () => layerNorm(shape, 5));
       for (const backend of NATIVE) {
-        close(
+        closeValues(
           await valuesOn(backend, () => fusedLayerNorm(shape, 5)),
           expected,
           2e-4,
@@ -144,7 +131,7 @@ test(
       const stock = run(false);
       const fused = run(true);
       useFusedLayerNorm(false);
-      close(fused.values, stock.values, 2e-4, backend);
+      closeValues(fused.values, stock.values, 2e-4, backend);
       assert.equal(fused.calls[LAYER_NORM], 2, `${backend}: ${JSON.stringify(fused.calls)}`);
       const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
       assert.ok(
