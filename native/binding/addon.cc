@@ -10,6 +10,7 @@
  */
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -216,6 +217,91 @@ void Copy(const Napi::CallbackInfo &info) {
   DeviceVector *src = as_vector(info.Env(), info[1], "src", dst->dtype());
   same_length(info.Env(), src, "src", dst, "dst");
   check_status(info.Env(), anneal_copy_bytes(dst->data(), src->data(), dst->bytes()), "copy");
+}
+
+/** An array of vectors of this addon (copyBatch's lists). */
+std::vector<DeviceVector *> vector_list_arg(const Napi::CallbackInfo &info, size_t index,
+                                            const char *name) {
+  if (!info[index].IsArray()) throw_type(info.Env(), std::string(name) + ": expected an array");
+  const Napi::Array array = info[index].As<Napi::Array>();
+  std::vector<DeviceVector *> vectors(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string item = std::string(name) + "[" + std::to_string(i) + "]";
+    vectors[i] = as_vector(info.Env(), array.Get(i), item.c_str(), -1);
+  }
+  return vectors;
+}
+
+/**
+ * Throws unless every destination's bytes are apart from every other pair's bytes (the GPU copies
+ * the pairs at once, so an overlap would race). Sorted sweep: O(n log n) for n pairs.
+ */
+void check_apart(Napi::Env env, const std::vector<void *> &dsts,
+                 const std::vector<const void *> &srcs, const std::vector<size_t> &bytes) {
+  struct Range {
+    uintptr_t start, end;
+    size_t pair;
+    bool dst;
+  };
+  std::vector<Range> ranges;
+  for (size_t i = 0; i < dsts.size(); ++i) {
+    // A pair copied onto itself writes nothing (anneal_copy_batch skips it).
+    if (bytes[i] == 0 || dsts[i] == srcs[i]) continue;
+    const auto d = reinterpret_cast<uintptr_t>(dsts[i]), s = reinterpret_cast<uintptr_t>(srcs[i]);
+    ranges.push_back({d, d + bytes[i], i, true});
+    ranges.push_back({s, s + bytes[i], i, false});
+  }
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range &a, const Range &b) { return a.start < b.start; });
+  // Each range against those that start before it ends (sorted by start, so no overlap is missed).
+  for (size_t a = 0; a < ranges.size(); ++a) {
+    for (size_t b = a + 1; b < ranges.size() && ranges[b].start < ranges[a].end; ++b) {
+      if (!ranges[a].dst && !ranges[b].dst) continue;  // two sources may share bytes
+      const bool own = ranges[a].pair == ranges[b].pair;
+      throw_type(env,
+                 "copyBatch: pair " + std::to_string(ranges[a].pair) + (own ? "'s" : " and pair " +
+                 std::to_string(ranges[b].pair) + "'s") + " vectors overlap; the pairs are "
+                 "copied at once, so each destination must be apart from every other vector",
+                 "ANNEAL_KERNEL_ARGUMENT");
+    }
+  }
+}
+
+/**
+ * copyBatch(dsts, srcs): dsts[i] = srcs[i] for every i (same dtype and length a pair), one
+ * launch on the GPU. Destinations must not overlap another pair's vectors.
+ */
+void CopyBatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const std::vector<DeviceVector *> dst = vector_list_arg(info, 0, "dsts");
+  const std::vector<DeviceVector *> src = vector_list_arg(info, 1, "srcs");
+  if (src.size() != dst.size()) {
+    throw_type(env,
+               "srcs: " + std::to_string(src.size()) + " vectors, expected " +
+                   std::to_string(dst.size()) + " (one for each of dsts)",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+  std::vector<void *> to(dst.size());
+  std::vector<const void *> from(dst.size());
+  std::vector<size_t> bytes(dst.size());
+  for (size_t i = 0; i < dst.size(); ++i) {
+    const std::string name = "srcs[" + std::to_string(i) + "]";
+    const std::string reference = "dsts[" + std::to_string(i) + "]";
+    if (src[i]->dtype() != dst[i]->dtype()) {
+      throw_type(env,
+                 name + ": a " + anneal_binding::dtype_name(src[i]->dtype()) + " vector, expected " +
+                     anneal_binding::dtype_name(dst[i]->dtype()) + " (the dtype of " + reference +
+                     ")",
+                 "ANNEAL_KERNEL_DTYPE");
+    }
+    same_length(env, src[i], name.c_str(), dst[i], reference.c_str());
+    to[i] = dst[i]->data();
+    from[i] = src[i]->data();
+    bytes[i] = dst[i]->bytes();
+  }
+  check_apart(env, to, from, bytes);
+  check_status(env, anneal_copy_batch(to.data(), from.data(), bytes.data(), to.size()),
+               "copyBatch");
 }
 
 void Synchronize(const Napi::CallbackInfo &info) {
@@ -570,6 +656,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("download", Download);
   add("fill", Fill);
   add("copy", Copy);
+  add("copyBatch", CopyBatch);
   add("synchronize", Synchronize);
   add("setThreads", SetThreads);
   add("timerStart", TimerStart);

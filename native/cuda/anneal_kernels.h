@@ -51,6 +51,12 @@ int anneal_free(float *p);
 int anneal_upload_bytes(void *dst, const void *host_src, size_t bytes);
 int anneal_download_bytes(void *host_dst, const void *src, size_t bytes);
 int anneal_copy_bytes(void *dst, const void *src, size_t bytes);
+/**
+ * count copies dsts[i] <- srcs[i] of bytes[i] bytes each, as one launch on the GPU (a model's
+ * weights to and from a flat vector: one call instead of one per weight). Pairs must not overlap.
+ */
+int anneal_copy_batch(void *const *dsts, const void *const *srcs, const size_t *bytes,
+                      size_t count);
 int anneal_fill(float *x, float value, size_t n);
 /** Waits for the work the calling thread queued. */
 int anneal_synchronize(void);

@@ -277,6 +277,42 @@ int grid_for(size_t work_items, int threads, int cap) {
   return int(std::max<size_t>(1, std::min<size_t>(wanted, size_t(cap))));
 }
 
+/** Pairs a copy_batch_kernel launch takes: its table travels as kernel parameters (at most
+ *  4 KB; this is 1.2 KB). */
+constexpr size_t kCopyBatchPairs = 48;
+/** Blocks a pair at most (grid-stride beyond). */
+constexpr int kCopyBatchBlocks = 1024;
+
+struct CopyBatch {
+  uint8_t *dst[kCopyBatchPairs];
+  const uint8_t *src[kCopyBatchPairs];
+  uint64_t bytes[kCopyBatchPairs];
+};
+
+/** Grid-stride copy of `n` items of type T (16, 4 or 1 bytes). */
+template <class T>
+__device__ void copy_items(T *dst, const T *src, uint64_t n) {
+  const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
+  for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    dst[i] = src[i];
+  }
+}
+
+/** Pair blockIdx.y of the batch, in the widest words both ends and the length allow. */
+__global__ void copy_batch_kernel(const CopyBatch batch) {
+  uint8_t *dst = batch.dst[blockIdx.y];
+  const uint8_t *src = batch.src[blockIdx.y];
+  const uint64_t n = batch.bytes[blockIdx.y];
+  const uint64_t bits = reinterpret_cast<uintptr_t>(dst) | reinterpret_cast<uintptr_t>(src) | n;
+  if ((bits & 15) == 0) {
+    copy_items(reinterpret_cast<uint4 *>(dst), reinterpret_cast<const uint4 *>(src), n / 16);
+  } else if ((bits & 3) == 0) {
+    copy_items(reinterpret_cast<uint32_t *>(dst), reinterpret_cast<const uint32_t *>(src), n / 4);
+  } else {
+    copy_items(dst, src, n);
+  }
+}
+
 // ---- block-level building blocks -------------------------------------------------------------
 
 /** Reduction over the block with F::combine; the result is valid in thread 0. */
@@ -890,6 +926,32 @@ int anneal_copy_bytes(void *dst, const void *src, size_t bytes) {
   if (bytes == 0 || dst == src) return 0;
   ANNEAL_TRY(ensure_context());
   return int(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx().stream));
+}
+
+int anneal_copy_batch(void *const *dsts, const void *const *srcs, const size_t *bytes,
+                      size_t count) {
+  ANNEAL_TRY(ensure_context());
+  for (size_t first = 0; first < count; first += kCopyBatchPairs) {
+    CopyBatch batch{};
+    size_t largest = 0;
+    int pairs = 0;
+    for (size_t i = first; i < std::min(count, first + kCopyBatchPairs); ++i) {
+      if (bytes[i] == 0 || dsts[i] == srcs[i]) continue;
+      batch.dst[pairs] = static_cast<uint8_t *>(dsts[i]);
+      batch.src[pairs] = static_cast<const uint8_t *>(srcs[i]);
+      batch.bytes[pairs] = bytes[i];
+      largest = std::max(largest, bytes[i]);
+      ++pairs;
+    }
+    if (pairs == 0) continue;
+    // Blocks for the largest pair (16 bytes a thread a pass); a smaller pair's extra blocks
+    // find nothing to do and exit.
+    const dim3 grid(unsigned(grid_for((largest + 15) / 16, kThreads, kCopyBatchBlocks)),
+                    unsigned(pairs));
+    copy_batch_kernel<<<grid, kThreads, 0, ctx().stream>>>(batch);
+    ANNEAL_TRY(cudaGetLastError());
+  }
+  return 0;
 }
 
 /** Waits for this thread's work only (other threads' streams go on). */

@@ -296,6 +296,12 @@ int anneal_copy_bytes(void *dst, const void *src, size_t bytes) {
   return 0;
 }
 
+int anneal_copy_batch(void *const *dsts, const void *const *srcs, const size_t *bytes,
+                      size_t count) {
+  for (size_t i = 0; i < count; ++i) anneal_copy_bytes(dsts[i], srcs[i], bytes[i]);
+  return 0;
+}
+
 int anneal_synchronize(void) { return 0; }
 
 int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm) {

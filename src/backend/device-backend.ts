@@ -205,9 +205,12 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
 
   // ---- tensors to and from the kernels addon's vectors (ParamVector, on the device) ----------
 
-  /** dst = the values of float32 tensor t (of dst's length), on the device. */
-  copyInto(dst: DeviceBuffer, t: tf.TensorInfo): void {
-    this.addon.copy(dst, this.floats(t));
+  /** dsts[i] = the values of float32 tensor tensors[i] (of its length): one native call. */
+  copyInto(dsts: readonly DeviceBuffer[], tensors: readonly tf.TensorInfo[]): void {
+    this.addon.copyBatch(
+      dsts,
+      tensors.map((t) => this.floats(t)),
+    );
   }
 
   /** dst = 0, on the device (a weight without a gradient). */
@@ -215,11 +218,34 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
     this.addon.fill(dst, 0);
   }
 
-  /** A new float32 tensor of shape `shape` holding a copy of `src`, made on the device. */
-  tensorFrom(src: DeviceBuffer, shape: readonly number[]): tf.Tensor {
-    const vector = this.alloc('float32', src.length);
-    this.addon.copy(vector, src);
-    return tf.engine().makeTensorFromTensorInfo(this.tensorInfo(shape, 'float32', vector));
+  /**
+   * Each float32 variable's values = srcs[i] (of its size), all copies in one native call. Into
+   * the variable's own buffer where no other tensor holds its data (no tensor made, nothing for
+   * tfjs to track); else into a new buffer it is assigned, so that a tensor sharing the old data
+   * (a clone, a reshape, the value it was made from) keeps its values.
+   */
+  overwrite(variables: readonly tf.Variable[], srcs: readonly DeviceBuffer[]): void {
+    const fresh: { variable: tf.Variable; vector: DeviceBuffer }[] = [];
+    const dsts = variables.map((variable, i) => {
+      const entry = this.data.get(variable.dataId);
+      if (entry.refCount === 1 && entry.vector?.dtype === 'float32') {
+        // A conversion made from the old values would be stale.
+        for (const converted of entry.converted?.values() ?? []) converted.free();
+        entry.converted = undefined;
+        return entry.vector;
+      }
+      const vector = this.alloc('float32', srcs[i].length);
+      fresh.push({ variable, vector });
+      return vector;
+    });
+    this.addon.copyBatch(dsts, srcs);
+    for (const { variable, vector } of fresh) {
+      const value = tf
+        .engine()
+        .makeTensorFromTensorInfo(this.tensorInfo(variable.shape, 'float32', vector));
+      variable.assign(value);
+      value.dispose();
+    }
   }
 
   // ---- what the native kernels use (native-backend.ts) ---------------------------------------

@@ -257,6 +257,11 @@ export interface KernelsAddon {
   download(vector: DeviceBuffer, out: Float32Array | Int32Array | Uint8Array): void;
   /** dst = src (same length and dtype), on the device. */
   copy(dst: DeviceBuffer, src: DeviceBuffer): void;
+  /**
+   * dsts[i] = srcs[i] for every pair (same length and dtype), one launch on the GPU; a
+   * destination must not overlap another pair's vectors.
+   */
+  copyBatch(dsts: readonly DeviceBuffer[], srcs: readonly DeviceBuffer[]): void;
   /** Every value of a float32 vector = value, on the device. */
   fill(vector: DeviceBuffer, value: number): void;
   /** Waits for the calling thread's queued device work. */

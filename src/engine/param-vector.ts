@@ -1,8 +1,9 @@
 /**
  * ParamVector: a model's trainable weights seen as one flat float32 vector on a kernel backend,
  * cut into named segments (one per weight: layer, shape, kind). Gradients are gathered into one
- * flat buffer (one staging array, one upload), a fused optimizer step runs once over all of it,
- * and the weights are written back to the model (one download). Pruning masks and per-segment
+ * flat buffer (one staging array, one upload; on the tfjs device backend one batched device
+ * copy), a fused optimizer step runs once over all of it, and the weights are written back to
+ * the model (one download, or one batched device copy). Pruning masks and per-segment
  * weight-decay factors ride along as flat vectors of the same length.
  *
  * The flat order is the model's `trainableWeights` order (the order tfjs's own optimizers use),
@@ -192,6 +193,10 @@ export class ParamVector {
   private readonly byName: ReadonlyMap<string, Entry>;
   /** Reused to gather gradients; ops.upload copies it into the kernel vector. */
   private readonly gradStaging: Float32Array;
+  /** The model's variables, in segment order. */
+  private readonly variables: readonly tf.Variable[];
+  /** Views of the device vectors' segments (segmentViews). */
+  private readonly views = new Map<DeviceBuffer, readonly DeviceBuffer[]>();
   private maskVector: FlatVector | null = null;
   private decayVector: FlatVector | null = null;
   private disposed = false;
@@ -225,6 +230,7 @@ export class ParamVector {
       return { variable, segment };
     });
     this.segments = Object.freeze(this.entries.map((e) => e.segment));
+    this.variables = this.entries.map((e) => e.variable);
     this.byName = new Map(this.entries.map((e) => [e.segment.name, e]));
     if (this.byName.size !== this.entries.length) {
       const names = this.segments.map((s) => s.name);
@@ -342,20 +348,26 @@ export class ParamVector {
       }
     });
     const device = this.device(this.grads);
-    this.entries.forEach(({ segment }, i) => {
-      const grad = list[i];
-      if (device) {
-        // On the device the gradients never leave it: one copy each into the flat vector.
-        const target = device.vector.view(segment.offset, segment.length);
-        if (grad) device.backend.copyInto(target, grad);
-        else device.backend.zero(target);
-        return;
-      }
-      const target = this.gradStaging.subarray(segment.offset, segment.offset + segment.length);
-      if (grad === null || grad === undefined) target.fill(0);
-      // On anneal-cpu, straight from the gradient's buffer (dataSync would copy it first).
-      else target.set(hostValues(grad));
-    });
+    if (device) {
+      // On the device the gradients never leave it: one batched copy into the flat vector.
+      const views = this.segmentViews(device.vector);
+      const present = list.flatMap((grad, i) => (grad ? [i] : []));
+      device.backend.copyInto(
+        present.map((i) => views[i]),
+        present.map((i) => list[i]!),
+      );
+      list.forEach((grad, i) => {
+        if (!grad) device.backend.zero(views[i]);
+      });
+    } else {
+      this.entries.forEach(({ segment }, i) => {
+        const grad = list[i];
+        const target = this.gradStaging.subarray(segment.offset, segment.offset + segment.length);
+        if (grad === null || grad === undefined) target.fill(0);
+        // On anneal-cpu, straight from the gradient's buffer (dataSync would copy it first).
+        else target.set(hostValues(grad));
+      });
+    }
     if (!device) this.ops.upload(this.grads, this.gradStaging);
     // Pruned weights get no gradient, so optimizer state (moments, momentum) stays 0 for them.
     if (this.maskVector) this.ops.applyMask(this.grads, this.maskVector);
@@ -396,18 +408,14 @@ export class ParamVector {
 
   /**
    * Assigns the flat weights to the model's variables, no tensor left behind: one download, or
-   * on the tfjs device backend one device copy per variable.
+   * on the tfjs device backend one batched device copy (into the variables' own buffers where
+   * nothing else shares them).
    */
   writeBack(): void {
     this.checkAlive('writeBack');
     const device = this.device(this.params);
     if (device) {
-      for (const { variable, segment } of this.entries) {
-        const view = device.vector.view(segment.offset, segment.length);
-        const value = device.backend.tensorFrom(view, variable.shape);
-        variable.assign(value);
-        value.dispose();
-      }
+      device.backend.overwrite(this.variables, this.segmentViews(device.vector));
       return;
     }
     // tfjs-cpu (and tfjs-node) keep a reference to the array a tensor is made from instead of
@@ -426,9 +434,7 @@ export class ParamVector {
     this.checkAlive('readFromModel');
     const device = this.device(this.params);
     if (device) {
-      for (const { variable, segment } of this.entries) {
-        device.backend.copyInto(device.vector.view(segment.offset, segment.length), variable);
-      }
+      device.backend.copyInto(this.segmentViews(device.vector), this.variables);
     } else {
       const host = new Float32Array(this.length);
       for (const { variable, segment } of this.entries) {
@@ -451,6 +457,16 @@ export class ParamVector {
     return under && under.addonFile === backend.addonFile
       ? { backend, vector: under.vector as DeviceBuffer }
       : null;
+  }
+
+  /** `vector`'s segments as views (params' or grads'), made once: no native call a step. */
+  private segmentViews(vector: DeviceBuffer): readonly DeviceBuffer[] {
+    let views = this.views.get(vector);
+    if (!views) {
+      views = this.segments.map((s) => vector.view(s.offset, s.length));
+      this.views.set(vector, views);
+    }
+    return views;
   }
 
   /**
@@ -509,6 +525,7 @@ export class ParamVector {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.views.clear();
     for (const v of [this.params, this.grads, this.maskVector, this.decayVector])
       this.freeVector(v);
   }

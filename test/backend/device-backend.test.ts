@@ -4,8 +4,9 @@
  * dtypes the device does not store (string, complex64) and fallback kernels work through the
  * host side, counted; a Cast that keeps values shares the data, converted for float kernels;
  * DeviceVector views share memory and die with their vector; a ParamVector moves gradients and
- * weights by device copies; a Trainer's step reads nothing back to the host. The values themselves are checked
- * kernel by kernel in parity*.test.ts and by tfjs-core's specs (tfjs-specs.test.ts); that a long
+ * weights by batched device copies (in place where nothing else holds a weight's data); a
+ * Trainer's step reads nothing back to the host. The values themselves are checked kernel by
+ * kernel in parity*.test.ts and by tfjs-core's specs (tfjs-specs.test.ts); that a long
  * run leaves nothing behind, in resources.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -197,7 +198,7 @@ test('DeviceVector views share memory as float32 or int32 words and die with the
   assert.throws(() => addon.download(f, bits), { code: 'ANNEAL_KERNEL_FREED' });
 });
 
-test('a ParamVector on the device backend moves gradients and weights by device copies', async () => {
+test('a ParamVector on the device backend moves gradients and weights by batched device copies', async () => {
   // The same steps on tfjs-backend-cpu with the js kernels give the reference: w - 0.5 * g,
   // a weight without a gradient unchanged, read back through the model's variables.
   const steps = (ops: FlatOps) => {
@@ -211,14 +212,21 @@ test('a ParamVector on the device backend moves gradients and weights by device 
     const grads = [tf.tensor([0.5, -1, 2, 0, 1, 4], [2, 3]), tf.tensor([2, -2]), null];
     pv.setGrads(grads);
     ops.axpy(pv.params, -0.5, pv.grads);
+    // A tensor sharing w's data (a clone) while the weights are written back: it must keep
+    // the old values, so w gets new data; b and frozen, held by nothing else, are written in
+    // place (same data ids).
+    const clone = tf.clone(vars[0]);
+    const ids = vars.map((v) => v.dataId);
     pv.writeBack();
+    const inPlace = vars.map((v, i) => v.dataId === ids[i]);
+    const cloneValues = [...clone.dataSync()];
     const values = vars.map((v) => [...v.dataSync()]);
     // The model's weights read into a fresh vector again: the same values.
     pv.readFromModel();
     const again = [...ops.download(pv.params)];
     pv.dispose();
-    tf.dispose([...vars, ...grads.filter((g) => g !== null)]);
-    return { values, again };
+    tf.dispose([...vars, clone, ...grads.filter((g) => g !== null)]);
+    return { values, again, cloneValues, inPlace };
   };
   await tf.setBackend('cpu');
   const reference = steps(createFlatOps('js'));
@@ -226,15 +234,23 @@ test('a ParamVector on the device backend moves gradients and weights by device 
   const backend = tf.engine().backend as AnnealDeviceBackend;
   const ops = createFlatOps('auto', { tensors: tensorResidence(NAME) });
   assert.equal(ops.name, 'host', "auto pairs anneal-cuda-host with the same addon's kernels");
+  const addon = (backend as unknown as { addon: { copyBatch(): void; copy(): void } }).addon;
   const reads = mock.method(backend, 'readSync');
+  const batches = mock.method(addon, 'copyBatch');
+  const copies = mock.method(addon, 'copy');
   const before = held();
-  const { values, again } = steps(ops);
-  // The only reads to the host are the test's own: three variables and the downloaded vector
-  // (which is the kernels', not the backend's).
-  assert.equal(reads.mock.callCount(), 3, 'no tensor crossed to the host but the ones read');
-  reads.mock.restore();
+  const { values, again, cloneValues, inPlace } = steps(ops);
+  // The only reads to the host are the test's own: the clone, three variables and the
+  // downloaded vector (which is the kernels', not the backend's).
+  assert.equal(reads.mock.callCount(), 4, 'no tensor crossed to the host but the ones read');
+  // readFromModel at creation, setGrads, writeBack, readFromModel: one batched copy each.
+  assert.equal(batches.mock.callCount(), 4, 'one native copy call per transfer');
+  assert.equal(copies.mock.callCount(), 0);
+  for (const m of [reads, batches, copies]) m.mock.restore();
   assert.deepEqual(values, reference.values);
   assert.deepEqual(values, [[0.75, 2.5, 2, 4, 4.5, 4], [-2, 1.5], [7]]);
+  assert.deepEqual(cloneValues, [1, 2, 3, 4, 5, 6], "the clone kept w's old values");
+  assert.deepEqual(inPlace, [false, true, true]);
   assert.deepEqual(again, values.flat());
   assert.deepEqual(held(), before);
 });

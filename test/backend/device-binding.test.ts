@@ -18,6 +18,7 @@ interface Vector {
   readonly byteLength: number;
   readonly alive: boolean;
   free(): void;
+  view(offset: number, length: number, dtype?: 'float32' | 'int32'): Vector;
 }
 type Host = Float32Array | Int32Array | Uint8Array;
 interface KernelsAddon {
@@ -29,6 +30,7 @@ interface KernelsAddon {
   upload(v: Vector, data: Host, offset?: number): void;
   download(v: Vector, out: Host): void;
   copy(dst: Vector, src: Vector): void;
+  copyBatch(dsts: Vector[], srcs: Vector[]): void;
   scale(x: Vector, alpha: number): void;
   axpy(y: Vector, alpha: number, x: Vector): void;
   dot(a: Vector, b: Vector): number;
@@ -171,6 +173,115 @@ test('upload / download round trips for each dtype, with offsets', { skip }, () 
   roundTrips(addon()),
 );
 
+/**
+ * copyBatch on `addon`: every pair copied bit for bit, whatever its dtype, length and alignment
+ * (views at odd offsets, bool vectors of odd byte counts, a pair larger than one pass of the
+ * GPU's grid), more pairs than one launch takes, and nothing outside the destinations touched.
+ */
+function copyBatches(addon: KernelsAddon): void {
+  const { DeviceVector, upload, download, copyBatch } = addon;
+  let state = 12345;
+  /** A fixed pseudo-random sequence (LCG): values whose every bit the copy must keep. */
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const floats = (n: number) => Float32Array.from({ length: n }, () => next() / 2 ** 31 - 1);
+  // Sources: one flat float vector cut into views at odd offsets, and standalone vectors.
+  const flat = new DeviceVector(2_000_010);
+  const flatValues = floats(2_000_010);
+  upload(flat, flatValues);
+  const spans: [number, number][] = [
+    [1, 1_500_001],
+    [1_500_002, 7],
+    [1_500_009, 0],
+    [1_600_000, 400_008],
+  ];
+  // Destinations: one vector of sentinels, cut the same way, so untouched bytes show.
+  const target = new DeviceVector(2_000_010);
+  upload(target, new Float32Array(2_000_010).fill(-7));
+  const dsts: Vector[] = spans.map(([o, n]) => target.view(o, n));
+  const srcs: Vector[] = spans.map(([o, n]) => flat.view(o, n));
+  const expected = new Float32Array(2_000_010).fill(-7);
+  for (const [o, n] of spans) expected.set(flatValues.subarray(o, o + n), o);
+  // int32 and bool pairs (a bool is one byte: 5 bytes cannot move as words).
+  const ints = Int32Array.from({ length: 9 }, () => next() | 0);
+  const bools = Uint8Array.from([1, 0, 1, 1, 0]);
+  const pairs = { int32: ints, bool: bools };
+  const extra: { dst: Vector; src: Vector; want: Host }[] = [];
+  for (const [dtype, values] of Object.entries(pairs) as ['int32' | 'bool', Host][]) {
+    const src = new DeviceVector(values.length, dtype);
+    upload(src, values);
+    extra.push({ dst: new DeviceVector(values.length, dtype), src, want: values });
+  }
+  // More pairs than a launch takes (48): 100 one-float vectors.
+  for (let i = 0; i < 100; i++) {
+    const src = new DeviceVector(1);
+    const want = floats(1);
+    upload(src, want);
+    extra.push({ dst: new DeviceVector(1), src, want });
+  }
+  // A vector onto itself is allowed (nothing to do).
+  extra.push({ dst: flat, src: flat, want: flatValues });
+  copyBatch([...dsts, ...extra.map((e) => e.dst)], [...srcs, ...extra.map((e) => e.src)]);
+  const out = new Float32Array(2_000_010);
+  download(target, out);
+  assert.ok(
+    out.every((v, i) => Object.is(v, expected[i])),
+    'float32 views: each copied, the rest untouched',
+  );
+  for (const { dst, want } of extra) {
+    const got = new (want.constructor as new (n: number) => Host)(want.length);
+    download(dst, got);
+    assert.deepEqual(got, want, `${dst.dtype} x ${dst.length}`);
+  }
+  for (const v of [flat, target, ...extra.flatMap((e) => [e.dst, e.src])]) if (v.alive) v.free();
+}
+
+test('copyBatch copies every pair bit for bit, any dtype, length or alignment', { skip }, () =>
+  copyBatches(addon()),
+);
+
+test('copyBatch refuses unequal lists, a mismatched pair and overlapping vectors', { skip }, () => {
+  const { DeviceVector, copyBatch } = addon();
+  const a = new DeviceVector(8);
+  const b = new DeviceVector(8);
+  const c = new DeviceVector(4, 'int32');
+  refuses(() => copyBatch([a], [b, a]), 'ANNEAL_KERNEL_LENGTH', /^srcs: 2 vectors, expected 1/);
+  refuses(() => copyBatch(a as never, [b]), 'ANNEAL_KERNEL_ARGUMENT', /^dsts: expected an array/);
+  refuses(
+    () => copyBatch([a, c], [b, a.view(0, 4)]),
+    'ANNEAL_KERNEL_DTYPE',
+    /^srcs\[1\]: a float32 vector, expected int32 \(the dtype of dsts\[1\]\)/,
+  );
+  refuses(
+    () => copyBatch([a.view(0, 4)], [b]),
+    'ANNEAL_KERNEL_LENGTH',
+    /^srcs\[0\]: length 8, expected 4 \(the length of dsts\[0\]\)/,
+  );
+  // Two destinations sharing bytes, a destination inside another pair's source, and a pair
+  // whose own ends overlap: the GPU copies the pairs at once, so each would race.
+  const overlap = /copyBatch: pair \d+('s| and pair \d+'s) vectors overlap/;
+  refuses(
+    () => copyBatch([a.view(0, 4), a.view(3, 4)], [b.view(0, 4), b.view(4, 4)]),
+    'ANNEAL_KERNEL_ARGUMENT',
+    overlap,
+  );
+  refuses(
+    () => copyBatch([a.view(0, 4), b.view(0, 4)], [b.view(4, 4), a.view(2, 4)]),
+    'ANNEAL_KERNEL_ARGUMENT',
+    overlap,
+  );
+  refuses(
+    () => copyBatch([a.view(0, 4)], [a.view(2, 4)]),
+    'ANNEAL_KERNEL_ARGUMENT',
+    /pair 0's vectors overlap/,
+  );
+  // Two sources may share bytes (only destinations are written).
+  copyBatch([b.view(0, 4), b.view(4, 4)], [a.view(0, 4), a.view(2, 4)]);
+  a.free();
+  refuses(() => copyBatch([b], [a]), 'ANNEAL_KERNEL_FREED', /srcs\[0\]/);
+  b.free();
+  c.free();
+});
+
 const cuda = probeCuda();
 const cudaLoaded = loadAddon<KernelsAddon>('anneal_cuda.node', 'run `npm run build:addon`');
 
@@ -189,12 +300,13 @@ test(
   },
 );
 test(
-  'anneal_cuda.node: the same round trips in device memory (bool vectors copy single bytes)',
+  'anneal_cuda.node: the same round trips and batched copies in device memory (bool vectors copy single bytes)',
   { skip: cudaSkip(cuda.ok ? false : cuda.reason!) },
   () => {
     const loadedCuda = loadAddon<KernelsAddon>('anneal_cuda.node', 'run `npm run build:addon`');
     assert.ok('addon' in loadedCuda);
     roundTrips(loadedCuda.addon);
+    copyBatches(loadedCuda.addon);
   },
 );
 
