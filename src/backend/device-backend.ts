@@ -228,10 +228,8 @@ export class AnnealDeviceBackend extends tf.KernelBackend implements NativeBacke
     const fresh: { variable: tf.Variable; vector: DeviceBuffer }[] = [];
     const dsts = variables.map((variable, i) => {
       const entry = this.data.get(variable.dataId);
-      if (entry.refCount === 1 && entry.vector?.dtype === 'float32') {
-        // A conversion made from the old values would be stale.
-        for (const converted of entry.converted?.values() ?? []) converted.free();
-        entry.converted = undefined;
+      // (A conversion made from the old values would go stale: such data gets a new buffer.)
+      if (entry.refCount === 1 && entry.vector?.dtype === 'float32' && !entry.converted) {
         return entry.vector;
       }
       const vector = this.alloc('float32', srcs[i].length);

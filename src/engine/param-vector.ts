@@ -351,14 +351,17 @@ export class ParamVector {
     if (device) {
       // On the device the gradients never leave it: one batched copy into the flat vector.
       const views = this.segmentViews(device.vector);
-      const present = list.flatMap((grad, i) => (grad ? [i] : []));
-      device.backend.copyInto(
-        present.map((i) => views[i]),
-        present.map((i) => list[i]!),
-      );
+      const dsts: DeviceBuffer[] = [];
+      const srcs: tf.Tensor[] = [];
       list.forEach((grad, i) => {
-        if (!grad) device.backend.zero(views[i]);
+        if (grad) {
+          dsts.push(views[i]);
+          srcs.push(grad);
+        } else {
+          device.backend.zero(views[i]);
+        }
       });
+      device.backend.copyInto(dsts, srcs);
     } else {
       this.entries.forEach(({ segment }, i) => {
         const grad = list[i];
@@ -367,8 +370,8 @@ export class ParamVector {
         // On anneal-cpu, straight from the gradient's buffer (dataSync would copy it first).
         else target.set(hostValues(grad));
       });
+      this.ops.upload(this.grads, this.gradStaging);
     }
-    if (!device) this.ops.upload(this.grads, this.gradStaging);
     // Pruned weights get no gradient, so optimizer state (moments, momentum) stays 0 for them.
     if (this.maskVector) this.ops.applyMask(this.grads, this.maskVector);
   }
