@@ -357,6 +357,33 @@ void Mul(const Napi::CallbackInfo &info) {
 
 float *data_or_null(const DeviceVector *vector) { return vector ? vector->data() : nullptr; }
 
+void check_gate_length(Napi::Env env, const DeviceVector *gate, const std::string &name) {
+  if (gate->length() != ANNEAL_GATE_LENGTH) {
+    throw_type(env,
+               name + ": " + std::to_string(gate->length()) + " elements, expected " +
+                   std::to_string(ANNEAL_GATE_LENGTH) + " (a step gate)",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+}
+
+/**
+ * The optional step gate of adam and sgd: info[index] undefined or null (no gate), or
+ * { vector, settled, step, beta1?, beta2? } with vector a gate of ANNEAL_GATE_LENGTH floats.
+ */
+bool gate_arg(const Napi::CallbackInfo &info, size_t index, anneal_gate *out) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= index || info[index].IsUndefined() || info[index].IsNull()) return false;
+  const Napi::Object g = object_arg(info, index, "gate");
+  DeviceVector *gate = as_vector(env, g.Get("vector"), "gate.vector");
+  check_gate_length(env, gate, "gate.vector");
+  out->vector = gate->data();
+  out->settled = number_field(env, g, "settled", "gate");
+  out->step = number_field(env, g, "step", "gate");
+  out->beta1 = g.Has("beta1") ? number_field(env, g, "beta1", "gate") : 0.0;
+  out->beta2 = g.Has("beta2") ? number_field(env, g, "beta2", "gate") : 0.0;
+  return true;
+}
+
 void Adam(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   DeviceVector *param = vector_arg(info, 0, "param");
@@ -384,9 +411,12 @@ void Adam(const Napi::CallbackInfo &info) {
   p.bias_correction1 = float(number_field(env, h, "biasCorrection1", "hyper"));
   p.sqrt_bias_correction2 = float(number_field(env, h, "sqrtBiasCorrection2", "hyper"));
   p.decoupled = bool_field(env, h, "decoupled", "hyper");
+  anneal_gate gate{};
+  const bool gated = gate_arg(info, 8, &gate);
   check_status(env,
                anneal_adam(param->data(), grad->data(), m->data(), v->data(), data_or_null(vmax),
-                           data_or_null(lr_mask), data_or_null(decay_mask), param->length(), &p),
+                           data_or_null(lr_mask), data_or_null(decay_mask), param->length(), &p,
+                           gated ? &gate : nullptr),
                "adam");
 }
 
@@ -413,9 +443,11 @@ void Sgd(const Napi::CallbackInfo &info) {
   if (p.momentum != 0.0f && !buf) {
     throw_type(env, "momentumBuf: required when momentum is not 0");
   }
+  anneal_gate gate{};
+  const bool gated = gate_arg(info, 6, &gate);
   check_status(env,
                anneal_sgd(param->data(), grad->data(), data_or_null(buf), data_or_null(lr_mask),
-                          data_or_null(decay_mask), param->length(), &p),
+                          data_or_null(decay_mask), param->length(), &p, gated ? &gate : nullptr),
                "sgd");
 }
 
@@ -565,6 +597,17 @@ Napi::Value CountNonFinite(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), double(out));
 }
 
+/** gateNonFinite(gate, x, step): records on the gate whether x or gate[4] is non-finite. */
+void GateNonFinite(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *gate = vector_arg(info, 0, "gate");
+  DeviceVector *x = vector_arg(info, 1, "x");
+  const double step = number_arg(info, 2, "step");
+  check_gate_length(env, gate, "gate");
+  check_status(env, anneal_gate_non_finite(gate->data(), x->data(), x->length(), step),
+               "gateNonFinite");
+}
+
 Napi::Value CountZeros(const Napi::CallbackInfo &info) {
   DeviceVector *x = vector_arg(info, 0, "x");
   uint64_t out = 0;
@@ -677,6 +720,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("sumSquares", SumSquares);
   add("maxAbs", MaxAbs);
   add("countNonFinite", CountNonFinite);
+  add("gateNonFinite", GateNonFinite);
   add("countZeros", CountZeros);
   add("clipByGlobalNorm", ClipByGlobalNorm);
   add("random", Random);

@@ -95,10 +95,46 @@ typedef struct {
   int decoupled;
 } anneal_adam_params;
 
-/** vmax, lr_mask and decay_mask may be NULL (no AMSGrad / masks of ones). */
+/**
+ * A step gate (PyTorch's found_inf, kept where the vectors are): ANNEAL_GATE_LENGTH floats that
+ * anneal_gate_non_finite writes and the optimizer steps read, so that a step whose gradient is
+ * not finite is skipped without the host waiting for the answer.
+ *   [0] the latest check's verdict: 1 when x or the checked value held a NaN or +-Inf, else 0
+ *   [1] checks that found one (steps skipped) since the gate was zeroed
+ *   [2] the step of the first of them + 1 (0: none), [3] the step of the latest + 1
+ *   [4] an input: a value checked with x (the Trainer puts the step's loss there)
+ * Steps are stored as floats: exact below 2^24.
+ */
+enum { ANNEAL_GATE_LENGTH = 5 };
+
+/**
+ * gate[0] = any non-finite value in x[0, n) or in gate[4]; when so, gate[1] += 1 and gate[2]
+ * (if 0) and gate[3] become step + 1. One reduction; on the GPU nothing is read back.
+ */
+int anneal_gate_non_finite(float *gate, const float *x, size_t n, double step);
+
+/**
+ * How a gated step reads its gate: it does nothing when gate[0] != 0; otherwise it counts
+ * gate[1] - settled skips that the host's step count still includes (the host settles them
+ * when it next reads the gate), so it runs as step (step - those skips): Adam's bias corrections
+ * from beta1 and beta2, SGD's first step when that is <= 1.
+ */
+typedef struct {
+  /** The gate (ANNEAL_GATE_LENGTH floats), or NULL: no gate. */
+  const float *vector;
+  /** gate[1] when the host last read it. */
+  double settled;
+  /** The 1-based step the host counted (Adam's step; SGD's step). */
+  double step;
+  /** Adam only: beta1 and beta2 as the host has them, for recounted bias corrections. */
+  double beta1;
+  double beta2;
+} anneal_gate;
+
+/** vmax, lr_mask and decay_mask may be NULL (no AMSGrad / masks of ones); so may gate. */
 int anneal_adam(float *param, const float *grad, float *m, float *v, float *vmax,
                 const float *lr_mask, const float *decay_mask, size_t n,
-                const anneal_adam_params *h);
+                const anneal_adam_params *h, const anneal_gate *gate);
 
 typedef struct {
   float lr;
@@ -111,9 +147,10 @@ typedef struct {
   int first_step;
 } anneal_sgd_params;
 
-/** buf is neither read nor written (and may be NULL) when momentum == 0. */
+/** buf is neither read nor written (and may be NULL) when momentum == 0. gate may be NULL. */
 int anneal_sgd(float *param, const float *grad, float *buf, const float *lr_mask,
-               const float *decay_mask, size_t n, const anneal_sgd_params *h);
+               const float *decay_mask, size_t n, const anneal_sgd_params *h,
+               const anneal_gate *gate);
 
 int anneal_lookahead_sync(float *slow, float *fast, float alpha, size_t n);
 

@@ -378,8 +378,9 @@ __device__ unsigned long long block_exclusive_scan(unsigned long long value,
 
 // ---- element-wise maps and reductions --------------------------------------------------------
 
+/** This thread's share of a grid-stride map (quads first when aligned). */
 template <class F>
-__global__ void __launch_bounds__(kThreads) map_kernel(const F f, size_t n, bool aligned) {
+__device__ __forceinline__ void map_share(const F &f, size_t n, bool aligned) {
   const size_t stride = size_t(gridDim.x) * blockDim.x;
   const size_t first = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   size_t done = 0;
@@ -389,6 +390,23 @@ __global__ void __launch_bounds__(kThreads) map_kernel(const F f, size_t n, bool
     done = quads * 4;
   }
   for (size_t i = done + first; i < n; i += stride) f.template run<1>(i);
+}
+
+template <class F>
+__global__ void __launch_bounds__(kThreads) map_kernel(const F f, size_t n, bool aligned) {
+  map_share(f, n, aligned);
+}
+
+/**
+ * A map behind a step gate in device memory: every thread reads the gate itself (two floats,
+ * served from cache after the first block) and returns, or recounts its copy of the functor,
+ * so the host never waits for the verdict.
+ */
+template <class F>
+__global__ void __launch_bounds__(kThreads)
+    gated_map_kernel(F f, size_t n, bool aligned, const anneal_gate gate) {
+  if (!anneal::pass_gate(f, gate, gate.vector)) return;
+  map_share(f, n, aligned);
 }
 
 template <class F>
@@ -402,6 +420,33 @@ int run_map(const F &f, size_t n, bool aligned) {
   return int(cudaGetLastError());
 }
 
+template <class F>
+int run_gated_map(F f, size_t n, bool aligned, const anneal_gate *gate) {
+  if (!gate || !gate->vector) return run_map(f, n, aligned);
+  if (n == 0) return 0;
+  ANNEAL_TRY(ensure_context());
+  static const int cap = resident_blocks(gated_map_kernel<F>, kThreads);
+  const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
+  gated_map_kernel<F><<<grid, kThreads, 0, ctx().stream>>>(f, n, aligned, *gate);
+  return int(cudaGetLastError());
+}
+
+/** Where a reduction's total goes: a result slot (read back by run_reduce, or by a kernel). */
+template <class Acc>
+struct ResultSink {
+  Acc *result;
+  __device__ void operator()(Acc total) const { *result = total; }
+};
+
+/** anneal_gate_non_finite's total: the gate's verdict, recorded on the device. */
+struct GateSink {
+  float *gate;
+  double step;
+  __device__ void operator()(unsigned long long non_finite) const {
+    anneal::gate_record(gate, non_finite > 0 || anneal::is_non_finite(gate[4]), step);
+  }
+};
+
 /**
  * One launch per reduction: each block writes its partial; the block that finishes last (an
  * integer counter, after a fence) sums all partials in a fixed order (thread t takes partials
@@ -409,10 +454,10 @@ int run_map(const F &f, size_t n, bool aligned) {
  * the result and resets the counter for the next launch on the stream. No float atomics: the
  * same bits whichever block is last.
  */
-template <class F>
+template <class F, class Sink>
 __global__ void __launch_bounds__(kThreads)
-    reduce_kernel(const F f, size_t n, bool aligned, typename F::Acc *partials,
-                  typename F::Acc *result, unsigned int *blocks_done) {
+    reduce_kernel(const F f, size_t n, bool aligned, typename F::Acc *partials, const Sink sink,
+                  unsigned int *blocks_done) {
   __shared__ bool last_block;
   const size_t stride = size_t(gridDim.x) * blockDim.x;
   const size_t first = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -440,7 +485,7 @@ __global__ void __launch_bounds__(kThreads)
   }
   total = block_reduce<F>(total);
   if (threadIdx.x == 0) {
-    *result = total;
+    sink(total);
     *blocks_done = 0;
   }
 }
@@ -449,19 +494,25 @@ __global__ void __launch_bounds__(kThreads)
  * Queues the reduction of f over n elements on this thread's stream; *result points at the
  * device slot that will hold it (this thread's scratch). n > 0; after ensure_context().
  */
-template <class F>
-cudaError_t launch_reduce(const F &f, size_t n, bool aligned, typename F::Acc **result) {
+template <class F, class Sink>
+cudaError_t launch_reduce_into(const F &f, size_t n, bool aligned, const Sink &sink) {
   using Acc = typename F::Acc;
   static_assert(sizeof(Acc) <= 8, "reduce scratch holds 8-byte partials");
   static const int cap =
-      std::min(resident_blocks(reduce_kernel<F>, kThreads), kMaxReduceBlocks);
+      std::min(resident_blocks(reduce_kernel<F, Sink>, kThreads), kMaxReduceBlocks);
   const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
   Context &c = ctx();
   Acc *partials = reinterpret_cast<Acc *>(c.reduce_scratch.ptr);
-  *result = partials + kMaxReduceBlocks;
-  reduce_kernel<F><<<grid, kThreads, 0, c.stream>>>(f, n, aligned, partials, *result,
-                                                    reduce_counter(c));
+  reduce_kernel<F, Sink><<<grid, kThreads, 0, c.stream>>>(f, n, aligned, partials, sink,
+                                                          reduce_counter(c));
   return cudaGetLastError();
+}
+
+template <class F>
+cudaError_t launch_reduce(const F &f, size_t n, bool aligned, typename F::Acc **result) {
+  using Acc = typename F::Acc;
+  *result = reinterpret_cast<Acc *>(ctx().reduce_scratch.ptr) + kMaxReduceBlocks;
+  return launch_reduce_into(f, n, aligned, ResultSink<Acc>{*result});
 }
 
 template <class F>
@@ -988,6 +1039,12 @@ int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm
   ANNEAL_TRY(fetch(&ss, sum_squares, sizeof(ss)));
   *norm = std::sqrt(ss);
   return 0;
+}
+
+int anneal_gate_non_finite(float *gate, const float *x, size_t n, double step) {
+  ANNEAL_TRY(ensure_context());
+  // n == 0 still launches one block: the checked value gate[4] alone decides.
+  return int(launch_reduce_into(anneal::CountNonFiniteOp{x}, n, aligned16(x), GateSink{gate, step}));
 }
 
 int anneal_magnitude_mask(const float *x, float *mask, size_t, const anneal_range *segs,

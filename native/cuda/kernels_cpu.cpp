@@ -213,6 +213,13 @@ int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &sp
   return 0;
 }
 
+/** The host build's gate is in host memory: pass_gate reads it here, before the loop. */
+template <class F>
+int run_gated_map(F f, size_t n, bool aligned, const anneal_gate *gate) {
+  if (gate && gate->vector && !anneal::pass_gate(f, *gate, gate->vector)) return 0;
+  return run_map(f, n, aligned);
+}
+
 /** Per calling thread, like the CUDA build's timer events. */
 thread_local std::chrono::steady_clock::time_point t_timer_start;
 
@@ -310,6 +317,13 @@ int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm
   *norm = std::sqrt(sum_squares);
   const double coef = max_norm / (*norm + 1e-6);
   if (coef < 1.0) run_map(anneal::ScaleOp{g, float(coef)}, n, aligned16(g));
+  return 0;
+}
+
+int anneal_gate_non_finite(float *gate, const float *x, size_t n, double step) {
+  unsigned long long count = 0;
+  run_reduce(anneal::CountNonFiniteOp{x}, n, aligned16(x), &count);
+  anneal::gate_record(gate, count > 0 || anneal::is_non_finite(gate[4]), step);
   return 0;
 }
 

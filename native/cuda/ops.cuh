@@ -60,12 +60,44 @@ struct MulOp {
   }
 };
 
+// ---- the step gate (anneal_gate_non_finite and the gated steps) -----------------------------
+
+/** NaN or +-Inf: the exponent bits are all ones. */
+ANNEAL_HD bool is_non_finite(float v) { return magnitude_key(v) >= 0x7F800000u; }
+
+/** Records a check's verdict in the gate (see ANNEAL_GATE_LENGTH). */
+ANNEAL_HD void gate_record(float *gate, bool hit, double step) {
+  gate[0] = hit ? 1.0f : 0.0f;
+  if (!hit) return;
+  gate[1] += 1.0f;
+  if (gate[2] == 0.0f) gate[2] = float(step + 1.0);
+  gate[3] = float(step + 1.0);
+}
+
+/**
+ * Applies a gate to a step's functor: false when the step must do nothing; otherwise f runs as
+ * the step the host counted less the skips it has not settled (F::recount). `values` are the
+ * gate's floats wherever the caller can read them (the GPU reads them in the kernel).
+ */
+template <class F>
+ANNEAL_HD bool pass_gate(F &f, const anneal_gate &g, const float *values) {
+  if (values[0] != 0.0f) return false;
+  const double unsettled = double(values[1]) - g.settled;
+  if (unsettled != 0.0) f.recount(fmax(1.0, g.step - unsettled), g);
+  return true;
+}
+
 struct AdamOp {
   float *param;
   const float *grad;
   float *m, *v, *vmax;
   const float *lr_mask, *decay_mask;
   anneal_adam_params h;
+  /** The bias corrections of step t (the host's formulas: float64, then float). */
+  ANNEAL_HD void recount(double t, const anneal_gate &g) {
+    h.bias_correction1 = float(1.0 - pow(g.beta1, t));
+    h.sqrt_bias_correction2 = float(sqrt(1.0 - pow(g.beta2, t)));
+  }
   template <int W>
   ANNEAL_HD void run(size_t i) const {
     Lanes<W> p = load<W>(param, i), mv = load<W>(m, i), vv = load<W>(v, i);
@@ -88,6 +120,8 @@ struct SgdOp {
   float *buf;
   const float *lr_mask, *decay_mask;
   anneal_sgd_params h;
+  /** Step t: the first (the buffer starts at d) when t <= 1. */
+  ANNEAL_HD void recount(double t, const anneal_gate &) { h.first_step = t <= 1.0 ? 1 : 0; }
   template <int W>
   ANNEAL_HD void run(size_t i) const {
     // The buffer is read only when it holds state (momentum on, not the first step).
@@ -279,8 +313,7 @@ struct CountNonFiniteOp {
   template <int W>
   ANNEAL_HD void run(size_t i, Acc &acc) const {
     const Lanes<W> v = load<W>(x, i);
-    // |x| above the largest finite float, or NaN: the exponent bits are all ones.
-    for (int j = 0; j < W; ++j) acc += magnitude_key(v[j]) >= 0x7F800000u ? 1 : 0;
+    for (int j = 0; j < W; ++j) acc += is_non_finite(v[j]) ? 1 : 0;
   }
 };
 

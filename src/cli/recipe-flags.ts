@@ -204,6 +204,13 @@ const RECIPE_FLAGS = {
     path: ['methods', 'nanGuard', 'policy'],
     parse: oneOf(NAN_POLICIES),
   },
+  nanGuardReadEvery: {
+    flags: '--nan-guard-read-every <n>',
+    description:
+      "steps between reads of the NaN guard's verdict, which Adam and SGD act on where the weights are (default 1 on host kernels, 100 on cuda)",
+    path: ['methods', 'nanGuard', 'readEvery'],
+    parse: positiveInt,
+  },
 } as const satisfies Record<string, RecipeFlag>;
 
 export type RecipeFlagName = keyof typeof RECIPE_FLAGS;

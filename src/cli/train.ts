@@ -72,6 +72,7 @@ const TRAIN_FLAGS: readonly RecipeFlagName[] = [
   'keepCheckpoints',
   'logEvery',
   'nanGuard',
+  'nanGuardReadEvery',
 ];
 
 /** Recipe fields a resumed run may change: how it runs, and how long. */

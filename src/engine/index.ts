@@ -46,6 +46,7 @@ export {
   type ParamVectorOptions,
   type ParamSource,
 } from './param-vector.js';
+export { StepGate, type GateReading } from './step-gate.js';
 export {
   conv2dFilterGrad,
   conv2dInputGradViaForward,

@@ -11,11 +11,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AnnealDeviceBackend } from '../backend/device-backend.js';
 import type { DeviceBuffer } from '../backend/device.js';
 import { hostValues } from '../backend/host-backend.js';
 import { UsageError } from '../errors.js';
-import { deviceVectorOf, type FlatOps, type FlatVector, type Segment } from '../kernels/index.js';
+import type { FlatOps, FlatVector, Segment } from '../kernels/index.js';
+import { deviceLink } from './device-link.js';
 
 export type SegmentKind = 'kernel' | 'bias' | 'norm' | 'embedding' | 'other';
 
@@ -347,7 +347,7 @@ export class ParamVector {
         );
       }
     });
-    const device = this.device(this.grads);
+    const device = deviceLink(this.grads);
     if (device) {
       // On the device the gradients never leave it: one batched copy into the flat vector.
       const views = this.segmentViews(device.vector);
@@ -416,7 +416,7 @@ export class ParamVector {
    */
   writeBack(): void {
     this.checkAlive('writeBack');
-    const device = this.device(this.params);
+    const device = deviceLink(this.params);
     if (device) {
       device.backend.overwrite(this.variables, this.segmentViews(device.vector));
       return;
@@ -435,7 +435,7 @@ export class ParamVector {
   /** Copies the model's variables into the flat weights (one upload), pruned entries zeroed. */
   readFromModel(): void {
     this.checkAlive('readFromModel');
-    const device = this.device(this.params);
+    const device = deviceLink(this.params);
     if (device) {
       device.backend.copyInto(this.segmentViews(device.vector), this.variables);
     } else {
@@ -446,20 +446,6 @@ export class ParamVector {
       this.ops.upload(this.params, host);
     }
     this.applyMask();
-  }
-
-  /**
-   * `v`'s DeviceVector and the tfjs backend, where the model's tensors live in the same addon's
-   * vectors as this ParamVector's (anneal-cuda with the cuda kernels, anneal-cuda-host with the
-   * host ones): then weights and gradients move by device copies and never cross to the host.
-   */
-  private device(v: FlatVector): { backend: AnnealDeviceBackend; vector: DeviceBuffer } | null {
-    const backend = tf.engine().backend;
-    if (!(backend instanceof AnnealDeviceBackend)) return null;
-    const under = deviceVectorOf(v);
-    return under && under.addonFile === backend.addonFile
-      ? { backend, vector: under.vector as DeviceBuffer }
-      : null;
   }
 
   /** `vector`'s segments as views (params' or grads'), made once: no native call a step. */

@@ -4,7 +4,14 @@
  * of other ops.
  */
 import { KernelError } from './errors.js';
-import type { FlatOps, FlatVector, KernelBackendName, Segment } from './types.js';
+import {
+  GATE_LENGTH,
+  type FlatOps,
+  type FlatVector,
+  type KernelBackendName,
+  type Segment,
+  type StepGateRef,
+} from './types.js';
 
 function describe(v: unknown): string {
   if (v instanceof Float32Array) return 'a host Float32Array (upload it with fromArray() first)';
@@ -235,4 +242,59 @@ export function allocFrom(ops: Pick<FlatOps, 'alloc' | 'upload'>, data: Float32A
   const v = ops.alloc(data.length);
   ops.upload(v, data);
   return v;
+}
+
+// ---- the step gate ---------------------------------------------------------------------------
+
+/** A gate must be GATE_LENGTH floats and a step an integer >= 0 (it is stored as step + 1). */
+export function checkGate(op: string, gate: FlatVector, step?: number): void {
+  if (gate.length !== GATE_LENGTH) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_LENGTH',
+      `${op}: the gate has ${gate.length} elements, expected ${GATE_LENGTH}; allocate a step ` +
+        `gate with alloc(GATE_LENGTH).`,
+    );
+  }
+  if (step !== undefined && (!isNonNegativeInteger(step) || step >= 2 ** 24)) {
+    throw argumentError(`${op}: step ${step} is not an integer in [0, 2^24).`);
+  }
+}
+
+/**
+ * The gate check where the host reads the vectors directly (js, wasm): the same verdict the
+ * native builds record (native/cuda/ops.cuh, gate_record).
+ */
+export function hostGateNonFinite(
+  ops: FlatOps,
+  gate: FlatVector,
+  x: FlatVector,
+  step: number,
+): void {
+  checkGate('gateNonFinite', gate, step);
+  const g = ops.download(gate);
+  const hit = ops.countNonFinite(x) > 0 || !Number.isFinite(g[4]);
+  g[0] = hit ? 1 : 0;
+  if (hit) {
+    g[1] += 1;
+    if (g[2] === 0) g[2] = step + 1;
+    g[3] = step + 1;
+  }
+  ops.upload(gate, g);
+}
+
+/**
+ * A fused step behind a gate, where the host reads the vectors directly (js, wasm): null when
+ * the step must do nothing, else the step to run as (native/cuda/ops.cuh, pass_gate).
+ */
+export function hostGatedStep(
+  ops: FlatOps,
+  op: string,
+  gate: StepGateRef | null | undefined,
+  step: number,
+): number | null {
+  if (!gate) return step;
+  checkGate(op, gate.vector);
+  const g = ops.download(gate.vector);
+  if (g[0] !== 0) return null;
+  return Math.max(1, step - (g[1] - gate.settled));
 }

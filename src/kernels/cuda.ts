@@ -18,6 +18,7 @@ import {
   checkAllocLength,
   checkCount,
   checkDownloadTarget,
+  checkGate,
   checkHostArray,
   checkNotDisposed,
   checkSgd,
@@ -39,7 +40,8 @@ import type {
   RandomSpec,
   Segment,
   SgdHyper,
-  StepMasks,
+  StepGateRef,
+  StepOptions,
   ThresholdResult,
 } from './types.js';
 
@@ -60,6 +62,15 @@ interface NativeRandom {
 
 type Vec = NativeVector;
 type OptVec = NativeVector | null;
+
+/** anneal_gate (native/cuda/anneal_kernels.h): a step gate and what its kernel recounts with. */
+interface NativeGate {
+  vector: Vec;
+  settled: number;
+  step: number;
+  beta1?: number;
+  beta2?: number;
+}
 
 interface NativeAddon {
   readonly backend: NativeBuild;
@@ -95,6 +106,7 @@ interface NativeAddon {
       sqrtBiasCorrection2: number;
       decoupled: boolean;
     },
+    gate?: NativeGate | null,
   ): void;
   sgd(
     param: Vec,
@@ -111,6 +123,7 @@ interface NativeAddon {
       decoupled: boolean;
       firstStep: boolean;
     },
+    gate?: NativeGate | null,
   ): void;
   lookaheadSync(slow: Vec, fast: Vec, alpha: number): void;
   langevin(
@@ -130,6 +143,7 @@ interface NativeAddon {
   sumSquares(x: Vec): number;
   maxAbs(x: Vec): number;
   countNonFinite(x: Vec): number;
+  gateNonFinite(gate: Vec, x: Vec, step: number): void;
   countZeros(x: Vec): number;
   clipByGlobalNorm(g: Vec, maxNorm: number): number;
   random(out: Vec, rng: NativeRandom): void;
@@ -307,6 +321,19 @@ class NativeOps implements NativeFlatOps {
     return own ? own.handle : null;
   }
 
+  /** A step's gate as the addon takes it: the kernel reads it where it is (pass_gate). */
+  private gate(
+    op: string,
+    gate: StepGateRef | null | undefined,
+    step: number,
+    betas: { beta1?: number; beta2?: number } = {},
+  ): NativeGate | null {
+    if (!gate) return null;
+    const vector = this.guard.own(op, 'gate.vector', gate.vector);
+    checkGate(op, vector);
+    return { vector: vector.handle, settled: gate.settled, step, ...betas };
+  }
+
   // ---- vectors ---------------------------------------------------------------------------
 
   alloc(length: number): FlatVector {
@@ -389,7 +416,7 @@ class NativeOps implements NativeFlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks: StepMasks = {},
+    masks: StepOptions = {},
   ): void {
     const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v });
     const n = P.length;
@@ -407,8 +434,9 @@ class NativeOps implements NativeFlatOps {
       sqrtBiasCorrection2: Math.sqrt(1 - h.beta2 ** h.step),
       decoupled: h.decoupled,
     };
+    const gate = this.gate('adam', masks.gate, h.step, { beta1: h.beta1, beta2: h.beta2 });
     native(() =>
-      this.addon.adam(P.handle, G.handle, M.handle, V.handle, VMax, lrMask, decayMask, hyper),
+      this.addon.adam(P.handle, G.handle, M.handle, V.handle, VMax, lrMask, decayMask, hyper, gate),
     );
   }
 
@@ -417,7 +445,7 @@ class NativeOps implements NativeFlatOps {
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks: StepMasks = {},
+    masks: StepOptions = {},
   ): void {
     const [P, G] = this.guard.all('sgd', { param, grad });
     const n = P.length;
@@ -435,7 +463,8 @@ class NativeOps implements NativeFlatOps {
       decoupled: h.decoupled,
       firstStep: h.step === 1,
     };
-    native(() => this.addon.sgd(P.handle, G.handle, buf, lrMask, decayMask, hyper));
+    const gate = this.gate('sgd', masks.gate, h.step);
+    native(() => this.addon.sgd(P.handle, G.handle, buf, lrMask, decayMask, hyper, gate));
   }
 
   lookaheadSync(slow: FlatVector, fast: FlatVector, alpha: number): void {
@@ -520,6 +549,13 @@ class NativeOps implements NativeFlatOps {
   countNonFinite(x: FlatVector): number {
     const X = this.guard.own('countNonFinite', 'x', x);
     return native(() => this.addon.countNonFinite(X.handle));
+  }
+
+  gateNonFinite(gate: FlatVector, x: FlatVector, step: number): void {
+    const Gate = this.guard.own('gateNonFinite', 'gate', gate);
+    const X = this.guard.own('gateNonFinite', 'x', x);
+    checkGate('gateNonFinite', gate, step);
+    native(() => this.addon.gateNonFinite(Gate.handle, X.handle, step));
   }
 
   countZeros(x: FlatVector): number {

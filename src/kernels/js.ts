@@ -19,6 +19,8 @@ import {
   segmentsTotal,
   sortedSegments,
   allocFrom,
+  hostGateNonFinite,
+  hostGatedStep,
 } from './common.js';
 import { KernelError } from './errors.js';
 import { checkDistribution, checkRandomSpec, sampler } from './philox.js';
@@ -30,7 +32,7 @@ import type {
   RandomSpec,
   Segment,
   SgdHyper,
-  StepMasks,
+  StepOptions,
   ThresholdResult,
 } from './types.js';
 
@@ -144,7 +146,7 @@ export class JsOps implements FlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks: StepMasks = {},
+    masks: StepOptions = {},
   ): void {
     const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v }).map((x) => x.data);
     const n = P.length;
@@ -152,8 +154,10 @@ export class JsOps implements FlatOps {
     const lrMask = this.maskData('adam', 'lrMask', masks.lrMask, n);
     const decayMask = this.maskData('adam', 'decayMask', masks.decayMask, n);
     checkStep('adam', h.step);
-    const biasCorrection1 = 1 - h.beta1 ** h.step;
-    const biasCorrection2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
+    const step = hostGatedStep(this, 'adam', masks.gate, h.step);
+    if (step === null) return; // the gate skips this step
+    const biasCorrection1 = 1 - h.beta1 ** step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - h.beta2 ** step);
     for (let i = 0; i < n; i++) {
       const lr = h.lr * (lrMask ? lrMask[i] : 1);
       const decay = h.weightDecay * (decayMask ? decayMask[i] : 1);
@@ -178,11 +182,13 @@ export class JsOps implements FlatOps {
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks: StepMasks = {},
+    masks: StepOptions = {},
   ): void {
     const [P, G] = this.guard.all('sgd', { param, grad }).map((x) => x.data);
     const n = P.length;
     checkStep('sgd', h.step);
+    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
+    if (step === null) return; // the gate skips this step
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.maskData('sgd', 'momentumBuf', momentumBuf, n) : null;
     const lrMask = this.maskData('sgd', 'lrMask', masks.lrMask, n);
@@ -195,7 +201,7 @@ export class JsOps implements FlatOps {
       if (h.decoupled) p *= 1 - lr * decay;
       else d += decay * p;
       if (buf) {
-        const b = h.step === 1 ? d : h.momentum * buf[i] + (1 - h.dampening) * d;
+        const b = step === 1 ? d : h.momentum * buf[i] + (1 - h.dampening) * d;
         buf[i] = b;
         d = h.nesterov ? d + h.momentum * b : b;
       }
@@ -296,6 +302,10 @@ export class JsOps implements FlatOps {
     let count = 0;
     for (let i = 0; i < X.length; i++) if (!Number.isFinite(X[i])) count++;
     return count;
+  }
+
+  gateNonFinite(gate: FlatVector, x: FlatVector, step: number): void {
+    hostGateNonFinite(this, gate, x, step);
   }
 
   countZeros(x: FlatVector): number {

@@ -76,9 +76,27 @@ export interface SgdHyper {
   step: number;
 }
 
-export interface StepMasks {
+/** Floats in a step gate (FlatOps.gateNonFinite). */
+export const GATE_LENGTH = 5;
+
+/**
+ * A step gate as a fused step reads it (PyTorch's found_inf, kept with the vectors): the step
+ * does nothing when vector[0] != 0; otherwise it runs as step h.step - (vector[1] - settled),
+ * the skips the host's step count still includes (Adam's bias corrections, SGD's first step).
+ * The host never waits for the verdict; it settles the count when it next reads the gate.
+ */
+export interface StepGateRef {
+  /** GATE_LENGTH floats written by gateNonFinite. */
+  vector: FlatVector;
+  /** vector[1] when the host last read it. */
+  settled: number;
+}
+
+export interface StepOptions {
   lrMask?: FlatVector | null;
   decayMask?: FlatVector | null;
+  /** Skip the step on the device when the gate says so (see StepGateRef). */
+  gate?: StepGateRef | null;
 }
 
 /**
@@ -156,14 +174,14 @@ export interface FlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks?: StepMasks,
+    masks?: StepOptions,
   ): void;
   sgd(
     param: FlatVector,
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks?: StepMasks,
+    masks?: StepOptions,
   ): void;
   /** Lookahead (Zhang et al. 2019): slow += alpha (fast - slow); fast = slow. */
   lookaheadSync(slow: FlatVector, fast: FlatVector, alpha: number): void;
@@ -193,6 +211,13 @@ export interface FlatOps {
   /** max |x_i| over finite and non-finite values (NaN is ignored; Inf gives Infinity; 0 for empty). */
   maxAbs(x: FlatVector): number;
   countNonFinite(x: FlatVector): number;
+  /**
+   * The check of a step gate (GATE_LENGTH floats; StepGateRef), queued without a read back:
+   *   gate[0] = 1 when x or gate[4] holds a NaN or +-Inf, else 0;
+   *   when 1: gate[1] += 1, gate[2] = step + 1 if it was 0, gate[3] = step + 1.
+   * gate[4] is an input (the Trainer's loss). Steps are stored as float32: exact below 2^24.
+   */
+  gateNonFinite(gate: FlatVector, x: FlatVector, step: number): void;
   /** Entries equal to +0 or -0. */
   countZeros(x: FlatVector): number;
   /**

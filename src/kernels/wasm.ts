@@ -24,6 +24,8 @@ import {
   segmentsTotal,
   sortedSegments,
   allocFrom,
+  hostGateNonFinite,
+  hostGatedStep,
 } from './common.js';
 import { KernelError } from './errors.js';
 import { checkDistribution, checkRandomSpec, distributionCode, seedKey } from './philox.js';
@@ -35,7 +37,7 @@ import type {
   RandomSpec,
   Segment,
   SgdHyper,
-  StepMasks,
+  StepOptions,
   ThresholdResult,
 } from './types.js';
 
@@ -292,7 +294,7 @@ export class WasmOps implements FlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks: StepMasks = {},
+    masks: StepOptions = {},
   ): void {
     const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v });
     const n = P.length;
@@ -300,8 +302,10 @@ export class WasmOps implements FlatOps {
     const lrMask = this.guard.optional('adam', 'lrMask', masks.lrMask, n);
     const decayMask = this.guard.optional('adam', 'decayMask', masks.decayMask, n);
     checkStep('adam', h.step);
-    const stepSize = h.lr / (1 - h.beta1 ** h.step);
-    const invBc2Sqrt = 1 / Math.sqrt(1 - h.beta2 ** h.step);
+    const step = hostGatedStep(this, 'adam', masks.gate, h.step);
+    if (step === null) return; // the gate skips this step
+    const stepSize = h.lr / (1 - h.beta1 ** step);
+    const invBc2Sqrt = 1 / Math.sqrt(1 - h.beta2 ** step);
     this.k.adam(
       P.ptr,
       G.ptr,
@@ -329,11 +333,13 @@ export class WasmOps implements FlatOps {
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks: StepMasks = {},
+    masks: StepOptions = {},
   ): void {
     const [P, G] = this.guard.all('sgd', { param, grad });
     const n = P.length;
     checkStep('sgd', h.step);
+    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
+    if (step === null) return; // the gate skips this step
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.guard.optional('sgd', 'momentumBuf', momentumBuf, n) : null;
     const lrMask = this.guard.optional('sgd', 'lrMask', masks.lrMask, n);
@@ -349,7 +355,7 @@ export class WasmOps implements FlatOps {
       h.weightDecay,
       h.momentum,
       1 - h.dampening,
-      h.step === 1 ? 1 : 0,
+      step === 1 ? 1 : 0,
       h.nesterov ? 1 : 0,
       h.decoupled ? 1 : 0,
     );
@@ -454,6 +460,10 @@ export class WasmOps implements FlatOps {
   countNonFinite(x: FlatVector): number {
     const X = this.guard.own('countNonFinite', 'x', x);
     return this.k.countNonFinite(X.ptr, X.length) >>> 0;
+  }
+
+  gateNonFinite(gate: FlatVector, x: FlatVector, step: number): void {
+    hostGateNonFinite(this, gate, x, step);
   }
 
   countZeros(x: FlatVector): number {

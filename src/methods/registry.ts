@@ -214,6 +214,7 @@ export const METHODS: Readonly<Record<string, MethodEntry>> = Object.freeze(
       }),
       entry('nan-guard', 'skip or stop on a NaN/Inf gradient or loss', nanGuard, {
         policy: true,
+        readEvery: true,
       }),
       entry(
         'early-stopping',

@@ -18,6 +18,7 @@ export interface AdamVariant {
 
 export class Adam extends FlatOptimizer<AdamParams> {
   readonly momentumKey = 'beta1';
+  protected override readonly takesGate = true;
 
   constructor(
     name: string,
@@ -64,7 +65,7 @@ export class Adam extends FlatOptimizer<AdamParams> {
         decoupled: this.variant.decoupled,
         step: this.stepCount + 1,
       },
-      { lrMask: pv.mask, decayMask: pv.decay },
+      { lrMask: pv.mask, decayMask: pv.decay, gate: this.gateRef() },
     );
   }
 }

@@ -4,7 +4,8 @@
  */
 import { AnnealError } from '../errors.js';
 import type { ParamVector } from '../engine/param-vector.js';
-import type { FlatOps, FlatVector } from '../kernels/index.js';
+import type { StepGate } from '../engine/step-gate.js';
+import type { FlatOps, FlatVector, StepGateRef } from '../kernels/index.js';
 import type { Optimizer, OptimizerHyper, OptimizerStateDict, SgdParams } from './types.js';
 import { badHyper } from './validate.js';
 
@@ -50,10 +51,20 @@ function assignHyper(
 }
 
 export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimizer {
+  /**
+   * Steps taken. With a step gate attached, steps the gate skipped are taken off when the gate
+   * is next read (settleGate: at stateDict and when the NaN guard reads it); the kernels
+   * already run every step as its true count.
+   */
   stepCount = 0;
   abstract readonly momentumKey: 'momentum' | 'beta1';
   /** Live state buffers by name. */
   protected readonly buffers = new Map<string, FlatVector>();
+  /** Whether update() hands the gate to its kernels (the plain Adam and SGD steps). */
+  protected readonly takesGate: boolean = false;
+  private gate: StepGate | null = null;
+  /** The gate's skip count already taken off stepCount. */
+  private settledSkips = 0;
   private disposed = false;
 
   constructor(
@@ -77,6 +88,32 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     this.stepCount++;
   }
 
+  /**
+   * Lets the fused steps skip themselves when `gate` says so (see StepGate), or detaches with
+   * null. False when this optimizer's steps cannot be gated (its update is more than one fused
+   * Adam or SGD call); the caller then skips steps on the host.
+   */
+  attachGate(gate: StepGate | null): boolean {
+    if (!this.takesGate) return false;
+    this.settleGate();
+    this.gate = gate;
+    this.settledSkips = gate ? gate.read().skipped : 0;
+    return true;
+  }
+
+  /** Takes the steps the gate skipped since the last settling off stepCount (one gate read). */
+  settleGate(): void {
+    if (!this.gate) return;
+    const skipped = this.gate.read().skipped;
+    this.stepCount -= skipped - this.settledSkips;
+    this.settledSkips = skipped;
+  }
+
+  /** The gate as this step's kernels read it, or null. */
+  protected gateRef(): StepGateRef | null {
+    return this.gate ? { vector: this.gate.vector, settled: this.settledSkips } : null;
+  }
+
   /** A state buffer's name: `${optimizer}/${slot}` (tfjs's per-variable slot names). */
   protected key(slot: string): string {
     return `${this.name}/${slot}`;
@@ -85,16 +122,17 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
   /**
    * The kernels' SGD step on `x` with the momentum buffer `slot`: like PyTorch's, the buffer
    * exists from the first step with momentum, and that step sets it to d. `step` is x's own
-   * 1-based step count (x may step less often than the optimizer: an outer or a replica's step).
+   * 1-based step count (x may step less often than the optimizer: an outer or a replica's step);
+   * step 1 starts the buffer even when it exists (it does when every earlier step was skipped).
    */
   protected sgdStep(
     x: FlatVector,
     pv: ParamVector,
     slot: string,
     h: Pick<SgdParams, 'lr' | 'momentum' | 'dampening' | 'nesterov' | 'weightDecay'>,
-    opts: { decoupled: boolean; step: number },
+    opts: { decoupled: boolean; step: number; gated?: boolean },
   ): void {
-    const fresh = h.momentum !== 0 && !this.buffers.has(this.key(slot));
+    const fresh = h.momentum !== 0 && (opts.step <= 1 || !this.buffers.has(this.key(slot)));
     const buf = h.momentum !== 0 ? this.buffer(this.key(slot)) : null;
     this.ops.sgd(
       x,
@@ -107,9 +145,9 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
         nesterov: h.nesterov && h.momentum !== 0,
         weightDecay: h.weightDecay,
         decoupled: opts.decoupled,
-        step: fresh ? 1 : Math.max(2, opts.step),
+        step: fresh ? 1 : opts.step,
       },
-      { lrMask: pv.mask, decayMask: pv.decay },
+      { lrMask: pv.mask, decayMask: pv.decay, gate: opts.gated ? this.gateRef() : null },
     );
   }
 
@@ -124,6 +162,7 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
 
   stateDict(): OptimizerStateDict {
     this.checkAlive('stateDict');
+    this.settleGate();
     const buffers: Record<string, Float32Array> = {};
     for (const [name, v] of this.buffers) buffers[name] = this.ops.download(v);
     return {
@@ -177,6 +216,8 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     for (const [key, data] of Object.entries(state.buffers))
       this.ops.upload(this.buffer(key), data);
     this.stepCount = state.step;
+    // The loaded count is true: the gate's skips so far are not this state's.
+    this.settledSkips = this.gate ? this.gate.read().skipped : 0;
   }
 
   dispose(): void {

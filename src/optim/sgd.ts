@@ -31,6 +31,8 @@ export class Sgd extends FlatOptimizer<SgdParams> {
     }
   }
 
+  protected override readonly takesGate = true;
+
   protected validate(): void {
     checkSgdHyper(this.name, this.hyper);
   }
@@ -43,6 +45,7 @@ export class Sgd extends FlatOptimizer<SgdParams> {
     this.sgdStep(pv.params, pv, 'momentum', this.hyper, {
       decoupled: this.decoupled,
       step: this.stepCount + 1,
+      gated: true,
     });
   }
 }

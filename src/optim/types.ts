@@ -4,6 +4,7 @@
  * State (moments, momentum, slow weights) lives on the kernel backend.
  */
 import type { FlatVector } from '../kernels/index.js';
+import type { StepGate } from '../engine/step-gate.js';
 import type { ParamVector } from '../engine/param-vector.js';
 
 /**
@@ -60,6 +61,13 @@ export interface Optimizer {
   readonly stepCount: number;
   /** One update of pv.params from pv.grads. */
   step(pv: ParamVector): void;
+  /**
+   * Optional: lets the fused steps skip themselves on the gate's verdict (StepGate; null
+   * detaches); returns false when this optimizer's steps cannot be gated.
+   */
+  attachGate?(gate: StepGate | null): boolean;
+  /** With a gate attached: takes the steps it skipped off stepCount (one read of the gate). */
+  settleGate?(): void;
   /**
    * The weights the run stands for when they are not pv.params, else null: Entropy-SGD's outer
    * weights x while the model holds a Langevin iterate x' in the middle of a cycle. The Trainer

@@ -302,7 +302,11 @@ export const RecipeSchema = z.strictObject({
   methods: z
     .strictObject({
       nanGuard: z
-        .strictObject({ policy: z.enum(NAN_POLICIES).default(RECIPE_DEFAULTS.nanGuard) })
+        .strictObject({
+          policy: z.enum(NAN_POLICIES).default(RECIPE_DEFAULTS.nanGuard),
+          /** Steps between reads of the device's verdict (default: 1 on host kernels, 100 on cuda). */
+          readEvery: positiveInt.optional(),
+        })
         .prefault({}),
       earlyStopping: z
         .strictObject({
@@ -550,7 +554,9 @@ export function recipeMethods(recipe: Recipe): Method[] {
       const { name, ...options } = m;
       return createMethod(name, options);
     }),
-    ...(guard.policy === 'off' ? [] : [nanGuard({ policy: guard.policy })]),
+    ...(guard.policy === 'off'
+      ? []
+      : [nanGuard({ policy: guard.policy, readEvery: guard.readEvery })]),
     ...(stopping ? [earlyStopping(stopping)] : []),
   ];
 }

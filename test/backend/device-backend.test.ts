@@ -5,7 +5,7 @@
  * host side, counted; a Cast that keeps values shares the data, converted for float kernels;
  * DeviceVector views share memory and die with their vector; a ParamVector moves gradients and
  * weights by batched device copies (in place where nothing else holds a weight's data); a
- * Trainer's step reads nothing back to the host. The values themselves are checked kernel by
+ * Trainer's step reads nothing back to the host, and the NaN guard's skip happens on the device. The values themselves are checked kernel by
  * kernel in parity*.test.ts and by tfjs-core's specs (tfjs-specs.test.ts); that a long
  * run leaves nothing behind, in resources.test.ts.
  */
@@ -29,9 +29,16 @@ import {
 import type { DeviceBuffer } from '../../src/backend/device.js';
 import { syntheticDataset } from '../../src/data/index.js';
 import { ParamVector } from '../../src/engine/param-vector.js';
-import { createFlatOps, tensorResidence, type FlatOps } from '../../src/kernels/index.js';
+import {
+  GATE_LENGTH,
+  createFlatOps,
+  tensorResidence,
+  type FlatOps,
+} from '../../src/kernels/index.js';
+import { nanGuard } from '../../src/methods/index.js';
 import { createModel } from '../../src/models/index.js';
-import type { Callback } from '../../src/train/method.js';
+import { Event } from '../../src/train/events.js';
+import type { Callback, Method } from '../../src/train/method.js';
 import { Trainer } from '../../src/train/trainer.js';
 
 const NAME = registerAnnealCuda('host');
@@ -303,4 +310,61 @@ test("a Trainer's steps read nothing back: its loss and accuracy wait for a read
   for (const loss of losses) sum += loss * 32;
   assert.equal(losses.length, 10);
   assert.equal(metrics['train/loss'], sum / (32 * 10));
+});
+
+test('the NaN guard on the device: a NaN step is skipped by the kernels, its verdict read every 5 steps', async () => {
+  await tf.setBackend(NAME);
+  const trainWith = (methods: Method[]) => {
+    const model = createModel('mlp', { inputShape: [6, 6, 1], numClasses: 3, seed: 0 });
+    const trainer = new Trainer({
+      model,
+      trainData: syntheticDataset({ n: 320, seed: 2, shape: [6, 6, 1], numClasses: 3 }),
+      maxDuration: '10ba',
+      batchSize: 32,
+      optimizer: { name: 'adamw', lr: 1e-2 },
+      methods,
+    });
+    return { model, trainer };
+  };
+  /** Every gradient NaN at step 3, without a read: scaled by NaN where it lies. */
+  const poison: Method = {
+    name: 'poison',
+    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === 3,
+    apply: (_e, state) => state.ops.scale(state.pv.grads, NaN),
+  };
+  /** The reference skips step 3 on the host. */
+  const skip: Method = {
+    name: 'skip',
+    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === 3,
+    apply: (_e, state) => void (state.skipStep = true),
+  };
+  const addon = (tf.engine().backend as unknown as { addon: { download(v: DeviceBuffer): void } })
+    .addon;
+  const guarded = trainWith([nanGuard({ policy: 'skip', readEvery: 5 }), poison]);
+  const reads = mock.method(tf.engine().backend, 'readSync');
+  const downloads = mock.method(addon, 'download');
+  const result = await guarded.trainer.fit();
+  const gateReads = downloads.mock.calls.filter((c) => c.arguments[0].length === GATE_LENGTH);
+  // The gate is read when the optimizer takes it, at steps 4 and 9 (every 5; the epoch and
+  // fit() end right after step 9, so no read is due then), and once more by the optimizer to
+  // settle the skip found at step 4; the losses once, when the epoch ends.
+  assert.equal(gateReads.length, 4, 'the gate read 4 times in 10 steps');
+  assert.equal(reads.mock.callCount(), 1, 'one tensor read: the metrics when the epoch ends');
+  assert.equal(downloads.mock.callCount(), gateReads.length + 1, 'nothing else downloaded');
+  downloads.mock.restore();
+  reads.mock.restore();
+  assert.equal(result.metrics['nan-guard/skipped'], 1);
+  assert.equal(guarded.trainer.state.optimizer.stepCount, 9);
+  const reference = trainWith([skip]);
+  await reference.trainer.fit();
+  const [got, want] = [guarded, reference].map(({ trainer }) => [
+    ...trainer.ops.download(trainer.state.pv.params),
+  ]);
+  got.forEach((g, i) =>
+    assert.ok(Math.abs(g - want[i]) <= 1e-6 * Math.abs(want[i]) + 1e-7, `weight ${i}`),
+  );
+  for (const { trainer, model } of [guarded, reference]) {
+    trainer.dispose();
+    model.dispose();
+  }
 });

@@ -420,6 +420,7 @@ const RECIPE_ROWS: Record<string, Row> = {
   '--keep-checkpoints': { cases: positiveInt('--keep-checkpoints') },
   '--log-every': { cases: positiveInt('--log-every') },
   '--nan-guard': { cases: choice('--nan-guard', 'sometimes') },
+  '--nan-guard-read-every': { cases: positiveInt('--nan-guard-read-every') },
 };
 
 /** Rows of `names` from RECIPE_ROWS. */
@@ -475,6 +476,7 @@ const TABLE: Record<string, CommandTable> = {
         '--keep-checkpoints',
         '--log-every',
         '--nan-guard',
+        '--nan-guard-read-every',
       ),
       '--model': { cases: [...choice('--model', 'transformerxl'), ...USER_MODEL_CASES] },
       '--out': { cases: outDir() },

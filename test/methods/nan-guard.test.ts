@@ -39,11 +39,12 @@ test('findNonFiniteSegments names each segment with NaN or Inf and counts them',
   }
 });
 
-/** At AFTER_BACKWARD of step `at`, writes NaN into element 3 of the segment `segment`. */
-function injectNaN(at: number, segment: number): Method {
+/** At AFTER_BACKWARD of step(s) `at`, writes NaN into element 3 of the segment `segment`. */
+function injectNaN(at: number | number[], segment: number): Method {
+  const steps = [at].flat();
   return {
     name: 'inject_nan',
-    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === at,
+    match: (event, state) => event === Event.AFTER_BACKWARD && steps.includes(state.timestamp.step),
     apply: (_e, state) => {
       const grads = state.ops.download(state.pv.grads);
       grads[state.pv.segments[segment].offset + 3] = NaN;
@@ -52,16 +53,22 @@ function injectNaN(at: number, segment: number): Method {
   };
 }
 
-function guardedRun(policy: 'skip' | 'stop', methods: Method[]) {
+function guardedRun(
+  policy: 'skip' | 'stop' | 'off',
+  methods: Method[],
+  opts: { readEvery?: number; optimizer?: string } = {},
+) {
   const params: Float32Array[] = [];
   const records: LogRecord[] = [];
+  const guard = policy === 'off' ? [] : [nanGuard({ policy, readEvery: opts.readEvery })];
   const trainer = new Trainer({
     model: tinyMlp(),
     trainData: tinyData(100),
     maxDuration: '6ba',
     batchSize: 20,
     kernels: FAST_KERNELS,
-    methods: [nanGuard({ policy }), ...methods],
+    optimizer: opts.optimizer,
+    methods: [...guard, ...methods],
     callbacks: [
       {
         onBatchStart: (s) => void params.push(s.ops.download(s.pv.params)),
@@ -91,6 +98,8 @@ test("policy 'skip' skips the step with a NaN gradient, leaves the weights, name
       step: 2,
       epoch: 0,
       policy: 'skip',
+      skippedSteps: 1,
+      lastStep: 2,
       loss: String(records[0].loss),
       nonFinite: 1,
       segments: [{ name, count: 1 }],
@@ -111,6 +120,75 @@ test("policy 'stop' ends the run at the bad step, without applying it", async ()
     new RegExp(`non-finite gradient in '${name}' \\(1 of 1024\\) at step 3`),
   );
   assert.deepEqual(trainer.ops.download(trainer.state.pv.params), params[3]);
+  trainer.dispose();
+});
+
+/** Skips step `at` on the host, as a guard that reads every step does: the reference. */
+function skipOnHost(at: number): Method {
+  return {
+    name: 'skip_on_host',
+    match: (event, state) => event === Event.AFTER_BACKWARD && state.timestamp.step === at,
+    apply: (_e, state) => void (state.skipStep = true),
+  };
+}
+
+test('read every 4 steps, the skip happens on the kernels: the run equals one that skipped on the host', async () => {
+  for (const optimizer of ['adamw', 'momentum']) {
+    const late = guardedRun('skip', [injectNaN(2, 1)], { readEvery: 4, optimizer });
+    const result = await late.trainer.fit();
+    const reference = guardedRun('off', [skipOnHost(2)], { optimizer });
+    await reference.trainer.fit();
+    // Step 3 ran while the host still counted the skipped step 2: the kernels recounted it.
+    const got = [...late.trainer.ops.download(late.trainer.state.pv.params)];
+    const want = [...reference.trainer.ops.download(reference.trainer.state.pv.params)];
+    got.forEach((g, i) =>
+      assert.ok(
+        Math.abs(g - want[i]) <= 1e-6 * Math.abs(want[i]) + 1e-7,
+        `${optimizer}: weight ${i}`,
+      ),
+    );
+    assert.deepEqual(
+      late.params[3],
+      late.params[2],
+      'the weights after step 2 are those before it',
+    );
+    assert.equal(late.trainer.state.optimizer.stepCount, 5);
+    assert.equal(result.metrics['nan-guard/skipped'], 1);
+    // Read at step 3, after the bad step's gradient was replaced: no segments to name.
+    assert.deepEqual(
+      late.records.map(({ step, skippedSteps, lastStep, segments }) => ({
+        step,
+        skippedSteps,
+        lastStep,
+        segments,
+      })),
+      [{ step: 3, skippedSteps: 1, lastStep: 2, segments: [] }],
+    );
+    late.trainer.dispose();
+    reference.trainer.dispose();
+  }
+});
+
+test("'stop' read every 4 steps stops at the read, naming the bad step", async () => {
+  const { trainer } = guardedRun('stop', [injectNaN([1, 2], 0)], { readEvery: 4 });
+  const result = await trainer.fit();
+  assert.equal(result.timestamp.step, 4);
+  assert.equal(
+    result.stopReason,
+    'NaN guard: non-finite gradient or loss in 2 steps, the latest at step 2; they were skipped',
+  );
+  trainer.dispose();
+});
+
+test('an optimizer that takes no gate (Lookahead) is checked on the host each step', async () => {
+  const { trainer, params, records } = guardedRun('skip', [injectNaN(2, 2)], {
+    readEvery: 4,
+    optimizer: 'lookahead_adamw',
+  });
+  await trainer.fit();
+  assert.deepEqual(params[3], params[2], 'the weights after step 2 are those before it');
+  assert.equal(records.length, 1);
+  assert.equal(records[0].step, 2, 'found at the bad step itself');
   trainer.dispose();
 });
 
@@ -143,4 +221,5 @@ test('a non-finite loss is caught, with or without non-finite gradients', async 
   assert.match(stopped.stopReason!, /non-finite loss Infinity at step 4/);
   alone.trainer.dispose();
   assert.throws(() => nanGuard({ policy: 'ignore' as 'skip' }), /policy = "ignore"/);
+  assert.throws(() => nanGuard({ readEvery: 0 }), /readEvery = 0 is not valid/);
 });

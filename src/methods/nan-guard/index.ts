@@ -1,10 +1,16 @@
 /**
- * NaN/Inf guard: after the backward pass, count the non-finite gradient entries (one kernel
- * reduction over the flat gradient) and check the loss; on a hit, skip the optimizer step or
- * stop the run, and report which weights went non-finite. See README.md.
+ * NaN/Inf guard: after the backward pass, check the gradient and the loss for NaN or ±Inf; on a
+ * hit, skip the optimizer step or stop the run, and report which weights went non-finite.
+ *
+ * With Adam or SGD the check goes into a step gate (StepGate: PyTorch's found_inf) that the fused
+ * step reads where the vectors are, so the step skips itself and the host reads the verdict only
+ * every `readEvery` steps; on a GPU no step waits for it. Other optimizers are checked on the
+ * host each step. See README.md.
  */
 import { UsageError } from '../../errors.js';
 import type { ParamVector } from '../../engine/param-vector.js';
+import { StepGate } from '../../engine/step-gate.js';
+import type { Optimizer } from '../../optim/index.js';
 import type { FlatVector } from '../../kernels/index.js';
 import { Event } from '../../train/events.js';
 import type { Logger, Method, MethodState } from '../../train/method.js';
@@ -18,6 +24,12 @@ export type NanPolicy = 'skip' | 'stop';
 export interface NanGuardOptions {
   /** 'skip' the step and go on (default), or 'stop' the run (the step is skipped too). */
   policy?: NanPolicy;
+  /**
+   * Steps between reads of the step gate (a whole number >= 1). Default: 1 where the kernels
+   * are on the host (a read costs nothing), 100 on cuda (a read waits for the GPU). The gate
+   * is also read at each epoch's end and the end of fit().
+   */
+  readEvery?: number;
 }
 
 export interface NonFiniteSegment {
@@ -49,8 +61,15 @@ export function findNonFiniteSegments(
 export class NanGuard implements Method {
   readonly name = 'nan-guard';
   readonly policy: NanPolicy;
-  /** Steps skipped so far. */
+  /** Steps skipped so far (with a gate: as of its latest read). */
   skipped = 0;
+  private readonly readEvery: number | undefined;
+  /** The gate the optimizer's steps read, when it takes one (from INIT on). */
+  private gate: StepGate | null = null;
+  private optimizer: Optimizer | null = null;
+  /** The gate's skip count already counted in `skipped`, and steps since the last read. */
+  private seen = 0;
+  private sinceRead = 0;
 
   constructor(opts: NanGuardOptions = {}) {
     this.policy = opts.policy ?? 'skip';
@@ -60,42 +79,135 @@ export class NanGuard implements Method {
         `nan-guard: policy = ${JSON.stringify(opts.policy)} is not valid: expected 'skip' or 'stop'`,
       );
     }
+    const every = opts.readEvery;
+    if (every !== undefined && !(Number.isSafeInteger(every) && every >= 1)) {
+      throw new UsageError(
+        'ANNEAL_BAD_METHOD_OPTION',
+        `nan-guard: readEvery = ${JSON.stringify(every)} is not valid: expected a whole number of steps >= 1`,
+      );
+    }
+    this.readEvery = every;
   }
 
   match(event: Event): boolean {
-    return event === Event.AFTER_BACKWARD;
+    return (
+      event === Event.INIT ||
+      event === Event.AFTER_BACKWARD ||
+      event === Event.EPOCH_END ||
+      event === Event.FIT_END
+    );
   }
 
-  apply(_event: Event, state: TrainState, log: Logger): void {
+  apply(event: Event, state: TrainState, log: Logger): void {
+    if (event === Event.INIT) this.attach(state);
+    else if (event !== Event.AFTER_BACKWARD) {
+      if (this.sinceRead > 0) this.readGate(state, log); // checks since the last read
+    } else if (this.gate) {
+      this.gate.check(state.pv.grads, state.loss!, state.timestamp.step);
+      const every = this.readEvery ?? (state.ops.name === 'cuda' ? 100 : 1);
+      if (++this.sinceRead >= every) this.readGate(state, log);
+    } else {
+      this.checkNow(state, log);
+    }
+  }
+
+  /** A gate for the optimizer's fused steps, when it takes one. */
+  private attach(state: TrainState): void {
+    this.detach();
+    const gate = new StepGate(state.ops);
+    if (state.optimizer.attachGate?.(gate)) {
+      this.gate = gate;
+      this.optimizer = state.optimizer;
+      this.seen = 0;
+    } else {
+      gate.dispose();
+    }
+  }
+
+  private detach(): void {
+    this.optimizer?.attachGate?.(null);
+    this.gate?.dispose();
+    this.gate = this.optimizer = null;
+  }
+
+  /** Host check of this step (optimizers that take no gate): one reduction and the loss. */
+  private checkNow(state: TrainState, log: Logger): void {
     const badGrads = state.ops.countNonFinite(state.pv.grads);
     const badLoss = !Number.isFinite(state.lossValue);
     if (badGrads === 0 && !badLoss) return;
-    const segments = badGrads > 0 ? findNonFiniteSegments(state.pv) : [];
     state.skipStep = true;
-    this.skipped++;
+    this.hit(state, log, 1, state.timestamp.step, state.lossValue);
+  }
+
+  /** Reads the gate; counts, reports and acts on the steps it skipped since the last read. */
+  private readGate(state: TrainState, log: Logger): void {
+    if (!this.gate) return;
+    this.sinceRead = 0;
+    const reading = this.gate.read();
+    const steps = reading.skipped - this.seen;
+    if (steps === 0) return;
+    this.seen = reading.skipped;
+    this.optimizer!.settleGate?.();
+    // Read at the bad step itself, its loss and gradient are still at hand.
+    const current =
+      reading.hit && reading.lastStep === state.timestamp.step && state.batch !== null;
+    this.hit(state, log, steps, reading.lastStep!, current ? reading.loss : null);
+  }
+
+  /**
+   * `steps` skipped steps, the latest at `step`: counted, logged, and a stop requested under
+   * 'stop'. `loss` is given when `step` is the current one: then the weights that went
+   * non-finite are named from the gradient, which is still that step's.
+   */
+  private hit(
+    state: TrainState,
+    log: Logger,
+    steps: number,
+    step: number,
+    loss: number | null,
+  ): void {
+    this.skipped += steps;
     state.metrics['nan-guard/skipped'] = this.skipped;
-    const where =
+    const segments = loss !== null ? findNonFiniteSegments(state.pv) : [];
+    const what =
       segments.length > 0
         ? `non-finite gradient in ${segments.map((s) => `'${s.name}' (${s.count} of ${s.length})`).join(', ')}`
-        : `non-finite loss ${state.lossValue}`;
+        : loss !== null
+          ? `non-finite loss ${loss}`
+          : 'non-finite gradient or loss';
+    const when =
+      steps === 1
+        ? `at step ${step}; the step was skipped`
+        : `in ${steps} steps, the latest at step ${step}; they were skipped`;
     log.log('nan-guard', {
       policy: this.policy,
-      loss: String(state.lossValue),
-      nonFinite: badGrads,
+      skippedSteps: steps,
+      lastStep: step,
+      ...(loss !== null && {
+        loss: String(loss),
+        nonFinite: segments.reduce((sum, s) => sum + s.count, 0),
+      }),
       segments: segments.map(({ name, count }) => ({ name, count })),
     });
     if (this.policy === 'stop' && !state.stopRequested) {
       state.stopRequested = true;
-      state.stopReason = `${NAN_GUARD_STOP}: ${where} at step ${state.timestamp.step}; the step was skipped`;
+      state.stopReason = `${NAN_GUARD_STOP}: ${what} ${when}`;
     }
   }
 
   stateDict(): MethodState {
-    return { skipped: this.skipped };
+    // Skips the gate holds but no read has counted yet are in the checkpoint's count too.
+    const unread = this.gate ? this.gate.read().skipped - this.seen : 0;
+    return { skipped: this.skipped + unread };
   }
 
   loadStateDict(saved: MethodState): void {
     this.skipped = saved.skipped as number;
+    this.seen = this.gate ? this.gate.read().skipped : 0;
+  }
+
+  dispose(): void {
+    this.detach();
   }
 }
 
