@@ -589,6 +589,21 @@ Napi::Value ClipByGlobalNorm(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), norm);
 }
 
+/** clipByGlobalNormInto(g, maxNorm, norm): as clipByGlobalNorm; the norm goes to norm[0]. */
+void ClipByGlobalNormInto(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DeviceVector *g = vector_arg(info, 0, "g");
+  const double max_norm = number_arg(info, 1, "maxNorm");
+  DeviceVector *norm = vector_arg(info, 2, "norm");
+  if (norm->length() != 1) {
+    throw_type(env, "norm: " + std::to_string(norm->length()) + " elements, expected 1",
+               "ANNEAL_KERNEL_LENGTH");
+  }
+  check_status(env,
+               anneal_clip_by_global_norm_into(g->data(), g->length(), max_norm, norm->data()),
+               "clipByGlobalNormInto");
+}
+
 Napi::Value CountNonFinite(const Napi::CallbackInfo &info) {
   DeviceVector *x = vector_arg(info, 0, "x");
   uint64_t out = 0;
@@ -723,6 +738,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add("gateNonFinite", GateNonFinite);
   add("countZeros", CountZeros);
   add("clipByGlobalNorm", ClipByGlobalNorm);
+  add("clipByGlobalNormInto", ClipByGlobalNormInto);
   add("random", Random);
   add("perturb", Perturb);
   add("magnitudeMask", MagnitudeMask);

@@ -205,6 +205,8 @@ int anneal_count_zeros(const float *x, size_t n, uint64_t *out);
  * before the one wait for the norm instead of after a round trip.
  */
 int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm);
+/** The same, queued: the norm (as a float) goes to norm_out[0] where the vectors are; no wait. */
+int anneal_clip_by_global_norm_into(float *g, size_t n, double max_norm, float *norm_out);
 
 /* ---- randomness, segments, pruning ------------------------------------------------------- */
 

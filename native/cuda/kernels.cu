@@ -529,12 +529,15 @@ int run_reduce(const F &f, size_t n, bool aligned, typename F::Acc *out) {
 /**
  * The scaling step of global-norm clipping, reading the sum of squares from the device:
  * coef = max_norm / (sqrt(ss) + 1e-6) in float64 (IEEE sqrt and division, as the host and js
- * compute it), and x *= (float)coef only when coef < 1. Every thread computes coef itself.
+ * compute it), and x *= (float)coef only when coef < 1. Every thread computes coef itself;
+ * the first also writes the norm to norm_out when given.
  */
 __global__ void __launch_bounds__(kThreads)
     clip_scale_kernel(float *x, size_t n, bool aligned, const double *sum_squares,
-                      double max_norm) {
-  const double coef = max_norm / (sqrt(*sum_squares) + 1e-6);
+                      double max_norm, float *norm_out) {
+  const double norm = sqrt(*sum_squares);
+  if (norm_out && blockIdx.x == 0 && threadIdx.x == 0) *norm_out = float(norm);
+  const double coef = max_norm / (norm + 1e-6);
   if (!(coef < 1.0)) return;
   const anneal::ScaleOp op{x, float(coef)};
   const size_t stride = size_t(gridDim.x) * blockDim.x;
@@ -1024,21 +1027,36 @@ int anneal_timer_stop(float *elapsed_ms) {
   return int(cudaEventElapsedTime(elapsed_ms, c.timer_start, c.timer_stop));
 }
 
+/** Queues the clipping of g; *sum_squares points at the device slot of its sum of squares. */
+static cudaError_t launch_clip(float *g, size_t n, double max_norm, float *norm_out,
+                               double **sum_squares) {
+  const bool aligned = aligned16(g);
+  const cudaError_t err = launch_reduce(anneal::SumSquaresOp{g}, n, aligned, sum_squares);
+  if (err != cudaSuccess) return err;
+  static const int cap = resident_blocks(clip_scale_kernel, kThreads);
+  const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
+  clip_scale_kernel<<<grid, kThreads, 0, ctx().stream>>>(g, n, aligned, *sum_squares, max_norm,
+                                                         norm_out);
+  return cudaGetLastError();
+}
+
 int anneal_clip_by_global_norm(float *g, size_t n, double max_norm, double *norm) {
   *norm = 0.0;
   if (n == 0) return 0;  // nothing to scale; the norm of nothing is 0
   ANNEAL_TRY(ensure_context());
-  const bool aligned = aligned16(g);
   double *sum_squares = nullptr;
-  ANNEAL_TRY(launch_reduce(anneal::SumSquaresOp{g}, n, aligned, &sum_squares));
-  static const int cap = resident_blocks(clip_scale_kernel, kThreads);
-  const int grid = grid_for(aligned ? (n + 3) / 4 : n, kThreads, cap);
-  clip_scale_kernel<<<grid, kThreads, 0, ctx().stream>>>(g, n, aligned, sum_squares, max_norm);
-  ANNEAL_TRY(cudaGetLastError());
+  ANNEAL_TRY(launch_clip(g, n, max_norm, nullptr, &sum_squares));
   double ss = 0.0;
   ANNEAL_TRY(fetch(&ss, sum_squares, sizeof(ss)));
   *norm = std::sqrt(ss);
   return 0;
+}
+
+int anneal_clip_by_global_norm_into(float *g, size_t n, double max_norm, float *norm_out) {
+  ANNEAL_TRY(ensure_context());
+  if (n == 0) return int(cudaMemsetAsync(norm_out, 0, sizeof(float), ctx().stream));
+  double *sum_squares = nullptr;
+  return int(launch_clip(g, n, max_norm, norm_out, &sum_squares));
 }
 
 int anneal_gate_non_finite(float *gate, const float *x, size_t n, double step) {

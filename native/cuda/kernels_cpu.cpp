@@ -327,6 +327,13 @@ int anneal_gate_non_finite(float *gate, const float *x, size_t n, double step) {
   return 0;
 }
 
+int anneal_clip_by_global_norm_into(float *g, size_t n, double max_norm, float *norm_out) {
+  double norm = 0.0;
+  anneal_clip_by_global_norm(g, n, max_norm, &norm);
+  *norm_out = float(norm);
+  return 0;
+}
+
 /** Nothing per thread to free: the host build keeps no scratch between calls. */
 int anneal_release_thread(void) { return 0; }
 

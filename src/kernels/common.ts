@@ -236,6 +236,26 @@ export function clipByGlobalNormWith(ops: FlatOps, g: FlatVector, maxNorm: numbe
   return norm;
 }
 
+/** clipByGlobalNormInto where the host reads the vectors directly (js, wasm). */
+export function clipByGlobalNormIntoWith(
+  ops: FlatOps,
+  g: FlatVector,
+  maxNorm: number,
+  norm: FlatVector,
+): void {
+  checkNormSlot(norm);
+  ops.upload(norm, Float32Array.of(ops.clipByGlobalNorm(g, maxNorm)));
+}
+
+export function checkNormSlot(norm: FlatVector): void {
+  if (norm.length !== 1) {
+    throw new KernelError(
+      'ANNEAL_KERNEL_LENGTH',
+      `clipByGlobalNormInto: norm has ${norm.length} elements, expected 1 (alloc(1)).`,
+    );
+  }
+}
+
 /** fromArray, the same on every backend: allocate, then upload (one copy to the backend). */
 export function allocFrom(ops: Pick<FlatOps, 'alloc' | 'upload'>, data: Float32Array): FlatVector {
   checkHostArray('fromArray', data);

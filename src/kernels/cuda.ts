@@ -19,6 +19,7 @@ import {
   checkCount,
   checkDownloadTarget,
   checkGate,
+  checkNormSlot,
   checkHostArray,
   checkNotDisposed,
   checkSgd,
@@ -146,6 +147,7 @@ interface NativeAddon {
   gateNonFinite(gate: Vec, x: Vec, step: number): void;
   countZeros(x: Vec): number;
   clipByGlobalNorm(g: Vec, maxNorm: number): number;
+  clipByGlobalNormInto(g: Vec, maxNorm: number, norm: Vec): void;
   random(out: Vec, rng: NativeRandom): void;
   perturb(x: Vec, sigma: number, rng: NativeRandom, segments: Float64Array | null): void;
   magnitudeMask(x: Vec, mask: Vec, segments: Float64Array, count: number): number;
@@ -570,6 +572,13 @@ class NativeOps implements NativeFlatOps {
   clipByGlobalNorm(g: FlatVector, maxNorm: number): number {
     const G = this.guard.own('clipByGlobalNorm', 'g', g);
     return native(() => this.addon.clipByGlobalNorm(G.handle, maxNorm));
+  }
+
+  clipByGlobalNormInto(g: FlatVector, maxNorm: number, norm: FlatVector): void {
+    const G = this.guard.own('clipByGlobalNormInto', 'g', g);
+    const N = this.guard.own('clipByGlobalNormInto', 'norm', norm);
+    checkNormSlot(norm);
+    native(() => this.addon.clipByGlobalNormInto(G.handle, maxNorm, N.handle));
   }
 
   // ---- randomness and perturbation -------------------------------------------------------

@@ -21,6 +21,7 @@ import {
   allocFrom,
   hostGateNonFinite,
   hostGatedStep,
+  clipByGlobalNormIntoWith,
 } from './common.js';
 import { KernelError } from './errors.js';
 import { checkDistribution, checkRandomSpec, sampler } from './philox.js';
@@ -317,6 +318,10 @@ export class JsOps implements FlatOps {
 
   clipByGlobalNorm(g: FlatVector, maxNorm: number): number {
     return clipByGlobalNormWith(this, g, maxNorm);
+  }
+
+  clipByGlobalNormInto(g: FlatVector, maxNorm: number, norm: FlatVector): void {
+    clipByGlobalNormIntoWith(this, g, maxNorm, norm);
   }
 
   // ---- randomness and perturbation -------------------------------------------------------

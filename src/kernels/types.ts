@@ -225,6 +225,11 @@ export interface FlatOps {
    * if maxNorm / (norm + 1e-6) < 1, g *= maxNorm / (norm + 1e-6). Returns norm before clipping.
    */
   clipByGlobalNorm(g: FlatVector, maxNorm: number): number;
+  /**
+   * clipByGlobalNorm, queued: the norm before clipping goes to `norm` (a vector of 1 float) where
+   * the vectors are, so nothing waits for it (on a GPU the scale is computed there too).
+   */
+  clipByGlobalNormInto(g: FlatVector, maxNorm: number, norm: FlatVector): void;
 
   // ---- randomness and perturbation ------------------------------------------------------
   /** out[i] = sample(spec, i) */

@@ -26,6 +26,7 @@ import {
   allocFrom,
   hostGateNonFinite,
   hostGatedStep,
+  clipByGlobalNormIntoWith,
 } from './common.js';
 import { KernelError } from './errors.js';
 import { checkDistribution, checkRandomSpec, distributionCode, seedKey } from './philox.js';
@@ -473,6 +474,10 @@ export class WasmOps implements FlatOps {
 
   clipByGlobalNorm(g: FlatVector, maxNorm: number): number {
     return clipByGlobalNormWith(this, g, maxNorm);
+  }
+
+  clipByGlobalNormInto(g: FlatVector, maxNorm: number, norm: FlatVector): void {
+    clipByGlobalNormIntoWith(this, g, maxNorm, norm);
   }
 
   // ---- randomness and perturbation -------------------------------------------------------

@@ -160,7 +160,15 @@ export class RunningMetrics {
   }
 
   private install(metrics: Record<string, number>, key: string, get: () => number): void {
-    if (Object.getOwnPropertyDescriptor(metrics, key)?.get === get) return;
-    Object.defineProperty(metrics, key, { get, enumerable: true, configurable: true });
+    lazyMetric(metrics, key, get);
   }
+}
+
+/**
+ * Puts `get` on `metrics` as `key`'s getter (once; the same function again is a no-op): a metric
+ * that lives on a device is read when someone reads it, not every step.
+ */
+export function lazyMetric(metrics: Record<string, number>, key: string, get: () => number): void {
+  if (Object.getOwnPropertyDescriptor(metrics, key)?.get === get) return;
+  Object.defineProperty(metrics, key, { get, enumerable: true, configurable: true });
 }

@@ -35,7 +35,7 @@ import {
   tensorResidence,
   type FlatOps,
 } from '../../src/kernels/index.js';
-import { nanGuard } from '../../src/methods/index.js';
+import { gradClip, nanGuard } from '../../src/methods/index.js';
 import { createModel } from '../../src/models/index.js';
 import { Event } from '../../src/train/events.js';
 import type { Callback, Method } from '../../src/train/method.js';
@@ -312,7 +312,7 @@ test("a Trainer's steps read nothing back: its loss and accuracy wait for a read
   assert.equal(metrics['train/loss'], sum / (32 * 10));
 });
 
-test('the NaN guard on the device: a NaN step is skipped by the kernels, its verdict read every 5 steps', async () => {
+test('the NaN guard and clipping on the device: a NaN step is skipped by the kernels, its verdict read every 5 steps', async () => {
   await tf.setBackend(NAME);
   const trainWith = (methods: Method[]) => {
     const model = createModel('mlp', { inputShape: [6, 6, 1], numClasses: 3, seed: 0 });
@@ -340,7 +340,12 @@ test('the NaN guard on the device: a NaN step is skipped by the kernels, its ver
   };
   const addon = (tf.engine().backend as unknown as { addon: { download(v: DeviceBuffer): void } })
     .addon;
-  const guarded = trainWith([nanGuard({ policy: 'skip', readEvery: 5 }), poison]);
+  // With gradient clipping too: its norm stays on the device until its metric is read.
+  const guarded = trainWith([
+    nanGuard({ policy: 'skip', readEvery: 5 }),
+    gradClip({ maxNorm: 0.5 }),
+    poison,
+  ]);
   const reads = mock.method(tf.engine().backend, 'readSync');
   const downloads = mock.method(addon, 'download');
   const result = await guarded.trainer.fit();
@@ -350,12 +355,14 @@ test('the NaN guard on the device: a NaN step is skipped by the kernels, its ver
   // settle the skip found at step 4; the losses once, when the epoch ends.
   assert.equal(gateReads.length, 4, 'the gate read 4 times in 10 steps');
   assert.equal(reads.mock.callCount(), 1, 'one tensor read: the metrics when the epoch ends');
-  assert.equal(downloads.mock.callCount(), gateReads.length + 1, 'nothing else downloaded');
+  const normReads = downloads.mock.calls.filter((c) => c.arguments[0].length === 1);
+  assert.equal(normReads.length, 1, "the clip's norm read once, for fit()'s metrics");
+  assert.equal(downloads.mock.callCount(), gateReads.length + 2, 'nothing else downloaded');
   downloads.mock.restore();
   reads.mock.restore();
   assert.equal(result.metrics['nan-guard/skipped'], 1);
   assert.equal(guarded.trainer.state.optimizer.stepCount, 9);
-  const reference = trainWith([skip]);
+  const reference = trainWith([gradClip({ maxNorm: 0.5 }), skip]);
   await reference.trainer.fit();
   const [got, want] = [guarded, reference].map(({ trainer }) => [
     ...trainer.ops.download(trainer.state.pv.params),

@@ -309,7 +309,7 @@ for (const backend of backendsUnderTest()) {
           checkCases(ops, averagingCases(n));
         });
 
-        test('reductions: dot, sumSquares, maxAbs, countNonFinite, countZeros, clipByGlobalNorm', () => {
+        test('reductions: dot, sumSquares, maxAbs, countNonFinite, countZeros, clipByGlobalNorm(Into)', () => {
           const [a, b] = [ordinary(n, 31), ordinary(n, 32)];
           const s = special(n, 33, 0);
           const [dot, sumSquares] = run(ops, [a, b], (o, [A, B]) => [
@@ -352,6 +352,12 @@ for (const backend of backendsUnderTest()) {
               inputScale([a], n),
               a,
             );
+            // Queued: the same scaling, the norm (a float) left in a one-float vector.
+            const into = run(ops, [a, new Float32Array(1)], (o, [G, N]) =>
+              o.clipByGlobalNormInto(G, maxNorm, N),
+            );
+            assertSameBits(into.vectors[0], clipped, 'clipByGlobalNormInto: g');
+            assert.equal(into.vectors[1][0], Math.fround(clip.got.result), 'the norm as a float');
           }
         });
 
@@ -772,6 +778,11 @@ for (const backend of backendsUnderTest()) {
       const b = ops.alloc(5);
       const foreign = (backend.name === 'js' ? backend.create() : oracle).alloc(4);
       assertKernelError(() => ops.axpy(a, 1, b), 'ANNEAL_KERNEL_LENGTH', 'length mismatch');
+      assertKernelError(
+        () => ops.clipByGlobalNormInto(a, 1, b),
+        'ANNEAL_KERNEL_LENGTH',
+        'clipByGlobalNormInto: a norm vector of more than one float',
+      );
       assertKernelError(
         () => ops.adam(a, a, a, a, b, { ...ADAMW }),
         'ANNEAL_KERNEL_LENGTH',

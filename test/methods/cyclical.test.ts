@@ -115,8 +115,10 @@ test('grad clip and cyclical grad clip: the gradient stepped with has norm min(n
         { ...gradNormRecorder(beforeClip), name: 'before' },
       ],
     });
-    await trainer.fit();
+    const result = await trainer.fit();
     assert.equal(afterClip.length, 6);
+    // The norm metric, read when fit() returns: the last step's norm before clipping.
+    close(result.metrics[`${method.name}/norm`], beforeClip[5], 1e-6);
     beforeClip.forEach((norm, t) => {
       const cap = threshold(t);
       const expected = norm * Math.min(1, cap / (norm + 1e-6));

@@ -1,13 +1,16 @@
 /**
  * Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_), plain or with a cyclical
  * threshold (Smith 2022, "General Cyclical Training": tight -> loose -> tight over the run).
- * Acts at AFTER_BACKWARD on the ParamVector's flat gradient with one ops.clipByGlobalNorm call
- * (a single kernel reduction and scale). See README.md.
+ * Acts at AFTER_BACKWARD on the ParamVector's flat gradient with one ops.clipByGlobalNormInto
+ * call (a single kernel reduction and scale; the norm is read only when its metric is). See
+ * README.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../../errors.js';
 import { cyclicalGradClipSchedule } from '../../schedules/index.js';
+import type { FlatOps, FlatVector } from '../../kernels/index.js';
 import { Event } from '../../train/events.js';
+import { lazyMetric } from '../../train/running-metrics.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
 import {
@@ -56,10 +59,17 @@ function checkMaxNorm(method: string, maxNorm: unknown): void {
   }
 }
 
-/** Clips pv.grads at AFTER_BACKWARD to the threshold `maxNormAt(state)`; records the norm. */
+/**
+ * Clips pv.grads at AFTER_BACKWARD to the threshold `maxNormAt(state)`. The norm before clipping
+ * stays where the gradient is (a one-float vector) and the `/norm` metric reads the latest step's
+ * when someone reads it: on a GPU no step waits for it.
+ */
 abstract class GlobalNormClip implements Method {
   abstract readonly name: string;
   protected abstract maxNormAt(state: TrainState): number;
+  private norm: { ops: FlatOps; slot: FlatVector } | null = null;
+  private readonly readNorm = (): number =>
+    this.norm?.slot.alive ? this.norm.ops.download(this.norm.slot)[0] : NaN;
 
   match(event: Event): boolean {
     return event === Event.AFTER_BACKWARD;
@@ -67,9 +77,18 @@ abstract class GlobalNormClip implements Method {
 
   apply(_event: Event, state: TrainState): void {
     const maxNorm = this.maxNormAt(state);
-    const norm = state.ops.clipByGlobalNorm(state.pv.grads, maxNorm);
-    state.metrics[`${this.name}/norm`] = norm;
+    if (this.norm?.ops !== state.ops) {
+      this.dispose();
+      this.norm = { ops: state.ops, slot: state.ops.alloc(1) };
+    }
+    state.ops.clipByGlobalNormInto(state.pv.grads, maxNorm, this.norm.slot);
+    lazyMetric(state.metrics, `${this.name}/norm`, this.readNorm);
     state.metrics[`${this.name}/max_norm`] = maxNorm;
+  }
+
+  dispose(): void {
+    if (this.norm?.slot.alive) this.norm.ops.free(this.norm.slot);
+    this.norm = null;
   }
 }
 
