@@ -112,6 +112,7 @@ const cliTrain = record('cli-train', 'cli-train.json');
 const backendBench = record('backend-bench', 'backend-bench.json');
 const cudnnParity = record('backend-parity-cudnn', 'backend-parity-cudnn.json');
 const cudnnBench = record('backend-bench-cudnn', 'backend-bench-cudnn.json');
+const trainerOverhead = record('trainer-overhead', 'trainer-overhead.json');
 
 // cuda-kernels.json (a dry run's host build writes cuda-kernels-hostbuild.smoke.json).
 const kernelsFile = readdirSync(out).find((f) => /^cuda-kernels.*\.json$/.test(f));
@@ -154,6 +155,8 @@ const summary = {
     device: cudnnBench.device,
     comparisons: cudnnBench.comparisons,
   },
+  // The Trainer's ms a step: no method, the NaN guard reading every step, the gate and clipping.
+  trainerOverhead: trainerOverhead && trainerOverhead.rows,
   kernels: kernels && {
     file: kernelsFile,
     targets: kernels.targets ?? null,

@@ -18,7 +18,10 @@
 #   backend-bench   55  samples/s of the MLP, CNN and ResNet at batch 64 and 512 on anneal-cuda
 #   backend-parity-cudnn 35  the parity run again with ANNEAL_CUDNN=1 (cuDNN's convolutions)
 #   backend-bench-cudnn  40  the CNN and ResNet again with ANNEAL_CUDNN=1
-# 505 s in all, so the run ends within 9 minutes (every section took 117 s on an H200).
+#   trainer-overhead     30  ms per Trainer step of the CNN: no method, the NaN guard reading
+#                            every step, the default guard and clipping left on the device
+# 535 s in all, so the run ends within 9.5 minutes (every section but the last took 117 s on an
+# H200).
 #
 # On the development machine first:
 #   npm run build:addon && npm run build && ../shared/device/prepare.sh \
@@ -250,6 +253,12 @@ else
     --backend "$backend" --models cnn,resnet --torch "$logs/torch-train.json" --out "$logs/cudnn" \
     --json "$logs/backend-bench-cudnn.json" "${bench_size[@]}"
 fi
+
+# The Trainer's cost of reading a verdict every step (the NaN guard before its step gate)
+# against the gate and clipping left on the device.
+if [ "$dry" = 1 ]; then trainer_size=(--batches 8 --steps 5); else trainer_size=(--batches 64,512 --steps 200); fi
+run_section trainer-overhead 30 node dist/device/train.mjs trainer --backend "$backend" \
+  --json "$logs/trainer-overhead.json" "${trainer_size[@]}" "${dry_flag[@]}"
 
 # Summary: section statuses, counts and records in one file; the logs in one archive.
 SECTIONS="[$(IFS=,; echo "${sections[*]}")]" OUT="$out" LOGS="$logs" DRY="$dry" \

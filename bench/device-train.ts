@@ -29,6 +29,9 @@
  *     (bench/torch_train_baseline.py, run just before in the same device run). Writes
  *     cuda-backend.json (bench/results format) into --out after every row, so a run cut short
  *     keeps the rows it finished.
+ *   trainer --backend anneal-cuda [--batches 64,512] [--steps 200]
+ *     ms per Trainer step of the CNN with no method, with the NaN guard reading its verdict
+ *     every step, and with the default guard plus gradient clipping (see trainer() below).
  *   cli --run DIR [--expect-backend NAME] [--min-accuracy 0.98] -- ARGS
  *     Runs the bundled CLI, `anneal train ARGS --out DIR` (dist/device/cli.mjs), and judges the
  *     backend it trained on and the test accuracy in DIR/summary.json.
@@ -54,7 +57,9 @@ import { initEngine, type BackendRequest } from '../src/engine/index.js';
 import type { KernelChoice } from '../src/kernels/index.js';
 import { machine } from '../src/machine.js';
 import { createModel } from '../src/models/index.js';
+import { gradClip, nanGuard } from '../src/methods/index.js';
 import { maxOf, median } from '../src/stats.js';
+import type { Method } from '../src/train/method.js';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
 import { BENCH_MODELS, INPUT_SHAPE, NUM_CLASSES, trainingStep } from './lib/models.js';
 import type { BenchModel } from './lib/models.js';
@@ -572,7 +577,72 @@ async function cli(): Promise<void> {
   );
 }
 
-const commands: Record<string, () => Promise<void>> = { parity, mnist, bench, cli };
+// ---- trainer -----------------------------------------------------------------------------------
+
+/**
+ * What the Trainer's per-step reads cost: the CNN under the Trainer (AdamW, kernels auto) with no
+ * method, with the NaN guard reading its verdict every step (readEvery 1: one wait for the GPU
+ * a step, as the guard did before its step gate), and with `anneal train`'s default guard plus
+ * gradient clipping (both left on the device). Timed around fit(), whose end reads the metrics,
+ * so queued work is inside the time.
+ */
+async function trainer(): Promise<void> {
+  const batches = values.batches!.split(',').map((b) => count('batches', b)!);
+  const steps = count('steps', values.steps)!;
+  const device = await start(values.backend!);
+  const arms: { arm: string; methods: () => Method[] }[] = [
+    { arm: 'none', methods: () => [] },
+    {
+      arm: 'nan-guard read every step',
+      methods: () => [nanGuard({ policy: 'stop', readEvery: 1 })],
+    },
+    {
+      arm: 'nan-guard (default) + grad-clip',
+      methods: () => [nanGuard({ policy: 'stop' }), gradClip({ maxNorm: 1 })],
+    },
+  ];
+  const rows: {
+    batch: number;
+    arm: string;
+    steps: number;
+    ms: number;
+    samplesPerSecond: number;
+  }[] = [];
+  for (const batch of batches) {
+    for (const { arm, methods } of arms) {
+      const model = BENCH_MODELS.cnn();
+      const warmUp = 5;
+      const run = new Trainer({
+        model,
+        trainData: syntheticDataset({
+          n: batch * (steps + warmUp),
+          seed: 3,
+          shape: INPUT_SHAPE,
+          numClasses: NUM_CLASSES,
+        }),
+        maxDuration: `${steps + warmUp}ba`,
+        batchSize: batch,
+        optimizer: { name: 'adamw', lr: 1e-3 },
+        evalInterval: '1000ep',
+        methods: methods(),
+      });
+      try {
+        await run.fit({ duration: `${warmUp}ba` });
+        const started = performance.now();
+        await run.fit();
+        const ms = (performance.now() - started) / steps;
+        rows.push({ batch, arm, steps, ms, samplesPerSecond: (1000 * batch) / ms });
+        console.log(`cnn batch ${batch}, ${arm}: ${ms.toFixed(2)} ms/step`);
+      } finally {
+        run.dispose();
+        model.dispose();
+      }
+    }
+  }
+  finish({ section: 'trainer-overhead', dry: values.dry, device, rows }, rows.length > 0);
+}
+
+const commands: Record<string, () => Promise<void>> = { parity, mnist, bench, cli, trainer };
 const command = commands[positionals[0] ?? ''];
 if (!command) {
   console.error(

@@ -113,6 +113,7 @@ test('device check dry run: every section passes, in order', { skip }, () => {
     'backend-bench',
     'backend-parity-cudnn',
     'backend-bench-cudnn',
+    'trainer-overhead',
   ]);
   const skipped = (summary.sections as { section: string; skipped?: string }[])
     .filter((s) => s.skipped)
@@ -121,7 +122,7 @@ test('device check dry run: every section passes, in order', { skip }, () => {
     assert.ok(skipped.includes(name), name);
   }
   const backend = ['backend-ops', 'backend-specs', 'backend-parity', 'backend-mnist', 'cli-train'];
-  for (const name of [...backend, 'backend-bench']) {
+  for (const name of [...backend, 'backend-bench', 'trainer-overhead']) {
     assert.ok(!skipped.includes(name), `${name} was skipped`);
   }
 });
@@ -181,4 +182,10 @@ test('device check dry run: parity, MNIST and bench records', { skip }, () => {
   } else {
     assert.match(bench.config.torchMissing, /torch-train\.json/);
   }
+  // The Trainer's three arms at the dry run's batch, each timed.
+  assert.deepEqual(
+    summary.trainerOverhead.map((r: { batch: number; arm: string }) => `${r.arm}@${r.batch}`),
+    ['none@8', 'nan-guard read every step@8', 'nan-guard (default) + grad-clip@8'],
+  );
+  assert.ok(summary.trainerOverhead.every((r: { ms: number }) => r.ms > 0));
 });
