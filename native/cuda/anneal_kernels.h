@@ -100,12 +100,14 @@ typedef struct {
  * anneal_gate_non_finite writes and the optimizer steps read, so that a step whose gradient is
  * not finite is skipped without the host waiting for the answer.
  *   [0] the latest check's verdict: 1 when x or the checked value held a NaN or +-Inf, else 0
- *   [1] checks that found one (steps skipped) since the gate was zeroed
+ *   [1] checks that found one since the gate was zeroed
  *   [2] the step of the first of them + 1 (0: none), [3] the step of the latest + 1
  *   [4] an input: a value checked with x (the Trainer puts the step's loss there)
- * Steps are stored as floats: exact below 2^24.
+ *   [5] steps the gated kernels skipped (each adds 1 as it skips; a step the host never ran
+ *       is not counted, though its check may have been a hit)
+ * Counts and steps are stored as floats: exact below 2^24.
  */
-enum { ANNEAL_GATE_LENGTH = 5 };
+enum { ANNEAL_GATE_LENGTH = 6 };
 
 /**
  * gate[0] = any non-finite value in x[0, n) or in gate[4]; when so, gate[1] += 1 and gate[2]
@@ -114,15 +116,15 @@ enum { ANNEAL_GATE_LENGTH = 5 };
 int anneal_gate_non_finite(float *gate, const float *x, size_t n, double step);
 
 /**
- * How a gated step reads its gate: it does nothing when gate[0] != 0; otherwise it counts
- * gate[1] - settled skips that the host's step count still includes (the host settles them
- * when it next reads the gate), so it runs as step (step - those skips): Adam's bias corrections
- * from beta1 and beta2, SGD's first step when that is <= 1.
+ * How a gated step reads its gate: when gate[0] != 0 it adds 1 to gate[5] and does nothing else;
+ * otherwise gate[5] - settled are skips that the host's step count still includes (the host
+ * settles them when it next reads the gate), so it runs as step (step - those skips): Adam's
+ * bias corrections from beta1 and beta2, SGD's first step when that is <= 1.
  */
 typedef struct {
   /** The gate (ANNEAL_GATE_LENGTH floats), or NULL: no gate. */
-  const float *vector;
-  /** gate[1] when the host last read it. */
+  float *vector;
+  /** gate[5] when the host last read it. */
   double settled;
   /** The 1-based step the host counted (Adam's step; SGD's step). */
   double step;

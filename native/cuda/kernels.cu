@@ -400,12 +400,13 @@ __global__ void __launch_bounds__(kThreads) map_kernel(const F f, size_t n, bool
 /**
  * A map behind a step gate in device memory: every thread reads the gate itself (two floats,
  * served from cache after the first block) and returns, or recounts its copy of the functor,
- * so the host never waits for the verdict.
+ * so the host never waits for the verdict. Thread 0 of block 0 counts a skip (the others, also
+ * skipping, never read that count).
  */
 template <class F>
 __global__ void __launch_bounds__(kThreads)
     gated_map_kernel(F f, size_t n, bool aligned, const anneal_gate gate) {
-  if (!anneal::pass_gate(f, gate, gate.vector)) return;
+  if (!anneal::pass_gate(f, gate, gate.vector, blockIdx.x == 0 && threadIdx.x == 0)) return;
   map_share(f, n, aligned);
 }
 

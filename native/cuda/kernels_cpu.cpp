@@ -216,7 +216,7 @@ int perturb_segments(float *x, size_t, float sigma, const anneal_random_spec &sp
 /** The host build's gate is in host memory: pass_gate reads it here, before the loop. */
 template <class F>
 int run_gated_map(F f, size_t n, bool aligned, const anneal_gate *gate) {
-  if (gate && gate->vector && !anneal::pass_gate(f, *gate, gate->vector)) return 0;
+  if (gate && gate->vector && !anneal::pass_gate(f, *gate, gate->vector, true)) return 0;
   return run_map(f, n, aligned);
 }
 

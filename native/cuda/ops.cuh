@@ -75,14 +75,18 @@ ANNEAL_HD void gate_record(float *gate, bool hit, double step) {
 }
 
 /**
- * Applies a gate to a step's functor: false when the step must do nothing; otherwise f runs as
- * the step the host counted less the skips it has not settled (F::recount). `values` are the
- * gate's floats wherever the caller can read them (the GPU reads them in the kernel).
+ * Applies a gate to a step's functor: false when the step must do nothing (then `counts`, one
+ * caller per step, adds the skip to the gate); otherwise f runs as the step the host counted
+ * less the skips it has not settled (F::recount). `values` are the gate's floats wherever the
+ * caller can read them (on the GPU, every thread of the kernel).
  */
 template <class F>
-ANNEAL_HD bool pass_gate(F &f, const anneal_gate &g, const float *values) {
-  if (values[0] != 0.0f) return false;
-  const double unsettled = double(values[1]) - g.settled;
+ANNEAL_HD bool pass_gate(F &f, const anneal_gate &g, float *values, bool counts) {
+  if (values[0] != 0.0f) {
+    if (counts) values[5] += 1.0f;
+    return false;
+  }
+  const double unsettled = double(values[5]) - g.settled;
   if (unsettled != 0.0) f.recount(fmax(1.0, g.step - unsettled), g);
   return true;
 }

@@ -4,8 +4,8 @@
  * steps read it where it lives and skip a non-finite step themselves. On a GPU the host then
  * never waits for a step's verdict: it reads the gate only when it wants the count.
  *
- * Layout (FlatOps.gateNonFinite): [0] the latest verdict, [1] steps skipped, [2] and [3] the
- * first and latest skipped step + 1, [4] the loss the next check looks at.
+ * Layout (FlatOps.gateNonFinite): [0] the latest verdict, [1] hits, [2] and [3] the first and
+ * latest hit's step + 1, [4] the loss the next check looks at, [5] steps the kernels skipped.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DeviceBuffer } from '../backend/device.js';
@@ -18,7 +18,9 @@ const LOSS_SLOT = 4;
 export interface GateReading {
   /** The latest check found a NaN or ±Inf. */
   hit: boolean;
-  /** Checks that found one (steps skipped) since the gate was made. */
+  /** Checks that found one since the gate was made. */
+  hits: number;
+  /** Steps the gated kernels skipped (a hit whose step the host did not run is not one). */
   skipped: number;
   /** The first and the latest of those steps, or null. */
   firstStep: number | null;
@@ -56,7 +58,8 @@ export class StepGate {
     const g = this.ops.download(this.vector);
     return {
       hit: g[0] !== 0,
-      skipped: g[1],
+      hits: g[1],
+      skipped: g[5],
       firstStep: g[2] > 0 ? g[2] - 1 : null,
       lastStep: g[3] > 0 ? g[3] - 1 : null,
       loss: g[LOSS_SLOT],

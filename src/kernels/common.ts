@@ -315,6 +315,9 @@ export function hostGatedStep(
   if (!gate) return step;
   checkGate(op, gate.vector);
   const g = ops.download(gate.vector);
-  if (g[0] !== 0) return null;
-  return Math.max(1, step - (g[1] - gate.settled));
+  if (g[0] !== 0) {
+    ops.upload(gate.vector, Float32Array.of(g[5] + 1), 5); // the skip, counted
+    return null;
+  }
+  return Math.max(1, step - (g[5] - gate.settled));
 }

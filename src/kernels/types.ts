@@ -77,18 +77,19 @@ export interface SgdHyper {
 }
 
 /** Floats in a step gate (FlatOps.gateNonFinite). */
-export const GATE_LENGTH = 5;
+export const GATE_LENGTH = 6;
 
 /**
- * A step gate as a fused step reads it (PyTorch's found_inf, kept with the vectors): the step
- * does nothing when vector[0] != 0; otherwise it runs as step h.step - (vector[1] - settled),
- * the skips the host's step count still includes (Adam's bias corrections, SGD's first step).
- * The host never waits for the verdict; it settles the count when it next reads the gate.
+ * A step gate as a fused step reads it (PyTorch's found_inf, kept with the vectors): when
+ * vector[0] != 0 the step adds 1 to vector[5] (steps skipped) and does nothing else; otherwise it
+ * runs as step h.step - (vector[5] - settled), the skips the host's step count still includes
+ * (Adam's bias corrections, SGD's first step). The host never waits for the verdict; it settles
+ * the count when it next reads the gate.
  */
 export interface StepGateRef {
-  /** GATE_LENGTH floats written by gateNonFinite. */
+  /** GATE_LENGTH floats written by gateNonFinite and the gated steps. */
   vector: FlatVector;
-  /** vector[1] when the host last read it. */
+  /** vector[5] when the host last read it. */
   settled: number;
 }
 
@@ -214,8 +215,9 @@ export interface FlatOps {
   /**
    * The check of a step gate (GATE_LENGTH floats; StepGateRef), queued without a read back:
    *   gate[0] = 1 when x or gate[4] holds a NaN or +-Inf, else 0;
-   *   when 1: gate[1] += 1, gate[2] = step + 1 if it was 0, gate[3] = step + 1.
-   * gate[4] is an input (the Trainer's loss). Steps are stored as float32: exact below 2^24.
+   *   when 1: gate[1] += 1 (hits), gate[2] = step + 1 if it was 0, gate[3] = step + 1.
+   * gate[4] is an input (the Trainer's loss); gate[5] is the gated steps' count of the steps they
+   * skipped. Counts and steps are stored as float32: exact below 2^24.
    */
   gateNonFinite(gate: FlatVector, x: FlatVector, step: number): void;
   /** Entries equal to +0 or -0. */

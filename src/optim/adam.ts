@@ -63,7 +63,7 @@ export class Adam extends FlatOptimizer<AdamParams> {
         eps,
         weightDecay,
         decoupled: this.variant.decoupled,
-        step: this.stepCount + 1,
+        step: this.steps + 1,
       },
       { lrMask: pv.mask, decayMask: pv.decay, gate: this.gateRef() },
     );

@@ -52,18 +52,17 @@ function assignHyper(
 
 export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimizer {
   /**
-   * Steps taken. With a step gate attached, steps the gate skipped are taken off when the gate
-   * is next read (settleGate: at stateDict and when the NaN guard reads it); the kernels
-   * already run every step as its true count.
+   * Steps counted on the host, those the gate's kernels skipped included until the next
+   * settleGate (the kernels themselves run every step as its true count).
    */
-  stepCount = 0;
+  protected steps = 0;
   abstract readonly momentumKey: 'momentum' | 'beta1';
   /** Live state buffers by name. */
   protected readonly buffers = new Map<string, FlatVector>();
   /** Whether update() hands the gate to its kernels (the plain Adam and SGD steps). */
   protected readonly takesGate: boolean = false;
   private gate: StepGate | null = null;
-  /** The gate's skip count already taken off stepCount. */
+  /** The gate's skip count already taken off `steps`. */
   private settledSkips = 0;
   private disposed = false;
 
@@ -76,7 +75,13 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
 
   /** Throws UsageError for a hyper-parameter out of range. */
   protected abstract validate(): void;
-  /** The fused kernel call; stepCount is the number of steps before this one. */
+  /** Steps taken (with a gate attached, reading this reads the gate: settleGate). */
+  get stepCount(): number {
+    this.settleGate();
+    return this.steps;
+  }
+
+  /** The fused kernel call; `steps` is the number of steps before this one. */
   protected abstract update(pv: ParamVector): void;
   /** Buffer names a state dict may hold, and those it must hold. */
   protected abstract bufferNames(): { allowed: readonly string[]; required: readonly string[] };
@@ -85,7 +90,7 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     this.checkFits(pv);
     this.validate();
     this.update(pv);
-    this.stepCount++;
+    this.steps++;
   }
 
   /**
@@ -101,11 +106,11 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     return true;
   }
 
-  /** Takes the steps the gate skipped since the last settling off stepCount (one gate read). */
+  /** Takes the steps the gate skipped since the last settling off the count (one gate read). */
   settleGate(): void {
     if (!this.gate) return;
     const skipped = this.gate.read().skipped;
-    this.stepCount -= skipped - this.settledSkips;
+    this.steps -= skipped - this.settledSkips;
     this.settledSkips = skipped;
   }
 
@@ -168,7 +173,7 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     return {
       name: this.name,
       length: this.length,
-      step: this.stepCount,
+      step: this.steps,
       hyper: { ...this.hyper } as unknown as Record<string, number | boolean>,
       buffers,
     };
@@ -215,7 +220,7 @@ export abstract class FlatOptimizer<H extends OptimizerHyper> implements Optimiz
     }
     for (const [key, data] of Object.entries(state.buffers))
       this.ops.upload(this.buffer(key), data);
-    this.stepCount = state.step;
+    this.steps = state.step;
     // The loaded count is true: the gate's skips so far are not this state's.
     this.settledSkips = this.gate ? this.gate.read().skipped : 0;
   }

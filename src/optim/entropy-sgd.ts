@@ -62,7 +62,7 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
   /** gamma at the current outer step. */
   get currentGamma(): number {
     const h = this.hyper;
-    return h.gamma * Math.pow(1 + h.scoping, Math.floor(this.stepCount / h.langevinSteps));
+    return h.gamma * Math.pow(1 + h.scoping, Math.floor(this.steps / h.langevinSteps));
   }
 
   /**
@@ -70,14 +70,14 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
    * a buffer since the cycle began. At a cycle's end (after the outer step) they are pv.params.
    */
   evaluationWeights(): FlatVector | null {
-    if (this.stepCount % this.hyper.langevinSteps === 0) return null;
+    if (this.steps % this.hyper.langevinSteps === 0) return null;
     return this.buffers.get(this.key('x')) ?? null;
   }
 
   protected update(pv: ParamVector): void {
     const h = this.hyper;
     const ops = this.ops;
-    const inner = this.stepCount % h.langevinSteps;
+    const inner = this.steps % h.langevinSteps;
     const x = this.buffer(this.key('x'));
     const mu = this.buffer(this.key('mu'));
     if (inner === 0) {
@@ -91,7 +91,7 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
       noise: h.noise,
       alpha: h.langevinAlpha,
       seed: h.langevinSeed,
-      stream: this.stepCount % 2 ** 32,
+      stream: this.steps % 2 ** 32,
     });
     if (pv.mask) ops.applyMask(pv.params, pv.mask);
     if (inner !== h.langevinSteps - 1) return;
@@ -99,7 +99,7 @@ export class EntropySgd extends FlatOptimizer<EntropySgdParams> {
     // into pv.grads (spent).
     ops.copy(pv.grads, x);
     ops.axpy(pv.grads, -1, mu);
-    const outerStep = Math.floor(this.stepCount / h.langevinSteps) + 1;
+    const outerStep = Math.floor(this.steps / h.langevinSteps) + 1;
     this.sgdStep(x, pv, 'momentum', h, { decoupled: false, step: outerStep });
     ops.copy(pv.params, x);
   }

@@ -86,8 +86,8 @@ export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
     const h = this.hyper;
     const ops = this.ops;
     const y = h.replicas;
-    const a = this.stepCount % y;
-    const round = Math.floor(this.stepCount / y);
+    const a = this.steps % y;
+    const round = Math.floor(this.steps / y);
     const xs = this.replicas();
     const centre = this.buffer(this.key('centre'));
     const mean = () =>
@@ -96,7 +96,7 @@ export class ReplicatedSgd extends FlatOptimizer<ReplicatedSgdParams> {
         xs,
         xs.map(() => 1 / y),
       );
-    if (this.stepCount === 0) {
+    if (this.steps === 0) {
       // The model's weights, perturbed per replica. The first gradient was taken at the
       // unperturbed weights: an initSigma-sized difference, on the first step only.
       for (const [b, x] of xs.entries()) {

@@ -44,7 +44,7 @@ export class Sgd extends FlatOptimizer<SgdParams> {
   protected update(pv: ParamVector): void {
     this.sgdStep(pv.params, pv, 'momentum', this.hyper, {
       decoupled: this.decoupled,
-      step: this.stepCount + 1,
+      step: this.steps + 1,
       gated: true,
     });
   }

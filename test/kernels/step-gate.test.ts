@@ -30,33 +30,33 @@ for (const backend of backendsUnderTest()) {
     const gateOf = (values: number[]): FlatVector => ops.fromArray(Float32Array.from(values));
     const read = (gate: FlatVector) => Array.from(ops.download(gate));
 
-    test('gateNonFinite: verdict, skip count, first and latest step, the checked value', () => {
+    test('gateNonFinite: verdict, hits, first and latest step, the checked value; the skip count untouched', () => {
       const n = 1_000_001; // several blocks of a GPU reduction
       const x = ordinary(n, 7).map((v) => (Number.isFinite(v) ? v : 0));
       const X = ops.fromArray(x);
-      const gate = gateOf([0, 0, 0, 0, 2.5]);
+      const gate = gateOf([0, 0, 0, 0, 2.5, 9]);
       ops.gateNonFinite(gate, X, 6);
-      assert.deepEqual(read(gate), [0, 0, 0, 0, 2.5], 'finite: no hit, nothing counted');
+      assert.deepEqual(read(gate), [0, 0, 0, 0, 2.5, 9], 'finite: no hit, nothing counted');
       x[n - 1] = NaN; // the last element: the tail of the last block
       ops.upload(X, x);
       ops.gateNonFinite(gate, X, 7);
-      assert.deepEqual(read(gate), [1, 1, 8, 8, 2.5], 'NaN at step 7: first = latest = 7 + 1');
+      assert.deepEqual(read(gate), [1, 1, 8, 8, 2.5, 9], 'NaN at step 7: first = latest = 7 + 1');
       x[n - 1] = 1;
       ops.upload(X, x);
       ops.gateNonFinite(gate, X, 8);
-      assert.deepEqual(read(gate), [0, 1, 8, 8, 2.5], 'a finite step clears only the verdict');
+      assert.deepEqual(read(gate), [0, 1, 8, 8, 2.5, 9], 'a finite step clears only the verdict');
       ops.upload(gate, Float32Array.of(-Infinity), 4);
       ops.gateNonFinite(gate, X, 11);
-      assert.deepEqual(read(gate), [1, 2, 8, 12, -Infinity], 'a non-finite loss alone is a hit');
+      assert.deepEqual(read(gate), [1, 2, 8, 12, -Infinity, 9], 'a non-finite loss alone is a hit');
       const empty = ops.alloc(0);
       ops.upload(gate, Float32Array.of(0), 4);
       ops.gateNonFinite(gate, empty, 12);
-      assert.deepEqual(read(gate), [0, 2, 8, 12, 0], 'no elements: the checked value decides');
+      assert.deepEqual(read(gate), [0, 2, 8, 12, 0, 9], 'no elements: the checked value decides');
       ops.free(empty);
       x[0] = Infinity;
       ops.upload(X, x);
       ops.gateNonFinite(gate, X, 2 ** 24 - 1);
-      assert.deepEqual(read(gate), [1, 3, 8, 2 ** 24, 0], 'the largest step stored exactly');
+      assert.deepEqual(read(gate), [1, 3, 8, 2 ** 24, 0, 9], 'the largest step stored exactly');
       ops.free(X);
       ops.free(gate);
     });
@@ -65,15 +65,21 @@ for (const backend of backendsUnderTest()) {
       const n = 37; // not a multiple of 4: the scalar tail too
       const inputs = [ordinary(n, 1), ordinary(n, 2), ordinary(n, 3), ordinary(n, 4)];
       inputs[3] = inputs[3].map((v) => v * v); // v >= 0
+      /** Adam at `step` behind `gate` (settled 1); returns the gate after the step. */
       const adam = (o: FlatOps, [P, G, M, V]: FlatVector[], step: number, gate?: number[]) => {
         const g = gate && o.fromArray(Float32Array.from(gate));
         o.adam(P, G, M, V, null, { ...ADAM, step }, { gate: g ? { vector: g, settled: 1 } : null });
+        const after = g && Array.from(o.download(g));
         if (g) o.free(g);
+        return after;
       };
-      const skipped = run(ops, inputs, (o, vs) => adam(o, vs, 5, [1, 3, 1, 4, 0]));
+      const skipped = run(ops, inputs, (o, vs) => adam(o, vs, 5, [1, 3, 1, 4, 0, 2]));
       skipped.vectors.forEach((v, i) => assertSameBits(v, inputs[i], `vector ${i} unchanged`));
-      // gate[1] = 3, settled 1: two skips the host's count 5 still includes, so step 3.
-      const recounted = run(ops, inputs, (o, vs) => adam(o, vs, 5, [0, 3, 1, 4, 0]));
+      assert.deepEqual(skipped.result, [1, 3, 1, 4, 0, 3], 'the skip counted in gate[5], once');
+      // gate[5] = 3, settled 1: two skips the host's count 5 still includes, so step 3 (the
+      // hits in gate[1] are the guard's: they do not enter).
+      const recounted = run(ops, inputs, (o, vs) => adam(o, vs, 5, [0, 7, 1, 4, 0, 3]));
+      assert.deepEqual(recounted.result, [0, 7, 1, 4, 0, 3], 'a step that runs counts nothing');
       const atThree = run(ops, inputs, (o, vs) => adam(o, vs, 3));
       const atFive = run(ops, inputs, (o, vs) => adam(o, vs, 5));
       recounted.vectors.forEach((v, i) => assertClose(v, atThree.vectors[i], 1e-6, `vector ${i}`));
@@ -87,7 +93,7 @@ for (const backend of backendsUnderTest()) {
         (ADAM.lr * m) / (1 - ADAM.beta1 ** 3) / (Math.sqrt(v / (1 - ADAM.beta2 ** 3)) + ADAM.eps);
       assertClose(recounted.vectors[0].subarray(0, 1), Float32Array.of(want), 1e-5, 'by hand');
       // No unsettled skip: exactly the ungated step.
-      const settled = run(ops, inputs, (o, vs) => adam(o, vs, 5, [0, 1, 1, 1, 0]));
+      const settled = run(ops, inputs, (o, vs) => adam(o, vs, 5, [0, 9, 1, 1, 0, 1]));
       settled.vectors.forEach((x, i) => assertSameBits(x, atFive.vectors[i], `settled ${i}`));
     });
 
@@ -110,9 +116,9 @@ for (const backend of backendsUnderTest()) {
           o.sgd(P, G, B, { ...h, step }, { gate: g ? { vector: g, settled: 0 } : null });
           if (g) o.free(g);
         }).vectors;
-      sgd([1, 1, 1, 1, 0], 1).forEach((v, i) => assertSameBits(v, inputs[i], `vector ${i}`));
+      sgd([1, 1, 1, 1, 0, 0], 1).forEach((v, i) => assertSameBits(v, inputs[i], `vector ${i}`));
       // One skip unsettled: the host's step 2 is the first.
-      const [p, , buf] = sgd([0, 1, 1, 1, 0], 2);
+      const [p, , buf] = sgd([0, 1, 1, 1, 0, 1], 2);
       assertClose(buf, Float32Array.of(2, -2), 1e-7, 'first step: buf = d');
       assertClose(p, Float32Array.of(0.8, 1.2), 1e-6, 'first step');
       const [p2, , buf2] = sgd(null, 2);

@@ -169,6 +169,22 @@ test('read every 4 steps, the skip happens on the kernels: the run equals one th
   }
 });
 
+test('a bad step that another method skips on the host is not taken off the step count twice', async () => {
+  const both = guardedRun('skip', [injectNaN(2, 1), skipOnHost(2)], { readEvery: 4 });
+  const result = await both.trainer.fit();
+  const reference = guardedRun('off', [skipOnHost(2)]);
+  await reference.trainer.fit();
+  assert.equal(result.metrics['nan-guard/skipped'], 1, 'the hit is counted');
+  // The kernels never ran step 2, so they counted no skip: 5 steps taken, as in the reference.
+  assert.equal(both.trainer.state.optimizer.stepCount, 5);
+  assert.deepEqual(
+    both.trainer.ops.download(both.trainer.state.pv.params),
+    reference.trainer.ops.download(reference.trainer.state.pv.params),
+  );
+  both.trainer.dispose();
+  reference.trainer.dispose();
+});
+
 test("'stop' read every 4 steps stops at the read, naming the bad step", async () => {
   const { trainer } = guardedRun('stop', [injectNaN([1, 2], 0)], { readEvery: 4 });
   const result = await trainer.fit();

@@ -67,7 +67,7 @@ export class NanGuard implements Method {
   /** The gate the optimizer's steps read, when it takes one (from INIT on). */
   private gate: StepGate | null = null;
   private optimizer: Optimizer | null = null;
-  /** The gate's skip count already counted in `skipped`, and steps since the last read. */
+  /** The gate's hits already counted in `skipped`, and steps since the last read. */
   private seen = 0;
   private sinceRead = 0;
 
@@ -144,9 +144,9 @@ export class NanGuard implements Method {
     if (!this.gate) return;
     this.sinceRead = 0;
     const reading = this.gate.read();
-    const steps = reading.skipped - this.seen;
+    const steps = reading.hits - this.seen;
     if (steps === 0) return;
-    this.seen = reading.skipped;
+    this.seen = reading.hits;
     this.optimizer!.settleGate?.();
     // Read at the bad step itself, its loss and gradient are still at hand.
     const current =
@@ -197,13 +197,13 @@ export class NanGuard implements Method {
 
   stateDict(): MethodState {
     // Skips the gate holds but no read has counted yet are in the checkpoint's count too.
-    const unread = this.gate ? this.gate.read().skipped - this.seen : 0;
+    const unread = this.gate ? this.gate.read().hits - this.seen : 0;
     return { skipped: this.skipped + unread };
   }
 
   loadStateDict(saved: MethodState): void {
     this.skipped = saved.skipped as number;
-    this.seen = this.gate ? this.gate.read().skipped : 0;
+    this.seen = this.gate ? this.gate.read().hits : 0;
   }
 
   dispose(): void {
