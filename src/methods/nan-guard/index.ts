@@ -99,15 +99,13 @@ export class NanGuard implements Method {
   }
 
   apply(event: Event, state: TrainState, log: Logger): void {
-    if (event === Event.INIT) this.attach(state);
-    else if (event !== Event.AFTER_BACKWARD) {
-      if (this.sinceRead > 0) this.readGate(state, log); // checks since the last read
-    } else if (this.gate) {
-      this.gate.check(state.pv.grads, state.loss!, state.timestamp.step);
-      const every = this.readEvery ?? (state.ops.name === 'cuda' ? 100 : 1);
-      if (++this.sinceRead >= every) this.readGate(state, log);
-    } else {
-      this.checkNow(state, log);
+    switch (event) {
+      case Event.INIT:
+        return this.attach(state);
+      case Event.AFTER_BACKWARD:
+        return this.gate ? this.checkIntoGate(state, log) : this.checkNow(state, log);
+      default: // EPOCH_END, FIT_END: what the checks since the last read found
+        if (this.sinceRead > 0) this.readGate(state, log);
     }
   }
 
@@ -128,6 +126,13 @@ export class NanGuard implements Method {
     this.optimizer?.attachGate?.(null);
     this.gate?.dispose();
     this.gate = this.optimizer = null;
+  }
+
+  /** Queues this step's check into the gate; reads the gate every readEvery steps. */
+  private checkIntoGate(state: TrainState, log: Logger): void {
+    this.gate!.check(state.pv.grads, state.loss!, state.timestamp.step);
+    const every = this.readEvery ?? (state.ops.name === 'cuda' ? 100 : 1);
+    if (++this.sinceRead >= every) this.readGate(state, log);
   }
 
   /** Host check of this step (optimizers that take no gate): one reduction and the loss. */
