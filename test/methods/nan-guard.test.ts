@@ -4,6 +4,9 @@
  * run; a non-finite loss is caught too.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { findNonFiniteSegments, nanGuard } from '../../src/methods/index.js';
@@ -56,7 +59,7 @@ function injectNaN(at: number | number[], segment: number): Method {
 function guardedRun(
   policy: 'skip' | 'stop' | 'off',
   methods: Method[],
-  opts: { readEvery?: number; optimizer?: string } = {},
+  opts: { readEvery?: number; optimizer?: string; dir?: string; resumeFrom?: string } = {},
 ) {
   const params: Float32Array[] = [];
   const records: LogRecord[] = [];
@@ -69,6 +72,8 @@ function guardedRun(
     kernels: FAST_KERNELS,
     optimizer: opts.optimizer,
     methods: [...guard, ...methods],
+    checkpoint: opts.dir ? { dir: opts.dir, interval: '3ba', keep: 5 } : undefined,
+    resumeFrom: opts.resumeFrom,
     callbacks: [
       {
         onBatchStart: (s) => void params.push(s.ops.download(s.pv.params)),
@@ -194,6 +199,46 @@ test("'stop' read every 4 steps stops at the read, naming the bad step", async (
     'NaN guard: non-finite gradient or loss in 2 steps, the latest at step 2; they were skipped',
   );
   trainer.dispose();
+});
+
+test('resumed from a checkpoint written between a hit and its read, a run acts where the straight run did', async () => {
+  // The NaN at step 1 is read at step 3 (every 4); the checkpoint after step 2 holds it unread.
+  for (const policy of ['stop', 'skip'] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'anneal-nan-guard-'));
+    try {
+      const straight = guardedRun(policy, [injectNaN(1, 0)], { readEvery: 4, dir });
+      const want = await straight.trainer.fit();
+      const resumed = guardedRun(policy, [], {
+        readEvery: 4,
+        resumeFrom: join(dir, 'checkpoint-3.ck'),
+      });
+      const got = await resumed.trainer.fit();
+      assert.equal(want.timestamp.step, policy === 'stop' ? 4 : 6);
+      assert.equal(got.timestamp.step, want.timestamp.step, policy);
+      assert.equal(got.stopReason, want.stopReason, policy);
+      assert.equal(got.metrics['nan-guard/skipped'], 1);
+      assert.equal(
+        resumed.trainer.state.optimizer.stepCount,
+        straight.trainer.state.optimizer.stepCount,
+      );
+      assert.deepEqual(
+        resumed.trainer.ops.download(resumed.trainer.state.pv.params),
+        straight.trainer.ops.download(straight.trainer.state.pv.params),
+        policy,
+      );
+      assert.deepEqual(
+        resumed.records
+          .filter((r) => r.event === 'nan-guard')
+          .map((r) => [r.step, r.skippedSteps, r.lastStep]),
+        [[3, 1, 1]],
+        'the resumed run reports the hit at the read the straight run reported it',
+      );
+      straight.trainer.dispose();
+      resumed.trainer.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
 
 test('an optimizer that takes no gate (Lookahead) is checked on the host each step', async () => {

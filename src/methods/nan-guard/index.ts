@@ -25,9 +25,10 @@ export interface NanGuardOptions {
   /** 'skip' the step and go on (default), or 'stop' the run (the step is skipped too). */
   policy?: NanPolicy;
   /**
-   * Steps between reads of the step gate (a whole number >= 1). Default: 1 where the kernels
-   * are on the host (a read costs nothing), 100 on cuda (a read waits for the GPU). The gate
-   * is also read at each epoch's end and the end of fit().
+   * Steps between reads of the step gate (a whole number >= 1): it is read after the check of
+   * every step whose number + 1 is a multiple of it, at each epoch's end and when the run is
+   * over. Default: 1 where the kernels are on the host (a read costs nothing), 100 on cuda (a
+   * read waits for the GPU).
    */
   readEvery?: number;
 }
@@ -67,9 +68,12 @@ export class NanGuard implements Method {
   /** The gate the optimizer's steps read, when it takes one (from INIT on). */
   private gate: StepGate | null = null;
   private optimizer: Optimizer | null = null;
-  /** The gate's hits already counted in `skipped`, and steps since the last read. */
+  /** The gate's hits already counted in `skipped`. */
   private seen = 0;
-  private sinceRead = 0;
+  /** Whether a check was queued since the last read (else a read would find nothing new). */
+  private unread = false;
+  /** Hits a checkpoint held that no read had acted on yet (the next read acts on them). */
+  private pending: { steps: number; lastStep: number } | null = null;
 
   constructor(opts: NanGuardOptions = {}) {
     this.policy = opts.policy ?? 'skip';
@@ -104,8 +108,12 @@ export class NanGuard implements Method {
         return this.attach(state);
       case Event.AFTER_BACKWARD:
         return this.gate ? this.checkIntoGate(state, log) : this.checkNow(state, log);
-      default: // EPOCH_END, FIT_END: what the checks since the last read found
-        if (this.sinceRead > 0) this.readGate(state, log);
+      case Event.EPOCH_END:
+        return this.readGate(state, log);
+      default:
+        // FIT_END: the run's last steps, once it is over. A fit() that stops part way leaves
+        // them to the next read, as a run resumed from the checkpoint it just wrote would.
+        if (state.runComplete) this.readGate(state, log);
     }
   }
 
@@ -128,11 +136,16 @@ export class NanGuard implements Method {
     this.gate = this.optimizer = null;
   }
 
-  /** Queues this step's check into the gate; reads the gate every readEvery steps. */
+  /**
+   * Queues this step's check into the gate; reads the gate at every readEvery-th step (by step
+   * number, so that a resumed run reads where the run it continues would have).
+   */
   private checkIntoGate(state: TrainState, log: Logger): void {
-    this.gate!.check(state.pv.grads, state.loss!, state.timestamp.step);
+    const step = state.timestamp.step;
+    this.gate!.check(state.pv.grads, state.loss!, step);
+    this.unread = true;
     const every = this.readEvery ?? (state.ops.name === 'cuda' ? 100 : 1);
-    if (++this.sinceRead >= every) this.readGate(state, log);
+    if ((step + 1) % every === 0) this.readGate(state, log);
   }
 
   /** Host check of this step (optimizers that take no gate): one reduction and the loss. */
@@ -146,17 +159,20 @@ export class NanGuard implements Method {
 
   /** Reads the gate; counts, reports and acts on the steps it skipped since the last read. */
   private readGate(state: TrainState, log: Logger): void {
-    if (!this.gate) return;
-    this.sinceRead = 0;
+    if (!this.gate || (!this.unread && !this.pending)) return;
+    this.unread = false;
     const reading = this.gate.read();
-    const steps = reading.hits - this.seen;
+    const fresh = reading.hits - this.seen;
+    const steps = fresh + (this.pending?.steps ?? 0);
     if (steps === 0) return;
+    const lastStep = fresh > 0 ? reading.lastStep! : this.pending!.lastStep;
     this.seen = reading.hits;
+    this.pending = null;
     this.optimizer!.settleGate?.();
     // Read at the bad step itself, its loss and gradient are still at hand.
     const current =
-      reading.hit && reading.lastStep === state.timestamp.step && state.batch !== null;
-    this.hit(state, log, steps, reading.lastStep!, current ? reading.loss : null);
+      fresh > 0 && reading.hit && lastStep === state.timestamp.step && state.batch !== null;
+    this.hit(state, log, steps, lastStep, current ? reading.loss : null);
   }
 
   /**
@@ -201,13 +217,21 @@ export class NanGuard implements Method {
   }
 
   stateDict(): MethodState {
-    // Skips the gate holds but no read has counted yet are in the checkpoint's count too.
-    const unread = this.gate ? this.gate.read().hits - this.seen : 0;
-    return { skipped: this.skipped + unread };
+    // Hits the gate holds that no read has acted on yet: the resumed run acts on them at the
+    // read where this one would.
+    const reading = this.gate?.read();
+    const fresh = reading ? reading.hits - this.seen : 0;
+    const pending = fresh + (this.pending?.steps ?? 0);
+    const lastStep = fresh > 0 ? reading!.lastStep! : (this.pending?.lastStep ?? -1);
+    return { skipped: this.skipped, pendingSteps: pending, pendingLastStep: lastStep };
   }
 
   loadStateDict(saved: MethodState): void {
     this.skipped = saved.skipped as number;
+    // Checkpoints written before the step gate have no pending hits.
+    const pending = (saved.pendingSteps as number | undefined) ?? 0;
+    this.pending =
+      pending > 0 ? { steps: pending, lastStep: saved.pendingLastStep as number } : null;
     this.seen = this.gate ? this.gate.read().hits : 0;
   }
 
