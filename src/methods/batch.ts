@@ -5,10 +5,17 @@ import type { TrainState } from '../train/state.js';
 /**
  * Puts new input and target tensors in the current batch and disposes the ones they replace
  * (the Trainer disposes the tensors it made again at BATCH_END; a second dispose is a no-op).
+ * `hostX`: new inputs' values on the host, when the method made x from them (TrainBatch.hostX).
  */
-export function replaceBatchTensors(state: TrainState, x: tf.Tensor, y: tf.Tensor): void {
+export function replaceBatchTensors(
+  state: TrainState,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  hostX: Float32Array | null = null,
+): void {
   const batch = state.batch!;
   const replaced = [batch.x, batch.y].filter((t) => t !== x && t !== y);
+  if (x !== batch.x) batch.hostX = hostX;
   batch.x = x;
   batch.y = y;
   batch.size = x.shape[0];

@@ -52,6 +52,11 @@ export interface TrainBatch {
   size: number;
   /** The loader's batch (host arrays and sample indices). */
   data: Batch;
+  /**
+   * x's values on the host when known: the loader's images, or what a method made x from; null
+   * once a method replaces x without them. Reading these instead of x waits for no device.
+   */
+  hostX: Float32Array | null;
 }
 
 export interface TrainState {

@@ -390,7 +390,7 @@ export class Trainer {
     const started = performance.now();
     const callbackSecondsBefore = d.callbackSeconds;
     const created = batchTensors(data, s.trainData.numClasses);
-    s.batch = { ...created, size: data.size, data };
+    s.batch = { ...created, size: data.size, data, hostX: data.images };
     s.skipStep = false;
     this.running.beginStep();
     try {

@@ -5,11 +5,12 @@
  * number of steps is unchanged, the loss is finite and tensors do not leak.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { before, mock, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/data/random.js';
 import type { ImageShape } from '../../src/data/types.js';
 import { batchAugment, batchAugmentation } from '../../src/methods/batch-augmentation/index.js';
+import { replaceBatchTensors } from '../../src/methods/batch.js';
 import { Event } from '../../src/train/events.js';
 import type { Method } from '../../src/train/method.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -115,4 +116,45 @@ test('in the Trainer: M-fold batch with repeated labels, same steps, finite loss
     );
   }
   trainer.dispose();
+});
+
+test('in the Trainer: the inputs are read from the host, or from x after a method changed x on the device', async () => {
+  /** Tensor reads made by the batch-augmentation method itself while training 2 steps. */
+  const readsByAugmentation = async (methods: Method[]) => {
+    const trainer = new Trainer({
+      model: tinyMlp(),
+      trainData: tinyData(64),
+      maxDuration: '2ba',
+      batchSize: 16,
+      kernels: 'js',
+      methods,
+    });
+    const reads = mock.method(tf.engine().backend, 'readSync');
+    await trainer.fit();
+    const count = reads.mock.calls.filter((c) =>
+      String((c as unknown as { stack: Error }).stack.stack).includes('BatchAugmentation.apply'),
+    ).length;
+    reads.mock.restore();
+    trainer.dispose();
+    return count;
+  };
+  // Alone: the loader's images are on the host, so no read.
+  assert.equal(await readsByAugmentation([batchAugmentation({ m: 2, pad: 2, translate: 1 })]), 0);
+  // After a method that makes every input 0.5 on the device, the views are of those inputs
+  // (0.5, or a padded 0), read from x once a step.
+  const values = new Set<number>();
+  const halves: Method = {
+    name: 'halves',
+    match: (event) => event === Event.BATCH_START,
+    apply: (_e, state) =>
+      replaceBatchTensors(state, tf.fill(state.batch!.x.shape, 0.5), state.batch!.y),
+  };
+  const probe: Method = {
+    name: 'probe',
+    match: (event) => event === Event.BEFORE_FORWARD,
+    apply: (_e, state) => state.batch!.hostX!.forEach((v) => values.add(v)),
+  };
+  const augmentation = batchAugmentation({ m: 2, pad: 2, translate: 1 });
+  assert.equal(await readsByAugmentation([halves, augmentation, probe]), 2);
+  assert.deepEqual([...values].sort(), [0, 0.5]);
 });

@@ -93,12 +93,13 @@ export class BatchAugmentation implements Method {
     }
     const [, h, w, c] = batch.x.shape;
     const rng = new Rng(state.stepSeed(BATCH_AUGMENTATION_STREAM));
-    // Read the current inputs (not the loader's copy) so methods before this one are kept.
-    const host = batch.x.dataSync() as Float32Array;
+    // The current inputs (what methods before this one made of them), read from the device only
+    // when no method left them on the host.
+    const host = batch.hostX ?? (batch.x.dataSync() as Float32Array);
     const { images, source } = batchAugment(host, [h, w, c], this.m, this.augment, rng);
     const x = tf.tensor4d(images, [source.length, h, w, c]);
     const y = tf.tidy(() => tf.gather(batch.y, tf.tensor1d(source, 'int32')));
-    replaceBatchTensors(state, x, y);
+    replaceBatchTensors(state, x, y, images);
   }
 }
 

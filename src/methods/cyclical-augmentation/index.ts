@@ -86,12 +86,12 @@ export class CyclicalAugmentation implements Method {
     const [n, h, w, c] = batch.x.shape;
     const rng = new Rng(state.stepSeed(CYCLICAL_AUGMENTATION_STREAM));
     const { images } = augmentBatch(
-      batch.x.dataSync() as Float32Array,
+      batch.hostX ?? (batch.x.dataSync() as Float32Array),
       [h, w, c],
       { pad: 0, translate, flip: this.options.flip ?? false },
       rng,
     );
-    replaceBatchTensors(state, tf.tensor4d(images, [n, h, w, c]), batch.y);
+    replaceBatchTensors(state, tf.tensor4d(images, [n, h, w, c]), batch.y, images);
   }
 }
 
