@@ -188,12 +188,13 @@ export class JsOps implements FlatOps {
     const [P, G] = this.guard.all('sgd', { param, grad }).map((x) => x.data);
     const n = P.length;
     checkStep('sgd', h.step);
-    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
-    if (step === null) return; // the gate skips this step
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.maskData('sgd', 'momentumBuf', momentumBuf, n) : null;
     const lrMask = this.maskData('sgd', 'lrMask', masks.lrMask, n);
     const decayMask = this.maskData('sgd', 'decayMask', masks.decayMask, n);
+    // After every check: a skip the gate counts is a step that would have run.
+    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
+    if (step === null) return; // the gate skips this step
     for (let i = 0; i < n; i++) {
       const lr = h.lr * (lrMask ? lrMask[i] : 1);
       const decay = h.weightDecay * (decayMask ? decayMask[i] : 1);

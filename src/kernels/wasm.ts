@@ -339,12 +339,13 @@ export class WasmOps implements FlatOps {
     const [P, G] = this.guard.all('sgd', { param, grad });
     const n = P.length;
     checkStep('sgd', h.step);
-    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
-    if (step === null) return; // the gate skips this step
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.guard.optional('sgd', 'momentumBuf', momentumBuf, n) : null;
     const lrMask = this.guard.optional('sgd', 'lrMask', masks.lrMask, n);
     const decayMask = this.guard.optional('sgd', 'decayMask', masks.decayMask, n);
+    // After every check: a skip the gate counts is a step that would have run.
+    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
+    if (step === null) return; // the gate skips this step
     this.k.sgd(
       P.ptr,
       G.ptr,

@@ -179,6 +179,27 @@ for (const backend of backendsUnderTest()) {
         );
         oracle.free(foreign);
       }
+      // A bad call behind a gate that says skip is refused like any other, and counts no skip.
+      ops.upload(gate, Float32Array.of(1, 1, 1, 1, 0, 0));
+      const sgd = { lr: 1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 };
+      assertKernelError(
+        () =>
+          ops.sgd(
+            P,
+            G,
+            null,
+            { ...sgd, decoupled: false, step: 2 },
+            { gate: { vector: gate, settled: 0 } },
+          ),
+        'ANNEAL_KERNEL_ARGUMENT',
+        'sgd: momentum without a buffer, behind a gate that skips',
+      );
+      assertKernelError(
+        () => ops.adam(P, G, M, V, short, h, { gate: { vector: gate, settled: 0 } }),
+        'ANNEAL_KERNEL_LENGTH',
+        'adam: a vMax of another length, behind a gate that skips',
+      );
+      assert.deepEqual(read(gate), [1, 1, 1, 1, 0, 0], 'no skip counted');
       for (const v of [X, short, gate, P, G, M, V]) ops.free(v);
     });
   });
