@@ -418,13 +418,13 @@ class NativeOps implements NativeFlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks: StepOptions = {},
+    options: StepOptions = {},
   ): void {
     const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v });
     const n = P.length;
     const VMax = this.optional('adam', 'vMax', vMax, n);
-    const lrMask = this.optional('adam', 'lrMask', masks.lrMask, n);
-    const decayMask = this.optional('adam', 'decayMask', masks.decayMask, n);
+    const lrMask = this.optional('adam', 'lrMask', options.lrMask, n);
+    const decayMask = this.optional('adam', 'decayMask', options.decayMask, n);
     checkStep('adam', h.step);
     const hyper = {
       lr: h.lr,
@@ -436,7 +436,7 @@ class NativeOps implements NativeFlatOps {
       sqrtBiasCorrection2: Math.sqrt(1 - h.beta2 ** h.step),
       decoupled: h.decoupled,
     };
-    const gate = this.gate('adam', masks.gate, h.step, { beta1: h.beta1, beta2: h.beta2 });
+    const gate = this.gate('adam', options.gate, h.step, { beta1: h.beta1, beta2: h.beta2 });
     native(() =>
       this.addon.adam(P.handle, G.handle, M.handle, V.handle, VMax, lrMask, decayMask, hyper, gate),
     );
@@ -447,15 +447,15 @@ class NativeOps implements NativeFlatOps {
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks: StepOptions = {},
+    options: StepOptions = {},
   ): void {
     const [P, G] = this.guard.all('sgd', { param, grad });
     const n = P.length;
     checkStep('sgd', h.step);
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.optional('sgd', 'momentumBuf', momentumBuf, n) : null;
-    const lrMask = this.optional('sgd', 'lrMask', masks.lrMask, n);
-    const decayMask = this.optional('sgd', 'decayMask', masks.decayMask, n);
+    const lrMask = this.optional('sgd', 'lrMask', options.lrMask, n);
+    const decayMask = this.optional('sgd', 'decayMask', options.decayMask, n);
     const hyper = {
       lr: h.lr,
       momentum: h.momentum,
@@ -465,7 +465,7 @@ class NativeOps implements NativeFlatOps {
       decoupled: h.decoupled,
       firstStep: h.step === 1,
     };
-    const gate = this.gate('sgd', masks.gate, h.step);
+    const gate = this.gate('sgd', options.gate, h.step);
     native(() => this.addon.sgd(P.handle, G.handle, buf, lrMask, decayMask, hyper, gate));
   }
 

@@ -147,15 +147,15 @@ export class JsOps implements FlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks: StepOptions = {},
+    options: StepOptions = {},
   ): void {
     const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v }).map((x) => x.data);
     const n = P.length;
     const VMax = this.maskData('adam', 'vMax', vMax, n);
-    const lrMask = this.maskData('adam', 'lrMask', masks.lrMask, n);
-    const decayMask = this.maskData('adam', 'decayMask', masks.decayMask, n);
+    const lrMask = this.maskData('adam', 'lrMask', options.lrMask, n);
+    const decayMask = this.maskData('adam', 'decayMask', options.decayMask, n);
     checkStep('adam', h.step);
-    const step = hostGatedStep(this, 'adam', masks.gate, h.step);
+    const step = hostGatedStep(this, 'adam', options.gate, h.step);
     if (step === null) return; // the gate skips this step
     const biasCorrection1 = 1 - h.beta1 ** step;
     const biasCorrection2Sqrt = Math.sqrt(1 - h.beta2 ** step);
@@ -183,17 +183,17 @@ export class JsOps implements FlatOps {
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks: StepOptions = {},
+    options: StepOptions = {},
   ): void {
     const [P, G] = this.guard.all('sgd', { param, grad }).map((x) => x.data);
     const n = P.length;
     checkStep('sgd', h.step);
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.maskData('sgd', 'momentumBuf', momentumBuf, n) : null;
-    const lrMask = this.maskData('sgd', 'lrMask', masks.lrMask, n);
-    const decayMask = this.maskData('sgd', 'decayMask', masks.decayMask, n);
+    const lrMask = this.maskData('sgd', 'lrMask', options.lrMask, n);
+    const decayMask = this.maskData('sgd', 'decayMask', options.decayMask, n);
     // After every check: a skip the gate counts is a step that would have run.
-    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
+    const step = hostGatedStep(this, 'sgd', options.gate, h.step);
     if (step === null) return; // the gate skips this step
     for (let i = 0; i < n; i++) {
       const lr = h.lr * (lrMask ? lrMask[i] : 1);

@@ -175,14 +175,14 @@ export interface FlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks?: StepOptions,
+    options?: StepOptions,
   ): void;
   sgd(
     param: FlatVector,
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks?: StepOptions,
+    options?: StepOptions,
   ): void;
   /** Lookahead (Zhang et al. 2019): slow += alpha (fast - slow); fast = slow. */
   lookaheadSync(slow: FlatVector, fast: FlatVector, alpha: number): void;

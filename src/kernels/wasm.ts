@@ -295,15 +295,15 @@ export class WasmOps implements FlatOps {
     v: FlatVector,
     vMax: FlatVector | null,
     h: AdamHyper,
-    masks: StepOptions = {},
+    options: StepOptions = {},
   ): void {
     const [P, G, M, V] = this.guard.all('adam', { param, grad, m, v });
     const n = P.length;
     const VMax = this.guard.optional('adam', 'vMax', vMax, n);
-    const lrMask = this.guard.optional('adam', 'lrMask', masks.lrMask, n);
-    const decayMask = this.guard.optional('adam', 'decayMask', masks.decayMask, n);
+    const lrMask = this.guard.optional('adam', 'lrMask', options.lrMask, n);
+    const decayMask = this.guard.optional('adam', 'decayMask', options.decayMask, n);
     checkStep('adam', h.step);
-    const step = hostGatedStep(this, 'adam', masks.gate, h.step);
+    const step = hostGatedStep(this, 'adam', options.gate, h.step);
     if (step === null) return; // the gate skips this step
     const stepSize = h.lr / (1 - h.beta1 ** step);
     const invBc2Sqrt = 1 / Math.sqrt(1 - h.beta2 ** step);
@@ -334,17 +334,17 @@ export class WasmOps implements FlatOps {
     grad: FlatVector,
     momentumBuf: FlatVector | null,
     h: SgdHyper,
-    masks: StepOptions = {},
+    options: StepOptions = {},
   ): void {
     const [P, G] = this.guard.all('sgd', { param, grad });
     const n = P.length;
     checkStep('sgd', h.step);
     checkSgd(h.momentum, h.dampening, h.nesterov, momentumBuf !== null);
     const buf = h.momentum !== 0 ? this.guard.optional('sgd', 'momentumBuf', momentumBuf, n) : null;
-    const lrMask = this.guard.optional('sgd', 'lrMask', masks.lrMask, n);
-    const decayMask = this.guard.optional('sgd', 'decayMask', masks.decayMask, n);
+    const lrMask = this.guard.optional('sgd', 'lrMask', options.lrMask, n);
+    const decayMask = this.guard.optional('sgd', 'decayMask', options.decayMask, n);
     // After every check: a skip the gate counts is a step that would have run.
-    const step = hostGatedStep(this, 'sgd', masks.gate, h.step);
+    const step = hostGatedStep(this, 'sgd', options.gate, h.step);
     if (step === null) return; // the gate skips this step
     this.k.sgd(
       P.ptr,
