@@ -22,8 +22,7 @@ export interface GateReading {
   hits: number;
   /** Steps the gated kernels skipped (a hit whose step the host did not run is not one). */
   skipped: number;
-  /** The first and the latest of those steps, or null. */
-  firstStep: number | null;
+  /** The latest of those steps, or null. */
   lastStep: number | null;
   /** The loss of the latest check. */
   loss: number;
@@ -60,7 +59,6 @@ export class StepGate {
       hit: g[0] !== 0,
       hits: g[1],
       skipped: g[5],
-      firstStep: g[2] > 0 ? g[2] - 1 : null,
       lastStep: g[3] > 0 ? g[3] - 1 : null,
       loss: g[LOSS_SLOT],
     };

@@ -82,8 +82,8 @@ export class RunningMetrics {
     step.size = size;
     step.rows = rows;
     step.hits = hits ? tf.keep(tf.clone(hits)) : null;
-    this.install(metrics, 'train/loss', this.lossGetter);
-    if (hits) this.install(metrics, 'train/accuracy', this.accuracyGetter);
+    lazyMetric(metrics, 'train/loss', this.lossGetter);
+    if (hits) lazyMetric(metrics, 'train/accuracy', this.accuracyGetter);
     if (this.steps.length >= MAX_UNREAD_STEPS) this.read();
   }
 
@@ -157,10 +157,6 @@ export class RunningMetrics {
       step.loss = step.hits = null;
       this.steps.pop();
     }
-  }
-
-  private install(metrics: Record<string, number>, key: string, get: () => number): void {
-    lazyMetric(metrics, key, get);
   }
 }
 
