@@ -62,6 +62,17 @@ test('bad options are refused with their names', () => {
   assert.throws(() => batchAugmentation({ m: 2, flip: 1 as never }), code('flip ='));
 });
 
+/** A Trainer of 2 steps of 16 samples of the tiny MLP, on js kernels, with `methods`. */
+const twoStepTrainer = (methods: Method[]) =>
+  new Trainer({
+    model: tinyMlp(),
+    trainData: tinyData(64),
+    maxDuration: '2ba',
+    batchSize: 16,
+    kernels: 'js',
+    methods,
+  });
+
 test('in the Trainer: M-fold batch with repeated labels, same steps, finite loss, no leak', async () => {
   const m = 3;
   const seen: { rows: number; labels: number[]; batchLabels: number[] }[] = [];
@@ -92,14 +103,11 @@ test('in the Trainer: M-fold batch with repeated labels, same steps, finite loss
       same.dispose();
     },
   };
-  const trainer = new Trainer({
-    model: tinyMlp(),
-    trainData: tinyData(64),
-    maxDuration: '2ba',
-    batchSize: 16,
-    kernels: 'js',
-    methods: [batchAugmentation({ m, pad: 2, flip: true, translate: 1 }), probe, hitCounter],
-  });
+  const trainer = twoStepTrainer([
+    batchAugmentation({ m, pad: 2, flip: true, translate: 1 }),
+    probe,
+    hitCounter,
+  ]);
   const before = tf.memory().numTensors;
   await trainer.fit();
   assert.equal(tf.memory().numTensors, before);
@@ -121,14 +129,7 @@ test('in the Trainer: M-fold batch with repeated labels, same steps, finite loss
 test('in the Trainer: the inputs are read from the host, or from x after a method changed x on the device', async () => {
   /** Tensor reads made by the batch-augmentation method itself while training 2 steps. */
   const readsByAugmentation = async (methods: Method[]) => {
-    const trainer = new Trainer({
-      model: tinyMlp(),
-      trainData: tinyData(64),
-      maxDuration: '2ba',
-      batchSize: 16,
-      kernels: 'js',
-      methods,
-    });
+    const trainer = twoStepTrainer(methods);
     const reads = mock.method(tf.engine().backend, 'readSync');
     await trainer.fit();
     const count = reads.mock.calls.filter((c) =>
