@@ -9,7 +9,7 @@
  */
 import { UsageError } from '../../errors.js';
 import type { ParamVector } from '../../engine/param-vector.js';
-import { StepGate } from '../../engine/step-gate.js';
+import { StepGate, type GateReading } from '../../engine/step-gate.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { FlatVector } from '../../kernels/index.js';
 import { Event } from '../../train/events.js';
@@ -157,15 +157,24 @@ export class NanGuard implements Method {
     this.hit(state, log, 1, state.timestamp.step, state.lossValue);
   }
 
+  /**
+   * Hits no read has acted on: those the gate counted since `seen` (`fresh`) and a checkpoint's
+   * pending ones; `lastStep` the latest of them (-1: none).
+   */
+  private unacted(reading: GateReading | undefined) {
+    const fresh = reading ? reading.hits - this.seen : 0;
+    const steps = fresh + (this.pending?.steps ?? 0);
+    const lastStep = fresh > 0 ? reading!.lastStep! : (this.pending?.lastStep ?? -1);
+    return { fresh, steps, lastStep };
+  }
+
   /** Reads the gate; counts, reports and acts on the steps it skipped since the last read. */
   private readGate(state: TrainState, log: Logger): void {
     if (!this.gate || (!this.unread && !this.pending)) return;
     this.unread = false;
     const reading = this.gate.read();
-    const fresh = reading.hits - this.seen;
-    const steps = fresh + (this.pending?.steps ?? 0);
+    const { fresh, steps, lastStep } = this.unacted(reading);
     if (steps === 0) return;
-    const lastStep = fresh > 0 ? reading.lastStep! : this.pending!.lastStep;
     this.seen = reading.hits;
     this.pending = null;
     this.optimizer!.settleGate?.();
@@ -219,11 +228,8 @@ export class NanGuard implements Method {
   stateDict(): MethodState {
     // Hits the gate holds that no read has acted on yet: the resumed run acts on them at the
     // read where this one would.
-    const reading = this.gate?.read();
-    const fresh = reading ? reading.hits - this.seen : 0;
-    const pending = fresh + (this.pending?.steps ?? 0);
-    const lastStep = fresh > 0 ? reading!.lastStep! : (this.pending?.lastStep ?? -1);
-    return { skipped: this.skipped, pendingSteps: pending, pendingLastStep: lastStep };
+    const { steps, lastStep } = this.unacted(this.gate?.read());
+    return { skipped: this.skipped, pendingSteps: steps, pendingLastStep: lastStep };
   }
 
   loadStateDict(saved: MethodState): void {
