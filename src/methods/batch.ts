@@ -21,3 +21,12 @@ export function replaceBatchTensors(
   batch.size = x.shape[0];
   tf.dispose(replaced);
 }
+
+/**
+ * The current batch's inputs on the host: TrainBatch.hostX when a method or the loader left them
+ * there, else read from x (on a GPU that read waits for the device).
+ */
+export function hostInputs(state: TrainState): Float32Array {
+  const batch = state.batch!;
+  return batch.hostX ?? (batch.x.dataSync() as Float32Array);
+}

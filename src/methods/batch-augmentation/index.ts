@@ -17,7 +17,7 @@ import { UsageError } from '../../errors.js';
 import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
-import { replaceBatchTensors } from '../batch.js';
+import { hostInputs, replaceBatchTensors } from '../batch.js';
 
 export interface BatchAugmentationOptions {
   /** Copies of each sample in the batch, an integer >= 1 (the paper: 2 to 32). */
@@ -93,9 +93,8 @@ export class BatchAugmentation implements Method {
     }
     const [, h, w, c] = batch.x.shape;
     const rng = new Rng(state.stepSeed(BATCH_AUGMENTATION_STREAM));
-    // The current inputs (what methods before this one made of them), read from the device only
-    // when no method left them on the host.
-    const host = batch.hostX ?? (batch.x.dataSync() as Float32Array);
+    // The current inputs: what methods before this one made of them.
+    const host = hostInputs(state);
     const { images, source } = batchAugment(host, [h, w, c], this.m, this.augment, rng);
     const x = tf.tensor4d(images, [source.length, h, w, c]);
     const y = tf.tidy(() => tf.gather(batch.y, tf.tensor1d(source, 'int32')));

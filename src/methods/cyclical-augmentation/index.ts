@@ -12,7 +12,7 @@ import { Event } from '../../train/events.js';
 import type { Method } from '../../train/method.js';
 import type { TrainState } from '../../train/state.js';
 import { checkMinMax, RunSchedule } from '../cyclical-weight-decay/index.js';
-import { replaceBatchTensors } from '../batch.js';
+import { hostInputs, replaceBatchTensors } from '../batch.js';
 import { invalidOption } from '../../options.js';
 
 export interface CyclicalAugmentationOptions {
@@ -86,7 +86,7 @@ export class CyclicalAugmentation implements Method {
     const [n, h, w, c] = batch.x.shape;
     const rng = new Rng(state.stepSeed(CYCLICAL_AUGMENTATION_STREAM));
     const { images } = augmentBatch(
-      batch.hostX ?? (batch.x.dataSync() as Float32Array),
+      hostInputs(state),
       [h, w, c],
       { pad: 0, translate, flip: this.options.flip ?? false },
       rng,
